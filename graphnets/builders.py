@@ -1,0 +1,457 @@
+"""Build GraphNets from networkx / igraph graphs, edge lists, layer sizes and torch models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .activations import from_module, parse_activation
+from .graphnet import GraphNet
+from .structure import Structure
+
+__all__ = ["from_networkx", "from_edges", "from_igraph", "mlp", "from_torch"]
+
+
+def _roles(labels: Sequence[Hashable], index: dict, which: Sequence[Hashable], what: str) -> list[int]:
+    if isinstance(which, (str, bytes)) or not isinstance(which, Sequence):
+        raise TypeError(f"{what} must be an ordered list of node labels, got {which!r}")
+    if len(which) == 0:
+        raise ValueError(f"{what} must name at least one node, got an empty list")
+    out = []
+    seen = set()
+    for lab in which:
+        try:
+            i = index[lab]
+        except (KeyError, TypeError):
+            shown = ", ".join(repr(x) for x in list(labels)[:3])
+            raise ValueError(
+                f"{what} name {lab!r}, which is not a node of the graph (its nodes are e.g. "
+                f"{shown}{', ...' if len(labels) > 3 else ''})"
+            ) from None
+        if i in seen:
+            raise ValueError(f"{what} list node {lab!r} more than once; each node may appear once")
+        seen.add(i)
+        out.append(i)
+    return out
+
+
+def _activations(
+    n: int,
+    inputs: list[int],
+    outputs: list[int],
+    activation: str,
+    output_activation: str | None,
+    given: dict[int, str] | None = None,
+    labels: Sequence[Hashable] = (),
+) -> list[str]:
+    hidden = parse_activation(activation).spec
+    out = parse_activation(output_activation).spec
+    acts = [hidden] * n
+    for i in outputs:
+        acts[i] = out
+    for i in inputs:
+        acts[i] = "identity"
+    for i, a in (given or {}).items():
+        spec = parse_activation(a).spec
+        if i in set(inputs) and spec != "identity":
+            raise ValueError(
+                f"input node {labels[i]!r} has activation {a!r}; inputs are never activated, so "
+                "give them 'identity' or no activation"
+            )
+        acts[i] = spec
+    return acts
+
+
+def _make(
+    edge_index,
+    labels,
+    inputs,
+    outputs,
+    acts,
+    weight,
+    weight_given,
+    bias,
+    seed,
+    kernel,
+) -> GraphNet:
+    structure = Structure(edge_index, labels, inputs, outputs, acts)
+    return GraphNet(structure, weight, bias, seed=seed, kernel=kernel, weight_given=weight_given)
+
+
+def from_networkx(
+    G,
+    inputs: Sequence[Hashable] | None = None,
+    outputs: Sequence[Hashable] | None = None,
+    *,
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """Build a GraphNet from a ``networkx.DiGraph`` with any hashable node labels.
+
+    Node order (and so ``bias``) follows ``G.nodes``; edge order (and so ``weight``) follows
+    ``G.edges``. An edge attribute ``weight`` and node attributes ``bias`` and ``activation``
+    are used where present; missing weights get the fan-in initialisation of
+    :meth:`GraphNet.reset_parameters`, missing biases 0.
+
+    Args:
+        G (networkx.DiGraph): the graph; must be acyclic.
+        inputs (list): input labels in the order of ``x``'s columns (default: ``G.graph["inputs"]``).
+        outputs (list): output labels in the order of ``y``'s columns
+            (default: ``G.graph["outputs"]``).
+        activation (str): activation of hidden nodes without an ``activation`` attribute
+            (default: ``"relu"``).
+        output_activation (str, optional): activation of output nodes without one
+            (default: ``None``, outputs are linear).
+        seed (int or Generator, optional): randomness of the initialisation.
+        kernel (str): see :meth:`GraphNet.compile` (default: ``"auto"``).
+
+    Raises:
+        TypeError: if ``G`` is not a directed simple graph.
+        ValueError: on cycles, self loops, edges into inputs, unknown labels, overlapping or empty
+            ``inputs``/``outputs``, non-finite weights or biases, unknown activations.
+
+    Example:
+        >>> import networkx as nx, torch, graphnets
+        >>> G = nx.DiGraph([("x1", "h"), ("x2", "h"), ("h", "y"), ("x1", "y")])
+        >>> net = graphnets.from_networkx(G, ["x1", "x2"], ["y"], seed=0)
+        >>> net.levels
+        [['x1', 'x2'], ['h'], ['y']]
+    """
+    import networkx as nx
+
+    if not isinstance(G, nx.DiGraph):
+        kind = type(G).__name__
+        hint = (
+            " (orient it first, e.g. with graphnets.priors.from_graph)"
+            if isinstance(G, nx.Graph)
+            else ""
+        )
+        raise TypeError(f"expected a networkx.DiGraph, got {kind}{hint}")
+    if G.is_multigraph():
+        raise TypeError(
+            f"expected a simple networkx.DiGraph, got a {type(G).__name__}; merge parallel edges "
+            "into one edge first"
+        )
+    inputs = G.graph.get("inputs") if inputs is None else inputs
+    outputs = G.graph.get("outputs") if outputs is None else outputs
+    if inputs is None or outputs is None:
+        raise ValueError(
+            "inputs and outputs are needed: pass them, or set G.graph['inputs'] and "
+            "G.graph['outputs']"
+        )
+    labels = list(G.nodes)
+    index = {lab: i for i, lab in enumerate(labels)}
+    inp = _roles(labels, index, inputs, "inputs")
+    out = _roles(labels, index, outputs, "outputs")
+    E = G.number_of_edges()
+    src = np.empty(E, dtype=np.int64)
+    dst = np.empty(E, dtype=np.int64)
+    weight = np.full(E, np.nan)
+    given = np.zeros(E, dtype=bool)
+    for e, (u, v, w) in enumerate(G.edges(data="weight")):
+        src[e] = index[u]
+        dst[e] = index[v]
+        if w is not None:
+            weight[e] = float(w)
+            given[e] = True
+    bias = np.zeros(len(labels))
+    acts_given: dict[int, str] = {}
+    for i, (lab, data) in enumerate(G.nodes(data=True)):
+        if data:
+            b = data.get("bias")
+            if b is not None:
+                bias[i] = float(b)
+            a = data.get("activation")
+            if a is not None:
+                acts_given[i] = a
+    acts = _activations(len(labels), inp, out, activation, output_activation, acts_given, labels)
+    _check_given(weight, given, bias, labels, src, dst)
+    return _make(
+        torch.from_numpy(np.stack([src, dst])), labels, inp, out, acts,
+        torch.from_numpy(weight).float() if given.any() else None,
+        torch.from_numpy(given) if given.any() else None,
+        torch.from_numpy(bias).float() if bias.any() else None, seed, kernel,
+    )
+
+
+def _check_given(weight, given, bias, labels, src, dst) -> None:
+    bad = np.flatnonzero(given & ~np.isfinite(weight))
+    if bad.size:
+        e = bad[0]
+        raise ValueError(
+            f"weight of edge {labels[src[e]]!r} -> {labels[dst[e]]!r} is {weight[e]}; weights and "
+            "biases must be finite"
+        )
+    bad = np.flatnonzero(~np.isfinite(bias))
+    if bad.size:
+        raise ValueError(
+            f"bias of node {labels[bad[0]]!r} is {bias[bad[0]]}; weights and biases must be finite"
+        )
+
+
+def from_edges(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    inputs: Sequence[Hashable],
+    outputs: Sequence[Hashable],
+    *,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    labels: Sequence[Hashable] | None = None,
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """Build a GraphNet from an ``edge_index [2, E]`` tensor.
+
+    Args:
+        edge_index (LongTensor): ``[2, E]``, row 0 the sources; the order becomes ``weight``'s.
+        num_nodes (int): number of nodes ``N``.
+        inputs, outputs (list): ordered node labels (node indices unless ``labels`` is given).
+        weight (Tensor, optional): ``[E]`` edge weights (default: fan-in initialisation).
+        bias (Tensor, optional): ``[N]`` biases (default: zeros).
+        labels (list, optional): ``N`` unique node labels (default: ``0..N-1``).
+        activation, output_activation, seed, kernel: as in :func:`from_networkx`.
+
+    Shapes:
+        - **edge_index:** ``[2, E]``; **weight:** ``[E]``; **bias:** ``[N]``
+
+    Example:
+        >>> import torch, graphnets
+        >>> ei = torch.tensor([[0, 1, 2], [2, 2, 3]])
+        >>> graphnets.from_edges(ei, 4, [0, 1], [3], seed=0).depth
+        3
+    """
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes < 1:
+        raise ValueError(f"num_nodes must be a positive int, got {num_nodes!r}")
+    labels = list(range(num_nodes)) if labels is None else list(labels)
+    if len(labels) != num_nodes:
+        raise ValueError(f"expected {num_nodes} labels (num_nodes), got {len(labels)}")
+    index = {lab: i for i, lab in enumerate(labels)}
+    if len(index) != len(labels):
+        seen: set = set()
+        dup = next(x for x in labels if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate node label {dup!r}; labels must be unique")
+    inp = _roles(labels, index, inputs, "inputs")
+    out = _roles(labels, index, outputs, "outputs")
+    acts = _activations(num_nodes, inp, out, activation, output_activation)
+    return _make(edge_index, labels, inp, out, acts, weight, None, bias, seed, kernel)
+
+
+def from_igraph(
+    g,
+    inputs: Sequence[Hashable] | None = None,
+    outputs: Sequence[Hashable] | None = None,
+    *,
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """Build a GraphNet from a directed ``igraph.Graph``.
+
+    Node labels are the vertex attribute ``label`` if present, else ``name``, else the vertex
+    index. Edge attribute ``weight`` and vertex attributes ``bias`` and ``activation`` are used when
+    present. ``inputs``/``outputs`` are labels (default: the graph attributes ``inputs`` /
+    ``outputs``, as vertex indices, written by :meth:`GraphNet.to_igraph`).
+
+    Example:
+        >>> import igraph as ig, graphnets
+        >>> g = ig.Graph(n=4, edges=[(0, 2), (1, 2), (2, 3)], directed=True)
+        >>> graphnets.from_igraph(g, [0, 1], [3], seed=0).num_edges
+        3
+    """
+    import igraph as ig
+
+    if not isinstance(g, ig.Graph):
+        raise TypeError(f"expected an igraph.Graph, got {type(g).__name__}")
+    if not g.is_directed():
+        raise TypeError("expected a directed igraph.Graph; orient it first (graphnets.priors.from_graph)")
+    n = g.vcount()
+    vattrs = set(g.vs.attributes())
+    if "label" in vattrs:
+        labels = [tuple(x) if isinstance(x, list) else x for x in g.vs["label"]]
+    elif "name" in vattrs:
+        labels = list(g.vs["name"])
+    else:
+        labels = list(range(n))
+    gattrs = set(g.attributes())
+    if inputs is None and "inputs" in gattrs:
+        inputs = [labels[i] for i in g["inputs"]]
+    if outputs is None and "outputs" in gattrs:
+        outputs = [labels[i] for i in g["outputs"]]
+    if inputs is None or outputs is None:
+        raise ValueError("inputs and outputs are needed: pass them, or set g['inputs'] / g['outputs']")
+    index = {lab: i for i, lab in enumerate(labels)}
+    if len(index) != n:
+        raise ValueError("vertex labels must be unique")
+    inp = _roles(labels, index, inputs, "inputs")
+    out = _roles(labels, index, outputs, "outputs")
+    el = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2).T
+    E = el.shape[1]
+    weight = np.full(E, np.nan)
+    if "weight" in set(g.es.attributes()):
+        weight = np.array([np.nan if w is None else float(w) for w in g.es["weight"]])
+    given = ~np.isnan(weight)
+    bias = np.zeros(n)
+    acts_given: dict[int, str] = {}
+    if "bias" in vattrs:
+        bias = np.array([0.0 if b is None else float(b) for b in g.vs["bias"]])
+    if "activation" in vattrs:
+        acts_given = {i: a for i, a in enumerate(g.vs["activation"]) if a is not None}
+    acts = _activations(n, inp, out, activation, output_activation, acts_given, labels)
+    _check_given(weight, given, bias, labels, el[0], el[1])
+    return _make(
+        torch.from_numpy(el), labels, inp, out, acts,
+        torch.from_numpy(weight).float() if given.any() else None,
+        torch.from_numpy(given) if given.any() else None,
+        torch.from_numpy(bias).float() if bias.any() else None, seed, kernel,
+    )
+
+
+def _layered(sizes: Sequence[int], activations: Sequence[str], seed, kernel: str) -> GraphNet:
+    """A layered net, ``activations[l]`` for layer ``l+1``, fan-in initialised.
+
+    Nodes are labelled ``(layer, unit)``; edges run layer by layer, destination-major, so the
+    schedule needs no reordering and every level's weights are a view of ``weight``.
+    """
+    offs = np.concatenate([[0], np.cumsum(sizes)])
+    edges = []
+    for ell in range(len(sizes) - 1):
+        d = np.arange(offs[ell + 1], offs[ell + 2])
+        s = np.arange(offs[ell], offs[ell + 1])
+        edges.append(np.stack([np.tile(s, d.size), np.repeat(d, s.size)]))
+    edge_index = torch.from_numpy(np.concatenate(edges, axis=1))
+    labels = [(ell, u) for ell, k in enumerate(sizes) for u in range(k)]
+    acts = ["identity"] * sizes[0]
+    for ell, a in enumerate(activations):
+        acts += [parse_activation(a).spec] * sizes[ell + 1]
+    inputs = list(range(sizes[0]))
+    outputs = list(range(int(offs[-2]), int(offs[-1])))
+    structure = Structure(edge_index, labels, inputs, outputs, acts)
+    return GraphNet(structure, seed=seed, kernel=kernel)
+
+
+def mlp(
+    sizes: Sequence[int],
+    *,
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """The dense layered net with layer sizes ``sizes`` (inputs first, outputs last).
+
+    Nodes are labelled ``(layer, unit)``, layer 0 being the inputs.
+
+    Example:
+        >>> import graphnets
+        >>> net = graphnets.mlp([784, 300, 100, 10], seed=0)
+        >>> net.num_edges, net.depth
+        (266200, 4)
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > 0 for k in sizes
+    ):
+        raise ValueError(
+            f"sizes must list at least two positive ints (inputs, ..., outputs), got {sizes!r}"
+        )
+    acts = [activation] * (len(sizes) - 2) + [parse_activation(output_activation).spec]
+    return _layered(sizes, acts, seed, kernel)
+
+
+_ELEMENTWISE = "ReLU, Tanh, Sigmoid, Identity, LeakyReLU, GELU, ELU, Softplus, SiLU"
+
+
+def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
+    """Convert an ``nn.Sequential`` of ``nn.Linear`` and elementwise activations.
+
+    The GraphNet computes the same function (to float tolerance): layer ``l``'s units become
+    nodes ``(l, unit)``, ``Linear.weight[o, i]`` the edge ``(l, i) -> (l+1, o)``. A ``Linear``
+    without an activation after it gives identity nodes; a final activation becomes the output
+    activation. Nested ``nn.Sequential`` s are flattened.
+
+    Raises:
+        TypeError: for any other layer, naming it (and its position).
+        ValueError: for an activation before the first ``Linear`` or two activations in a row.
+
+    Example:
+        >>> import torch, graphnets
+        >>> seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+        >>> net = graphnets.from_torch(seq)
+        >>> x = torch.randn(3, 4)
+        >>> torch.allclose(net(x), seq(x), atol=1e-6)
+        True
+    """
+    if isinstance(module, nn.Linear):
+        module = nn.Sequential(module)
+    if not isinstance(module, nn.Sequential):
+        raise TypeError(
+            f"expected an nn.Sequential of nn.Linear and elementwise activations, got "
+            f"{type(module).__name__}"
+        )
+    layers: list[tuple[str, nn.Module]] = []
+
+    def flatten(seq: nn.Sequential, prefix: str) -> None:
+        for name, child in seq.named_children():
+            if isinstance(child, nn.Sequential):
+                flatten(child, f"{prefix}{name}.")
+            else:
+                layers.append((f"{prefix}{name}", child))
+
+    flatten(module, "")
+    sizes: list[int] = []
+    weights: list[torch.Tensor] = []
+    biases: list[torch.Tensor | None] = []
+    acts: list[str | None] = []
+    for name, layer in layers:
+        if isinstance(layer, nn.Linear):
+            if sizes and layer.in_features != sizes[-1]:
+                raise ValueError(
+                    f"layer {name} (Linear) expects {layer.in_features} inputs but the layer "
+                    f"before gives {sizes[-1]}"
+                )
+            if not sizes:
+                sizes.append(layer.in_features)
+            sizes.append(layer.out_features)
+            weights.append(layer.weight.detach().clone())
+            biases.append(None if layer.bias is None else layer.bias.detach().clone())
+            acts.append(None)
+            continue
+        act = from_module(layer)
+        if act is None:
+            raise TypeError(
+                f"cannot convert layer {name} ({type(layer).__name__}): from_torch takes nn.Linear "
+                f"and the elementwise activations {_ELEMENTWISE}"
+            )
+        if not acts:
+            raise ValueError(
+                f"layer {name} ({type(layer).__name__}) comes before any nn.Linear; inputs are "
+                "never activated"
+            )
+        if acts[-1] is not None:
+            raise ValueError(
+                f"layer {name} ({type(layer).__name__}) follows another activation; a node has "
+                "one activation, so merge them into one module"
+            )
+        acts[-1] = act.spec
+    if not weights:
+        raise ValueError("the module holds no nn.Linear layer")
+    dtype = weights[0].dtype
+    net = _layered(sizes, [a or "identity" for a in acts], None, kernel)
+    with torch.no_grad():
+        net.to(dtype)
+        net.weight.copy_(torch.cat([w.reshape(-1) for w in weights]))
+        bias = [torch.zeros(sizes[0], dtype=dtype)] + [
+            torch.zeros(k, dtype=dtype) if b is None else b for k, b in zip(sizes[1:], biases)
+        ]
+        net.bias.copy_(torch.cat(bias))
+    return net.to(weights[0].device)

@@ -1,0 +1,108 @@
+"""Levels of a directed graph: pure functions over ``edge_index`` arrays.
+
+The level of a node is 0 for sources (nodes without in-edges, inputs among them) and
+``1 + max(level of its in-neighbours)`` otherwise: the layer index rule of ``002_…`` §4.3 and the
+evaluation layers of ``001_…`` §4.5. Computed by Kahn's algorithm one generation at a time, with
+numpy doing the work of a generation in a few vectorised calls, so 1M-edge graphs level in
+well under a second.
+
+Not checked here: labels, roles, duplicate edges (see :mod:`graphnets.structure`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CycleError", "levels", "find_cycle", "reachable"]
+
+
+class CycleError(ValueError):
+    """The feed-forward edges of a graph contain a cycle; ``cycle`` holds its node indices."""
+
+    def __init__(self, message: str, cycle: list[int]):
+        super().__init__(message)
+        self.cycle = cycle
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group ``values`` by ``keys`` in ``0..n-1``: returns ``(ptr [n+1], grouped values)``."""
+    order = np.argsort(keys, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=ptr[1:])
+    return ptr, values[order]
+
+
+def levels(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Level of every node (``int64 [num_nodes]``), or ``CycleError`` naming one cycle.
+
+    Example:
+        >>> levels(np.array([0, 0, 1]), np.array([1, 2, 2]), 3).tolist()
+        [0, 1, 2]
+    """
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    remaining = np.bincount(dst, minlength=num_nodes)
+    ptr, out = _csr(src, dst, num_nodes)
+    level = np.full(num_nodes, -1, dtype=np.int64)
+    frontier = np.flatnonzero(remaining == 0)
+    depth = 0
+    done = 0
+    while frontier.size:
+        level[frontier] = depth
+        done += frontier.size
+        starts, stops = ptr[frontier], ptr[frontier + 1]
+        counts = stops - starts
+        total = int(counts.sum())
+        if total == 0:
+            break
+        # Positions of all out-edges of the frontier, without a Python loop over its nodes.
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        targets = out[offsets + np.arange(total)]
+        hit, times = np.unique(targets, return_counts=True)
+        remaining[hit] -= times
+        frontier = hit[remaining[hit] == 0]
+        depth += 1
+    if done < num_nodes:
+        cycle = find_cycle(src, dst, level < 0)
+        raise CycleError("", cycle)
+    return level
+
+
+def find_cycle(src: np.ndarray, dst: np.ndarray, candidates: np.ndarray) -> list[int]:
+    """One directed cycle among the nodes flagged in ``candidates`` (left over by Kahn).
+
+    Every left-over node has a left-over in-neighbour, so walking backwards from any of them
+    must revisit a node; the revisited stretch, reversed, is a cycle.
+    """
+    keep = candidates[src] & candidates[dst]
+    pred = np.full(candidates.shape[0], -1, dtype=np.int64)
+    pred[dst[keep]] = src[keep]
+    node = int(np.flatnonzero(candidates)[0])
+    seen: dict[int, int] = {}
+    path: list[int] = []
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = int(pred[node])
+    cycle = path[seen[node] :]
+    cycle.reverse()
+    return cycle
+
+
+def reachable(src: np.ndarray, dst: np.ndarray, num_nodes: int, start: np.ndarray) -> np.ndarray:
+    """Boolean mask of the nodes reachable from ``start`` along ``src → dst`` edges."""
+    ptr, out = _csr(np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), num_nodes)
+    seen = np.zeros(num_nodes, dtype=bool)
+    frontier = np.unique(np.asarray(start, dtype=np.int64))
+    seen[frontier] = True
+    while frontier.size:
+        starts, stops = ptr[frontier], ptr[frontier + 1]
+        counts = stops - starts
+        total = int(counts.sum())
+        if total == 0:
+            break
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+        nxt = np.unique(out[offsets + np.arange(total)])
+        frontier = nxt[~seen[nxt]]
+        seen[frontier] = True
+    return seen

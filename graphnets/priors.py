@@ -1,0 +1,217 @@
+"""Random-graph priors: turn any graph into a GraphNet, as in ``002_…`` §4.3 and Fig. 6.
+
+Three steps, each a plain function:
+
+1. :func:`orient` makes an undirected graph a DAG. Every edge ``u — v`` is directed from the
+   endpoint of lower *rank* to the one of higher rank. With ``orientation="random"`` (default) the
+   ranks are a random permutation drawn from ``seed``; with ``"index"`` the rank is the position
+   in ``G.nodes`` (for integer-labelled generators: lower index → higher index). Any total order
+   gives a DAG, so the result is always acyclic. A directed graph is taken as it is.
+2. :func:`layer_index` gives every node the layer index of §4.3:
+   ``v ↦ max({ind(s) | (s, v) ∈ E} ∪ {-1}) + 1``.
+3. :func:`embed` puts the DAG between an input and an output layer (Fig. 6b): by default every
+   input feeds every *source* of the DAG and every *sink* feeds every output
+   (``inputs_to="all"`` / ``outputs_from="all"`` connect every node instead).
+
+Inputs are labelled ``("in", k)``, outputs ``("out", k)``; hidden nodes keep the graph's labels.
+The same ``seed`` (an int or a ``torch.Generator``) gives the same graph, orientation and weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import networkx as nx
+import numpy as np
+import torch
+
+from .builders import from_networkx
+from .graphnet import GraphNet
+from .levels import levels as _levels
+
+__all__ = [
+    "orient",
+    "layer_index",
+    "embed",
+    "from_graph",
+    "watts_strogatz",
+    "barabasi_albert",
+    "erdos_renyi",
+]
+
+
+def _seeds(seed: int | torch.Generator | None, k: int) -> list[int | None]:
+    """``k`` independent integer seeds derived from one user seed (``None`` stays random)."""
+    if seed is None:
+        return [None] * k
+    if isinstance(seed, torch.Generator):
+        return torch.randint(0, 2**31 - 1, (k,), generator=seed).tolist()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None, an int or a torch.Generator, got {seed!r}")
+    return np.random.SeedSequence(int(seed)).generate_state(k).astype(np.int64).tolist()
+
+
+def orient(G: nx.Graph, *, orientation: str = "random", seed: int | torch.Generator | None = None
+           ) -> nx.DiGraph:
+    """Direct an undirected graph into a DAG (see the module docstring for the rule).
+
+    Args:
+        G: an undirected ``networkx.Graph`` (a ``DiGraph`` is returned as a copy, unchanged).
+        orientation: ``"random"`` (a seeded random rank per node) or ``"index"`` (rank = position
+            in ``G.nodes``) (default: ``"random"``).
+        seed: randomness of ``"random"``.
+
+    Example:
+        >>> import networkx as nx
+        >>> sorted(orient(nx.path_graph(3), orientation="index").edges())
+        [(0, 1), (1, 2)]
+    """
+    if orientation not in ("random", "index"):
+        raise ValueError(f"unknown orientation {orientation!r}; expected 'random' or 'index'")
+    if G.is_directed():
+        return nx.DiGraph(G)
+    if G.is_multigraph():
+        raise TypeError("expected a simple graph, got a multigraph; merge parallel edges first")
+    nodes = list(G.nodes)
+    if orientation == "index":
+        rank = {v: i for i, v in enumerate(nodes)}
+    else:
+        (s,) = _seeds(seed, 1)
+        perm = np.random.default_rng(s).permutation(len(nodes))
+        rank = {v: int(r) for v, r in zip(nodes, perm)}
+    D = nx.DiGraph()
+    D.add_nodes_from(G.nodes(data=True))
+    for u, v, data in G.edges(data=True):
+        if u == v:
+            raise ValueError(f"self loop on node {u!r}; a prior graph must have no self loops")
+        a, b = (u, v) if rank[u] < rank[v] else (v, u)
+        D.add_edge(a, b, **data)
+    return D
+
+
+def layer_index(D: nx.DiGraph) -> dict[Hashable, int]:
+    """Layer index of every node of a DAG (``002_…`` §4.3): sources 0, else 1 + max over preds.
+
+    Example:
+        >>> import networkx as nx
+        >>> layer_index(nx.DiGraph([(0, 1), (1, 2), (0, 2)]))
+        {0: 0, 1: 1, 2: 2}
+    """
+    nodes = list(D.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    ei = np.array([(index[u], index[v]) for u, v in D.edges], dtype=np.int64).reshape(-1, 2).T
+    lv = _levels(ei[0], ei[1], len(nodes))
+    return dict(zip(nodes, lv.tolist()))
+
+
+def embed(
+    D: nx.DiGraph,
+    n_inputs: int,
+    n_outputs: int,
+    *,
+    inputs_to: str = "sources",
+    outputs_from: str = "sinks",
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """Embed a DAG between ``n_inputs`` inputs and ``n_outputs`` outputs (``002_…`` Fig. 6b).
+
+    Args:
+        D: the hidden DAG (its labels are kept).
+        n_inputs, n_outputs: sizes of the input and output layers.
+        inputs_to: ``"sources"`` (every input feeds every node without in-edges) or ``"all"``
+            (every node) (default: ``"sources"``).
+        outputs_from: ``"sinks"`` (every node without out-edges feeds every output) or ``"all"``
+            (default: ``"sinks"``).
+        activation, output_activation, seed, kernel: as in :func:`graphnets.from_networkx`.
+
+    Edges are ordered inputs→DAG, the DAG's own edges, DAG→outputs.
+    """
+    for name, val in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise ValueError(f"{name} must be a positive int, got {val!r}")
+    for name, val, ok in (("inputs_to", inputs_to, "sources"), ("outputs_from", outputs_from, "sinks")):
+        if val not in (ok, "all"):
+            raise ValueError(f"unknown {name} {val!r}; expected {ok!r} or 'all'")
+    if D.number_of_nodes() == 0:
+        raise ValueError("the prior graph has no nodes; give it at least one")
+    ins = [("in", k) for k in range(n_inputs)]
+    outs = [("out", k) for k in range(n_outputs)]
+    clash = next((v for v in ins + outs if v in D), None)
+    if clash is not None:
+        raise ValueError(f"the prior graph has a node labelled {clash!r}, which is reserved for "
+                         "the input/output layer; relabel it")
+    hidden = list(D.nodes)
+    sources = hidden if inputs_to == "all" else [v for v in hidden if D.in_degree(v) == 0]
+    sinks = hidden if outputs_from == "all" else [v for v in hidden if D.out_degree(v) == 0]
+    N = nx.DiGraph(inputs=ins, outputs=outs)
+    N.add_nodes_from(ins)
+    N.add_nodes_from(D.nodes(data=True))
+    N.add_nodes_from(outs)
+    N.add_edges_from((i, s) for s in sources for i in ins)
+    N.add_edges_from(D.edges(data=True))
+    N.add_edges_from((s, o) for o in outs for s in sinks)
+    return from_networkx(N, ins, outs, activation=activation, output_activation=output_activation,
+                         seed=seed, kernel=kernel)
+
+
+def from_graph(
+    G: nx.Graph,
+    n_inputs: int,
+    n_outputs: int,
+    *,
+    orientation: str = "random",
+    seed: int | torch.Generator | None = None,
+    **options,
+) -> GraphNet:
+    """Any graph as a prior: :func:`orient` it (undirected) and :func:`embed` it.
+
+    ``options`` go to :func:`embed` (``inputs_to``, ``outputs_from``, ``activation``, ...).
+
+    Example:
+        >>> import networkx as nx
+        >>> net = from_graph(nx.cycle_graph(6), 3, 2, seed=0)
+        >>> net.num_nodes
+        11
+    """
+    s_orient, s_weights = _seeds(seed, 2)
+    return embed(orient(G, orientation=orientation, seed=s_orient), n_inputs, n_outputs,
+                 seed=s_weights, **options)
+
+
+def watts_strogatz(n_inputs: int, n_outputs: int, n: int, k: int, p: float, *,
+                   seed: int | torch.Generator | None = None, **options) -> GraphNet:
+    """A Watts–Strogatz small-world prior (``networkx.watts_strogatz_graph(n, k, p)``).
+
+    Example:
+        >>> net = watts_strogatz(64, 10, 100, 4, 0.3, seed=1)
+        >>> net.inputs[0], net.outputs[-1]
+        (('in', 0), ('out', 9))
+    """
+    if k >= n:
+        raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
+    s_graph, s_rest = _seeds(seed, 2)
+    G = nx.watts_strogatz_graph(n, k, p, seed=s_graph)
+    return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
+
+
+def barabasi_albert(n_inputs: int, n_outputs: int, n: int, m: int, *,
+                    seed: int | torch.Generator | None = None, **options) -> GraphNet:
+    """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``)."""
+    if not 1 <= m < n:
+        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
+    s_graph, s_rest = _seeds(seed, 2)
+    G = nx.barabasi_albert_graph(n, m, seed=s_graph)
+    return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
+
+
+def erdos_renyi(n_inputs: int, n_outputs: int, n: int, p: float, *,
+                seed: int | torch.Generator | None = None, **options) -> GraphNet:
+    """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p={p} must be a probability in [0, 1]")
+    s_graph, s_rest = _seeds(seed, 2)
+    G = nx.gnp_random_graph(n, p, seed=s_graph)
+    return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)

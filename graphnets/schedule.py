@@ -1,0 +1,285 @@
+"""Compile a :class:`~graphnets.structure.Structure` into an execution plan.
+
+The plan orders nodes so that every level is a contiguous slice of *positions*: inputs first (in
+the order of ``x``'s columns), then every level in turn, nodes of a level grouped by activation.
+Edges are ordered by (destination position, source position), so the edges feeding a level are a
+contiguous block sorted by destination. Every level then picks one kernel:
+
+``dense``
+    the level's weights scattered into a ``[n_dst, n_src]`` block (a free view when the block is
+    complete and already in order, as in an MLP), one ``addmm``;
+``sparse``
+    a CSR matrix times the sources, ``sampled_addmm`` for the weight gradient and a prebuilt
+    transposed CSR for the source gradient;
+``scatter``
+    gather–multiply–``index_add_`` (the message passing of torch-geometric).
+
+``fused`` runs the whole graph in one call of a small C++ kernel (:mod:`graphnets.kernels.fused`):
+for deep, narrow graphs the per-level dispatch of the other kernels dominates.
+
+``auto`` chooses per level by density and size, and ``fused`` for deep narrow graphs on CPU. The
+thresholds come from ``benchmarks/bench_kernels.py`` run on 2 CPU cores (see
+``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .activations import Activation, parse_activation
+from .structure import Structure
+
+__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule"]
+
+#: Kernels a schedule can be forced to use.
+KERNELS = ("auto", "dense", "sparse", "scatter", "fused")
+
+# Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
+DENSE_MIN_DENSITY = 0.25  # a level at least this dense (over its distinct sources) runs dense
+SCATTER_MAX_EDGES = 64  # below this many edges a level skips the CSR set-up and scatters
+FUSED_MIN_LEVELS = 12  # graphs at least this deep ...
+FUSED_MAX_EDGES_PER_LEVEL = 4096  # ... and this narrow run fused, when the C++ kernel exists
+
+
+@dataclass
+class LevelPlan:
+    """How one level runs. Positions ``start:stop``, scheduled edges ``estart:estop``."""
+
+    start: int
+    stop: int
+    estart: int
+    estop: int
+    kind: str  # "bias" (no in-edges), "dense", "sparse" or "scatter"
+    groups: list[tuple[Activation, int, int]]  # activation, local start, local stop
+    lo: int = 0  # sources lie in positions lo:hi; all of them when cols is None ...
+    hi: int = 0
+    cols: torch.Tensor | None = None  # ... else these sorted positions
+    dst: torch.Tensor | None = None  # [E_l] local destination of each edge
+    col: torch.Tensor | None = None  # [E_l] local column (index into the sources) of each edge
+    complete: bool = False  # dense block already in (dst, col) order: weights are a view
+    crow: torch.Tensor | None = None  # CSR of the level, rows = destinations
+    crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
+    col_t: torch.Tensor | None = None
+    perm_t: torch.Tensor | None = None  # edge order of the transposed CSR
+
+    @property
+    def num_sources(self) -> int:
+        return self.hi - self.lo if self.cols is None else int(self.cols.numel())
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        names = ("cols", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+
+
+@dataclass
+class Schedule:
+    """A compiled plan: node and edge orders, per-level plans, and the fused kernel's arrays."""
+
+    kernel: str
+    num_nodes: int
+    num_inputs: int
+    order: torch.Tensor  # [N] position -> node
+    position: torch.Tensor  # [N] node -> position
+    edge_order: torch.Tensor | None  # [E] scheduled edge -> weight index (None: identity)
+    out_pos: torch.Tensor  # [n_out] positions of the outputs
+    levels: list[LevelPlan]
+    node_identity: bool
+    src_pos: torch.Tensor  # [E] scheduled edges' source positions
+    dst_pos: torch.Tensor  # [E] scheduled edges' destination positions
+    fused: dict[str, torch.Tensor] | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.levels)
+
+    def kinds(self) -> list[str]:
+        """The kernel of every level (``"fused"`` for all when fused)."""
+        if self.fused is not None:
+            return ["fused"] * len(self.levels)
+        return [lv.kind for lv in self.levels]
+
+    def to(self, device: torch.device | str) -> Schedule:
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        mv = lambda t: None if t is None else t.to(device)  # noqa: E731
+        levels = []
+        for lv in self.levels:
+            new = LevelPlan(**{**lv.__dict__})
+            for k, t in lv.tensors().items():
+                setattr(new, k, t.to(device))
+            levels.append(new)
+        return Schedule(
+            kernel=self.kernel,
+            num_nodes=self.num_nodes,
+            num_inputs=self.num_inputs,
+            order=mv(self.order),
+            position=mv(self.position),
+            edge_order=mv(self.edge_order),
+            out_pos=mv(self.out_pos),
+            levels=levels,
+            node_identity=self.node_identity,
+            src_pos=mv(self.src_pos),
+            dst_pos=mv(self.dst_pos),
+            fused=None if self.fused is None else {k: v.to(device) for k, v in self.fused.items()},
+            device=device,
+        )
+
+
+def _is_range(a: np.ndarray) -> bool:
+    return a.size == 0 or (a[-1] - a[0] + 1 == a.size and bool(np.all(np.diff(a) == 1)))
+
+
+def compile_schedule(
+    structure: Structure, kernel: str = "auto", device: torch.device | str = "cpu"
+) -> Schedule:
+    """Compile ``structure`` into a :class:`Schedule` on ``device``.
+
+    Args:
+        structure: the validated topology.
+        kernel: one of :data:`KERNELS` (default: ``"auto"``).
+        device: where the plan's index tensors live (default: CPU).
+
+    Raises:
+        ValueError: for an unknown kernel, or ``"fused"`` on a device other than CPU.
+        RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
+    device = torch.device(device)
+    n = structure.num_nodes
+    n_in = int(structure.inputs.numel())
+    level = structure.level
+    num_levels = structure.num_levels
+
+    # Node order: level, then inputs in x's order, then activation, then index.
+    input_rank = np.full(n, n_in, dtype=np.int64)
+    input_rank[structure.inputs.numpy()] = np.arange(n_in)
+    spec_ids: dict[str, int] = {}
+    act_id = np.fromiter((spec_ids.setdefault(a, len(spec_ids)) for a in structure.activations),
+                         dtype=np.int64, count=n)
+    order = np.lexsort((np.arange(n), act_id, input_rank, level))
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    level_ptr = np.searchsorted(level[order], np.arange(num_levels + 1))
+
+    src, dst = structure.edge_index.numpy()
+    sp, dp = position[src], position[dst]
+    eorder = np.lexsort((sp, dp))
+    sp, dp = sp[eorder], dp[eorder]
+    edge_ptr = np.searchsorted(dp, level_ptr)
+    acts_by_pos = [structure.activations[i] for i in order.tolist()]
+
+    levels: list[LevelPlan] = []
+    for ell in range(num_levels):
+        start, stop = int(level_ptr[ell]), int(level_ptr[ell + 1])
+        if ell == 0:
+            start = n_in  # inputs are given, not computed
+        es, ee = int(edge_ptr[ell]), int(edge_ptr[ell + 1])
+        groups = _groups(acts_by_pos, start, stop)
+        if ee == es:
+            levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
+            continue
+        levels.append(_plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups))
+
+    fused = None
+    use_fused = kernel == "fused"
+    if kernel == "auto" and device.type == "cpu" and num_levels >= FUSED_MIN_LEVELS:
+        use_fused = structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL
+        if use_fused:
+            from .kernels import fused as _fused
+
+            use_fused = _fused.available()
+    if use_fused:
+        if device.type != "cpu":
+            raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
+        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos)
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+    node_identity = bool(np.array_equal(order, np.arange(n)))
+    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
+    sched = Schedule(
+        kernel=kernel,
+        num_nodes=n,
+        num_inputs=n_in,
+        order=t(order),
+        position=t(position),
+        edge_order=None if edge_identity else t(eorder),
+        out_pos=t(position[structure.outputs.numpy()]),
+        levels=levels,
+        node_identity=node_identity,
+        src_pos=t(sp),
+        dst_pos=t(dp),
+        fused=fused,
+    )
+    return sched.to(device) if device.type != "cpu" else sched
+
+
+def _groups(acts: list[str], start: int, stop: int) -> list[tuple[Activation, int, int]]:
+    groups: list[tuple[Activation, int, int]] = []
+    i = start
+    while i < stop:
+        j = i
+        while j < stop and acts[j] == acts[i]:
+            j += 1
+        groups.append((parse_activation(acts[i]), i - start, j - start))
+        i = j
+    return groups
+
+
+def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> LevelPlan:
+    n_dst = stop - start
+    n_edges = ee - es
+    cols = np.unique(src_pos)
+    contiguous = _is_range(cols)
+    n_cols = cols.size
+    col_local = src_pos - cols[0] if contiguous else np.searchsorted(cols, src_pos)
+    if kernel in ("auto", "fused"):
+        if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
+            kind = "dense"
+        elif n_edges < SCATTER_MAX_EDGES:
+            kind = "scatter"
+        else:
+            kind = "sparse"
+    else:
+        kind = kernel
+    plan = LevelPlan(start, stop, es, ee, kind, groups)
+    plan.lo, plan.hi = int(cols[0]), int(cols[-1]) + 1
+    if not contiguous:
+        plan.cols = torch.from_numpy(cols)
+    plan.dst = torch.from_numpy(np.ascontiguousarray(dst_local))
+    plan.col = torch.from_numpy(np.ascontiguousarray(col_local))
+    # Edges are sorted by (dst, src), so a complete block is already row-major.
+    plan.complete = n_edges == n_dst * n_cols
+    if kind == "sparse":
+        crow = np.zeros(n_dst + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dst_local, minlength=n_dst), out=crow[1:])
+        perm_t = np.lexsort((dst_local, col_local))
+        crow_t = np.zeros(n_cols + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col_local, minlength=n_cols), out=crow_t[1:])
+        plan.crow = torch.from_numpy(crow)
+        plan.crow_t = torch.from_numpy(crow_t)
+        plan.col_t = torch.from_numpy(np.ascontiguousarray(dst_local[perm_t]))
+        plan.perm_t = torch.from_numpy(perm_t)
+    return plan
+
+
+def _fused_arrays(n, n_in, dp, sp, acts_by_pos) -> dict[str, torch.Tensor]:
+    rowptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dp, minlength=n), out=rowptr[1:])
+    parsed = [parse_activation(a) for a in acts_by_pos]
+    codes = np.array([a.code for a in parsed], dtype=np.int64)
+    params = np.array([a.c_params for a in parsed], dtype=np.float64).reshape(n, 2)
+    return {
+        "rowptr": torch.from_numpy(rowptr),
+        "src": torch.from_numpy(np.ascontiguousarray(sp)),
+        "codes": torch.from_numpy(codes),
+        "params": torch.from_numpy(params),
+        "n_in": torch.tensor(n_in),
+    }
