@@ -57,6 +57,10 @@ class LevelPlan:
     lo: int = 0  # sources lie in positions lo:hi; all of them when cols is None ...
     hi: int = 0
     cols: torch.Tensor | None = None  # ... else these sorted positions
+    c1: int = 0  # the sources lie in chunks c1..c2 (chunk 0: inputs, chunk k+1: level k),
+    c2: int = 0
+    base: int = 0  # ... whose first position is base
+    cols_local: torch.Tensor | None = None  # cols - base
     dst: torch.Tensor | None = None  # [E_l] local destination of each edge
     col: torch.Tensor | None = None  # [E_l] local column (index into the sources) of each edge
     complete: bool = False  # dense block already in (dst, col) order: weights are a view
@@ -67,10 +71,11 @@ class LevelPlan:
 
     @property
     def num_sources(self) -> int:
+        """Rows of the source block: ``hi - lo``, or the number of ``cols`` when gathered."""
         return self.hi - self.lo if self.cols is None else int(self.cols.numel())
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        names = ("cols", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
+        names = ("cols", "cols_local", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
         return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
 
 
@@ -89,6 +94,12 @@ class Schedule:
     node_identity: bool
     src_pos: torch.Tensor  # [E] scheduled edges' source positions
     dst_pos: torch.Tensor  # [E] scheduled edges' destination positions
+    chunk_start: list[int] = field(default_factory=list)  # chunk 0 = inputs, k+1 = level k
+    chunk_stop: list[int] = field(default_factory=list)
+    inputs_contiguous: bool = False  # whether a level needs x.T as contiguous rows
+    out_chunk: int | None = None  # all outputs in this chunk ...
+    out_local: torch.Tensor | None = None  # ... at these offsets (None: the whole chunk, in order)
+    out_split: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None  # else chunk -> (offsets, y columns)
     fused: dict[str, torch.Tensor] | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
@@ -103,31 +114,25 @@ class Schedule:
         return [lv.kind for lv in self.levels]
 
     def to(self, device: torch.device | str) -> Schedule:
+        """The same plan with every index tensor on ``device``."""
         device = torch.device(device)
         if device == self.device:
             return self
-        mv = lambda t: None if t is None else t.to(device)  # noqa: E731
+        mv = lambda t: t.to(device) if isinstance(t, torch.Tensor) else t  # noqa: E731
         levels = []
         for lv in self.levels:
-            new = LevelPlan(**{**lv.__dict__})
+            new = LevelPlan(**lv.__dict__)
             for k, t in lv.tensors().items():
                 setattr(new, k, t.to(device))
             levels.append(new)
-        return Schedule(
-            kernel=self.kernel,
-            num_nodes=self.num_nodes,
-            num_inputs=self.num_inputs,
-            order=mv(self.order),
-            position=mv(self.position),
-            edge_order=mv(self.edge_order),
-            out_pos=mv(self.out_pos),
-            levels=levels,
-            node_identity=self.node_identity,
-            src_pos=mv(self.src_pos),
-            dst_pos=mv(self.dst_pos),
-            fused=None if self.fused is None else {k: v.to(device) for k, v in self.fused.items()},
-            device=device,
-        )
+        fields = {k: mv(v) for k, v in self.__dict__.items()}
+        fields["levels"] = levels
+        if self.out_split is not None:
+            fields["out_split"] = {c: (mv(a), mv(b)) for c, (a, b) in self.out_split.items()}
+        if self.fused is not None:
+            fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
+        fields["device"] = device
+        return Schedule(**fields)
 
 
 def _is_range(a: np.ndarray) -> bool:
@@ -174,6 +179,9 @@ def compile_schedule(
     edge_ptr = np.searchsorted(dp, level_ptr)
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
+    chunk_start = [0, n_in] + [int(v) for v in level_ptr[1:num_levels]]
+    chunk_stop = [n_in] + [int(v) for v in level_ptr[1 : num_levels + 1]]
+    starts = np.asarray(chunk_start)
     levels: list[LevelPlan] = []
     for ell in range(num_levels):
         start, stop = int(level_ptr[ell]), int(level_ptr[ell + 1])
@@ -184,7 +192,13 @@ def compile_schedule(
         if ee == es:
             levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
             continue
-        levels.append(_plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups))
+        plan = _plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups)
+        plan.c1 = int(np.searchsorted(starts, plan.lo, "right")) - 1
+        plan.c2 = int(np.searchsorted(starts, plan.hi - 1, "right")) - 1
+        plan.base = chunk_start[plan.c1]
+        if plan.cols is not None:
+            plan.cols_local = plan.cols - plan.base
+        levels.append(plan)
 
     fused = None
     use_fused = kernel == "fused"
@@ -202,6 +216,20 @@ def compile_schedule(
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
+    out_pos = position[structure.outputs.numpy()]
+    out_chunks = np.searchsorted(starts, out_pos, "right") - 1
+    out_chunk = out_local = out_split = None
+    if np.all(out_chunks == out_chunks[0]):
+        out_chunk = int(out_chunks[0])
+        local = out_pos - chunk_start[out_chunk]
+        size = chunk_stop[out_chunk] - chunk_start[out_chunk]
+        if not (local.size == size and np.array_equal(local, np.arange(size))):
+            out_local = torch.from_numpy(local)
+    else:
+        out_split = {}
+        for c in np.unique(out_chunks).tolist():
+            cols = np.flatnonzero(out_chunks == c)
+            out_split[c] = (torch.from_numpy(out_pos[cols] - chunk_start[c]), torch.from_numpy(cols))
     node_identity = bool(np.array_equal(order, np.arange(n)))
     edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
     sched = Schedule(
@@ -211,11 +239,20 @@ def compile_schedule(
         order=t(order),
         position=t(position),
         edge_order=None if edge_identity else t(eorder),
-        out_pos=t(position[structure.outputs.numpy()]),
+        out_pos=t(out_pos),
         levels=levels,
         node_identity=node_identity,
         src_pos=t(sp),
         dst_pos=t(dp),
+        chunk_start=chunk_start,
+        chunk_stop=chunk_stop,
+        inputs_contiguous=any(
+            lv.kind not in ("bias", "dense") and lv.c1 == 0 or lv.cols is not None and lv.c1 == 0
+            for lv in levels
+        ),
+        out_chunk=out_chunk,
+        out_local=out_local,
+        out_split=out_split,
         fused=fused,
     )
     return sched.to(device) if device.type != "cpu" else sched
@@ -237,9 +274,8 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
     n_dst = stop - start
     n_edges = ee - es
     cols = np.unique(src_pos)
-    contiguous = _is_range(cols)
+    lo, hi = int(cols[0]), int(cols[-1]) + 1
     n_cols = cols.size
-    col_local = src_pos - cols[0] if contiguous else np.searchsorted(cols, src_pos)
     if kernel in ("auto", "fused"):
         if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
             kind = "dense"
@@ -249,10 +285,16 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
             kind = "sparse"
     else:
         kind = kernel
-    plan = LevelPlan(start, stop, es, ee, kind, groups)
-    plan.lo, plan.hi = int(cols[0]), int(cols[-1]) + 1
-    if not contiguous:
+    plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi)
+    # Dense blocks are built over the distinct sources only (gathered if scattered); sparse and
+    # scatter kernels index the source range lo:hi directly, a view, so they never gather.
+    if kind == "dense" and not _is_range(cols):
         plan.cols = torch.from_numpy(cols)
+        col_local = np.searchsorted(cols, src_pos)
+        n_cols = cols.size
+    else:
+        col_local = src_pos - lo
+        n_cols = hi - lo
     plan.dst = torch.from_numpy(np.ascontiguousarray(dst_local))
     plan.col = torch.from_numpy(np.ascontiguousarray(col_local))
     # Edges are sorted by (dst, src), so a complete block is already row-major.
