@@ -1,0 +1,81 @@
+"""Every script in examples/ runs, with small settings, and does what its docstring says."""
+
+import importlib.util
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import graphnets
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# each example with its quick command-line setting
+QUICK = {
+    "build_from_networkx": ["--epochs", "1", "--hidden", "16"],
+    "convert_torch_mlp": ["--epochs", "0"],
+    "inspect_levels": [],
+}
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_examples_all_have_a_test():
+    assert sorted(p.stem for p in EXAMPLES.glob("*.py")) == sorted(QUICK)
+
+
+def test_example_build_from_networkx_reaches_90_percent(capsys):
+    # the example's real setting (10 epochs): a few seconds on 2 cores
+    acc = _load("build_from_networkx").main([])
+    out = capsys.readouterr().out
+    assert "acyclic: True" in out and "level   nodes" in out
+    assert acc >= 0.9
+    assert f"test accuracy: {acc:.4f}" in out
+
+
+def test_example_build_from_networkx_graph():
+    mod = _load("build_from_networkx")
+    G = mod.random_dag(64, 20, 10, 4, seed=0)
+    net = graphnets.from_networkx(G, seed=0)
+    assert net.inputs == [("x", i) for i in range(64)]
+    assert net.outputs == [("y", c) for c in range(10)]
+    assert net.num_edges == 20 * 4 + 20 * 10
+    assert net.activations[("h", 0)] == "relu" and net.activations[("h", 1)] == "tanh"
+
+
+def test_example_convert_torch_mlp_outputs_agree(capsys):
+    diff = _load("convert_torch_mlp").main(["--epochs", "1"])
+    out = capsys.readouterr().out
+    assert diff < 1e-5
+    assert "same predictions on all 450 test samples: True" in out
+    torch_acc, graph_acc = (float(s.split()[-1]) for s in
+                            out.split("test accuracy: ")[1].strip().split(","))
+    assert torch_acc == graph_acc
+
+
+def test_example_inspect_levels(capsys):
+    net = _load("inspect_levels").main([])
+    out = capsys.readouterr().out
+    assert net.levels == [["a", "b", "z"], ["h1", "h2"], ["h3", "q"], ["y"]]
+    assert "levels:     [['a', 'b', 'z'], ['h1', 'h2'], ['h3', 'q'], ['y']]" in out
+    assert "depth:      4" in out
+    assert "dead nodes: ['z', 'q']" in out
+    assert "to_dense()" in out and "parameters: 15 (9 weights, 6 biases)" in out
+    # the printed matrix is net.to_dense(): one row per node in net.order
+    rows = out.split("to_dense()")[1].strip().splitlines()[2 : 2 + net.num_nodes]
+    W = torch.tensor([[float(v) for v in row.split()[1:]] for row in rows])
+    torch.testing.assert_close(W, net.to_dense().detach(), atol=0.006, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_examples_run_as_scripts(name, capsys, monkeypatch):
+    path = str(EXAMPLES / f"{name}.py")
+    monkeypatch.setattr(sys, "argv", [path, *QUICK[name]])
+    runpy.run_path(path, run_name="__main__")
+    assert capsys.readouterr().out.strip()

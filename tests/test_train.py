@@ -1,0 +1,148 @@
+import pytest
+import torch
+from torch import nn
+
+import graphnets
+from graphnets.data import digits
+from graphnets.train import accuracy, fit, format_record
+
+
+@pytest.fixture(scope="module")
+def data():
+    return digits(seed=0)
+
+
+def _identity_net():
+    # two linear outputs equal to the two inputs: the prediction is the larger input
+    net = graphnets.mlp([2, 2], seed=0)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0]))
+    return net
+
+
+def test_accuracy_counts_argmax_hits():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
+    assert accuracy(_identity_net(), x, torch.tensor([0, 1, 0, 0])) == 0.75
+
+
+def test_accuracy_keeps_training_mode():
+    net = _identity_net().train()
+    accuracy(net, torch.zeros(1, 2), torch.tensor([0]))
+    assert net.training
+
+
+def test_fit_records_and_learns_digits(data):
+    net = graphnets.mlp([64, 32, 10], seed=0)
+    history = fit(net, *data, epochs=3, seed=0, progress=False)
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert set(history[0]) == {"epoch", "loss", "train_acc", "test_acc", "seconds"}
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["test_acc"] >= 0.9
+    assert history[-1]["test_acc"] == accuracy(net, data[2], data[3])
+    assert all(r["seconds"] > 0 for r in history)
+
+
+def _strip(history):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
+
+
+def test_fit_same_seed_same_records_and_weights(data):
+    a, b = graphnets.mlp([64, 16, 10], seed=1), graphnets.mlp([64, 16, 10], seed=1)
+    ha = fit(a, *data, epochs=2, seed=5, progress=False)
+    hb = fit(b, *data, epochs=2, seed=5, progress=False)
+    assert _strip(ha) == _strip(hb)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+
+
+def test_fit_seed_generator_and_other_seed(data):
+    a, b, c = (graphnets.mlp([64, 16, 10], seed=1) for _ in range(3))
+    ha = fit(a, *data, epochs=1, seed=5, progress=False)
+    hb = fit(b, *data, epochs=1, seed=torch.Generator().manual_seed(5), progress=False)
+    hc = fit(c, *data, epochs=1, seed=6, progress=False)
+    assert _strip(ha) == _strip(hb)
+    assert not torch.equal(a.weight, c.weight) and ha[0]["loss"] != hc[0]["loss"]
+
+
+def test_fit_graphnet_matches_torch_reference(data):
+    # the same MLP as torch.nn and as a GraphNet, trained with the same shuffles
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    net = graphnets.from_torch(seq)
+    h_torch = fit(seq, *data, epochs=2, seed=3, progress=False)
+    h_graph = fit(net, *data, epochs=2, seed=3, progress=False)
+    for rt, rg in zip(h_torch, h_graph):
+        assert rg["loss"] == pytest.approx(rt["loss"], rel=1e-5)
+        assert rg["test_acc"] == pytest.approx(rt["test_acc"], abs=1 / 450)
+    torch.testing.assert_close(net.weight, graphnets.from_torch(seq).weight, atol=1e-5, rtol=1e-4)
+
+
+def test_fit_log_is_called_per_epoch(data):
+    seen = []
+    history = fit(graphnets.mlp([64, 10], seed=0), *data, epochs=2, seed=0, progress=False,
+                  log=seen.append)
+    assert seen == history
+
+
+def test_fit_progress_bar_on_stderr_only_when_asked(data, capsys):
+    net = graphnets.mlp([64, 10], seed=0)
+    fit(net, *data, epochs=1, seed=0, progress=True)
+    out, err = capsys.readouterr()
+    assert "epoch 1/1" in err and "batch" in err and out == ""
+    fit(net, *data, epochs=1, seed=0, progress=False)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_fit_last_batch_may_be_smaller(data):
+    x_train, y_train, x_test, y_test = data
+    net = graphnets.mlp([64, 10], seed=0)
+    history = fit(net, x_train[:10], y_train[:10], x_test, y_test, epochs=1, batch_size=4,
+                  seed=0, progress=False)
+    assert len(history) == 1
+
+
+def test_format_record():
+    line = format_record({"epoch": 3, "loss": 0.5, "train_acc": 0.75, "test_acc": 0.5,
+                          "seconds": 1.25})
+    assert line == "epoch   3  loss 0.5000  train acc 0.7500  test acc 0.5000  (1.25 s)"
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("epochs", 0, "epochs must be a positive int, got 0"),
+        ("epochs", 2.0, "epochs must be a positive int, got 2.0"),
+        ("batch_size", -1, "batch_size must be a positive int, got -1"),
+        ("lr", 0.0, "lr must be a positive finite float, got 0.0"),
+        ("lr", float("inf"), "lr must be a positive finite float, got inf"),
+    ],
+)
+def test_fit_bad_options(data, option, value, message):
+    with pytest.raises(ValueError, match=message):
+        fit(graphnets.mlp([64, 10]), *data, progress=False, **{option: value})
+
+
+def test_fit_bad_seed_and_log(data):
+    with pytest.raises(TypeError, match="seed must be None, an int or a torch.Generator, got '1'"):
+        fit(graphnets.mlp([64, 10]), *data, seed="1", progress=False)
+    with pytest.raises(TypeError, match="log must be a callable taking a dict"):
+        fit(graphnets.mlp([64, 10]), *data, log="print", progress=False)
+
+
+def test_fit_bad_net_and_data(data):
+    x_train, y_train, x_test, y_test = data
+    with pytest.raises(TypeError, match="expected net to be a torch.nn.Module, got function"):
+        fit(lambda x: x, *data)
+    with pytest.raises(TypeError, match="expected x_train and y_train to be torch.Tensors, got ndarray"):
+        fit(graphnets.mlp([64, 10]), x_train.numpy(), y_train, x_test, y_test)
+    with pytest.raises(ValueError, match="got x_train with 1347 rows and y_train with 10 labels"):
+        fit(graphnets.mlp([64, 10]), x_train, y_train[:10], x_test, y_test)
+    with pytest.raises(ValueError, match=r"y_test to be a 1-d tensor of integer class labels, got shape \[450\] and dtype torch.float32"):
+        fit(graphnets.mlp([64, 10]), x_train, y_train, x_test, y_test.float())
+    with pytest.raises(ValueError, match="expected x_test with the 64 features of x_train, got 63"):
+        fit(graphnets.mlp([64, 10]), x_train, y_train, x_test[:, :63], y_test)
+
+
+def test_fit_labels_outside_the_outputs(data):
+    with pytest.raises(ValueError, match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"):
+        fit(graphnets.mlp([64, 5]), *data, progress=False)
