@@ -401,7 +401,8 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
     layers: list[tuple[str, nn.Module]] = []
 
     def flatten(seq: nn.Sequential, prefix: str) -> None:
-        for name, child in seq.named_children():
+        # _modules, not named_children(): the latter skips a module used twice (a shared ReLU).
+        for name, child in seq._modules.items():
             if isinstance(child, nn.Sequential):
                 flatten(child, f"{prefix}{name}.")
             else:

@@ -32,6 +32,11 @@ def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     return ptr, values[order]
 
 
+# Below this many edges, a plain Python Kahn walk beats per-generation numpy calls (deep, small
+# graphs have hundreds of generations of a few nodes each); measured in benchmarks/bench_build.py.
+PYTHON_MAX_EDGES = 100_000
+
+
 def levels(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
     """Level of every node (``int64 [num_nodes]``), or ``CycleError`` naming one cycle.
 
@@ -41,15 +46,43 @@ def levels(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
     """
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
+    if src.size <= PYTHON_MAX_EDGES:
+        level = _levels_python(src, dst, num_nodes)
+    else:
+        level = _levels_numpy(src, dst, num_nodes)
+    if level.size and level.min() < 0:
+        raise CycleError("", find_cycle(src, dst, level < 0))
+    return level
+
+
+def _levels_python(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
+    ptr, out = _csr(src, dst, num_nodes)
+    ptr_l, out_l = ptr.tolist(), out.tolist()
+    remaining = np.bincount(dst, minlength=num_nodes).tolist()
+    level = [-1] * num_nodes
+    frontier = [i for i, r in enumerate(remaining) if r == 0]
+    depth = 0
+    while frontier:
+        nxt = []
+        for v in frontier:
+            level[v] = depth
+            for u in out_l[ptr_l[v] : ptr_l[v + 1]]:
+                remaining[u] -= 1
+                if remaining[u] == 0:
+                    nxt.append(u)
+        frontier = nxt
+        depth += 1
+    return np.asarray(level, dtype=np.int64)
+
+
+def _levels_numpy(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
     remaining = np.bincount(dst, minlength=num_nodes)
     ptr, out = _csr(src, dst, num_nodes)
     level = np.full(num_nodes, -1, dtype=np.int64)
     frontier = np.flatnonzero(remaining == 0)
     depth = 0
-    done = 0
     while frontier.size:
         level[frontier] = depth
-        done += frontier.size
         starts, stops = ptr[frontier], ptr[frontier + 1]
         counts = stops - starts
         total = int(counts.sum())
@@ -62,9 +95,6 @@ def levels(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
         remaining[hit] -= times
         frontier = hit[remaining[hit] == 0]
         depth += 1
-    if done < num_nodes:
-        cycle = find_cycle(src, dst, level < 0)
-        raise CycleError("", cycle)
     return level
 
 

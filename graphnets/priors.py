@@ -127,7 +127,8 @@ def embed(
             (default: ``"sinks"``).
         activation, output_activation, seed, kernel: as in :func:`graphnets.from_networkx`.
 
-    Edges are ordered inputs→DAG, the DAG's own edges, DAG→outputs.
+    Nodes are ordered inputs, the DAG's nodes, outputs; edges (and so ``weight``) follow
+    networkx's order for that graph: grouped by source node, in node order.
     """
     for name, val in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:

@@ -52,7 +52,7 @@ class LevelPlan:
     stop: int
     estart: int
     estop: int
-    kind: str  # "bias" (no in-edges), "dense", "sparse" or "scatter"
+    kind: str  # "bias" (no in-edges), "dense", "sparse", "scatter" or "fused" (whole graph)
     groups: list[tuple[Activation, int, int]]  # activation, local start, local stop
     lo: int = 0  # sources lie in positions lo:hi; all of them when cols is None ...
     hi: int = 0
@@ -109,8 +109,6 @@ class Schedule:
 
     def kinds(self) -> list[str]:
         """The kernel of every level (``"fused"`` for all when fused)."""
-        if self.fused is not None:
-            return ["fused"] * len(self.levels)
         return [lv.kind for lv in self.levels]
 
     def to(self, device: torch.device | str) -> Schedule:
@@ -179,6 +177,23 @@ def compile_schedule(
     edge_ptr = np.searchsorted(dp, level_ptr)
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
+    use_fused = kernel == "fused"
+    if kernel == "auto" and device.type == "cpu" and num_levels >= FUSED_MIN_LEVELS:
+        if structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL:
+            from .kernels import fused as _fused
+
+            use_fused = _fused.available()
+    if use_fused and device.type != "cpu":
+        raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
+    if kernel == "fused":
+        from .kernels import fused as _fused
+
+        if not _fused.available():
+            raise RuntimeError(
+                f"kernel 'fused' is unavailable here ({_fused.why_unavailable()}); use "
+                "kernel='auto', which falls back to the level-wise kernels"
+            )
+
     chunk_start = [0, n_in] + [int(v) for v in level_ptr[1:num_levels]]
     chunk_stop = [n_in] + [int(v) for v in level_ptr[1 : num_levels + 1]]
     starts = np.asarray(chunk_start)
@@ -189,6 +204,9 @@ def compile_schedule(
             start = n_in  # inputs are given, not computed
         es, ee = int(edge_ptr[ell]), int(edge_ptr[ell + 1])
         groups = _groups(acts_by_pos, start, stop)
+        if use_fused:  # the C++ kernel needs no per-level plans: only the bounds, for summaries
+            levels.append(LevelPlan(start, stop, es, ee, "fused", groups))
+            continue
         if ee == es:
             levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
             continue
@@ -199,19 +217,7 @@ def compile_schedule(
         if plan.cols is not None:
             plan.cols_local = plan.cols - plan.base
         levels.append(plan)
-
-    fused = None
-    use_fused = kernel == "fused"
-    if kernel == "auto" and device.type == "cpu" and num_levels >= FUSED_MIN_LEVELS:
-        use_fused = structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL
-        if use_fused:
-            from .kernels import fused as _fused
-
-            use_fused = _fused.available()
-    if use_fused:
-        if device.type != "cpu":
-            raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
-        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos)
+    fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos) if use_fused else None
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)

@@ -66,7 +66,8 @@ class Structure:
         self.outputs = _check_roles(outputs, "outputs", n)
         if len(activations) != n:
             raise ValueError(f"expected {n} activations (one per node), got {len(activations)}")
-        acts = [parse_activation(a).spec for a in activations]
+        canon = {a: parse_activation(a).spec for a in set(activations)}
+        acts = [canon[a] for a in activations]
         for i in self.inputs.tolist():
             acts[i] = "identity"
         self.activations: tuple[str, ...] = tuple(acts)
