@@ -8,8 +8,8 @@ set per node through the ``activation`` attribute.
 
 Run it:
 
-    python examples/build_from_networkx.py            # the full run: 10 epochs, about 96% test accuracy
-    python examples/build_from_networkx.py --epochs 1 # a quick look
+    python examples/build_from_networkx.py             # 10 epochs, about 96% test accuracy
+    python examples/build_from_networkx.py --epochs 1  # a quick look
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ def main(argv: list[str] | None = None) -> float:
     """Build, train and report; returns the final test accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=128, help="hidden neurons (default: 128)")
-    parser.add_argument("--fan-in", type=int, default=16, help="in-edges per hidden neuron (default: 16)")
+    parser.add_argument("--fan-in", type=int, default=16,
+                        help="in-edges per hidden neuron (default: 16)")
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of graph, weights, data (default: 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of graph, weights, data split and shuffles (default: 0)")
     args = parser.parse_args(argv)
 
     G = random_dag(64, args.hidden, 10, args.fan_in, args.seed)

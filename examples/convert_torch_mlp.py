@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
 
     torch.manual_seed(args.seed)
-    seq = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(), nn.Linear(16, 10))
+    seq = nn.Sequential(
+        nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(), nn.Linear(16, 10)
+    )
     x_train, y_train, x_test, y_test = digits(seed=args.seed)
     if args.epochs > 0:  # --epochs 0 converts the untrained model
         # fit trains any nn.Module that maps x to logits, here the plain torch model

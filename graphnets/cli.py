@@ -68,7 +68,9 @@ def probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a probability in [0, 1], got {text!r}"
+        ) from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
     return value
@@ -82,7 +84,7 @@ def usage_error(args: argparse.Namespace, message: str) -> None:
 # -- commands ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Command:
-    """A subcommand: ``configure`` adds its options, ``run`` executes it and returns the exit code."""
+    """A subcommand: ``configure`` adds its options, ``run`` runs it and returns the exit code."""
 
     name: str
     help: str
@@ -93,7 +95,9 @@ class Command:
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
     from .schedule import KERNELS
 
-    graph = parser.add_argument_group("network (a Watts–Strogatz prior between 64 inputs and 10 outputs)")
+    graph = parser.add_argument_group(
+        "network (a Watts–Strogatz prior between 64 inputs and 10 outputs)"
+    )
     graph.add_argument("--nodes", type=positive_int, default=200, metavar="N",
                        help="hidden nodes of the small-world graph (default: %(default)s)")
     graph.add_argument("--k", type=positive_int, default=6, metavar="K",
@@ -171,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 title="commands")
     for cmd in COMMANDS:
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help[:1].upper() + cmd.help[1:] + ".")
+        description = cmd.help[:1].upper() + cmd.help[1:] + "."
+        p = sub.add_parser(cmd.name, help=cmd.help, description=description)
         cmd.configure(p)
         p.set_defaults(run=cmd.run, command_parser=p)
     return parser

@@ -58,7 +58,9 @@ def digits(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be None or an int, got {seed!r}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}")
+        raise TypeError(
+            f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
+        )
 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -79,7 +81,8 @@ def digits(
 
 def _check_test_size(test_size: float | int) -> None:
     lo, hi = _DIGITS_CLASSES, _DIGITS_SAMPLES - _DIGITS_CLASSES
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer, np.floating)):
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers):
         raise TypeError(
             f"test_size must be a float in (0, 1) or an int in {lo}..{hi}, got {test_size!r}"
         )

@@ -15,6 +15,7 @@ the data on one device first).
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
 
@@ -157,7 +158,7 @@ def fit(
         )
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite float, got {lr!r}")
     if log is not None and not callable(log):
         raise TypeError(f"log must be a callable taking a dict (or None), got {type(log).__name__}")

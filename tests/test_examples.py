@@ -1,6 +1,9 @@
-"""Every script in examples/ runs, with small settings, and does what its docstring says."""
+"""Every script in examples/ runs, with small settings, and does what its docstring says; so do
+the code examples of README.md and docs/."""
 
+import doctest
 import importlib.util
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -10,7 +13,8 @@ import torch
 
 import graphnets
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 # each example with its quick command-line setting
 QUICK = {
     "build_from_networkx": ["--epochs", "1", "--hidden", "16"],
@@ -79,3 +83,31 @@ def test_examples_run_as_scripts(name, capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", [path, *QUICK[name]])
     runpy.run_path(path, run_name="__main__")
     assert capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("page", ["concepts.md", "api.md"])
+def test_docs_examples_are_correct(page):
+    # the pages' examples are doctests: they run and print exactly what the page shows
+    result = doctest.testfile(str(ROOT / "docs" / page), module_relative=False,
+                              optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 10
+    assert result.failed == 0
+
+
+def test_readme_taste_runs(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("[['x1', 'x2'], ['h'], ['y']]\n")
+    assert "parameters:" in out
+
+
+def test_readme_quick_start_is_make_demo_and_make_test():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quick start\s+```bash\n(.*?)```", text, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:.*\n\t.*graphnets demo$", makefile, re.M)
+    assert re.search(r"^test:", makefile, re.M)

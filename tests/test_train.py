@@ -133,16 +133,18 @@ def test_fit_bad_net_and_data(data):
     x_train, y_train, x_test, y_test = data
     with pytest.raises(TypeError, match="expected net to be a torch.nn.Module, got function"):
         fit(lambda x: x, *data)
-    with pytest.raises(TypeError, match="expected x_train and y_train to be torch.Tensors, got ndarray"):
+    with pytest.raises(TypeError, match="x_train and y_train to be torch.Tensors, got ndarray"):
         fit(graphnets.mlp([64, 10]), x_train.numpy(), y_train, x_test, y_test)
     with pytest.raises(ValueError, match="got x_train with 1347 rows and y_train with 10 labels"):
         fit(graphnets.mlp([64, 10]), x_train, y_train[:10], x_test, y_test)
-    with pytest.raises(ValueError, match=r"y_test to be a 1-d tensor of integer class labels, got shape \[450\] and dtype torch.float32"):
+    with pytest.raises(ValueError, match=r"y_test to be a 1-d tensor of integer class labels, "
+                                         r"got shape \[450\] and dtype torch.float32"):
         fit(graphnets.mlp([64, 10]), x_train, y_train, x_test, y_test.float())
     with pytest.raises(ValueError, match="expected x_test with the 64 features of x_train, got 63"):
         fit(graphnets.mlp([64, 10]), x_train, y_train, x_test[:, :63], y_test)
 
 
 def test_fit_labels_outside_the_outputs(data):
-    with pytest.raises(ValueError, match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"):
+    with pytest.raises(ValueError,
+                       match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"):
         fit(graphnets.mlp([64, 5]), *data, progress=False)
