@@ -1,0 +1,142 @@
+"""The compiled plan: node order, edge order, per-level kernels, and the auto choices."""
+
+import numpy as np
+import pytest
+import torch
+
+import graphnets
+from _graphs import GRAPHS
+from graphnets.schedule import compile_schedule
+
+
+@pytest.mark.parametrize("graph", list(GRAPHS))
+def test_schedule_node_order(graph):
+    s = GRAPHS[graph]().structure
+    sched = compile_schedule(s, "auto")
+    order, position = sched.order.numpy(), sched.position.numpy()
+    n_in = s.inputs.numel()
+    assert sorted(order.tolist()) == list(range(s.num_nodes))
+    assert np.array_equal(position[order], np.arange(s.num_nodes))
+    # Inputs first, in the order of x's columns.
+    assert order[:n_in].tolist() == s.inputs.tolist()
+    # Then the levels, each a contiguous slice, in increasing level.
+    assert np.all(np.diff(s.level[order]) >= 0)
+    assert sched.num_levels == s.num_levels
+    # Every level plan covers exactly the positions of its level (level 0 minus the inputs).
+    covered = []
+    for ell, lv in enumerate(sched.levels):
+        assert set(s.level[order[lv.start : lv.stop]].tolist()) <= {ell}
+        covered.extend(range(lv.start, lv.stop))
+    assert covered == list(range(n_in, s.num_nodes))
+
+
+@pytest.mark.parametrize("graph", ["mixed_activations", "skip_dag", "hidden_sources"])
+def test_schedule_activation_groups(graph):
+    s = GRAPHS[graph]().structure
+    sched = compile_schedule(s, "auto")
+    order = sched.order.tolist()
+    for lv in sched.levels:
+        spans = []
+        for act, a, b in lv.groups:
+            assert b > a
+            spans.append((a, b))
+            assert {s.activations[order[lv.start + k]] for k in range(a, b)} == {act.spec}
+        # The groups tile the level, one group per distinct activation.
+        assert [p for span in spans for p in range(*span)] == list(range(lv.stop - lv.start))
+        assert len({g[0].spec for g in lv.groups}) == len(lv.groups)
+
+
+@pytest.mark.parametrize("graph", list(GRAPHS))
+def test_schedule_edge_order(graph):
+    s = GRAPHS[graph]().structure
+    sched = compile_schedule(s, "auto")
+    eorder = (torch.arange(s.num_edges) if sched.edge_order is None else sched.edge_order)
+    src, dst = s.edge_index[:, eorder]
+    assert torch.equal(sched.src_pos, sched.position[src])
+    assert torch.equal(sched.dst_pos, sched.position[dst])
+    # Sorted by (destination position, source position).
+    key = sched.dst_pos * s.num_nodes + sched.src_pos
+    assert bool((key[1:] > key[:-1]).all())
+    # Each level's edges are exactly the edges into it.
+    for lv in sched.levels:
+        d = sched.dst_pos[lv.estart : lv.estop]
+        assert bool(((d >= lv.start) & (d < lv.stop)).all())
+    assert sum(lv.estop - lv.estart for lv in sched.levels) == s.num_edges
+
+
+@pytest.mark.parametrize("kernel", ["dense", "sparse", "scatter"])
+def test_schedule_forced_kernel(kernel):
+    s = GRAPHS["wide_sparse"]().structure
+    sched = compile_schedule(s, kernel)
+    assert sched.fused is None
+    assert sched.kinds() == ["bias"] + [kernel] * (sched.num_levels - 1)
+
+
+def test_schedule_forced_fused():
+    sched = compile_schedule(GRAPHS["mlp"]().structure, "fused")
+    assert sched.fused is not None
+    assert sched.kinds() == ["fused"] * sched.num_levels
+
+
+def test_schedule_auto_mlp_dense_without_reordering():
+    # An MLP is built in schedule order: no node or edge permutation, weights are views.
+    sched = compile_schedule(graphnets.mlp([5, 7, 6, 3], seed=0).structure, "auto")
+    assert sched.kinds() == ["bias", "dense", "dense", "dense"]
+    assert sched.node_identity
+    assert sched.edge_order is None
+    assert all(lv.complete for lv in sched.levels[1:])
+
+
+def test_schedule_auto_deep_narrow_is_fused():
+    net = GRAPHS["deep"]()
+    assert net.depth >= graphnets.schedule.FUSED_MIN_LEVELS
+    sched = compile_schedule(net.structure, "auto")
+    assert sched.fused is not None
+
+
+def test_schedule_auto_shallow_is_levelwise():
+    net = GRAPHS["mlp"]()
+    assert net.depth < graphnets.schedule.FUSED_MIN_LEVELS
+    assert compile_schedule(net.structure, "auto").fused is None
+
+
+def test_schedule_auto_picks_by_density():
+    # wide_sparse: a large sparse level, a small sparse level, a complete level.
+    sched = compile_schedule(GRAPHS["wide_sparse"]().structure, "auto")
+    assert sched.kinds() == ["bias", "sparse", "scatter", "dense"]
+
+
+def test_schedule_auto_never_fused_off_cpu():
+    # The fused kernel is CPU only: auto must not pick it for another device.
+    sched = compile_schedule(GRAPHS["deep"]().structure, "auto", "meta")
+    assert sched.fused is None
+    assert sched.device == torch.device("meta")
+    assert sched.order.device == torch.device("meta")
+
+
+def test_schedule_fused_off_cpu_raises():
+    with pytest.raises(ValueError, match="kernel 'fused' runs on CPU only, got device meta"):
+        compile_schedule(GRAPHS["mlp"]().structure, "fused", "meta")
+
+
+def test_schedule_unknown_kernel():
+    with pytest.raises(ValueError, match=r"unknown kernel 'gpu'; expected one of auto, dense"):
+        compile_schedule(GRAPHS["mlp"]().structure, "gpu")
+
+
+def test_schedule_to_same_device_is_identity():
+    sched = compile_schedule(GRAPHS["skip_dag"]().structure, "auto")
+    assert sched.to("cpu") is sched
+
+
+def test_schedule_hidden_sources_form_bias_level():
+    net = GRAPHS["hidden_sources"]()
+    sched = net.schedule
+    lv0 = sched.levels[0]
+    assert lv0.kind == "bias"
+    assert lv0.estop == lv0.estart
+    assert sorted(net.order[lv0.start : lv0.stop]) == ["s1", "s2"]
+
+
+def test_schedule_kernels_constant():
+    assert graphnets.KERNELS == ("auto", "dense", "sparse", "scatter", "fused")
