@@ -15,6 +15,7 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +122,10 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
                         help="hide the per-epoch progress bars")
 
 
+#: A build slower than this (seconds) means the fused kernel was compiled; the demo says so.
+_SLOW_BUILD_SECONDS = 5.0
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Build a Watts–Strogatz net, train it on digits, print its summary and accuracy."""
     if args.k < 2 or args.k >= args.nodes:
@@ -132,14 +137,21 @@ def run_demo(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     x_train, y_train, x_test, y_test = digits(seed=args.seed)
-    net = priors.watts_strogatz(
-        x_train.shape[1], 10, args.nodes, args.k, args.p, seed=args.seed, kernel=args.kernel
-    )
     print(
         f"Watts–Strogatz prior: {args.nodes} hidden nodes, k={args.k}, p={args.p}, "
         f"seed={args.seed}, between {x_train.shape[1]} inputs and 10 outputs"
     )
-    print(f"data: digits (scikit-learn), {len(x_train)} training and {len(x_test)} test samples")
+    print(f"data: digits (scikit-learn), {len(x_train)} training and {len(x_test)} test samples",
+          flush=True)
+    built = time.perf_counter()
+    net = priors.watts_strogatz(
+        x_train.shape[1], 10, args.nodes, args.k, args.p, seed=args.seed, kernel=args.kernel
+    )
+    built = time.perf_counter() - built
+    if built > _SLOW_BUILD_SECONDS and "fused" in net.schedule.kinds():
+        # the only slow step of a build: compiling the C++ kernel on its first use here
+        print(f"(the fused C++ kernel was compiled on its first use here, in {built:.0f} s; "
+              "later runs load it from the cache)")
     print()
     print(net.summary())
     print()
@@ -194,7 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         SystemExit: 2
     """
     args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        # the reader went away (``graphnets demo | head``): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
