@@ -352,8 +352,10 @@ class GraphNet(nn.Module):
         """A ``networkx.DiGraph`` with the same labels and the parameters as attributes.
 
         Nodes carry ``bias``, ``activation`` and ``role`` (``input``/``hidden``/``output``), edges
-        carry ``weight``, in the order of ``weight``; ``G.graph["inputs"]``/``["outputs"]`` hold
-        the ordered labels, so ``from_networkx(net.to_networkx())`` rebuilds the same function.
+        carry ``weight``; ``G.graph["inputs"]``/``["outputs"]`` hold the ordered labels, so
+        ``from_networkx(net.to_networkx())`` rebuilds the same function. networkx lists edges
+        grouped by source node, so the rebuilt net's ``weight`` may be in another order than
+        this one's (compare edges by their label pairs, :meth:`edges`).
         """
         import networkx as nx
 
@@ -464,7 +466,15 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device | None = N
     Raises:
         ValueError: if the file is not a saved GraphNet.
     """
-    state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # not a torch file at all: unpickler KeyError, EOFError, ...
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a saved GraphNet (torch.load failed: "
+            f"{type(err).__name__})"
+        ) from err
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
         raise ValueError(f"{os.fspath(path)!r} is not a saved GraphNet (no '{_FORMAT}' header)")
     if state["version"] > _FORMAT_VERSION:

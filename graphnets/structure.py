@@ -66,6 +66,9 @@ class Structure:
         self.outputs = _check_roles(outputs, "outputs", n)
         if len(activations) != n:
             raise ValueError(f"expected {n} activations (one per node), got {len(activations)}")
+        bad = next((a for a in activations if not isinstance(a, str)), None)
+        if bad is not None:
+            parse_activation(bad)  # raises the TypeError that names it
         canon = {a: parse_activation(a).spec for a in set(activations)}
         acts = [canon[a] for a in activations]
         for i in self.inputs.tolist():
