@@ -128,7 +128,7 @@ def from_networkx(
     if not isinstance(G, nx.DiGraph):
         kind = type(G).__name__
         hint = (
-            " (orient it first, e.g. with graphnets.priors.from_graph)"
+            " (orient it first, e.g. with graphnets.priors.orient)"
             if isinstance(G, nx.Graph)
             else ""
         )
@@ -273,7 +273,7 @@ def from_igraph(
     if not isinstance(g, ig.Graph):
         raise TypeError(f"expected an igraph.Graph, got {type(g).__name__}")
     if not g.is_directed():
-        raise TypeError("expected a directed igraph.Graph; orient it first (graphnets.priors.from_graph)")
+        raise TypeError("expected a directed igraph.Graph; orient it first (graphnets.priors.orient)")
     n = g.vcount()
     vattrs = set(g.vs.attributes())
     if "label" in vattrs:

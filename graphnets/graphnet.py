@@ -59,8 +59,8 @@ class GraphNet(nn.Module):
         structure (Structure): the validated topology.
         weight (Tensor, optional): ``[E]`` edge weights, in the order of ``structure.edge_index``.
             (default: fan-in initialisation, see :meth:`reset_parameters`)
-        bias (Tensor, optional): ``[N]`` node biases (input entries must be 0).
-            (default: zeros)
+        bias (Tensor, optional): ``[N]`` node biases (default: zeros). Input nodes are never
+            computed, so their entries must be 0 here; they stay unused (gradient 0) after.
         seed (int or torch.Generator, optional): randomness of the initialisation.
         kernel (str): kernel choice, see :meth:`compile` (default: ``"auto"``).
         weight_given (BoolTensor, optional): ``[E]``, which entries of ``weight`` to take; the
@@ -336,8 +336,9 @@ class GraphNet(nn.Module):
         s = self.structure
         kinds = self.schedule.kinds() if self._schedule is not None else []
         counts: dict[str, int] = {}
-        for k in kinds:
-            counts[k] = counts.get(k, 0) + 1
+        for k, lv in zip(kinds, self.schedule.levels if kinds else []):
+            if lv.stop > lv.start:  # level 0 often holds only inputs: nothing to run
+                counts[k] = counts.get(k, 0) + 1
         plan = ",".join(f"{k}x{v}" for k, v in counts.items())
         return (
             f"nodes={s.num_nodes}, edges={s.num_edges}, inputs={len(s.inputs)}, "

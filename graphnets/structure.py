@@ -81,8 +81,7 @@ class Structure:
         except CycleError as err:
             names = " -> ".join(_fmt(self.labels[i]) for i in err.cycle + err.cycle[:1])
             raise CycleError(
-                f"the feed-forward edges contain a cycle: {names}; remove one of its edges "
-                "(or, for a recurrent connection, give it a delay)",
+                f"the feed-forward edges contain a cycle: {names}; remove one of its edges",
                 err.cycle,
             ) from None
 

@@ -182,10 +182,10 @@ def test_graphnet_dead_nodes_hidden_source_feeding_outputs():
 def test_graphnet_repr():
     net = graphnets.mlp([4, 8, 3], seed=0)
     assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
-                         "kernel=auto[biasx1,densex2])")
+                         "kernel=auto[densex2])")
     net.compile("fused")
     assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
-                         "kernel=fused[fusedx3])")
+                         "kernel=fused[fusedx2])")
 
 
 def test_graphnet_summary():

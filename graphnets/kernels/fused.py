@@ -15,7 +15,9 @@ is ``False`` and ``auto`` schedules fall back to the level-by-level torch kernel
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 import threading
 import warnings
 
@@ -201,8 +203,13 @@ def _load():
         try:
             from torch.utils.cpp_extension import load_inline
 
+            # One build per (environment, torch, source): torch keys its cache by name only, and
+            # a build for another venv's headers would be rebuilt (and overwritten) each switch.
+            key = hashlib.sha1(
+                f"{sys.prefix}|{torch.__version__}|{_CPP}".encode()
+            ).hexdigest()[:12]
             _module = load_inline(
-                name="graphnets_fused_v1",
+                name=f"graphnets_fused_{key}",
                 cpp_sources=_CPP,
                 extra_cflags=["-O3", "-ffast-math", "-fno-finite-math-only"],
                 verbose=False,
