@@ -148,9 +148,10 @@ class GraphNet(nn.Module):
         """(Re)compile the schedule with ``kernel`` and return ``self``.
 
         Args:
-            kernel: ``"auto"`` (per level by density and size, ``"fused"`` for deep narrow
-                graphs on CPU), or force one of ``"dense"``, ``"sparse"``, ``"scatter"``,
-                ``"fused"`` for every level. All give the same outputs and gradients.
+            kernel: ``"auto"`` (``"fused"`` for small or deep narrow graphs on CPU, else
+                ``"levelwise"``), ``"levelwise"`` (per level by density and size), or force one
+                of ``"dense"``, ``"sparse"``, ``"scatter"``, ``"fused"`` for every level. All
+                give the same outputs and gradients.
         """
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")

@@ -17,7 +17,8 @@ contiguous block sorted by destination. Every level then picks one kernel:
 ``fused`` runs the whole graph in one call of a small C++ kernel (:mod:`graphnets.kernels.fused`):
 for deep, narrow graphs the per-level dispatch of the other kernels dominates.
 
-``auto`` chooses per level by density and size, and ``fused`` for deep narrow graphs on CPU. The
+``levelwise`` chooses per level by density and size; ``auto`` does the same, except that it runs
+small graphs and deep narrow graphs ``fused`` on CPU (when the C++ kernel is built). The
 thresholds come from ``benchmarks/bench_kernels.py`` run on 2 CPU cores (see
 ``docs/benchmarks.md``).
 """
@@ -35,13 +36,16 @@ from .structure import Structure
 __all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule"]
 
 #: Kernels a schedule can be forced to use.
-KERNELS = ("auto", "dense", "sparse", "scatter", "fused")
+KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
 DENSE_MIN_DENSITY = 0.25  # a level at least this dense (over its distinct sources) runs dense
 SCATTER_MAX_EDGES = 64  # below this many edges a level skips the CSR set-up and scatters
-FUSED_MIN_LEVELS = 12  # graphs at least this deep ...
-FUSED_MAX_EDGES_PER_LEVEL = 4096  # ... and this narrow run fused, when the C++ kernel exists
+# The fused C++ kernel (when built) runs graphs that are small, or deep and narrow: there the
+# level-wise kernels' per-level dispatch costs more than the fused kernel's plain loops.
+FUSED_MAX_EDGES = 16384  # at most this many edges in all ...
+FUSED_MIN_LEVELS = 12  # ... or at least this deep ...
+FUSED_MAX_EDGES_PER_LEVEL = 4096  # ... and this narrow
 
 
 @dataclass
@@ -178,11 +182,14 @@ def compile_schedule(
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
-    if kernel == "auto" and device.type == "cpu" and num_levels >= FUSED_MIN_LEVELS:
-        if structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL:
-            from .kernels import fused as _fused
+    if kernel == "auto" and device.type == "cpu" and (
+        structure.num_edges <= FUSED_MAX_EDGES
+        or num_levels >= FUSED_MIN_LEVELS
+        and structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL
+    ):
+        from .kernels import fused as _fused
 
-            use_fused = _fused.available()
+        use_fused = _fused.available()
     if use_fused and device.type != "cpu":
         raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
     if kernel == "fused":
@@ -282,7 +289,7 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
     cols = np.unique(src_pos)
     lo, hi = int(cols[0]), int(cols[-1]) + 1
     n_cols = cols.size
-    if kernel in ("auto", "fused"):
+    if kernel in ("auto", "levelwise"):
         if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
             kind = "dense"
         elif n_edges < SCATTER_MAX_EDGES:
@@ -329,5 +336,6 @@ def _fused_arrays(n, n_in, dp, sp, acts_by_pos) -> dict[str, torch.Tensor]:
         "src": torch.from_numpy(np.ascontiguousarray(sp)),
         "codes": torch.from_numpy(codes),
         "params": torch.from_numpy(params),
-        "n_in": torch.tensor(n_in),
+        # z is kept only for activations whose derivative needs it (not identity/relu/tanh/sigmoid)
+        "keep_z": torch.tensor(bool((codes[n_in:] > 3).any())),
     }

@@ -274,7 +274,7 @@ def test_errors_x_not_a_tensor():
 
 # -- options ----------------------------------------------------------------------------------
 def test_errors_unknown_kernel():
-    msg = r"unknown kernel 'cuda'; expected one of auto, dense, sparse, scatter, fused"
+    msg = r"unknown kernel 'cuda'; expected one of auto, levelwise, dense, sparse, scatter, fused"
     net = graphnets.mlp([3, 2], seed=0)
     with pytest.raises(ValueError, match=msg):
         net.compile("cuda")

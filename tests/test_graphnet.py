@@ -180,16 +180,16 @@ def test_graphnet_dead_nodes_hidden_source_feeding_outputs():
 
 
 def test_graphnet_repr():
-    net = graphnets.mlp([4, 8, 3], seed=0)
+    net = graphnets.mlp([4, 8, 3], seed=0, kernel="levelwise")
     assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
-                         "kernel=auto[densex2])")
+                         "kernel=levelwise[densex2])")
     net.compile("fused")
     assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
                          "kernel=fused[fusedx2])")
 
 
 def test_graphnet_summary():
-    net = graphnets.mlp([4, 8, 3], seed=0)
+    net = graphnets.mlp([4, 8, 3], seed=0, kernel="levelwise")
     text = net.summary()
     lines = text.splitlines()
     assert lines[0] == repr(net)

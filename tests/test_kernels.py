@@ -9,7 +9,7 @@ import graphnets
 from _graphs import GRAPHS, forward_backward, reference
 from graphnets.reference import evaluate
 
-KERNELS = ["dense", "sparse", "scatter", "fused", "auto"]
+KERNELS = ["dense", "sparse", "scatter", "fused", "auto", "levelwise"]
 TOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-12)}
 
 

@@ -80,7 +80,7 @@ def test_schedule_forced_fused():
 
 def test_schedule_auto_mlp_dense_without_reordering():
     # An MLP is built in schedule order: no node or edge permutation, weights are views.
-    sched = compile_schedule(graphnets.mlp([5, 7, 6, 3], seed=0).structure, "auto")
+    sched = compile_schedule(graphnets.mlp([5, 7, 6, 3], seed=0).structure, "levelwise")
     assert sched.kinds() == ["bias", "dense", "dense", "dense"]
     assert sched.node_identity
     assert sched.edge_order is None
@@ -94,15 +94,24 @@ def test_schedule_auto_deep_narrow_is_fused():
     assert sched.fused is not None
 
 
-def test_schedule_auto_shallow_is_levelwise():
+def test_schedule_auto_small_is_fused():
     net = GRAPHS["mlp"]()
+    assert net.num_edges <= graphnets.schedule.FUSED_MAX_EDGES
+    assert compile_schedule(net.structure, "auto").fused is not None
+
+
+def test_schedule_auto_large_shallow_is_levelwise():
+    net = graphnets.mlp([784, 300, 100, 10], seed=0)
+    assert net.num_edges > graphnets.schedule.FUSED_MAX_EDGES
     assert net.depth < graphnets.schedule.FUSED_MIN_LEVELS
-    assert compile_schedule(net.structure, "auto").fused is None
+    sched = compile_schedule(net.structure, "auto")
+    assert sched.fused is None
+    assert sched.kinds() == ["bias", "dense", "dense", "dense"]
 
 
 def test_schedule_auto_picks_by_density():
     # wide_sparse: a large sparse level, a small sparse level, a complete level.
-    sched = compile_schedule(GRAPHS["wide_sparse"]().structure, "auto")
+    sched = compile_schedule(GRAPHS["wide_sparse"]().structure, "levelwise")
     assert sched.kinds() == ["bias", "sparse", "scatter", "dense"]
 
 
@@ -120,7 +129,7 @@ def test_schedule_fused_off_cpu_raises():
 
 
 def test_schedule_unknown_kernel():
-    with pytest.raises(ValueError, match=r"unknown kernel 'gpu'; expected one of auto, dense"):
+    with pytest.raises(ValueError, match=r"unknown kernel 'gpu'; expected one of auto, levelwise, dense"):
         compile_schedule(GRAPHS["mlp"]().structure, "gpu")
 
 
@@ -130,7 +139,7 @@ def test_schedule_to_same_device_is_identity():
 
 
 def test_schedule_hidden_sources_form_bias_level():
-    net = GRAPHS["hidden_sources"]()
+    net = GRAPHS["hidden_sources"]().compile("levelwise")
     sched = net.schedule
     lv0 = sched.levels[0]
     assert lv0.kind == "bias"
@@ -139,4 +148,4 @@ def test_schedule_hidden_sources_form_bias_level():
 
 
 def test_schedule_kernels_constant():
-    assert graphnets.KERNELS == ("auto", "dense", "sparse", "scatter", "fused")
+    assert graphnets.KERNELS == ("auto", "levelwise", "dense", "sparse", "scatter", "fused")

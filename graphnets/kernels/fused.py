@@ -83,7 +83,53 @@ static inline T act_grad(int code, T z, T a, T p0, T p1) {
   return T(1);
 }
 
-// H, Z: [N, B] node-major; H[:n_in] holds the inputs. Fills H and Z for positions >= n_in.
+// a[k] = act(z[k]) for k < len (a may be z: in place); the switch sits outside the loops so
+// each loop vectorises.
+template <typename T>
+static inline void act_rows(int code, const T* z, T* a, int64_t len, T p0, T p1) {
+  switch (code) {
+    case 0: for (int64_t k = 0; k < len; ++k) a[k] = z[k]; break;
+    case 1: for (int64_t k = 0; k < len; ++k) a[k] = z[k] > T(0) ? z[k] : T(0); break;
+    case 4: for (int64_t k = 0; k < len; ++k) a[k] = z[k] > T(0) ? z[k] : z[k] * p0; break;
+    default: for (int64_t k = 0; k < len; ++k) a[k] = act_fwd<T>(code, z[k], p0, p1);
+  }
+}
+
+// g[k] *= act'(z[k]) given a = act(z); returns sum_k of the result.
+template <typename T>
+static inline T act_grad_rows(int code, const T* __restrict__ z, const T* __restrict__ a,
+                              T* __restrict__ g, int64_t len, T p0, T p1) {
+  T sum = 0;
+  switch (code) {
+    case 0: for (int64_t k = 0; k < len; ++k) sum += g[k]; break;
+    case 1:
+      for (int64_t k = 0; k < len; ++k) { g[k] = a[k] > T(0) ? g[k] : T(0); sum += g[k]; }
+      break;
+    case 2:
+      for (int64_t k = 0; k < len; ++k) { g[k] *= T(1) - a[k] * a[k]; sum += g[k]; }
+      break;
+    default:
+      for (int64_t k = 0; k < len; ++k) { g[k] *= act_grad<T>(code, z[k], a[k], p0, p1); sum += g[k]; }
+  }
+  return sum;
+}
+
+// out[j, b] = in[b, j] for a [rows, cols] row-major input, in cache-sized tiles.
+template <typename T>
+static void transpose(const T* __restrict__ in, T* __restrict__ out, int64_t rows, int64_t cols,
+                      int64_t in_stride0, int64_t in_stride1) {
+  const int64_t tile = 32;
+  at::parallel_for(0, (cols + tile - 1) / tile, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t jt = t0 * tile; jt < std::min(cols, t1 * tile); jt += tile)
+      for (int64_t bt = 0; bt < rows; bt += tile)
+        for (int64_t j = jt; j < std::min(cols, jt + tile); ++j)
+          for (int64_t b = bt; b < std::min(rows, bt + tile); ++b)
+            out[j * rows + b] = in[b * in_stride0 + j * in_stride1];
+  });
+}
+
+// H, Z: [N, B] node-major; H[:n_in] holds the inputs. Fills H (and Z, if kept) for positions
+// >= n_in. Without Z, z is built in H's row and activated in place.
 template <typename T>
 static void forward_impl(T* H, T* Z, const T* w, const T* b, const int64_t* rowptr,
                          const int64_t* src, const int64_t* codes, const double* params,
@@ -91,31 +137,31 @@ static void forward_impl(T* H, T* Z, const T* w, const T* b, const int64_t* rowp
   at::parallel_for(0, B, 32, [&](int64_t b0, int64_t b1) {
     const int64_t len = b1 - b0;
     for (int64_t i = n_in; i < n; ++i) {
-      T* z = Z + i * B + b0;
+      T* a = H + i * B + b0;
+      T* __restrict__ z = (Z ? Z + i * B : H + i * B) + b0;
       const T bi = b[i];
       for (int64_t k = 0; k < len; ++k) z[k] = bi;
       for (int64_t e = rowptr[i]; e < rowptr[i + 1]; ++e) {
         const T we = w[e];
-        const T* h = H + src[e] * B + b0;
+        const T* __restrict__ h = H + src[e] * B + b0;
         for (int64_t k = 0; k < len; ++k) z[k] += we * h[k];
       }
-      const int code = (int)codes[i];
-      const T p0 = (T)params[2 * i], p1 = (T)params[2 * i + 1];
-      T* a = H + i * B + b0;
-      for (int64_t k = 0; k < len; ++k) a[k] = act_fwd<T>(code, z[k], p0, p1);
+      act_rows<T>((int)codes[i], z, a, len, (T)params[2 * i], (T)params[2 * i + 1]);
     }
   });
 }
 
 std::vector<torch::Tensor> fused_forward(torch::Tensor x, torch::Tensor w, torch::Tensor b,
                                          torch::Tensor rowptr, torch::Tensor src,
-                                         torch::Tensor codes, torch::Tensor params) {
+                                         torch::Tensor codes, torch::Tensor params,
+                                         bool keep_z) {
   const int64_t n = b.size(0), n_in = x.size(1), B = x.size(0);
   auto H = torch::empty({n, B}, x.options());
-  auto Z = torch::empty({n, B}, x.options());
-  H.narrow(0, 0, n_in).copy_(x.t());
+  auto Z = keep_z ? torch::empty({n, B}, x.options()) : torch::empty({0}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_forward", [&] {
-    forward_impl<scalar_t>(H.data_ptr<scalar_t>(), Z.data_ptr<scalar_t>(),
+    transpose<scalar_t>(x.data_ptr<scalar_t>(), H.data_ptr<scalar_t>(), B, n_in, x.stride(0),
+                        x.stride(1));
+    forward_impl<scalar_t>(H.data_ptr<scalar_t>(), keep_z ? Z.data_ptr<scalar_t>() : nullptr,
                            w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
                            rowptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(),
                            codes.data_ptr<int64_t>(), params.data_ptr<double>(), n, n_in, B);
@@ -123,24 +169,32 @@ std::vector<torch::Tensor> fused_forward(torch::Tensor x, torch::Tensor w, torch
   return {H, Z};
 }
 
-// G: [N, B] gradient w.r.t. H, with the output gradients already placed; consumed in place.
-std::vector<torch::Tensor> fused_backward(torch::Tensor G, torch::Tensor H, torch::Tensor Z,
-                                          torch::Tensor w, torch::Tensor rowptr,
-                                          torch::Tensor src, torch::Tensor codes,
-                                          torch::Tensor params, int64_t n_in) {
-  const int64_t n = H.size(0), B = H.size(1), E = w.size(0);
+// gy: [B, n_out] gradient of the outputs at positions out_pos. Returns (gx or empty, gw, gb).
+// The gradient buffer G covers positions >= n_in only, unless x needs a gradient.
+std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor out_pos,
+                                          torch::Tensor H, torch::Tensor Z, torch::Tensor w,
+                                          torch::Tensor rowptr, torch::Tensor src,
+                                          torch::Tensor codes, torch::Tensor params,
+                                          int64_t n_in, bool need_x) {
+  const int64_t n = H.size(0), B = H.size(1), E = w.size(0), n_out = out_pos.size(0);
+  const int64_t off = need_x ? 0 : n_in;  // G's row r is position r + off
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (B + 31) / 32));
+  auto G = torch::zeros({n - off, B}, H.options());
   auto gw_part = torch::zeros({chunks, E}, H.options());
   auto gb_part = torch::zeros({chunks, n}, H.options());
+  const bool keep_z = Z.numel() > 0;
   AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "fused_backward", [&] {
-    scalar_t* g = G.data_ptr<scalar_t>();
+    scalar_t* g = G.data_ptr<scalar_t>() - off * B;
     const scalar_t* h = H.data_ptr<scalar_t>();
-    const scalar_t* zz = Z.data_ptr<scalar_t>();
+    const scalar_t* zz = keep_z ? Z.data_ptr<scalar_t>() : h;  // codes without z read only a
     const scalar_t* wp = w.data_ptr<scalar_t>();
     const int64_t* rp = rowptr.data_ptr<int64_t>();
     const int64_t* sp = src.data_ptr<int64_t>();
     const int64_t* cp = codes.data_ptr<int64_t>();
+    const int64_t* op = out_pos.data_ptr<int64_t>();
     const double* pp = params.data_ptr<double>();
+    const scalar_t* gyp = gy.data_ptr<scalar_t>();
+    const int64_t gys0 = gy.stride(0), gys1 = gy.stride(1);
     scalar_t* gwp = gw_part.data_ptr<scalar_t>();
     scalar_t* gbp = gb_part.data_ptr<scalar_t>();
     const int64_t step = (B + chunks - 1) / chunks;
@@ -148,37 +202,34 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor G, torch::Tensor H, torc
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t b0 = c * step, b1 = std::min(B, b0 + step), len = b1 - b0;
         if (len <= 0) continue;
+        for (int64_t j = 0; j < n_out; ++j) {
+          scalar_t* go = g + op[j] * B;
+          for (int64_t k = b0; k < b1; ++k) go[k] += gyp[k * gys0 + j * gys1];
+        }
         scalar_t* gw = gwp + c * E;
         scalar_t* gb = gbp + c * n;
         for (int64_t i = n - 1; i >= n_in; --i) {
-          scalar_t* gi = g + i * B + b0;
-          const scalar_t* zi = zz + i * B + b0;
-          const scalar_t* ai = h + i * B + b0;
-          const int code = (int)cp[i];
-          const scalar_t p0 = (scalar_t)pp[2 * i], p1 = (scalar_t)pp[2 * i + 1];
-          scalar_t sum = 0;
-          for (int64_t k = 0; k < len; ++k) {
-            gi[k] *= act_grad<scalar_t>(code, zi[k], ai[k], p0, p1);
-            sum += gi[k];
-          }
-          gb[i] += sum;
+          scalar_t* __restrict__ gi = g + i * B + b0;
+          gb[i] += act_grad_rows<scalar_t>((int)cp[i], zz + i * B + b0, h + i * B + b0, gi, len,
+                                           (scalar_t)pp[2 * i], (scalar_t)pp[2 * i + 1]);
           for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
             const int64_t s = sp[e];
-            const scalar_t* hs = h + s * B + b0;
-            scalar_t* gs = g + s * B + b0;
-            const scalar_t we = wp[e];
+            const scalar_t* __restrict__ hs = h + s * B + b0;
             scalar_t dot = 0;
-            for (int64_t k = 0; k < len; ++k) {
-              dot += gi[k] * hs[k];
-              gs[k] += we * gi[k];
-            }
+            for (int64_t k = 0; k < len; ++k) dot += gi[k] * hs[k];
             gw[e] += dot;
+            if (s >= off) {
+              scalar_t* __restrict__ gs = g + s * B + b0;
+              const scalar_t we = wp[e];
+              for (int64_t k = 0; k < len; ++k) gs[k] += we * gi[k];
+            }
           }
         }
       }
     });
   });
-  return {gw_part.sum(0), gb_part.sum(0)};
+  auto gx = need_x ? G.narrow(0, 0, n_in).t() : torch::empty({0}, H.options());
+  return {gx, gw_part.sum(0), gb_part.sum(0)};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -240,13 +291,14 @@ class _FusedRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, sched: Schedule):  # type: ignore[override]
         f = sched.fused
+        keep_z = bool(f["keep_z"])
         H, Z = _module.forward(
-            x.contiguous(), w.contiguous(), b.contiguous(), f["rowptr"], f["src"], f["codes"],
-            f["params"],
+            x, w.contiguous(), b.contiguous(), f["rowptr"], f["src"], f["codes"], f["params"],
+            keep_z,
         )
         ctx.sched = sched
         ctx.save_for_backward(H, Z, w)
-        return H.index_select(0, sched.out_pos).T
+        return H.index_select(0, sched.out_pos).T.contiguous()
 
     @staticmethod
     @once_differentiable
@@ -254,15 +306,13 @@ class _FusedRun(torch.autograd.Function):
         sched: Schedule = ctx.sched
         H, Z, w = ctx.saved_tensors
         f = sched.fused
-        G = torch.zeros_like(H)
-        G.index_put_((sched.out_pos,), gy.T.to(H.dtype), accumulate=True)
-        gw, gb = _module.backward(
-            G, H, Z, w.contiguous(), f["rowptr"], f["src"], f["codes"], f["params"],
-            sched.num_inputs,
+        need_x = ctx.needs_input_grad[0]
+        gx, gw, gb = _module.backward(
+            gy.to(H.dtype), sched.out_pos, H, Z, w.contiguous(), f["rowptr"], f["src"],
+            f["codes"], f["params"], sched.num_inputs, need_x,
         )
         gb[: sched.num_inputs] = 0
-        gx = G[: sched.num_inputs].T if ctx.needs_input_grad[0] else None
-        return gx, gw, gb, None
+        return (gx if need_x else None), gw, gb, None
 
 
 def run_fused(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, sched: Schedule) -> torch.Tensor:
