@@ -1,11 +1,14 @@
 """The fused kernel: the whole schedule in one C++ call, forward and backward.
 
-For deep, narrow graphs (hundreds of levels of a few nodes) the cost of the level-by-level
-kernels is Python and dispatch overhead, not arithmetic. This kernel walks the nodes in schedule
-order inside C++; the batch is split between threads, each thread running the whole graph on
-its columns of the node-major buffers ``H [N, B]`` (no barrier between levels is needed, since a
-thread only reads its own columns). Weight and bias gradients are summed from per-thread
-partials.
+For deep, narrow graphs (hundreds of levels of a few nodes) and for small graphs, the cost of
+the level-by-level kernels is Python and dispatch overhead, not arithmetic. This kernel walks
+the nodes in schedule order inside C++ over node-major buffers ``H [N, B]``: every edge is one
+vectorised ``z += w · h_src`` over the batch, every node one activation loop; the backward walks
+back once, with a dot product per edge for the weight gradient.
+
+It runs on one thread. Splitting the batch between OpenMP threads was measured slower on the
+2-core machine this was built on (thread hand-offs cost more than the microseconds of work per
+call); ``benchmarks/bench_mlp.py`` and ``bench_deep.py`` show the figures.
 
 The extension is compiled on first use with ``torch.utils.cpp_extension.load_inline`` (about
 40 s, cached in ``~/.cache/torch_extensions``). Where no compiler is available, :func:`available`
@@ -30,7 +33,6 @@ __all__ = ["available", "run_fused"]
 
 _CPP = r"""
 #include <torch/extension.h>
-#include <ATen/Parallel.h>
 #include <cmath>
 #include <vector>
 
@@ -119,13 +121,11 @@ template <typename T>
 static void transpose(const T* __restrict__ in, T* __restrict__ out, int64_t rows, int64_t cols,
                       int64_t in_stride0, int64_t in_stride1) {
   const int64_t tile = 32;
-  at::parallel_for(0, (cols + tile - 1) / tile, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t jt = t0 * tile; jt < std::min(cols, t1 * tile); jt += tile)
-      for (int64_t bt = 0; bt < rows; bt += tile)
-        for (int64_t j = jt; j < std::min(cols, jt + tile); ++j)
-          for (int64_t b = bt; b < std::min(rows, bt + tile); ++b)
-            out[j * rows + b] = in[b * in_stride0 + j * in_stride1];
-  });
+  for (int64_t jt = 0; jt < cols; jt += tile)
+    for (int64_t bt = 0; bt < rows; bt += tile)
+      for (int64_t j = jt; j < std::min(cols, jt + tile); ++j)
+        for (int64_t b = bt; b < std::min(rows, bt + tile); ++b)
+          out[j * rows + b] = in[b * in_stride0 + j * in_stride1];
 }
 
 // H, Z: [N, B] node-major; H[:n_in] holds the inputs. Fills H (and Z, if kept) for positions
@@ -134,21 +134,21 @@ template <typename T>
 static void forward_impl(T* H, T* Z, const T* w, const T* b, const int64_t* rowptr,
                          const int64_t* src, const int64_t* codes, const double* params,
                          int64_t n, int64_t n_in, int64_t B) {
-  at::parallel_for(0, B, 32, [&](int64_t b0, int64_t b1) {
-    const int64_t len = b1 - b0;
+  const int64_t len = B;
+  {
     for (int64_t i = n_in; i < n; ++i) {
-      T* a = H + i * B + b0;
-      T* __restrict__ z = (Z ? Z + i * B : H + i * B) + b0;
+      T* a = H + i * B;
+      T* __restrict__ z = Z ? Z + i * B : H + i * B;
       const T bi = b[i];
       for (int64_t k = 0; k < len; ++k) z[k] = bi;
       for (int64_t e = rowptr[i]; e < rowptr[i + 1]; ++e) {
         const T we = w[e];
-        const T* __restrict__ h = H + src[e] * B + b0;
+        const T* __restrict__ h = H + src[e] * B;
         for (int64_t k = 0; k < len; ++k) z[k] += we * h[k];
       }
       act_rows<T>((int)codes[i], z, a, len, (T)params[2 * i], (T)params[2 * i + 1]);
     }
-  });
+  }
 }
 
 std::vector<torch::Tensor> fused_forward(torch::Tensor x, torch::Tensor w, torch::Tensor b,
@@ -178,10 +178,9 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor out_po
                                           int64_t n_in, bool need_x) {
   const int64_t n = H.size(0), B = H.size(1), E = w.size(0), n_out = out_pos.size(0);
   const int64_t off = need_x ? 0 : n_in;  // G's row r is position r + off
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), (B + 31) / 32));
   auto G = torch::zeros({n - off, B}, H.options());
-  auto gw_part = torch::zeros({chunks, E}, H.options());
-  auto gb_part = torch::zeros({chunks, n}, H.options());
+  auto gw = torch::zeros({E}, H.options());
+  auto gb = torch::zeros({n}, H.options());
   const bool keep_z = Z.numel() > 0;
   AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "fused_backward", [&] {
     scalar_t* g = G.data_ptr<scalar_t>() - off * B;
@@ -195,44 +194,46 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor out_po
     const double* pp = params.data_ptr<double>();
     const scalar_t* gyp = gy.data_ptr<scalar_t>();
     const int64_t gys0 = gy.stride(0), gys1 = gy.stride(1);
-    scalar_t* gwp = gw_part.data_ptr<scalar_t>();
-    scalar_t* gbp = gb_part.data_ptr<scalar_t>();
-    const int64_t step = (B + chunks - 1) / chunks;
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        const int64_t b0 = c * step, b1 = std::min(B, b0 + step), len = b1 - b0;
-        if (len <= 0) continue;
-        for (int64_t j = 0; j < n_out; ++j) {
-          scalar_t* go = g + op[j] * B;
-          for (int64_t k = b0; k < b1; ++k) go[k] += gyp[k * gys0 + j * gys1];
-        }
-        scalar_t* gw = gwp + c * E;
-        scalar_t* gb = gbp + c * n;
-        for (int64_t i = n - 1; i >= n_in; --i) {
-          scalar_t* __restrict__ gi = g + i * B + b0;
-          gb[i] += act_grad_rows<scalar_t>((int)cp[i], zz + i * B + b0, h + i * B + b0, gi, len,
-                                           (scalar_t)pp[2 * i], (scalar_t)pp[2 * i + 1]);
-          for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
-            const int64_t s = sp[e];
-            const scalar_t* __restrict__ hs = h + s * B + b0;
-            scalar_t dot = 0;
-            for (int64_t k = 0; k < len; ++k) dot += gi[k] * hs[k];
-            gw[e] += dot;
-            if (s >= off) {
-              scalar_t* __restrict__ gs = g + s * B + b0;
-              const scalar_t we = wp[e];
-              for (int64_t k = 0; k < len; ++k) gs[k] += we * gi[k];
-            }
-          }
+    scalar_t* gwp = gw.data_ptr<scalar_t>();
+    scalar_t* gbp = gb.data_ptr<scalar_t>();
+    for (int64_t j = 0; j < n_out; ++j) {
+      scalar_t* go = g + op[j] * B;
+      for (int64_t k = 0; k < B; ++k) go[k] += gyp[k * gys0 + j * gys1];
+    }
+    for (int64_t i = n - 1; i >= n_in; --i) {
+      scalar_t* __restrict__ gi = g + i * B;
+      gbp[i] = act_grad_rows<scalar_t>((int)cp[i], zz + i * B, h + i * B, gi, B,
+                                       (scalar_t)pp[2 * i], (scalar_t)pp[2 * i + 1]);
+      for (int64_t e = rp[i]; e < rp[i + 1]; ++e) {
+        const int64_t s = sp[e];
+        const scalar_t* __restrict__ hs = h + s * B;
+        scalar_t dot = 0;
+        for (int64_t k = 0; k < B; ++k) dot += gi[k] * hs[k];
+        gwp[e] = dot;
+        if (s >= off) {
+          scalar_t* __restrict__ gs = g + s * B;
+          const scalar_t we = wp[e];
+          for (int64_t k = 0; k < B; ++k) gs[k] += we * gi[k];
         }
       }
-    });
+    }
   });
   auto gx = need_x ? G.narrow(0, 0, n_in).t() : torch::empty({0}, H.options());
-  return {gx, gw_part.sum(0), gb_part.sum(0)};
+  return {gx, gw, gb};
+}
+
+// x.T as a contiguous [n_in, B] tensor, transposed in tiles (faster than a strided copy).
+torch::Tensor transpose_rows(torch::Tensor x) {
+  auto out = torch::empty({x.size(1), x.size(0)}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "transpose_rows", [&] {
+    transpose<scalar_t>(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), x.size(0), x.size(1),
+                        x.stride(0), x.stride(1));
+  });
+  return out;
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("transpose", &transpose_rows, "x.T, contiguous");
   m.def("forward", &fused_forward, "graphnets fused forward");
   m.def("backward", &fused_backward, "graphnets fused backward");
 }
@@ -313,6 +314,13 @@ class _FusedRun(torch.autograd.Function):
         )
         gb[: sched.num_inputs] = 0
         return (gx if need_x else None), gw, gb, None
+
+
+def transpose(x: torch.Tensor) -> torch.Tensor:
+    """``x.T.contiguous()`` for a CPU float matrix, by the C++ tiled transpose when it is built."""
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and _load() is not None:
+        return _module.transpose(x)
+    return x.T.contiguous()
 
 
 def run_fused(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, sched: Schedule) -> torch.Tensor:

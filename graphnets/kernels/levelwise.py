@@ -19,6 +19,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ..schedule import LevelPlan, Schedule
+from .fused import transpose
 
 __all__ = ["run_levels"]
 
@@ -149,7 +150,7 @@ class _LevelwiseRun(torch.autograd.Function):
         # x [B, n_in], w [E] and b [N] in schedule order.
         batch = x.shape[0]
         # CSR products and gathers want node-major rows; dense levels take x.T as a free view.
-        xt = x.T.contiguous() if sched.inputs_contiguous else x.T
+        xt = transpose(x) if sched.inputs_contiguous else x.T
         chunks: list[torch.Tensor] = [xt]
         zs: list[torch.Tensor | None] = [None]
         for lv in sched.levels:
