@@ -201,10 +201,7 @@ class GraphNet(nn.Module):
         single = x.dim() == 1
         if single:
             x = x[None]
-        sched = self.schedule
-        ws = w if sched.edge_order is None else w[sched.edge_order]
-        bs = self.bias if sched.node_identity else self.bias[sched.order]
-        y = kernels.run(x, ws, bs, sched)
+        y = kernels.run(x, w, self.bias, self.schedule)
         return y[0] if single else y
 
     # -- introspection ----------------------------------------------------------------------

@@ -43,7 +43,7 @@ DENSE_MIN_DENSITY = 0.25  # a level at least this dense (over its distinct sourc
 SCATTER_MAX_EDGES = 64  # below this many edges a level skips the CSR set-up and scatters
 # The fused C++ kernel (when built) runs graphs that are small, or deep and narrow: there the
 # level-wise kernels' per-level dispatch costs more than the fused kernel's plain loops.
-FUSED_MAX_EDGES = 16384  # at most this many edges in all ...
+FUSED_MAX_EDGES = 32768  # at most this many edges in all ...
 FUSED_MIN_LEVELS = 12  # ... or at least this deep ...
 FUSED_MAX_EDGES_PER_LEVEL = 4096  # ... and this narrow
 
@@ -105,6 +105,8 @@ class Schedule:
     out_local: torch.Tensor | None = None  # ... at these offsets (None: the whole chunk, in order)
     out_split: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None  # else chunk -> (offsets, y columns)
     fused: dict[str, torch.Tensor] | None = None
+    # z is kept only for activations whose derivative needs it (not identity/relu/tanh/sigmoid)
+    fused_keep_z: bool = False
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
@@ -224,7 +226,12 @@ def compile_schedule(
         if plan.cols is not None:
             plan.cols_local = plan.cols - plan.base
         levels.append(plan)
-    fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos) if use_fused else None
+    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
+    fused = None
+    if use_fused:
+        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos)
+        fused["eid"] = torch.from_numpy(eorder[:0] if edge_identity else eorder)
+        fused["node"] = torch.from_numpy(order)
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)
@@ -244,7 +251,6 @@ def compile_schedule(
             cols = np.flatnonzero(out_chunks == c)
             out_split[c] = (torch.from_numpy(out_pos[cols] - chunk_start[c]), torch.from_numpy(cols))
     node_identity = bool(np.array_equal(order, np.arange(n)))
-    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
     sched = Schedule(
         kernel=kernel,
         num_nodes=n,
@@ -267,6 +273,8 @@ def compile_schedule(
         out_local=out_local,
         out_split=out_split,
         fused=fused,
+        fused_keep_z=use_fused
+        and any(parse_activation(a).code > 3 for a in set(acts_by_pos[n_in:])),
     )
     return sched.to(device) if device.type != "cpu" else sched
 
@@ -336,6 +344,4 @@ def _fused_arrays(n, n_in, dp, sp, acts_by_pos) -> dict[str, torch.Tensor]:
         "src": torch.from_numpy(np.ascontiguousarray(sp)),
         "codes": torch.from_numpy(codes),
         "params": torch.from_numpy(params),
-        # z is kept only for activations whose derivative needs it (not identity/relu/tanh/sigmoid)
-        "keep_z": torch.tensor(bool((codes[n_in:] > 3).any())),
     }

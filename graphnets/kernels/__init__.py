@@ -15,8 +15,11 @@ from .levelwise import run_levels
 __all__ = ["run"]
 
 
-def run(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, sched: Schedule) -> torch.Tensor:
-    """Evaluate ``sched`` on ``x [B, n_in]``; ``w [E]`` and ``b [N]`` in schedule order."""
+def run(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, sched: Schedule
+        ) -> torch.Tensor:
+    """Evaluate ``sched`` on ``x [B, n_in]``; ``weight [E]`` and ``bias [N]`` in the net's order."""
     if sched.fused is not None:
-        return run_fused(x, w, b, sched)
+        return run_fused(x, weight, bias, sched)
+    w = weight if sched.edge_order is None else weight[sched.edge_order]
+    b = bias if sched.node_identity else bias[sched.order]
     return run_levels(x, w, b, sched)
