@@ -8,10 +8,7 @@ absolute figures.
 from __future__ import annotations
 
 import os
-import resource
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -44,27 +41,24 @@ def train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Call
     return step
 
 
-def peak_rss_mib(code: str) -> float:
-    """Peak resident memory growth (MiB) of running ``code``'s ``step()`` once, in a fresh process.
+def peak_memory_mib(step: Callable[[], object]) -> float:
+    """Peak CPU memory (MiB) allocated by torch during one call of ``step``, above its start.
 
-    ``code`` must define ``step``; the process records ``ru_maxrss`` after setting up (and one
-    warm-up call on a tiny batch is *not* made, so the first call's peak is measured).
+    Read from the profiler's allocation events (``profile_memory=True``): every allocation and
+    free of the call in time order, summed; the peak of that running sum. One warm-up call first.
     """
-    prog = (
-        "import resource, torch\n"
-        "torch.set_num_threads(%d)\n" % torch.get_num_threads()
-        + code
-        + "\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "step()\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print((after - before) / 1024)\n"
-    )
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, env=env,
-                         check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events.sort(key=lambda e: e.start_ns())
+    current = peak = 0
+    for e in events:
+        current += e.nbytes()
+        peak = max(peak, current)
+    return peak / 2**20
 
 
 def machine() -> str:

@@ -184,3 +184,20 @@ def test_kernels_frozen_parameters_input_gradient(kernel):
     (gx,) = torch.autograd.grad((net(xg) * gy).sum(), xg)
     torch.testing.assert_close(gx, want, **TOL[torch.float64])
     assert net.weight.grad is None
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_dead_branch_gradients_are_zero(kernel):
+    # h -> q -> r leads nowhere: its levels get no gradient, so their weights' gradients are 0
+    # (the level-wise backward skips such levels and must still write zeros for them).
+    import networkx as nx
+
+    G = nx.DiGraph([("x", "h"), ("h", "y"), ("h", "q"), ("q", "r"), ("x", "y")])
+    net = graphnets.from_networkx(G, ["x"], ["y"], seed=0, kernel=kernel)
+    x = torch.randn(4, 1)
+    for _ in range(2):  # twice: a stale buffer from the first call must not leak in
+        net.zero_grad(set_to_none=True)
+        net(x).sum().backward()
+        dead = [e for e, (u, v) in enumerate(net.edges()) if v in ("q", "r")]
+        assert net.weight.grad[dead].tolist() == [0.0, 0.0]
+        assert net.bias.grad[[net.labels.index("q"), net.labels.index("r")]].tolist() == [0.0, 0.0]

@@ -77,17 +77,23 @@ def _forward_level(chunks, w, b, lv: LevelPlan, batch: int) -> torch.Tensor:
     return _bias_rows(b, batch).index_add_(0, lv.dst, X.index_select(0, lv.col) * w[:, None])
 
 
-def _backward_level(chunks, gZ, w, lv: LevelPlan, need_src: bool):
-    """Weight gradient ``[E_l]`` of one level, and the sources' gradient (or ``None``)."""
+def _backward_level(chunks, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
+    """Write the level's weight gradient into ``gw_out [E_l]``; return the sources' gradient.
+
+    A complete dense block writes its ``gZ @ X.T`` straight into ``gw_out`` (no second copy of
+    the largest gradient). Returns ``None`` when the sources need no gradient.
+    """
     X = _sources(_base(chunks, lv), lv, contiguous=lv.kind != "dense")
     gX = None
     if lv.kind == "dense":
-        gW = gZ @ X.T
-        gw = gW.reshape(-1) if lv.complete else gW[lv.dst, lv.col]
+        if lv.complete:
+            torch.mm(gZ, X.T, out=gw_out.view(lv.stop - lv.start, -1))
+        else:
+            gw_out.copy_((gZ @ X.T)[lv.dst, lv.col])
         if need_src:
             gX = _dense_weight(w, lv).T @ gZ
     elif lv.kind == "sparse":
-        gw = torch.sparse.sampled_addmm(_csr(w, lv), gZ, X.T, beta=0.0).values()
+        gw_out.copy_(torch.sparse.sampled_addmm(_csr(w, lv), gZ, X.T, beta=0.0).values())
         if need_src:
             wt = torch.sparse_csr_tensor(
                 lv.crow_t, lv.col_t, w[lv.perm_t], (lv.num_sources, lv.stop - lv.start),
@@ -96,10 +102,10 @@ def _backward_level(chunks, gZ, w, lv: LevelPlan, need_src: bool):
             gX = wt @ gZ
     else:
         gZe = gZ.index_select(0, lv.dst)
-        gw = (gZe * X.index_select(0, lv.col)).sum(1)
+        torch.sum(gZe * X.index_select(0, lv.col), 1, out=gw_out)
         if need_src:
             gX = X.new_zeros(X.shape).index_add_(0, lv.col, gZe * w[:, None])
-    return gw, gX
+    return gX
 
 
 class _Grads:
@@ -202,12 +208,13 @@ class _LevelwiseRun(torch.autograd.Function):
         else:
             for c, (idx, cols) in sched.out_split.items():
                 grads.get(c).index_add_(0, idx, gyt.index_select(0, cols))
-        gw = torch.zeros_like(w)
+        gw = torch.empty_like(w)  # every edge belongs to one level, which fills its slice
         gb = w.new_zeros(sched.num_nodes)
         for k in range(len(sched.levels) - 1, -1, -1):
             lv = sched.levels[k]
             gA = grads.g[k + 1]
             if gA is None:  # nothing downstream depends on this level
+                gw[lv.estart : lv.estop] = 0
                 continue
             A, Z = chunks[k + 1], zs[k + 1]
             if len(lv.groups) <= 1:
@@ -221,8 +228,9 @@ class _LevelwiseRun(torch.autograd.Function):
             if lv.kind == "bias":
                 continue
             need_src = need_x or lv.hi > sched.num_inputs
-            gw_l, gX = _backward_level(chunks, gZ, w[lv.estart : lv.estop], lv, need_src)
-            gw[lv.estart : lv.estop] = gw_l
+            gX = _backward_level(
+                chunks, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src
+            )
             if gX is not None:
                 grads.add(lv, gX, need_x)
         gx = None
