@@ -132,6 +132,10 @@ class _Grads:
         if lv.c1 == lv.c2:
             if lv.c1 == 0 and not need_x:
                 return
+            size = s.chunk_stop[lv.c1] - s.chunk_start[lv.c1]
+            if self.g[lv.c1] is None and lv.cols is None and lv.lo == lv.base and lv.hi - lv.lo == size:
+                self.g[lv.c1] = gX  # the first gradient of the whole chunk: take it as it is
+                return
             g = self.get(lv.c1)
             if lv.cols is None:
                 g[lv.lo - lv.base : lv.hi - lv.base] += gX
