@@ -156,7 +156,9 @@ class GraphNet(nn.Module):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self._kernel = kernel
-        self._schedule = compile_schedule(self.structure, kernel, self.weight.device)
+        self._schedule = compile_schedule(
+            self.structure, kernel, self.weight.device, self.weight.dtype
+        )
         return self
 
     @property
@@ -166,13 +168,11 @@ class GraphNet(nn.Module):
 
     @property
     def schedule(self) -> Schedule:
-        """The compiled schedule on the parameters' device."""
-        device = self.weight.device
-        if self._schedule is None or self._schedule.device != device:
-            if self._schedule is not None and self._schedule.fused is None:
-                self._schedule = self._schedule.to(device)
-            else:
-                self._schedule = compile_schedule(self.structure, self._kernel, device)
+        """The compiled schedule for the parameters' device and dtype (recompiled on a change)."""
+        w = self.weight
+        sched = self._schedule
+        if sched is None or sched.device != w.device or sched.dtype != w.dtype:
+            self._schedule = compile_schedule(self.structure, self._kernel, w.device, w.dtype)
         return self._schedule
 
     # -- evaluation -------------------------------------------------------------------------

@@ -39,8 +39,8 @@ __all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule"]
 KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
-DENSE_MIN_DENSITY = 0.25  # a level at least this dense (over its distinct sources) runs dense
-SCATTER_MAX_EDGES = 64  # below this many edges a level skips the CSR set-up and scatters
+DENSE_MIN_DENSITY = 0.1  # a level at least this dense (over its distinct sources) runs dense
+SCATTER_MAX_EDGES = 128  # below this many edges a level skips the CSR set-up and scatters
 # The fused C++ kernel (when built) runs graphs that are small, or deep and narrow: there the
 # level-wise kernels' per-level dispatch costs more than the fused kernel's plain loops.
 FUSED_MAX_EDGES = 32768  # at most this many edges in all ...
@@ -107,6 +107,7 @@ class Schedule:
     fused: dict[str, torch.Tensor] | None = None
     # z is kept only for activations whose derivative needs it (not identity/relu/tanh/sigmoid)
     fused_keep_z: bool = False
+    dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
@@ -143,18 +144,28 @@ def _is_range(a: np.ndarray) -> bool:
     return a.size == 0 or (a[-1] - a[0] + 1 == a.size and bool(np.all(np.diff(a) == 1)))
 
 
+#: Parameter dtypes the fused C++ kernel computes in.
+FUSED_DTYPES = (torch.float32, torch.float64)
+
+
 def compile_schedule(
-    structure: Structure, kernel: str = "auto", device: torch.device | str = "cpu"
+    structure: Structure,
+    kernel: str = "auto",
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
 ) -> Schedule:
-    """Compile ``structure`` into a :class:`Schedule` on ``device``.
+    """Compile ``structure`` into a :class:`Schedule` on ``device`` for parameters of ``dtype``.
 
     Args:
         structure: the validated topology.
         kernel: one of :data:`KERNELS` (default: ``"auto"``).
         device: where the plan's index tensors live (default: CPU).
+        dtype: the parameters' dtype; ``auto`` runs fused only for :data:`FUSED_DTYPES`
+            (default: ``torch.float32``).
 
     Raises:
         ValueError: for an unknown kernel, or ``"fused"`` on a device other than CPU.
+        TypeError: for ``"fused"`` with a dtype not in :data:`FUSED_DTYPES`.
         RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
     """
     if kernel not in KERNELS:
@@ -184,7 +195,7 @@ def compile_schedule(
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
-    if kernel == "auto" and device.type == "cpu" and (
+    if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES and (
         structure.num_edges <= FUSED_MAX_EDGES
         or num_levels >= FUSED_MIN_LEVELS
         and structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL
@@ -194,6 +205,11 @@ def compile_schedule(
         use_fused = _fused.available()
     if use_fused and device.type != "cpu":
         raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
+    if use_fused and dtype not in FUSED_DTYPES:
+        raise TypeError(
+            f"kernel 'fused' computes in float32 or float64, got {dtype}; use kernel='auto' or "
+            "'levelwise' for other dtypes"
+        )
     if kernel == "fused":
         from .kernels import fused as _fused
 
@@ -273,6 +289,7 @@ def compile_schedule(
         out_local=out_local,
         out_split=out_split,
         fused=fused,
+        dtype=dtype,
         fused_keep_z=use_fused
         and any(parse_activation(a).code > 3 for a in set(acts_by_pos[n_in:])),
     )

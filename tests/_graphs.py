@@ -124,10 +124,10 @@ def deep_net(depth: int = 14, width: int = 3) -> graphnets.GraphNet:
 
 
 def wide_sparse_net() -> graphnets.GraphNet:
-    """40 inputs -> 50 hidden (150 random edges: auto runs CSR) -> 10 hidden (30 random edges:
+    """40 inputs -> 50 hidden (150 random edges: auto runs CSR) -> 30 hidden (30 random edges:
     auto scatters) -> 3 outputs (complete: dense)."""
     rng = np.random.default_rng(8)
-    n_in, n_h1, n_h2, n_out = 40, 50, 10, 3
+    n_in, n_h1, n_h2, n_out = 40, 50, 30, 3
     h1, h2 = n_in, n_in + n_h1
     out = h2 + n_h2
     pairs = rng.choice(n_in * n_h1, size=150, replace=False)

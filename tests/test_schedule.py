@@ -149,3 +149,23 @@ def test_schedule_hidden_sources_form_bias_level():
 
 def test_schedule_kernels_constant():
     assert graphnets.KERNELS == ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
+
+
+def test_schedule_auto_other_dtype_is_levelwise():
+    # The fused kernel computes in float32/float64 only: for bfloat16 auto runs level-wise.
+    net = graphnets.mlp([4, 8, 3], seed=0)
+    assert net.schedule.fused is not None
+    x = torch.randn(5, 4)
+    want = net(x)
+    net.to(torch.bfloat16)
+    assert net.schedule.fused is None and net.schedule.dtype == torch.bfloat16
+    got = net(x.to(torch.bfloat16))
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want, rtol=0.05, atol=0.05)
+
+
+def test_schedule_fused_other_dtype_raises():
+    net = graphnets.mlp([4, 8, 3], seed=0).to(torch.bfloat16)
+    with pytest.raises(TypeError, match=r"kernel 'fused' computes in float32 or float64, got "
+                                        r"torch.bfloat16; use kernel='auto' or 'levelwise'"):
+        net.compile("fused")
