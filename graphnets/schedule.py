@@ -245,9 +245,7 @@ def compile_schedule(
     edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
     fused = None
     if use_fused:
-        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos)
-        fused["eid"] = torch.from_numpy(eorder[:0] if edge_identity else eorder)
-        fused["node"] = torch.from_numpy(order)
+        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order)
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)
@@ -350,15 +348,32 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
     return plan
 
 
-def _fused_arrays(n, n_in, dp, sp, acts_by_pos) -> dict[str, torch.Tensor]:
+def _fused_arrays(n, n_in, dp, sp, acts_by_pos, weight_index, order) -> dict[str, torch.Tensor]:
+    """The fused kernel's arrays: edges from computed nodes by destination, from inputs by input.
+
+    ``dp``/``sp`` are the scheduled edges' positions, ``weight_index`` their index into
+    ``weight``; see the ``Graph`` struct in :mod:`graphnets.kernels.fused`.
+    """
+    from_input = sp < n_in
+    hidden = ~from_input
     rowptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dp, minlength=n), out=rowptr[1:])
+    np.cumsum(np.bincount(dp[hidden], minlength=n), out=rowptr[1:])
+    by_input = np.flatnonzero(from_input)
+    by_input = by_input[np.argsort(sp[by_input], kind="stable")]
+    in_ptr = np.zeros(n_in + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sp[by_input], minlength=n_in), out=in_ptr[1:])
     parsed = [parse_activation(a) for a in acts_by_pos]
     codes = np.array([a.code for a in parsed], dtype=np.int64)
     params = np.array([a.c_params for a in parsed], dtype=np.float64).reshape(n, 2)
-    return {
-        "rowptr": torch.from_numpy(rowptr),
-        "src": torch.from_numpy(np.ascontiguousarray(sp)),
-        "codes": torch.from_numpy(codes),
-        "params": torch.from_numpy(params),
+    arrays = {
+        "rowptr": rowptr,
+        "src": sp[hidden],
+        "hw": weight_index[hidden],
+        "in_ptr": in_ptr,
+        "in_dst": dp[by_input],
+        "iw": weight_index[by_input],
+        "node": order,
+        "codes": codes,
+        "params": params,
     }
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}

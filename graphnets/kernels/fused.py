@@ -128,85 +128,102 @@ static void transpose(const T* __restrict__ in, T* __restrict__ out, int64_t row
           out[j * rows + b] = in[b * in_stride0 + j * in_stride1];
 }
 
-// Scheduled edge e has weight w[eid[e]] (eid empty: e itself); position i is node[i], with bias
-// b[node[i]]. Reading parameters through these maps spares the caller two gathers and their
-// autograd nodes per call.
-template <typename T>
+// The graph in schedule positions (inputs are positions 0..n_in-1, in x's column order).
+// Edges from computed nodes: CSR by destination (rowptr, src), weight index hw. Edges from
+// inputs: CSR by input (in_ptr, in_dst), weight index iw. node[i] is the node at position i,
+// with bias b[node[i]]. Reading parameters through these maps spares the caller gathers.
+// Buffers H, Z, G hold one row of B values per computed position: row i - n_in.
 struct Graph {
-  const int64_t *rowptr, *src, *eid, *node, *codes;
+  const int64_t *rowptr, *src, *hw, *in_ptr, *in_dst, *iw, *node, *codes;
   const double* params;
   int64_t n, n_in;
-  inline int64_t edge(int64_t e) const { return eid ? eid[e] : e; }
 };
 
-template <typename T>
-static Graph<T> graph(torch::Tensor rowptr, torch::Tensor src, torch::Tensor eid,
-                      torch::Tensor node, torch::Tensor codes, torch::Tensor params,
-                      int64_t n_in) {
-  return Graph<T>{rowptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(),
-                  eid.numel() ? eid.data_ptr<int64_t>() : nullptr, node.data_ptr<int64_t>(),
-                  codes.data_ptr<int64_t>(), params.data_ptr<double>(), node.size(0), n_in};
+static Graph graph(const std::vector<torch::Tensor>& a, int64_t n_in) {
+  return Graph{a[0].data_ptr<int64_t>(), a[1].data_ptr<int64_t>(), a[2].data_ptr<int64_t>(),
+               a[3].data_ptr<int64_t>(), a[4].data_ptr<int64_t>(), a[5].data_ptr<int64_t>(),
+               a[6].data_ptr<int64_t>(), a[7].data_ptr<int64_t>(), a[8].data_ptr<double>(),
+               a[6].size(0), n_in};
 }
 
-// H, Z: [N, B] node-major; H[:n_in] holds the inputs. Fills H (and Z, if kept) for positions
-// >= n_in. Without Z, z is built in H's row and activated in place.
+// tmp[k] = x[k, j]: one input column, gathered once and reused by all its out-edges. Columns
+// are visited in order, so the cache lines of x stay in L1 between neighbouring columns; this
+// replaces a transposed copy of x.
 template <typename T>
-static void forward_impl(const Graph<T>& g, T* H, T* Z, const T* w, const T* b, int64_t B) {
-  for (int64_t i = g.n_in; i < g.n; ++i) {
-    T* a = H + i * B;
-    T* __restrict__ z = Z ? Z + i * B : a;
+static inline void column(const T* x, int64_t s0, int64_t s1, int64_t j, int64_t B, T* tmp) {
+  for (int64_t k = 0; k < B; ++k) tmp[k] = x[k * s0 + j * s1];
+}
+
+template <typename T>
+static void forward_impl(const Graph& g, const T* x, int64_t s0, int64_t s1, T* H, T* Z,
+                         const T* w, const T* b, int64_t B) {
+  const int64_t n_in = g.n_in;
+  for (int64_t i = n_in; i < g.n; ++i) {  // z = b
+    T* z = (Z ? Z : H) + (i - n_in) * B;
     const T bi = b[g.node[i]];
     for (int64_t k = 0; k < B; ++k) z[k] = bi;
+  }
+  std::vector<T> tmp(B);
+  for (int64_t j = 0; j < n_in; ++j) {  // z += w x_j, input by input
+    if (g.in_ptr[j] == g.in_ptr[j + 1]) continue;
+    column(x, s0, s1, j, B, tmp.data());
+    const T* __restrict__ xj = tmp.data();
+    for (int64_t p = g.in_ptr[j]; p < g.in_ptr[j + 1]; ++p) {
+      T* __restrict__ z = (Z ? Z : H) + (g.in_dst[p] - n_in) * B;
+      const T we = w[g.iw[p]];
+      for (int64_t k = 0; k < B; ++k) z[k] += we * xj[k];
+    }
+  }
+  for (int64_t i = n_in; i < g.n; ++i) {  // z += w a_src, then a = act(z), in schedule order
+    T* a = H + (i - n_in) * B;
+    T* __restrict__ z = (Z ? Z : H) + (i - n_in) * B;
     for (int64_t e = g.rowptr[i]; e < g.rowptr[i + 1]; ++e) {
-      const T we = w[g.edge(e)];
-      const T* __restrict__ h = H + g.src[e] * B;
+      const T we = w[g.hw[e]];
+      const T* __restrict__ h = H + (g.src[e] - n_in) * B;
       for (int64_t k = 0; k < B; ++k) z[k] += we * h[k];
     }
     act_rows<T>((int)g.codes[i], z, a, B, (T)g.params[2 * i], (T)g.params[2 * i + 1]);
   }
 }
 
-// Returns (y [B, n_out], H, Z or empty).
+// Returns (y [B, n_out], H, Z or empty); H and Z are [n - n_in, B].
 std::vector<torch::Tensor> fused_forward(torch::Tensor x, torch::Tensor w, torch::Tensor b,
-                                         torch::Tensor rowptr, torch::Tensor src,
-                                         torch::Tensor eid, torch::Tensor node,
-                                         torch::Tensor codes, torch::Tensor params,
+                                         std::vector<torch::Tensor> arrays,
                                          torch::Tensor out_pos, bool keep_z) {
-  const int64_t n = node.size(0), n_in = x.size(1), B = x.size(0), n_out = out_pos.size(0);
-  auto H = torch::empty({n, B}, x.options());
-  auto Z = keep_z ? torch::empty({n, B}, x.options()) : torch::empty({0}, x.options());
+  const int64_t n_in = x.size(1), B = x.size(0), n_out = out_pos.size(0);
+  const int64_t n = arrays[6].size(0);
+  auto H = torch::empty({n - n_in, B}, x.options());
+  auto Z = keep_z ? torch::empty({n - n_in, B}, x.options()) : torch::empty({0}, x.options());
   auto y = torch::empty({B, n_out}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_forward", [&] {
-    auto g = graph<scalar_t>(rowptr, src, eid, node, codes, params, n_in);
+    const Graph g = graph(arrays, n_in);
     scalar_t* h = H.data_ptr<scalar_t>();
-    transpose<scalar_t>(x.data_ptr<scalar_t>(), h, B, n_in, x.stride(0), x.stride(1));
-    forward_impl<scalar_t>(g, h, keep_z ? Z.data_ptr<scalar_t>() : nullptr,
-                           w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(), B);
+    forward_impl<scalar_t>(g, x.data_ptr<scalar_t>(), x.stride(0), x.stride(1), h,
+                           keep_z ? Z.data_ptr<scalar_t>() : nullptr, w.data_ptr<scalar_t>(),
+                           b.data_ptr<scalar_t>(), B);
     scalar_t* yp = y.data_ptr<scalar_t>();
     const int64_t* op = out_pos.data_ptr<int64_t>();
     for (int64_t j = 0; j < n_out; ++j)
-      for (int64_t k = 0; k < B; ++k) yp[k * n_out + j] = h[op[j] * B + k];
+      for (int64_t k = 0; k < B; ++k) yp[k * n_out + j] = h[(op[j] - n_in) * B + k];
   });
   return {y, H, Z};
 }
 
 // gy: [B, n_out]. Returns (gx [B, n_in] or empty, gw like w, gb like b).
-// The gradient buffer G covers positions >= n_in only, unless x needs a gradient.
-std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor H, torch::Tensor Z,
-                                          torch::Tensor w, int64_t n_bias,
-                                          torch::Tensor rowptr, torch::Tensor src,
-                                          torch::Tensor eid, torch::Tensor node,
-                                          torch::Tensor codes, torch::Tensor params,
-                                          torch::Tensor out_pos, int64_t n_in, bool need_x) {
-  const int64_t n = H.size(0), B = H.size(1), n_out = out_pos.size(0);
-  const int64_t off = need_x ? 0 : n_in;  // G's row r is position r + off
-  auto G = torch::zeros({n - off, B}, H.options());
-  auto gw = torch::zeros_like(w);
+std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor x, torch::Tensor H,
+                                          torch::Tensor Z, torch::Tensor w, int64_t n_bias,
+                                          std::vector<torch::Tensor> arrays,
+                                          torch::Tensor out_pos, bool need_x) {
+  const int64_t n_in = x.size(1), B = H.size(1), n_out = out_pos.size(0);
+  const int64_t n = arrays[6].size(0);
+  auto G = torch::zeros({n - n_in, B}, H.options());
+  auto gw = torch::empty_like(w);  // every edge is written once below
   auto gb = torch::zeros({n_bias}, H.options());
+  auto gx = need_x ? torch::zeros({B, n_in}, H.options()) : torch::empty({0}, H.options());
   const bool keep_z = Z.numel() > 0;
   AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "fused_backward", [&] {
-    auto gr = graph<scalar_t>(rowptr, src, eid, node, codes, params, n_in);
-    scalar_t* g = G.data_ptr<scalar_t>() - off * B;
+    const Graph gr = graph(arrays, n_in);
+    scalar_t* g = G.data_ptr<scalar_t>();
     const scalar_t* h = H.data_ptr<scalar_t>();
     const scalar_t* zz = keep_z ? Z.data_ptr<scalar_t>() : h;  // codes without z read only a
     const scalar_t* wp = w.data_ptr<scalar_t>();
@@ -216,29 +233,52 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor H, tor
     scalar_t* gwp = gw.data_ptr<scalar_t>();
     scalar_t* gbp = gb.data_ptr<scalar_t>();
     for (int64_t j = 0; j < n_out; ++j) {
-      scalar_t* go = g + op[j] * B;
+      scalar_t* go = g + (op[j] - n_in) * B;
       for (int64_t k = 0; k < B; ++k) go[k] += gyp[k * gys0 + j * gys1];
     }
-    for (int64_t i = n - 1; i >= n_in; --i) {
-      scalar_t* __restrict__ gi = g + i * B;
-      gbp[gr.node[i]] = act_grad_rows<scalar_t>((int)gr.codes[i], zz + i * B, h + i * B, gi, B,
+    for (int64_t i = n - 1; i >= n_in; --i) {  // computed nodes, in reverse schedule order
+      const int64_t r = (i - n_in) * B;
+      scalar_t* __restrict__ gi = g + r;
+      gbp[gr.node[i]] = act_grad_rows<scalar_t>((int)gr.codes[i], zz + r, h + r, gi, B,
                                                 (scalar_t)gr.params[2 * i],
                                                 (scalar_t)gr.params[2 * i + 1]);
       for (int64_t e = gr.rowptr[i]; e < gr.rowptr[i + 1]; ++e) {
-        const int64_t s = gr.src[e], we_i = gr.edge(e);
-        const scalar_t* __restrict__ hs = h + s * B;
+        const int64_t s = (gr.src[e] - n_in) * B;
+        const scalar_t* __restrict__ hs = h + s;
+        scalar_t* __restrict__ gs = g + s;
+        const scalar_t we = wp[gr.hw[e]];
         scalar_t dot = 0;
-        for (int64_t k = 0; k < B; ++k) dot += gi[k] * hs[k];
-        gwp[we_i] = dot;
-        if (s >= off) {
-          scalar_t* __restrict__ gs = g + s * B;
-          const scalar_t we = wp[we_i];
-          for (int64_t k = 0; k < B; ++k) gs[k] += we * gi[k];
+        for (int64_t k = 0; k < B; ++k) {
+          dot += gi[k] * hs[k];
+          gs[k] += we * gi[k];
         }
+        gwp[gr.hw[e]] = dot;
       }
     }
+    // Edges from inputs last: every destination's gradient is final by now.
+    std::vector<scalar_t> tmp(B), acc(B);
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    scalar_t* gxp = need_x ? gx.data_ptr<scalar_t>() : nullptr;
+    for (int64_t j = 0; j < n_in; ++j) {
+      if (gr.in_ptr[j] == gr.in_ptr[j + 1]) continue;
+      column(xp, x.stride(0), x.stride(1), j, B, tmp.data());
+      const scalar_t* __restrict__ xj = tmp.data();
+      scalar_t* __restrict__ ac = acc.data();
+      if (need_x) std::fill(acc.begin(), acc.end(), scalar_t(0));
+      for (int64_t p = gr.in_ptr[j]; p < gr.in_ptr[j + 1]; ++p) {
+        const scalar_t* __restrict__ gd = g + (gr.in_dst[p] - n_in) * B;
+        scalar_t dot = 0;
+        for (int64_t k = 0; k < B; ++k) dot += gd[k] * xj[k];
+        gwp[gr.iw[p]] = dot;
+        if (need_x) {
+          const scalar_t we = wp[gr.iw[p]];
+          for (int64_t k = 0; k < B; ++k) ac[k] += we * gd[k];
+        }
+      }
+      if (need_x)
+        for (int64_t k = 0; k < B; ++k) gxp[k * n_in + j] = ac[k];
+    }
   });
-  auto gx = need_x ? G.narrow(0, 0, n_in).t() : torch::empty({0}, H.options());
   return {gx, gw, gb};
 }
 
@@ -323,28 +363,29 @@ def why_unavailable() -> str | None:
     return _failed
 
 
+_ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params")
+
+
 class _FusedRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, sched: Schedule):  # type: ignore[override]
-        f = sched.fused
+        arrays = [sched.fused[k] for k in _ARRAYS]
         y, H, Z = _module.forward(
-            x, weight.contiguous(), bias.contiguous(), f["rowptr"], f["src"], f["eid"],
-            f["node"], f["codes"], f["params"], sched.out_pos, sched.fused_keep_z,
+            x, weight.contiguous(), bias.contiguous(), arrays, sched.out_pos, sched.fused_keep_z
         )
         ctx.sched = sched
-        ctx.save_for_backward(H, Z, weight)
+        ctx.save_for_backward(x, H, Z, weight)
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gy):  # type: ignore[override]
         sched: Schedule = ctx.sched
-        H, Z, weight = ctx.saved_tensors
-        f = sched.fused
+        x, H, Z, weight = ctx.saved_tensors
         need_x = ctx.needs_input_grad[0]
         gx, gw, gb = _module.backward(
-            gy, H, Z, weight.contiguous(), sched.num_nodes, f["rowptr"], f["src"], f["eid"],
-            f["node"], f["codes"], f["params"], sched.out_pos, sched.num_inputs, need_x,
+            gy, x, H, Z, weight.contiguous(), sched.num_nodes,
+            [sched.fused[k] for k in _ARRAYS], sched.out_pos, need_x,
         )
         return (gx if need_x else None), gw, gb, None
 
