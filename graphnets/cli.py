@@ -122,10 +122,6 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
                         help="hide the per-epoch progress bars")
 
 
-#: A build slower than this (seconds) means the fused kernel was compiled; the demo says so.
-_SLOW_BUILD_SECONDS = 5.0
-
-
 def run_demo(args: argparse.Namespace) -> int:
     """Build a Watts–Strogatz net, train it on digits, print its summary and accuracy."""
     if args.k < 2 or args.k >= args.nodes:
@@ -143,15 +139,9 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print(f"data: digits (scikit-learn), {len(x_train)} training and {len(x_test)} test samples",
           flush=True)
-    built = time.perf_counter()
     net = priors.watts_strogatz(
         x_train.shape[1], 10, args.nodes, args.k, args.p, seed=args.seed, kernel=args.kernel
     )
-    built = time.perf_counter() - built
-    if built > _SLOW_BUILD_SECONDS and "fused" in net.schedule.kinds():
-        # the only slow step of a build: compiling the C++ kernel on its first use here
-        print(f"(the fused C++ kernel was compiled on its first use here, in {built:.0f} s; "
-              "later runs load it from the cache)")
     print()
     print(net.summary())
     print()
