@@ -201,3 +201,17 @@ def test_kernels_dead_branch_gradients_are_zero(kernel):
         dead = [e for e, (u, v) in enumerate(net.edges()) if v in ("q", "r")]
         assert net.weight.grad[dead].tolist() == [0.0, 0.0]
         assert net.bias.grad[[net.labels.index("q"), net.labels.index("r")]].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("layout", ["row-major", "transposed"])
+@pytest.mark.parametrize("batch", [7, 8, 37])
+def test_kernels_fused_input_blocks(layout, batch):
+    # The fused kernel reads inputs eight columns at a time (AVX transposes for row-major float32
+    # x, element by element otherwise); 20 inputs leave a block of 4, odd batches a row tail.
+    net = graphnets.priors.erdos_renyi(20, 3, 30, 0.2, seed=5, kernel="fused")
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, 20, generator=gen)
+    if layout == "transposed":
+        x = torch.randn(20, batch, generator=gen).T
+    gy = torch.randn(batch, 3, generator=gen)
+    _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float32)
