@@ -39,7 +39,7 @@ __all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule"]
 KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
-DENSE_MIN_DENSITY = 0.1  # a level at least this dense (over its distinct sources) runs dense
+DENSE_MIN_DENSITY = 0.2  # a level at least this dense (over its distinct sources) runs dense
 SCATTER_MAX_EDGES = 128  # below this many edges a level skips the CSR set-up and scatters
 # The fused C++ kernel (when built) runs graphs that are small, or deep and narrow: there the
 # level-wise kernels' per-level dispatch costs more than the fused kernel's plain loops.
