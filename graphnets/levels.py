@@ -37,6 +37,15 @@ def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.n
 PYTHON_MAX_EDGES = 100_000
 
 
+def _successors(ptr: np.ndarray, out: np.ndarray, frontier: np.ndarray) -> np.ndarray:
+    """The heads of all out-edges of ``frontier`` (with repeats), without a Python loop."""
+    starts = ptr[frontier]
+    counts = ptr[frontier + 1] - starts
+    total = int(counts.sum())
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return out[offsets + np.arange(total)]
+
+
 def levels(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarray:
     """Level of every node (``int64 [num_nodes]``), or ``CycleError`` naming one cycle.
 
@@ -83,15 +92,7 @@ def _levels_numpy(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarra
     depth = 0
     while frontier.size:
         level[frontier] = depth
-        starts, stops = ptr[frontier], ptr[frontier + 1]
-        counts = stops - starts
-        total = int(counts.sum())
-        if total == 0:
-            break
-        # Positions of all out-edges of the frontier, without a Python loop over its nodes.
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        targets = out[offsets + np.arange(total)]
-        hit, times = np.unique(targets, return_counts=True)
+        hit, times = np.unique(_successors(ptr, out, frontier), return_counts=True)
         remaining[hit] -= times
         frontier = hit[remaining[hit] == 0]
         depth += 1
@@ -126,13 +127,7 @@ def reachable(src: np.ndarray, dst: np.ndarray, num_nodes: int, start: np.ndarra
     frontier = np.unique(np.asarray(start, dtype=np.int64))
     seen[frontier] = True
     while frontier.size:
-        starts, stops = ptr[frontier], ptr[frontier + 1]
-        counts = stops - starts
-        total = int(counts.sum())
-        if total == 0:
-            break
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        nxt = np.unique(out[offsets + np.arange(total)])
+        nxt = np.unique(_successors(ptr, out, frontier))
         frontier = nxt[~seen[nxt]]
         seen[frontier] = True
     return seen
