@@ -60,6 +60,11 @@ class Activation:
     def is_identity(self) -> bool:
         return self.name == "identity"
 
+    @property
+    def needs_z(self) -> bool:
+        """Whether the backward needs ``z`` (else it is computed from ``a = act(z)`` alone)."""
+        return self.name not in ("identity", "relu", "tanh", "sigmoid")
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return _FORWARD[self.name](z, *self.params)
 

@@ -105,8 +105,7 @@ class Schedule:
     out_local: torch.Tensor | None = None  # ... at these offsets (None: the whole chunk, in order)
     out_split: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None  # else chunk -> (offsets, y columns)
     fused: dict[str, torch.Tensor] | None = None
-    # z is kept only for activations whose derivative needs it (not identity/relu/tanh/sigmoid)
-    fused_keep_z: bool = False
+    fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
     dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
@@ -248,7 +247,7 @@ def compile_schedule(
         fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order)
 
     def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+        return torch.from_numpy(np.ascontiguousarray(a))  # moved with the rest at the end
 
     out_pos = position[structure.outputs.numpy()]
     out_chunks = np.searchsorted(starts, out_pos, "right") - 1
@@ -279,8 +278,8 @@ def compile_schedule(
         dst_pos=t(dp),
         chunk_start=chunk_start,
         chunk_stop=chunk_stop,
-        inputs_contiguous=any(
-            lv.kind not in ("bias", "dense") and lv.c1 == 0 or lv.cols is not None and lv.c1 == 0
+        inputs_contiguous=not use_fused and any(
+            lv.c1 == 0 and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
             for lv in levels
         ),
         out_chunk=out_chunk,
@@ -289,7 +288,7 @@ def compile_schedule(
         fused=fused,
         dtype=dtype,
         fused_keep_z=use_fused
-        and any(parse_activation(a).code > 3 for a in set(acts_by_pos[n_in:])),
+        and any(parse_activation(a).needs_z for a in set(acts_by_pos[n_in:])),
     )
     return sched.to(device) if device.type != "cpu" else sched
 
