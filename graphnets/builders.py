@@ -174,9 +174,9 @@ def from_networkx(
     _check_given(weight, given, bias, labels, src, dst)
     return _make(
         torch.from_numpy(np.stack([src, dst])), labels, inp, out, acts,
-        torch.from_numpy(weight).float() if given.any() else None,
+        torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
         torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).float() if bias.any() else None, seed, kernel,
+        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None, seed, kernel,
     )
 
 
@@ -310,9 +310,9 @@ def from_igraph(
     _check_given(weight, given, bias, labels, el[0], el[1])
     return _make(
         torch.from_numpy(el), labels, inp, out, acts,
-        torch.from_numpy(weight).float() if given.any() else None,
+        torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
         torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).float() if bias.any() else None, seed, kernel,
+        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None, seed, kernel,
     )
 
 

@@ -58,6 +58,7 @@ class GraphNet(nn.Module):
     Args:
         structure (Structure): the validated topology.
         weight (Tensor, optional): ``[E]`` edge weights, in the order of ``structure.edge_index``.
+            A floating tensor sets the parameters' dtype (so float64 weights stay float64).
             (default: fan-in initialisation, see :meth:`reset_parameters`)
         bias (Tensor, optional): ``[N]`` node biases (default: zeros). Input nodes are never
             computed, so their entries must be 0 here; they stay unused (gradient 0) after.
@@ -94,12 +95,16 @@ class GraphNet(nn.Module):
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self.structure = structure
         n, e = structure.num_nodes, structure.num_edges
-        self.weight = nn.Parameter(torch.empty(e))
-        self.bias = nn.Parameter(torch.zeros(n))
+        # Given float64 parameters keep their precision: the net takes their dtype.
+        dtype = next((t.dtype for t in (weight, bias)
+                      if isinstance(t, torch.Tensor) and t.is_floating_point()),
+                     torch.get_default_dtype())
+        self.weight = nn.Parameter(torch.empty(e, dtype=dtype))
+        self.bias = nn.Parameter(torch.zeros(n, dtype=dtype))
         self.reset_parameters(seed=seed)
         with torch.no_grad():
             if weight is not None:
-                weight = torch.as_tensor(weight, dtype=torch.get_default_dtype()).reshape(-1)
+                weight = torch.as_tensor(weight, dtype=dtype).reshape(-1)
                 if weight.numel() != e:
                     raise ValueError(f"expected {e} weights (one per edge), got {weight.numel()}")
                 given = torch.ones(e, dtype=torch.bool) if weight_given is None else weight_given
@@ -107,7 +112,7 @@ class GraphNet(nn.Module):
                 _check_finite(weight[ids], "weight", lambda i: self._edge_name(int(ids[i])))
                 self.weight[ids] = weight[ids]
             if bias is not None:
-                bias = torch.as_tensor(bias, dtype=torch.get_default_dtype()).reshape(-1)
+                bias = torch.as_tensor(bias, dtype=dtype).reshape(-1)
                 if bias.numel() != n:
                     raise ValueError(f"expected {n} biases (one per node), got {bias.numel()}")
                 _check_finite(bias, "bias", lambda i: f"node {structure.labels[i]!r}")

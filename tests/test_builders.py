@@ -395,3 +395,14 @@ def test_from_torch_kernel(kernel):
     net = graphnets.from_torch(seq, kernel=kernel)
     assert net.kernel == kernel
     _check_same_function(seq, net)
+
+
+def test_from_edges_float64_weights_keep_their_dtype():
+    # Given float64 parameters are not rounded to float32: the net takes their dtype.
+    ei = torch.tensor([[0, 1], [2, 2]])
+    w = torch.tensor([0.1, 1 / 3], dtype=torch.float64)
+    net = graphnets.from_edges(ei, 3, [0, 1], [2], weight=w)
+    assert net.weight.dtype == torch.float64 and net.bias.dtype == torch.float64
+    assert net.weight.tolist() == w.tolist()
+    x = torch.tensor([[1.0, 3.0]], dtype=torch.float64)
+    assert abs(net(x).item() - 1.1) < 1e-12  # float32 weights would be off by ~1e-8
