@@ -169,3 +169,45 @@ def test_schedule_fused_other_dtype_raises():
     with pytest.raises(TypeError, match=r"kernel 'fused' computes in float32 or float64, got "
                                         r"torch.bfloat16; use kernel='auto' or 'levelwise'"):
         net.compile("fused")
+
+
+_FALLBACK_CODE = """
+import warnings, torch, graphnets
+from graphnets.reference import evaluate
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    net = graphnets.mlp([4, 8, 3], seed=0)
+print(sorted(set(net.schedule.kinds())))
+print(any("fused C++ kernel could not be built" in str(w.message) for w in caught))
+x = torch.randn(5, 4)
+print(torch.allclose(net(x), evaluate(net, x), atol=1e-6))
+try:
+    net.compile("fused")
+except RuntimeError as err:
+    print(err)
+"""
+
+
+def _run_fallback(**env) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FALLBACK_CODE], env=dict(os.environ, **env),
+                         capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
+def test_schedule_no_cpp_env_runs_levelwise():
+    # GRAPHNETS_NO_CPP=1 is an explicit choice: level-wise kernels, no warning.
+    out = _run_fallback(GRAPHNETS_NO_CPP="1")
+    assert out[:3] == ["['bias', 'dense']", "False", "True"]
+    assert out[3] == ("kernel 'fused' is unavailable here (disabled by GRAPHNETS_NO_CPP); use "
+                      "kernel='auto', which falls back to the level-wise kernels")
+
+
+def test_schedule_without_compiler_falls_back_with_a_warning(tmp_path):
+    # A compiler that fails (and an empty extension cache) stands in for a machine without one.
+    out = _run_fallback(CXX="false", TORCH_EXTENSIONS_DIR=str(tmp_path))
+    assert out[:3] == ["['bias', 'dense']", "True", "True"]
+    assert out[3].startswith("kernel 'fused' is unavailable here (")
