@@ -33,7 +33,7 @@ import torch
 from .activations import Activation, parse_activation
 from .structure import Structure
 
-__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule"]
+__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule", "predicted_costs"]
 
 #: Kernels a schedule can be forced to use.
 KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
@@ -41,11 +41,15 @@ KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
 DENSE_MIN_DENSITY = 0.2  # a level at least this dense (over its distinct sources) runs dense
 SCATTER_MAX_EDGES = 128  # below this many edges a level skips the CSR set-up and scatters
-# The fused C++ kernel (when built) runs graphs that are small, or deep and narrow: there the
-# level-wise kernels' per-level dispatch costs more than the fused kernel's plain loops.
-FUSED_MAX_EDGES = 32768  # at most this many edges in all ...
-FUSED_MIN_LEVELS = 12  # ... or at least this deep ...
-FUSED_MAX_EDGES_PER_LEVEL = 4096  # ... and this narrow
+# auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
+# kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
+# bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
+FUSED_CALL_US = 240.0  # fused: a fixed cost per call ...
+FUSED_EDGE_NS = 72.0  # ... plus this per edge between computed nodes ...
+FUSED_INPUT_EDGE_NS = 44.0  # ... or this per edge from an input (its column is reused)
+LEVEL_US = 290.0  # level-wise: a cost per level (dispatch, Python) ...
+DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
+SPARSE_EDGE_NS = 47.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
 
 @dataclass
@@ -139,6 +143,51 @@ class Schedule:
         return Schedule(**fields)
 
 
+def _costs(n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
+           ) -> tuple[float, float]:
+    """Predicted µs of one step, fused and level-wise, from scheduled edge positions."""
+    computed_levels = np.unique(level_by_pos[n_in:]).size
+    n_edges = dp.size
+    if n_edges == 0:
+        return FUSED_CALL_US, LEVEL_US * computed_levels
+    edge_level = level_by_pos[dp]
+    num_levels = int(level_by_pos.max()) + 1
+    edges = np.bincount(edge_level, minlength=num_levels)
+    nodes = np.bincount(level_by_pos[n_in:], minlength=num_levels)
+    # distinct sources per level: distinct (level, source) pairs
+    pairs = np.unique(edge_level * level_by_pos.size + sp)
+    sources = np.bincount(pairs // level_by_pos.size, minlength=num_levels)
+    dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * nodes * np.maximum(sources, 1))
+    e_dense = int(edges[dense].sum())
+    levelwise = (LEVEL_US * computed_levels
+                 + 1e-3 * (DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)))
+    e_input = int((sp < n_in).sum())
+    fused = FUSED_CALL_US + 1e-3 * (FUSED_INPUT_EDGE_NS * e_input
+                                    + FUSED_EDGE_NS * (n_edges - e_input))
+    return fused, levelwise
+
+
+def predicted_costs(structure: Structure) -> dict[str, float]:
+    """The cost model ``auto`` decides by: predicted µs per step (batch 256) of each path.
+
+    Example:
+        >>> import graphnets
+        >>> costs = predicted_costs(graphnets.mlp([784, 300, 100, 10], kernel="levelwise").structure)
+        >>> costs["levelwise"] < costs["fused"]
+        True
+    """
+    n = structure.num_nodes
+    n_in = int(structure.inputs.numel())
+    input_rank = np.full(n, n_in, dtype=np.int64)
+    input_rank[structure.inputs.numpy()] = np.arange(n_in)
+    order = np.lexsort((np.arange(n), input_rank, structure.level))
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    src, dst = structure.edge_index.numpy()
+    fused, levelwise = _costs(n_in, structure.level[order], position[dst], position[src])
+    return {"fused": fused, "levelwise": levelwise}
+
+
 def _is_range(a: np.ndarray) -> bool:
     return a.size == 0 or (a[-1] - a[0] + 1 == a.size and bool(np.all(np.diff(a) == 1)))
 
@@ -194,14 +243,12 @@ def compile_schedule(
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
-    if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES and (
-        structure.num_edges <= FUSED_MAX_EDGES
-        or num_levels >= FUSED_MIN_LEVELS
-        and structure.num_edges / max(num_levels - 1, 1) <= FUSED_MAX_EDGES_PER_LEVEL
-    ):
-        from .kernels import fused as _fused
+    if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES:
+        fused_us, levelwise_us = _costs(n_in, level[order], dp, sp)
+        if fused_us < levelwise_us:
+            from .kernels import fused as _fused
 
-        use_fused = _fused.available()
+            use_fused = _fused.available()
     if use_fused and device.type != "cpu":
         raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
     if use_fused and dtype not in FUSED_DTYPES:
