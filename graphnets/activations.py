@@ -68,6 +68,13 @@ class Activation:
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return _FORWARD[self.name](z, *self.params)
 
+    def forward_(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` overwritten with ``act(z)`` (in place where torch has the op) and returned."""
+        inplace = _INPLACE.get(self.name)
+        if inplace is not None:
+            return inplace(z)
+        return z.copy_(self.forward(z))
+
     def backward(self, grad: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """Gradient w.r.t. the pre-activation ``z`` given ``grad`` w.r.t. the output ``a``."""
         return _BACKWARD[self.name](grad, z, a, *self.params)
@@ -115,6 +122,13 @@ _FORWARD: dict[str, Callable[..., torch.Tensor]] = {
     "softplus": lambda z, b=1.0, t=20.0: F.softplus(z, b, t),
     "gelu": lambda z, ap="none": F.gelu(z, approximate=ap),
     "silu": lambda z: F.silu(z),
+}
+
+_INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda z: z,
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "sigmoid": torch.sigmoid_,
 }
 
 _BACKWARD: dict[str, Callable[..., torch.Tensor]] = {

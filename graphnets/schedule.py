@@ -49,7 +49,7 @@ FUSED_EDGE_NS = 72.0  # ... plus this per edge between computed nodes ...
 FUSED_INPUT_EDGE_NS = 44.0  # ... or this per edge from an input (its column is reused)
 LEVEL_US = 290.0  # level-wise: a cost per level (dispatch, Python) ...
 DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
-SPARSE_EDGE_NS = 47.0  # ... or of a sparse / scatter level (CSR, index_add_)
+SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
 
 @dataclass
@@ -65,10 +65,10 @@ class LevelPlan:
     lo: int = 0  # sources lie in positions lo:hi; all of them when cols is None ...
     hi: int = 0
     cols: torch.Tensor | None = None  # ... else these sorted positions
-    c1: int = 0  # the sources lie in chunks c1..c2 (chunk 0: inputs, chunk k+1: level k),
-    c2: int = 0
-    base: int = 0  # ... whose first position is base
-    cols_local: torch.Tensor | None = None  # cols - base
+    # The sources split into inputs (rows of x.T) and computed nodes (rows of the buffer of
+    # computed nodes, position - n_in): each part a (start, stop) slice, an index tensor, or None.
+    src_in: tuple[int, int] | torch.Tensor | None = None
+    src_h: tuple[int, int] | torch.Tensor | None = None
     dst: torch.Tensor | None = None  # [E_l] local destination of each edge
     col: torch.Tensor | None = None  # [E_l] local column (index into the sources) of each edge
     complete: bool = False  # dense block already in (dst, col) order: weights are a view
@@ -83,8 +83,8 @@ class LevelPlan:
         return self.hi - self.lo if self.cols is None else int(self.cols.numel())
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        names = ("cols", "cols_local", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
-        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+        names = ("cols", "src_in", "src_h", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
+        return {k: getattr(self, k) for k in names if isinstance(getattr(self, k), torch.Tensor)}
 
 
 @dataclass
@@ -102,12 +102,7 @@ class Schedule:
     node_identity: bool
     src_pos: torch.Tensor  # [E] scheduled edges' source positions
     dst_pos: torch.Tensor  # [E] scheduled edges' destination positions
-    chunk_start: list[int] = field(default_factory=list)  # chunk 0 = inputs, k+1 = level k
-    chunk_stop: list[int] = field(default_factory=list)
     inputs_contiguous: bool = False  # whether a level needs x.T as contiguous rows
-    out_chunk: int | None = None  # all outputs in this chunk ...
-    out_local: torch.Tensor | None = None  # ... at these offsets (None: the whole chunk, in order)
-    out_split: dict[int, tuple[torch.Tensor, torch.Tensor]] | None = None  # else chunk -> (offsets, y columns)
     fused: dict[str, torch.Tensor] | None = None
     fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
     dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
@@ -135,8 +130,6 @@ class Schedule:
             levels.append(new)
         fields = {k: mv(v) for k, v in self.__dict__.items()}
         fields["levels"] = levels
-        if self.out_split is not None:
-            fields["out_split"] = {c: (mv(a), mv(b)) for c, (a, b) in self.out_split.items()}
         if self.fused is not None:
             fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
         fields["device"] = device
@@ -265,9 +258,6 @@ def compile_schedule(
                 "kernel='auto', which falls back to the level-wise kernels"
             )
 
-    chunk_start = [0, n_in] + [int(v) for v in level_ptr[1:num_levels]]
-    chunk_stop = [n_in] + [int(v) for v in level_ptr[1 : num_levels + 1]]
-    starts = np.asarray(chunk_start)
     levels: list[LevelPlan] = []
     for ell in range(num_levels):
         start, stop = int(level_ptr[ell]), int(level_ptr[ell + 1])
@@ -282,11 +272,7 @@ def compile_schedule(
             levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
             continue
         plan = _plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups)
-        plan.c1 = int(np.searchsorted(starts, plan.lo, "right")) - 1
-        plan.c2 = int(np.searchsorted(starts, plan.hi - 1, "right")) - 1
-        plan.base = chunk_start[plan.c1]
-        if plan.cols is not None:
-            plan.cols_local = plan.cols - plan.base
+        _split_sources(plan, n_in)
         levels.append(plan)
     edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
     fused = None
@@ -297,19 +283,6 @@ def compile_schedule(
         return torch.from_numpy(np.ascontiguousarray(a))  # moved with the rest at the end
 
     out_pos = position[structure.outputs.numpy()]
-    out_chunks = np.searchsorted(starts, out_pos, "right") - 1
-    out_chunk = out_local = out_split = None
-    if np.all(out_chunks == out_chunks[0]):
-        out_chunk = int(out_chunks[0])
-        local = out_pos - chunk_start[out_chunk]
-        size = chunk_stop[out_chunk] - chunk_start[out_chunk]
-        if not (local.size == size and np.array_equal(local, np.arange(size))):
-            out_local = torch.from_numpy(local)
-    else:
-        out_split = {}
-        for c in np.unique(out_chunks).tolist():
-            cols = np.flatnonzero(out_chunks == c)
-            out_split[c] = (torch.from_numpy(out_pos[cols] - chunk_start[c]), torch.from_numpy(cols))
     node_identity = bool(np.array_equal(order, np.arange(n)))
     sched = Schedule(
         kernel=kernel,
@@ -323,15 +296,10 @@ def compile_schedule(
         node_identity=node_identity,
         src_pos=t(sp),
         dst_pos=t(dp),
-        chunk_start=chunk_start,
-        chunk_stop=chunk_stop,
         inputs_contiguous=not use_fused and any(
-            lv.c1 == 0 and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
+            lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
             for lv in levels
         ),
-        out_chunk=out_chunk,
-        out_local=out_local,
-        out_split=out_split,
         fused=fused,
         dtype=dtype,
         fused_keep_z=use_fused
@@ -350,6 +318,22 @@ def _groups(acts: list[str], start: int, stop: int) -> list[tuple[Activation, in
         groups.append((parse_activation(acts[i]), i - start, j - start))
         i = j
     return groups
+
+
+def _split_sources(plan: LevelPlan, n_in: int) -> None:
+    """Describe the level's sources as a part among the inputs and a part among computed nodes."""
+    if plan.cols is None:
+        if plan.lo < n_in:
+            plan.src_in = (plan.lo, min(plan.hi, n_in))
+        if plan.hi > n_in:
+            plan.src_h = (max(plan.lo, n_in) - n_in, plan.hi - n_in)
+        return
+    cols = plan.cols
+    k = int((cols < n_in).sum())
+    if k:
+        plan.src_in = cols[:k]
+    if k < cols.numel():
+        plan.src_h = cols[k:] - n_in
 
 
 def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> LevelPlan:

@@ -3,10 +3,12 @@
 Why one ``autograd.Function`` for the whole schedule instead of torch autograd per op: a level
 reads the outputs of any earlier levels, and under autograd every write into a shared buffer
 is a ``CopySlices`` node whose backward copies the whole buffer (O(levels · N · B)). Here the
-forward keeps one node-major tensor ``[n_level, B]`` per level (a *chunk*; chunk 0 is ``x.T``),
-and the backward walks the levels in reverse, allocating a chunk's gradient only when something
-flows into it and skipping the inputs' gradient unless ``x`` needs one. A layered net thus does
-exactly the work of ``torch.nn.Linear`` layers, and a sparse one only the work of its edges.
+forward runs without autograd and writes each level's activations straight into one node-major
+buffer ``H [N - n_in, B]`` of the computed nodes (the inputs stay in ``x.T``), so a level reads
+its sources as a slice or a gather of ``H`` whatever the number of levels; the backward walks
+the levels in reverse with a gradient buffer of the same shape, and skips the inputs' gradient
+unless ``x`` needs one. A layered net does the work of its ``torch.nn.Linear`` layers, and a
+sparse one only the work of its edges.
 
 The backward is first-order only (``once_differentiable``): double backward raises.
 """
@@ -28,19 +30,30 @@ __all__ = ["run_levels"]
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 
-def _base(chunks: list[torch.Tensor], lv: LevelPlan) -> torch.Tensor:
-    """The chunks holding this level's sources (one chunk: a view; several: concatenated)."""
-    if lv.c1 == lv.c2:
-        return chunks[lv.c1]
-    return torch.cat(chunks[lv.c1 : lv.c2 + 1])
+def _part(rows: torch.Tensor, part) -> torch.Tensor:
+    return rows[part[0] : part[1]] if isinstance(part, tuple) else rows.index_select(0, part)
 
 
-def _sources(base: torch.Tensor, lv: LevelPlan, contiguous: bool) -> torch.Tensor:
-    if lv.cols is None:
-        X = base[lv.lo - lv.base : lv.hi - lv.base]
-    else:
-        X = base.index_select(0, lv.cols_local)
+def _sources(xt: torch.Tensor, H: torch.Tensor, lv: LevelPlan, contiguous: bool) -> torch.Tensor:
+    """The level's source rows: inputs first, then computed nodes, in position order."""
+    parts = []
+    if lv.src_in is not None:
+        parts.append(_part(xt, lv.src_in))
+    if lv.src_h is not None:
+        parts.append(_part(H, lv.src_h))
+    X = parts[0] if len(parts) == 1 else torch.cat(parts)
     return X.contiguous() if contiguous else X
+
+
+def _add_part(rows: torch.Tensor, part, g: torch.Tensor) -> None:
+    if isinstance(part, tuple):
+        rows[part[0] : part[1]] += g
+    else:
+        rows.index_add_(0, part, g)
+
+
+def _part_size(part) -> int:
+    return part[1] - part[0] if isinstance(part, tuple) else int(part.numel())
 
 
 def _dense_weight(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
@@ -58,30 +71,28 @@ def _csr(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
     )
 
 
-def _bias_rows(b: torch.Tensor, batch: int) -> torch.Tensor:
-    """A fresh ``[n, B]`` tensor of biases (never a view of ``b``: callers write into it)."""
-    return b.new_empty(b.shape[0], batch).copy_(b[:, None])
-
-
-def _forward_level(chunks, w, b, lv: LevelPlan, batch: int) -> torch.Tensor:
-    """Pre-activations ``[n_dst, B]`` of one level."""
+def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
+    """Write the level's pre-activations ``[n_dst, B]`` into ``out`` (its rows of ``H``)."""
     if lv.kind == "bias":
-        return _bias_rows(b, batch)
-    X = _sources(_base(chunks, lv), lv, contiguous=lv.kind != "dense")
+        out.copy_(b[:, None])
+        return
+    X = _sources(xt, H, lv, contiguous=lv.kind != "dense")
     if lv.kind == "dense":
-        return torch.addmm(b[:, None], _dense_weight(w, lv), X)
-    if lv.kind == "sparse":
-        return (_csr(w, lv) @ X).add_(b[:, None])
-    return _bias_rows(b, batch).index_add_(0, lv.dst, X.index_select(0, lv.col) * w[:, None])
+        torch.addmm(b[:, None], _dense_weight(w, lv), X, out=out)
+    elif lv.kind == "sparse":
+        torch.add(_csr(w, lv) @ X, b[:, None], out=out)
+    else:
+        out.copy_(b[:, None])
+        out.index_add_(0, lv.dst, X.index_select(0, lv.col) * w[:, None])
 
 
-def _backward_level(chunks, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
+def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
     """Write the level's weight gradient into ``gw_out [E_l]``; return the sources' gradient.
 
     A complete dense block writes its ``gZ @ X.T`` straight into ``gw_out`` (no second copy of
     the largest gradient). Returns ``None`` when the sources need no gradient.
     """
-    X = _sources(_base(chunks, lv), lv, contiguous=lv.kind != "dense")
+    X = _sources(xt, H, lv, contiguous=lv.kind != "dense")
     gX = None
     if lv.kind == "dense":
         if lv.complete:
@@ -106,140 +117,74 @@ def _backward_level(chunks, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src
     return gX
 
 
-class _Grads:
-    """Per-chunk gradient buffers, allocated on first use; a borrowed buffer is cloned on write."""
-
-    def __init__(self, sched: Schedule, like: torch.Tensor):
-        self.sched = sched
-        self.like = like
-        self.g: list[torch.Tensor | None] = [None] * len(sched.chunk_start)
-        self.borrowed: set[int] = set()
-
-    def get(self, c: int) -> torch.Tensor:
-        g = self.g[c]
-        if g is None:
-            n = self.sched.chunk_stop[c] - self.sched.chunk_start[c]
-            g = self.g[c] = self.like.new_zeros(n, self.like.shape[1])
-        elif c in self.borrowed:
-            g = self.g[c] = g.clone()
-            self.borrowed.discard(c)
-        return g
-
-    def add(self, lv: LevelPlan, gX: torch.Tensor, need_x: bool) -> None:
-        s = self.sched
-        if lv.c1 == lv.c2:
-            if lv.c1 == 0 and not need_x:
-                return
-            size = s.chunk_stop[lv.c1] - s.chunk_start[lv.c1]
-            if self.g[lv.c1] is None and lv.cols is None and lv.lo == lv.base and lv.hi - lv.lo == size:
-                self.g[lv.c1] = gX  # the first gradient of the whole chunk: take it as it is
-                return
-            g = self.get(lv.c1)
-            if lv.cols is None:
-                g[lv.lo - lv.base : lv.hi - lv.base] += gX
-            else:
-                g.index_add_(0, lv.cols_local, gX)
-            return
-        span = s.chunk_stop[lv.c2] - lv.base
-        full = gX.new_zeros(span, gX.shape[1])
-        if lv.cols is None:
-            full[lv.lo - lv.base : lv.hi - lv.base] = gX
-        else:
-            full.index_copy_(0, lv.cols_local, gX)
-        for c in range(lv.c1, lv.c2 + 1):
-            a, z = s.chunk_start[c] - lv.base, s.chunk_stop[c] - lv.base
-            if z > a and (c > 0 or need_x):
-                self.get(c).add_(full[a:z])
-
-
 class _LevelwiseRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, sched: Schedule):  # type: ignore[override]
         # x [B, n_in], w [E] and b [N] in schedule order.
-        batch = x.shape[0]
+        n_in = sched.num_inputs
         # CSR products and gathers want node-major rows; dense levels take x.T as a free view.
         xt = transpose(x) if sched.inputs_contiguous else x.T
-        chunks: list[torch.Tensor] = [xt]
-        zs: list[torch.Tensor | None] = [None]
+        H = x.new_empty(sched.num_nodes - n_in, x.shape[0])
+        zs: list[torch.Tensor] = []  # z of the activation groups whose backward needs it
         for lv in sched.levels:
-            Z = _forward_level(chunks, w[lv.estart : lv.estop], b[lv.start : lv.stop], lv, batch)
-            if len(lv.groups) <= 1:
-                A = lv.groups[0][0].forward(Z) if lv.groups else Z
-            else:
-                A = torch.cat([act.forward(Z[s:e]) for act, s, e in lv.groups])
-            chunks.append(A)
-            zs.append(Z if any(act.needs_z for act, _, _ in lv.groups) else None)
-        if sched.out_chunk is not None:
-            A = chunks[sched.out_chunk]
-            y = A.T if sched.out_local is None else A.index_select(0, sched.out_local).T
-        else:
-            y = torch.cat(chunks[1:]).index_select(0, sched.out_pos - sched.num_inputs).T
-        y = y.contiguous()  # row-major [B, n_out], what losses expect ...
-        if y._is_view():  # ... and never a view of a saved tensor
-            y = y.clone()
+            out = H[lv.start - n_in : lv.stop - n_in]
+            _forward_level(xt, H, out, w[lv.estart : lv.estop], b[lv.start : lv.stop], lv)
+            for act, s, e in lv.groups:
+                if act.needs_z:
+                    zs.append(out[s:e].clone())
+                act.forward_(out[s:e])
+        y = H.index_select(0, sched.out_pos - n_in).T.contiguous()
         ctx.sched = sched
-        ctx.n_chunks = len(chunks)
-        ctx.z_at = [i for i, z in enumerate(zs) if z is not None]
         # Save x itself when xt is only a view of it (autograd forbids saving such views).
         ctx.xt_is_view = xt._is_view()
-        ctx.save_for_backward(w, x if ctx.xt_is_view else xt, *chunks[1:],
-                              *(zs[i] for i in ctx.z_at))
+        ctx.save_for_backward(w, x if ctx.xt_is_view else xt, H, *zs)
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, gy):  # type: ignore[override]
         sched: Schedule = ctx.sched
-        saved = ctx.saved_tensors
-        w, xt = saved[0], saved[1]
+        n_in = sched.num_inputs
+        w, xt, H, *zs = ctx.saved_tensors
         if ctx.xt_is_view:
             xt = xt.T
-        chunks = [xt, *saved[2 : 1 + ctx.n_chunks]]
-        zs: list = [None] * ctx.n_chunks
-        for i, z in zip(ctx.z_at, saved[1 + ctx.n_chunks :]):
-            zs[i] = z
         need_x = ctx.needs_input_grad[0]
-        grads = _Grads(sched, chunks[-1])
-        gyt = gy.T
-        if sched.out_chunk is not None:
-            if sched.out_local is None:
-                grads.g[sched.out_chunk] = gyt
-                grads.borrowed.add(sched.out_chunk)
-            else:
-                grads.get(sched.out_chunk).index_add_(0, sched.out_local, gyt)
-        else:
-            for c, (idx, cols) in sched.out_split.items():
-                grads.get(c).index_add_(0, idx, gyt.index_select(0, cols))
+        G = torch.zeros_like(H)
+        G.index_add_(0, sched.out_pos - n_in, gy.T)
+        gxt = xt.new_zeros(xt.shape) if need_x else None
         gw = torch.empty_like(w)  # every edge belongs to one level, which fills its slice
         gb = w.new_zeros(sched.num_nodes)
-        for k in range(len(sched.levels) - 1, -1, -1):
-            lv = sched.levels[k]
-            gA = grads.g[k + 1]
-            if gA is None:  # nothing downstream depends on this level
-                gw[lv.estart : lv.estop] = 0
-                continue
-            A, Z = chunks[k + 1], zs[k + 1]
-            if len(lv.groups) <= 1:
-                gZ = lv.groups[0][0].backward(gA, Z if Z is not None else A, A) if lv.groups else gA
-            else:
-                gZ = torch.cat([
-                    act.backward(gA[s:e], (Z if Z is not None else A)[s:e], A[s:e])
-                    for act, s, e in lv.groups
-                ])
+        z_iter = iter(reversed(zs))
+        for lv in reversed(sched.levels):
+            rows = slice(lv.start - n_in, lv.stop - n_in)
+            gA, A = G[rows], H[rows]
+            gZ = gA.clone() if len(lv.groups) != 1 else None
+            for act, s, e in reversed(lv.groups):
+                z = next(z_iter) if act.needs_z else A[s:e]
+                g = act.backward(gA[s:e], z, A[s:e])
+                if gZ is None:
+                    gZ = g
+                else:
+                    gZ[s:e] = g
+            if gZ is None:
+                gZ = gA
             gb[lv.start : lv.stop] = gZ.sum(1)
             if lv.kind == "bias":
                 continue
-            need_src = need_x or lv.hi > sched.num_inputs
+            need_src = need_x or lv.hi > n_in
             gX = _backward_level(
-                chunks, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src
+                xt, H, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src
             )
-            if gX is not None:
-                grads.add(lv, gX, need_x)
-        gx = None
-        if need_x:
-            g0 = grads.g[0]
-            gx = g0.T if g0 is not None else torch.zeros_like(xt.T)
-        return gx, gw, gb, None
+            if gX is None:
+                continue
+            k = 0
+            if lv.src_in is not None:
+                k = _part_size(lv.src_in)
+                if need_x:
+                    _add_part(gxt, lv.src_in, gX[:k])
+            if lv.src_h is not None:
+                _add_part(G, lv.src_h, gX[k:])
+        return (gxt.T if need_x else None), gw, gb, None
 
 
 def run_levels(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, sched: Schedule) -> torch.Tensor:
