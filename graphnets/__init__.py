@@ -9,7 +9,7 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import priors
+from . import edits, priors
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
@@ -27,6 +27,7 @@ __all__ = [
     "Schedule",
     "Structure",
     "compile_schedule",
+    "edits",
     "from_edges",
     "from_igraph",
     "from_networkx",

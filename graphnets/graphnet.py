@@ -126,6 +126,8 @@ class GraphNet(nn.Module):
                 self.bias.copy_(bias)
         self._kernel = kernel
         self._schedule: Schedule | None = None
+        #: The :class:`~graphnets.edits.EditRecord` of every edit, oldest first.
+        self.history: list = []
         self.compile(kernel)
 
     # -- parameters -------------------------------------------------------------------------
@@ -208,6 +210,63 @@ class GraphNet(nn.Module):
             x = x[None]
         y = kernels.run(x, w, self.bias, self.schedule)
         return y[0] if single else y
+
+    # -- edits (graphnets.edits) -----------------------------------------------------------
+    def _record(self, record):
+        self.history.append(record)
+        return record
+
+    def remove_edges(self, edges, *, optimizer=None):
+        """Remove edges (a mask over edges, edge ids, or ``(src, dst)`` label pairs).
+
+        Surviving edges keep their order, weights and (with ``optimizer=``) optimizer state.
+        Returns the :class:`~graphnets.edits.EditRecord` (also appended to :attr:`history`).
+
+        Example:
+            >>> import graphnets
+            >>> net = graphnets.mlp([2, 3, 1], seed=0)
+            >>> net.remove_edges([((0, 0), (1, 0))]).removed_edges
+            [((0, 0), (1, 0))]
+            >>> net.num_edges
+            8
+        """
+        from . import edits
+
+        return self._record(edits.remove_edges(self, edges, optimizer))
+
+    def add_edges(self, src, dst, weight=None, *, optimizer=None, seed=None):
+        """Add edges ``src[k] -> dst[k]`` (labels), appended after the existing ones.
+
+        ``weight`` gives their weights (default: fan-in initialisation with ``seed``). An edge
+        that would close a feed-forward cycle raises :class:`~graphnets.CycleError` naming the
+        cycle, and the net is left unchanged; so are duplicates, self loops and edges into
+        inputs (``ValueError``). New edges start with zero optimizer state.
+        """
+        from . import edits
+
+        return self._record(edits.add_edges(self, src, dst, weight, optimizer, seed))
+
+    def remove_nodes(self, nodes, *, optimizer=None):
+        """Remove hidden nodes (labels) with all their edges; inputs and outputs stay."""
+        from . import edits
+
+        return self._record(edits.remove_nodes(self, nodes, optimizer))
+
+    def add_nodes(self, labels, *, activation: str = "relu", bias=None, optimizer=None):
+        """Add hidden nodes without edges (connect them with :meth:`add_edges`)."""
+        from . import edits
+
+        return self._record(edits.add_nodes(self, labels, activation, bias, optimizer))
+
+    def set_weights(self, edges, values):
+        """Set the weights of the given edges (in the order given) to ``values``."""
+        from . import edits
+
+        return self._record(edits.set_weights(self, edges, values))
+
+    def prune_dead(self, *, optimizer=None):
+        """Remove :meth:`dead_nodes` (no path from an input or to an output) and their edges."""
+        return self.remove_nodes(self.dead_nodes(), optimizer=optimizer)
 
     # -- introspection ----------------------------------------------------------------------
     @property

@@ -1,0 +1,218 @@
+"""Graph edits on live nets: structure, parameters, optimizer state, records, atomicity."""
+
+import networkx as nx
+import pytest
+import torch
+
+import graphnets
+from graphnets import CycleError
+from graphnets.reference import evaluate
+
+
+def _trained(opt_cls, **kw):
+    torch.manual_seed(0)
+    net = graphnets.mlp([4, 6, 5, 3], seed=0)
+    opt = opt_cls(net.parameters(), **kw)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    return net, opt, x, y
+
+
+def _step(net, opt, x, y):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+
+
+def _snapshot(net, opt=None):
+    state = {}
+    if opt is not None:
+        for p in (net.weight, net.bias):
+            state[id(p)] = {k: v.clone() for k, v in opt.state.get(p, {}).items()}
+    return net.edges(), net.weight.detach().clone(), net.bias.detach().clone(), state
+
+
+@pytest.mark.parametrize("how", ["mask", "ids", "pairs"])
+def test_edits_remove_edges_equals_rebuilt_net(how):
+    net = graphnets.mlp([4, 6, 3], seed=0)
+    edges, w = net.edges(), net.weight.detach().clone()
+    drop = [1, 5, 6, 20, 29]
+    arg = {"mask": torch.isin(torch.arange(net.num_edges), torch.tensor(drop)),
+           "ids": drop, "pairs": [edges[i] for i in drop]}[how]
+    record = net.remove_edges(arg)
+    keep = [i for i in range(len(edges)) if i not in drop]
+    assert net.edges() == [edges[i] for i in keep]
+    assert torch.equal(net.weight.detach(), w[keep])
+    assert record.removed_edges == [edges[i] for i in drop]
+    assert record.edge_map.tolist() == [keep.index(i) if i in keep else -1 for i in range(len(edges))]
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(net(x), evaluate(net, x))
+
+
+@pytest.mark.parametrize("opt_cls, kw, keys", [
+    (torch.optim.SGD, dict(lr=0.1, momentum=0.9), ["momentum_buffer"]),
+    (torch.optim.Adam, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+    (torch.optim.AdamW, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+], ids=["sgd", "adam", "adamw"])
+def test_edits_remove_edges_carries_optimizer_state(opt_cls, kw, keys):
+    net, opt, x, y = _trained(opt_cls, **kw)
+    weight, bias = net.weight, net.bias
+    before = {k: opt.state[weight][k].clone() for k in keys}
+    step = opt.state[weight].get("step")
+    mask = torch.zeros(net.num_edges, dtype=torch.bool)
+    mask[::4] = True
+    net.remove_edges(mask, optimizer=opt)
+    assert net.weight is weight and net.bias is bias  # same Parameters: the optimizer still works
+    for k in keys:
+        assert torch.equal(opt.state[weight][k], before[k][~mask])
+    if step is not None:
+        assert torch.equal(opt.state[weight]["step"], step)
+    _step(net, opt, x, y)  # no shape errors, and training goes on
+    assert opt.state[weight][keys[0]].shape == (net.num_edges,)
+
+
+def test_edits_add_edges_new_state_is_zero():
+    net, opt, x, y = _trained(torch.optim.Adam, lr=0.01)
+    old = opt.state[net.weight]["exp_avg"].clone()
+    record = net.add_edges([(0, 0), (0, 1)], [(2, 0), (3, 2)], weight=[0.5, -0.25], optimizer=opt)
+    assert record.added_edges == [((0, 0), (2, 0)), ((0, 1), (3, 2))]
+    assert net.edges()[-2:] == record.added_edges
+    assert net.weight[-2:].tolist() == [0.5, -0.25]
+    state = opt.state[net.weight]["exp_avg"]
+    assert torch.equal(state[:-2], old) and state[-2:].tolist() == [0.0, 0.0]
+    _step(net, opt, x, y)
+    x2 = torch.randn(3, 4)
+    torch.testing.assert_close(net(x2), evaluate(net, x2))
+
+
+def test_edits_add_edges_default_init_is_seeded():
+    a, b = graphnets.mlp([3, 4, 2], seed=0), graphnets.mlp([3, 4, 2], seed=0)
+    a.add_edges([(0, 0)], [(2, 1)], seed=5)
+    b.add_edges([(0, 0)], [(2, 1)], seed=5)
+    assert torch.equal(a.weight, b.weight)
+    assert a.weight[-1] != 0
+
+
+def test_edits_add_edge_closing_a_cycle_changes_nothing():
+    net, opt, _, _ = _trained(torch.optim.Adam, lr=0.01)
+    before = _snapshot(net, opt)
+    with pytest.raises(CycleError, match=r"adding these edges would close a feed-forward cycle: "
+                                         r".*\(2, 0\).*; the net is unchanged"):
+        net.add_edges([(2, 0)], [(1, 0)], optimizer=opt)
+    after = _snapshot(net, opt)
+    assert before[0] == after[0]
+    assert torch.equal(before[1], after[1]) and torch.equal(before[2], after[2])
+    for pid in before[3]:
+        for k in before[3][pid]:
+            assert torch.equal(before[3][pid][k], after[3][pid][k])
+    assert net.history == []
+
+
+@pytest.mark.parametrize("src, dst, message", [
+    ([(1, 0)], [(0, 0)], r"enters input node \(0, 0\)"),
+    ([(1, 0)], [(1, 0)], r"self loop on node \(1, 0\)"),
+    ([(0, 0)], [(1, 0)], r"duplicate edge \(0, 0\) -> \(1, 0\)"),
+    (["nope"], [(1, 0)], r"src name 'nope', which is not a node of the graph"),
+    ([(0, 0), (0, 1)], [(1, 0)], r"expected as many sources as destinations, got 2 and 1"),
+])
+def test_edits_add_edges_errors(src, dst, message):
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    edges = net.edges()
+    with pytest.raises(ValueError, match=message):
+        net.add_edges(src, dst)
+    assert net.edges() == edges
+
+
+def test_edits_remove_nodes_remaps_bias_and_state():
+    net, opt, x, y = _trained(torch.optim.SGD, lr=0.1, momentum=0.9)
+    labels, bias = net.labels, net.bias.detach().clone()
+    buf = opt.state[net.bias]["momentum_buffer"].clone()
+    record = net.remove_nodes([(1, 2), (2, 4)], optimizer=opt)
+    keep = [i for i, lab in enumerate(labels) if lab not in ((1, 2), (2, 4))]
+    assert net.labels == [labels[i] for i in keep]
+    assert torch.equal(net.bias.detach(), bias[keep])
+    assert torch.equal(opt.state[net.bias]["momentum_buffer"], buf[keep])
+    assert all((1, 2) not in e and (2, 4) not in e for e in net.edges())
+    # (1, 2): 4 in, 5 out; (2, 4): 6 in, 3 out; the edge (1, 2) -> (2, 4) counted once
+    assert record.removed_nodes == [(1, 2), (2, 4)] and len(record.removed_edges) == 4 + 5 + 6 + 3 - 1
+    _step(net, opt, x, y)
+
+
+def test_edits_remove_input_or_output_raises():
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    with pytest.raises(ValueError, match=r"cannot remove input node \(0, 1\): inputs and outputs"):
+        net.remove_nodes([(0, 1)])
+    with pytest.raises(ValueError, match=r"cannot remove output node \(2, 0\)"):
+        net.remove_nodes([(2, 0)])
+
+
+def test_edits_add_nodes_then_connect():
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    net.add_nodes(["h"], activation="tanh", bias=[0.5])
+    assert net.dead_nodes() == ["h"] and net.activations["h"] == "tanh"
+    assert net.bias[-1].item() == 0.5
+    net.add_edges([(0, 0), "h"], ["h", (2, 1)])
+    assert net.dead_nodes() == []
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(net(x), evaluate(net, x))
+    with pytest.raises(ValueError, match=r"node 'h' is already in the graph"):
+        net.add_nodes(["h"])
+
+
+def test_edits_prune_dead_keeps_the_function():
+    G = nx.DiGraph([("x", "h"), ("h", "y"), ("x", "y"), ("z", "y"), ("h", "q"), ("q", "r")])
+    net = graphnets.from_networkx(G, ["x"], ["y"], seed=0)
+    x = torch.randn(6, 1)
+    y = net(x).detach()
+    record = net.prune_dead()
+    assert sorted(record.removed_nodes) == ["q", "r", "z"]
+    assert sorted(net.labels) == ["h", "x", "y"]
+    torch.testing.assert_close(net(x), y)
+
+
+def test_edits_set_weights_in_the_given_order():
+    net = graphnets.mlp([2, 2, 1], seed=0)
+    net.set_weights([3, 0], [7.0, -1.0])
+    assert net.weight[3].item() == 7.0 and net.weight[0].item() == -1.0
+    net.set_weights([((0, 0), (1, 1))], 2.5)
+    assert net.weight[net.edges().index(((0, 0), (1, 1)))].item() == 2.5
+    with pytest.raises(ValueError, match=r"expected 1 or 2 values \(one per selected edge\), got 3"):
+        net.set_weights([0, 1], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"weights must be finite"):
+        net.set_weights([0], float("nan"))
+
+
+def test_edits_follow_an_edge_through_history():
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    target = net.edges()[10]
+    e = 10
+    net.remove_edges([0, 1, 2])
+    net.add_edges([(0, 0)], [(2, 0)])
+    net.remove_edges([5])
+    for record in net.history:
+        e = int(record.edge_map[e]) if e < len(record.edge_map) else e
+    assert net.edges()[e] == target
+    assert [r.kind for r in net.history] == ["remove_edges", "add_edges", "remove_edges"]
+
+
+@pytest.mark.parametrize("edges, error, message", [
+    (torch.ones(3, dtype=torch.bool), ValueError, r"expected an edge mask of 20 booleans"),
+    ([20], ValueError, r"edge id 20 is out of range; the net has 20 edges \(ids 0..19\)"),
+    ([((0, 0), (2, 0))], ValueError, r"\(0, 0\) -> \(2, 0\) is not an edge of the graph"),
+    (["a"], TypeError, r"edges must be a boolean mask over the edges, edge ids, or \(src, dst\)"),
+])
+def test_edits_bad_edges(edges, error, message):
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    with pytest.raises(error, match=message):
+        net.remove_edges(edges)
+    assert net.num_edges == 20
+
+
+def test_edits_optimizer_of_another_net():
+    net, other = graphnets.mlp([2, 2, 1], seed=0), graphnets.mlp([2, 2, 1], seed=1)
+    opt = torch.optim.SGD(other.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"optimizer does not optimise this net's weight or bias"):
+        net.remove_edges([0], optimizer=opt)
