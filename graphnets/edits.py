@@ -14,7 +14,6 @@ Edges are given as a boolean mask over the edges (``[E]``), edge ids (ints in th
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,7 +25,6 @@ from .structure import Structure
 __all__ = ["EditRecord", "remap_optimizer_state"]
 
 
-@dataclass(frozen=True)
 class EditRecord:
     """What one edit did.
 
@@ -35,22 +33,47 @@ class EditRecord:
             ``"set_weights"``.
         edge_map: ``LongTensor [E_before]``: new id of every old edge, ``-1`` if removed.
         node_map: ``LongTensor [N_before]``: new index of every old node, ``-1`` if removed.
-        removed_edges, added_edges: ``(src, dst)`` label pairs.
+        removed_edges, added_edges: ``(src, dst)`` label pairs (built on first access: a
+            pruning step may remove half a million edges).
         removed_nodes, added_nodes: labels.
     """
 
-    kind: str
-    edge_map: torch.Tensor
-    node_map: torch.Tensor
-    removed_edges: list = field(default_factory=list)
-    added_edges: list = field(default_factory=list)
-    removed_nodes: list = field(default_factory=list)
-    added_nodes: list = field(default_factory=list)
+    __slots__ = ("kind", "edge_map", "node_map", "_removed", "_added", "_labels",
+                 "removed_nodes", "added_nodes")
+
+    def __init__(self, kind: str, edge_map: torch.Tensor, node_map: torch.Tensor, *,
+                 labels: tuple = (), removed: torch.Tensor | None = None,
+                 added: torch.Tensor | None = None, removed_nodes: list | None = None,
+                 added_nodes: list | None = None) -> None:
+        self.kind = kind
+        self.edge_map = edge_map
+        self.node_map = node_map
+        self._labels = labels  # labels that removed / added index into
+        self._removed = removed  # [2, k] node indices of removed edges
+        self._added = added
+        self.removed_nodes = removed_nodes or []
+        self.added_nodes = added_nodes or []
+
+    def _pairs(self, ei: torch.Tensor | None) -> list:
+        if ei is None:
+            return []
+        lab = self._labels
+        return [(lab[a], lab[b]) for a, b in ei.T.tolist()]
+
+    @property
+    def removed_edges(self) -> list:
+        return self._pairs(self._removed)
+
+    @property
+    def added_edges(self) -> list:
+        return self._pairs(self._added)
 
     def __repr__(self) -> str:
-        parts = [f"{k}={len(v)}" for k, v in (
-            ("removed_edges", self.removed_edges), ("added_edges", self.added_edges),
-            ("removed_nodes", self.removed_nodes), ("added_nodes", self.added_nodes)) if v]
+        counts = (("removed_edges", 0 if self._removed is None else self._removed.shape[1]),
+                  ("added_edges", 0 if self._added is None else self._added.shape[1]),
+                  ("removed_nodes", len(self.removed_nodes)),
+                  ("added_nodes", len(self.added_nodes)))
+        parts = [f"{k}={v}" for k, v in counts if v]
         return f"EditRecord({self.kind}, {', '.join(parts) or 'no change'})"
 
 
@@ -220,11 +243,10 @@ def remove_edges(net, edges, optimizer=None) -> EditRecord:
     keep_nodes = np.ones(s.num_nodes, dtype=bool)
     new, edge_map, node_map = subgraph(s, ~drop, keep_nodes)
     keep = torch.from_numpy(~drop).to(net.weight.device)
-    removed = [(s.labels[a], s.labels[b]) for a, b in s.edge_index[:, torch.from_numpy(drop)].T.tolist()]
     apply(net, new, net.weight.data[keep], net.bias.data,
           _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), optimizer)
     return EditRecord("remove_edges", torch.from_numpy(edge_map), torch.from_numpy(node_map),
-                      removed_edges=removed)
+                      labels=s.labels, removed=s.edge_index[:, torch.from_numpy(drop)])
 
 
 def remove_nodes(net, nodes: Sequence[Hashable], optimizer=None) -> EditRecord:
@@ -245,12 +267,12 @@ def remove_nodes(net, nodes: Sequence[Hashable], optimizer=None) -> EditRecord:
     drop = ~(keep_nodes[src] & keep_nodes[dst])
     new, edge_map, node_map = subgraph(s, ~drop, keep_nodes)
     dev = net.weight.device
-    removed = [(s.labels[a], s.labels[b]) for a, b in zip(src[drop].tolist(), dst[drop].tolist())]
     apply(net, new, net.weight.data[torch.from_numpy(~drop).to(dev)],
           net.bias.data[torch.from_numpy(keep_nodes).to(dev)],
           _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), optimizer)
     return EditRecord("remove_nodes", torch.from_numpy(edge_map), torch.from_numpy(node_map),
-                      removed_edges=removed, removed_nodes=[s.labels[i] for i in idx])
+                      labels=s.labels, removed=s.edge_index[:, torch.from_numpy(drop)],
+                      removed_nodes=[s.labels[i] for i in idx])
 
 
 def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None,
@@ -289,7 +311,7 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
     apply(net, new, torch.cat([net.weight.data, w_new]), net.bias.data, edge_old,
           torch.arange(s.num_nodes), optimizer)
     return EditRecord("add_edges", torch.arange(old_e), torch.arange(s.num_nodes),
-                      added_edges=list(zip(src, dst)))
+                      labels=s.labels, added=new.edge_index[:, old_e:])
 
 
 def _fan_in_init(structure: Structure, first_new: int, seed) -> torch.Tensor:

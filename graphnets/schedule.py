@@ -147,9 +147,11 @@ def _costs(n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
     num_levels = int(level_by_pos.max()) + 1
     edges = np.bincount(edge_level, minlength=num_levels)
     nodes = np.bincount(level_by_pos[n_in:], minlength=num_levels)
-    # distinct sources per level: distinct (level, source) pairs
-    pairs = np.unique(edge_level * level_by_pos.size + sp)
-    sources = np.bincount(pairs // level_by_pos.size, minlength=num_levels)
+    # distinct sources per level: distinct (level, source) pairs (sorting beats hashing here)
+    pairs = np.sort(edge_level * level_by_pos.size + sp)
+    first = np.ones(pairs.size, dtype=bool)
+    first[1:] = pairs[1:] != pairs[:-1]
+    sources = np.bincount(pairs[first] // level_by_pos.size, minlength=num_levels)
     dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * nodes * np.maximum(sources, 1))
     e_dense = int(edges[dense].sum())
     levelwise = (LEVEL_US * computed_levels
@@ -339,7 +341,8 @@ def _split_sources(plan: LevelPlan, n_in: int) -> None:
 def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> LevelPlan:
     n_dst = stop - start
     n_edges = ee - es
-    cols = np.unique(src_pos)
+    cols = np.sort(src_pos)
+    cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
     lo, hi = int(cols[0]), int(cols[-1]) + 1
     n_cols = cols.size
     if kernel in ("auto", "levelwise"):
