@@ -85,7 +85,7 @@ def test_examples_run_as_scripts(name, capsys, monkeypatch):
     assert capsys.readouterr().out.strip()
 
 
-@pytest.mark.parametrize("page", ["concepts.md", "api.md"])
+@pytest.mark.parametrize("page", ["concepts.md", "api.md", "edits.md"])
 def test_docs_examples_are_correct(page):
     # the pages' examples are doctests: they run and print exactly what the page shows
     result = doctest.testfile(str(ROOT / "docs" / page), module_relative=False,
