@@ -9,7 +9,7 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import edits, priors
+from . import edits, priors, prune
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
@@ -36,4 +36,5 @@ __all__ = [
     "mlp",
     "parse_activation",
     "priors",
+    "prune",
 ]
