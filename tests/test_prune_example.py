@@ -1,4 +1,4 @@
-"""examples/prune_digits.py runs in a small setting, prints its table and writes its plot."""
+"""benchmarks/prune_digits.py runs in a small setting, prints its table and writes its plot."""
 
 import importlib.util
 from pathlib import Path
@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("examples_prune_digits",
-                                                  ROOT / "examples" / "prune_digits.py")
+    spec = importlib.util.spec_from_file_location("benchmarks_prune_digits",
+                                                  ROOT / "benchmarks" / "prune_digits.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
