@@ -32,3 +32,12 @@ def test_prune_example_small_setting(tmp_path, capsys):
     # every method starts from the same trained net
     assert len({float(res["acc"]["100"][m][0, 0]) for m in methods}) == 1
     assert res["acc"]["100"]["blinded"][0, 0] > 0.5  # trained: chance is 0.1
+
+
+def test_prune_docs_page_examples_are_correct():
+    import doctest
+
+    result = doctest.testfile(str(ROOT / "docs" / "pruning.md"), module_relative=False,
+                              optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8
+    assert result.failed == 0
