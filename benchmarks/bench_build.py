@@ -9,7 +9,6 @@ Run: ``python benchmarks/bench_build.py``
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import networkx as nx
@@ -17,17 +16,7 @@ import numpy as np
 import torch
 
 import graphnets
-from common import machine
-
-
-def _median(f, repeats):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from common import machine, median_seconds as _median
 
 
 def main(argv: list[str] | None = None) -> list[str]:

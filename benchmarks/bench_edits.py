@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
 
 import numpy as np
 import torch
 
 import graphnets
-from common import machine
+from common import machine, median_seconds
 
 
 def big_dag(n: int = 100_000, E: int = 1_000_000, seed: int = 0) -> graphnets.GraphNet:
@@ -33,12 +31,7 @@ def big_dag(n: int = 100_000, E: int = 1_000_000, seed: int = 0) -> graphnets.Gr
 
 
 def _time(f, repeats: int) -> float:
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return median_seconds(f, repeats, warmup=0)  # each call edits a fresh copy: no warm-up
 
 
 def main(argv: list[str] | None = None) -> list[str]:

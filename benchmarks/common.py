@@ -30,6 +30,19 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 30, warm
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def median_seconds(f: Callable[[], object], repeats: int, *, warmup: int = 1,
+                   ) -> float:
+    """Median seconds of ``f()`` over ``repeats`` calls (after ``warmup`` untimed ones)."""
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
     """One forward + cross-entropy + backward, gradients cleared each time."""
     loss_fn = torch.nn.CrossEntropyLoss()
