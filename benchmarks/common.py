@@ -30,8 +30,7 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 30, warm
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def median_seconds(f: Callable[[], object], repeats: int, *, warmup: int = 1,
-                   ) -> float:
+def median_seconds(f: Callable[[], object], repeats: int, *, warmup: int = 1) -> float:
     """Median seconds of ``f()`` over ``repeats`` calls (after ``warmup`` untimed ones)."""
     for _ in range(warmup):
         f()
