@@ -20,6 +20,7 @@ import torch
 
 from .activations import parse_activation
 from .levels import CycleError
+from .schedule import restrict_schedule
 from .structure import Structure
 
 __all__ = ["EditRecord", "remap_optimizer_state"]
@@ -162,10 +163,7 @@ def subgraph(structure: Structure, keep_edges: np.ndarray, keep_nodes: np.ndarra
     new.inputs = torch.from_numpy(node_map[structure.inputs.numpy()])
     new.outputs = torch.from_numpy(node_map[structure.outputs.numpy()])
     new.activations = tuple(a for a, k in zip(structure.activations, keep_nodes) if k)
-    from .levels import levels as _levels
-
-    src, dst = new.edge_index.numpy()
-    new.level = _levels(src, dst, len(new.labels))
+    new._level = None  # computed when first asked for: the schedule may not need it
     return new, edge_map, node_map
 
 
@@ -207,11 +205,13 @@ def _param_optimizer_check(net, optimizer) -> None:
 
 
 def apply(net, structure: Structure, weight: torch.Tensor, bias: torch.Tensor,
-          edge_index_old: torch.Tensor, node_index_old: torch.Tensor, optimizer) -> None:
+          edge_index_old: torch.Tensor, node_index_old: torch.Tensor, optimizer,
+          schedule=None) -> None:
     """Swap ``structure`` and parameters into ``net``; remap ``optimizer``'s state.
 
     ``edge_index_old[j]`` / ``node_index_old[j]`` is the old id of new edge / node ``j``
-    (``-1`` for new ones).
+    (``-1`` for new ones). ``schedule`` is the new schedule if the caller has one (else the
+    net recompiles).
     """
     old_e, old_n = net.weight.numel(), net.bias.numel()
     remap_optimizer_state(optimizer, net.weight, old_e, edge_index_old.to(weight.device),
@@ -225,7 +225,10 @@ def apply(net, structure: Structure, weight: torch.Tensor, bias: torch.Tensor,
         net.weight.grad = None
     if net.bias.grad is not None:
         net.bias.grad = None
-    net.compile(net.kernel)
+    if schedule is None:
+        net.compile(net.kernel)
+    else:
+        net._schedule = schedule
 
 
 def _inverse(mapping: np.ndarray, size: int) -> torch.Tensor:
@@ -243,8 +246,13 @@ def remove_edges(net, edges, optimizer=None) -> EditRecord:
     keep_nodes = np.ones(s.num_nodes, dtype=bool)
     new, edge_map, node_map = subgraph(s, ~drop, keep_nodes)
     keep = torch.from_numpy(~drop).to(net.weight.device)
+    # The node order stays valid: only the plans are rebuilt (schedule.restrict_schedule).
+    old = net._schedule
+    w = net.weight
+    sched = (restrict_schedule(old, new, edge_map)
+             if old is not None and old.device == w.device and old.dtype == w.dtype else None)
     apply(net, new, net.weight.data[keep], net.bias.data,
-          _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), optimizer)
+          _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), optimizer, sched)
     return EditRecord("remove_edges", torch.from_numpy(edge_map), torch.from_numpy(node_map),
                       labels=s.labels, removed=s.edge_index[:, torch.from_numpy(drop)])
 
@@ -285,15 +293,7 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
     si = s.lookup(src, "src")
     di = s.lookup(dst, "dst")
     k = len(si)
-    new_ei = torch.cat([s.edge_index, torch.tensor([si, di], dtype=torch.long).reshape(2, k)], 1)
-    try:
-        new = Structure(new_ei, s.labels, s.inputs, s.outputs, s.activations)
-    except CycleError as err:
-        names = " -> ".join(repr(s.labels[i]) for i in err.cycle + err.cycle[:1])
-        raise CycleError(
-            f"adding these edges would close a feed-forward cycle: {names}; the net is unchanged",
-            err.cycle,
-        ) from None
+    new = _insert(s, np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64))
     dev, dtype = net.weight.device, net.weight.dtype
     if weight is None:
         w_new = _fan_in_init(new, net.structure.num_edges, seed).to(dev, dtype)
@@ -312,6 +312,88 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
           torch.arange(s.num_nodes), optimizer)
     return EditRecord("add_edges", torch.arange(old_e), torch.arange(s.num_nodes),
                       labels=s.labels, added=new.edge_index[:, old_e:])
+
+
+def _insert(s: Structure, si: np.ndarray, di: np.ndarray) -> Structure:
+    """``s`` with the edges ``si -> di`` appended: only the new edges are validated, and the
+    levels are updated online instead of recomputed.
+
+    Online update (the layered form of online topological ordering, ``001_…`` §2.5): an edge
+    ``u -> v`` with ``level[v] <= level[u]`` lifts ``v`` to ``level[u] + 1`` and the lift
+    propagates to successors that are no longer above their predecessor. The edge closes a
+    cycle exactly when the lift reaches ``u``: ``v`` then reaches ``u``. Only lifted nodes are
+    visited.
+    """
+    n = s.num_nodes
+    lab = s.labels
+    loops = np.flatnonzero(si == di)
+    if loops.size:
+        u = lab[si[loops[0]]]
+        raise ValueError(f"self loop on node {u!r} (edge {u!r} -> {u!r}); a feed-forward edge "
+                         "must join two different nodes")
+    is_input = np.zeros(n, dtype=bool)
+    is_input[s.inputs.numpy()] = True
+    into = np.flatnonzero(is_input[di])
+    if into.size:
+        e = into[0]
+        raise ValueError(f"edge {lab[si[e]]!r} -> {lab[di[e]]!r} enters input node "
+                         f"{lab[di[e]]!r}; input nodes take no in-edges (their value is the input x)")
+    old_src, old_dst = s.edge_index.numpy()
+    keys_old = np.sort(old_src * n + old_dst)
+    keys_new = si * n + di
+    seen_new, first = np.unique(keys_new, return_index=True)
+    dup = None
+    if seen_new.size != keys_new.size:
+        dup = np.setdiff1d(np.arange(keys_new.size), first)[0]
+    hit = np.searchsorted(keys_old, keys_new)
+    clash = np.flatnonzero((hit < keys_old.size) & (keys_old[np.minimum(hit, keys_old.size - 1)]
+                                                    == keys_new)) if keys_old.size else []
+    if len(clash):
+        dup = clash[0] if dup is None else min(dup, clash[0])
+    if dup is not None:
+        raise ValueError(f"duplicate edge {lab[si[dup]]!r} -> {lab[di[dup]]!r}; give each pair "
+                         "at most one edge (sum their weights)")
+    level = s.level.copy()
+    if np.any(level[di] <= level[si]):
+        all_src = np.concatenate([old_src, si])
+        all_dst = np.concatenate([old_dst, di])
+        order = np.argsort(all_src, kind="stable")
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(all_src, minlength=n), out=ptr[1:])
+        succ = all_dst[order]
+        for u, v in zip(si.tolist(), di.tolist()):
+            if level[v] > level[u]:
+                continue
+            level[v] = level[u] + 1
+            parent = {v: u}
+            stack = [v]
+            while stack:
+                x = stack.pop()
+                for w in succ[ptr[x] : ptr[x + 1]].tolist():
+                    if level[w] > level[x]:
+                        continue
+                    if w == u:  # v reaches u: u -> v closes a cycle
+                        cycle = [u]
+                        node = x
+                        while node != u:
+                            cycle.append(node)
+                            node = parent[node]
+                        cycle.reverse()
+                        cycle = [u] + cycle[:-1]
+                        names = " -> ".join(repr(lab[i]) for i in cycle + cycle[:1])
+                        raise CycleError(
+                            f"adding these edges would close a feed-forward cycle: {names}; "
+                            "the net is unchanged", cycle)
+                    level[w] = level[x] + 1
+                    parent[w] = x
+                    stack.append(w)
+    new = Structure.__new__(Structure)
+    new.labels = s.labels
+    new._index = s._index
+    new.edge_index = torch.cat([s.edge_index, torch.from_numpy(np.stack([si, di]))], 1)
+    new.inputs, new.outputs, new.activations = s.inputs, s.outputs, s.activations
+    new._level = level
+    return new
 
 
 def _fan_in_init(structure: Structure, first_new: int, seed) -> torch.Tensor:

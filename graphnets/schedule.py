@@ -33,7 +33,8 @@ import torch
 from .activations import Activation, parse_activation
 from .structure import Structure
 
-__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule", "predicted_costs"]
+__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule", "restrict_schedule",
+           "predicted_costs"]
 
 #: Kernels a schedule can be forced to use.
 KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
@@ -213,11 +214,9 @@ def compile_schedule(
     """
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    device = torch.device(device)
     n = structure.num_nodes
     n_in = int(structure.inputs.numel())
     level = structure.level
-    num_levels = structure.num_levels
 
     # Node order: level, then inputs in x's order, then activation, then index.
     input_rank = np.full(n, n_in, dtype=np.int64)
@@ -228,18 +227,61 @@ def compile_schedule(
     order = np.lexsort((np.arange(n), act_id, input_rank, level))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
-    level_ptr = np.searchsorted(level[order], np.arange(num_levels + 1))
-
     src, dst = structure.edge_index.numpy()
     sp, dp = position[src], position[dst]
     eorder = np.lexsort((sp, dp))
-    sp, dp = sp[eorder], dp[eorder]
+    return _assemble(structure, kernel, torch.device(device), dtype, order, level[order],
+                     sp[eorder], dp[eorder], eorder)
+
+
+def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarray) -> Schedule:
+    """The schedule of ``structure``, a copy of ``sched``'s graph with some edges removed.
+
+    Removing edges never invalidates a layering, so the node order and levels of ``sched`` are
+    kept (the levels may now be deeper than the layer index rule would give, until the next
+    :func:`compile_schedule`); only the plans are rebuilt from the surviving edges, which stay
+    sorted. ``edge_map`` is the old → new edge id map (``-1`` removed).
+
+    Example:
+        >>> import graphnets, numpy as np
+        >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
+        >>> kept = np.arange(net.num_edges) % 2 == 0
+        >>> sub, emap, _ = graphnets.edits.subgraph(net.structure, kept, np.ones(9, bool))
+        >>> restrict_schedule(net.schedule, sub, emap).kinds()
+        ['bias', 'dense', 'dense']
+    """
+    eorder = (np.arange(sched.src_pos.numel()) if sched.edge_order is None
+              else sched.edge_order.cpu().numpy())
+    new_ids = edge_map[eorder]
+    kept = new_ids >= 0
+    level_by_pos = np.zeros(sched.num_nodes, dtype=np.int64)
+    for k, lv in enumerate(sched.levels):
+        level_by_pos[lv.start : lv.stop] = k
+    return _assemble(structure, sched.kernel, sched.device, sched.dtype,
+                     sched.order.cpu().numpy(), level_by_pos,
+                     sched.src_pos.cpu().numpy()[kept], sched.dst_pos.cpu().numpy()[kept],
+                     new_ids[kept])
+
+
+def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype,
+              order: np.ndarray, level_by_pos: np.ndarray, sp: np.ndarray, dp: np.ndarray,
+              eorder: np.ndarray) -> Schedule:
+    """Plans from a node order, the level of every position, and the edges sorted by (dp, sp).
+
+    ``eorder[j]`` is the weight index of scheduled edge ``j``.
+    """
+    n = structure.num_nodes
+    n_in = int(structure.inputs.numel())
+    num_levels = int(level_by_pos.max()) + 1 if n else 0
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    level_ptr = np.searchsorted(level_by_pos, np.arange(num_levels + 1))
     edge_ptr = np.searchsorted(dp, level_ptr)
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
     if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES:
-        fused_us, levelwise_us = _costs(n_in, level[order], dp, sp)
+        fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp)
         if fused_us < levelwise_us:
             from .kernels import fused as _fused
 

@@ -48,7 +48,7 @@ class Structure:
             labels or unknown activations. Each message names the offending nodes by label.
     """
 
-    __slots__ = ("edge_index", "labels", "inputs", "outputs", "activations", "level", "_index")
+    __slots__ = ("edge_index", "labels", "inputs", "outputs", "activations", "_level", "_index")
 
     def __init__(
         self,
@@ -77,7 +77,7 @@ class Structure:
         self._validate()
         src, dst = self.edge_index.numpy()
         try:
-            self.level: np.ndarray = _levels(src, dst, n)
+            self._level: np.ndarray | None = _levels(src, dst, n)
         except CycleError as err:
             names = " -> ".join(_fmt(self.labels[i]) for i in err.cycle + err.cycle[:1])
             raise CycleError(
@@ -132,6 +132,14 @@ class Structure:
             )
 
     # -- introspection ----------------------------------------------------------------------
+    @property
+    def level(self) -> np.ndarray:
+        """Level of every node (``int64 [N]``): the layer index rule (computed on first use)."""
+        if self._level is None:
+            src, dst = self.edge_index.numpy()
+            self._level = _levels(src, dst, self.num_nodes)
+        return self._level
+
     @property
     def index(self) -> dict:
         """Label → node index."""

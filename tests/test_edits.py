@@ -216,3 +216,64 @@ def test_edits_optimizer_of_another_net():
     opt = torch.optim.SGD(other.parameters(), lr=0.1)
     with pytest.raises(ValueError, match=r"optimizer does not optimise this net's weight or bias"):
         net.remove_edges([0], optimizer=opt)
+
+
+@pytest.mark.parametrize("kernel", ["levelwise", "fused", "sparse", "scatter", "dense"])
+def test_edits_removal_keeps_the_layering_and_matches_a_fresh_compile(kernel):
+    # After a removal the schedule keeps the old node order and levels (still a valid
+    # layering) and rebuilds only the plans: outputs and gradients equal a fresh compile's.
+    G = nx.gnp_random_graph(30, 0.3, seed=4, directed=True)
+    D = nx.DiGraph((u, v) for u, v in G.edges if u < v)
+    net = graphnets.priors.embed(D, 5, 3, seed=0, kernel=kernel)
+    drop = torch.rand(net.num_edges, generator=torch.Generator().manual_seed(0)) < 0.6
+    layering = [(lv.start, lv.stop) for lv in net.schedule.levels]
+    net.remove_edges(drop)
+    assert [(lv.start, lv.stop) for lv in net.schedule.levels] == layering
+    fresh = graphnets.GraphNet(net.structure, net.weight.detach(), net.bias.detach(),
+                               kernel=kernel)
+    x = torch.randn(7, 5)
+    gy = torch.randn(7, 3)
+    got = [net(x)] + list(torch.autograd.grad(net(x), [net.weight, net.bias], gy))
+    want = [fresh(x)] + list(torch.autograd.grad(fresh(x), [fresh.weight, fresh.bias], gy))
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w)
+    assert net.depth <= len(layering)  # the true levels may be fewer; compile() uses them
+    assert net.compile(kernel).schedule.num_levels == net.depth
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_edits_online_levels_match_a_fresh_levelling(seed):
+    # add_edges updates levels online (001_… §2.5); they must equal a full levelling, and an
+    # insertion is refused exactly when networkx finds a cycle.
+    import random
+
+    rng = random.Random(seed)
+    G = nx.gnp_random_graph(25, 0.15, seed=seed, directed=True)
+    D = nx.DiGraph((u, v) for u, v in G.edges if u < v)
+    net = graphnets.priors.embed(D, 3, 2, seed=seed)
+    hidden = [v for v in net.labels if not isinstance(v, tuple)]
+    for _ in range(15):
+        u, v = rng.sample(hidden, 2)
+        if (u, v) in set(net.edges()):
+            continue
+        H = net.to_networkx()
+        H.add_edge(u, v)
+        if nx.is_directed_acyclic_graph(H):
+            net.add_edges([u], [v])
+            fresh = graphnets.Structure(net.edge_index, net.labels, net.structure.inputs,
+                                        net.structure.outputs, list(net.structure.activations))
+            assert net.structure.level.tolist() == fresh.level.tolist()
+        else:
+            with pytest.raises(CycleError, match="adding these edges would close a feed-forward"):
+                net.add_edges([u], [v])
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(net(x), evaluate(net, x))
+
+
+def test_edits_add_edge_cycle_message_names_the_cycle_in_order():
+    net = graphnets.from_networkx(nx.DiGraph([("x", "a"), ("a", "b"), ("b", "c"), ("c", "y")]),
+                                  ["x"], ["y"], seed=0)
+    with pytest.raises(CycleError, match=r"would close a feed-forward cycle: 'c' -> 'a' -> 'b' "
+                                         r"-> 'c'; the net is unchanged") as info:
+        net.add_edges(["c"], ["a"])
+    assert [net.labels[i] for i in info.value.cycle] == ["c", "a", "b"]
