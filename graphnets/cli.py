@@ -26,6 +26,17 @@ __all__ = ["Command", "COMMANDS", "build_parser", "main", "positive_int", "posit
 
 
 # -- argument types ---------------------------------------------------------------------------
+def _typed(text: str, cast: Callable[[str], float], ok: Callable[[float], bool], expected: str):
+    """``cast(text)`` if it parses and passes ``ok``, else the argparse error naming it."""
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """``argparse`` type: an int ``>= 1``.
 
@@ -33,48 +44,22 @@ def positive_int(text: str) -> int:
         >>> positive_int("3")
         3
     """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
-    return value
+    return _typed(text, int, lambda v: v >= 1, "a positive int")
 
 
 def nonnegative_int(text: str) -> int:
     """``argparse`` type: an int ``>= 0`` (e.g. a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}")
-    return value
+    return _typed(text, int, lambda v: v >= 0, "an int >= 0")
 
 
 def positive_float(text: str) -> float:
     """``argparse`` type: a finite float ``> 0``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
+    return _typed(text, float, lambda v: 0 < v < float("inf"), "a positive finite number")
 
 
 def probability(text: str) -> float:
     """``argparse`` type: a float in ``[0, 1]``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a probability in [0, 1], got {text!r}"
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
-    return value
+    return _typed(text, float, lambda v: 0.0 <= v <= 1.0, "a probability in [0, 1]")
 
 
 def usage_error(args: argparse.Namespace, message: str) -> None:
