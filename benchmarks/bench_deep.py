@@ -17,7 +17,7 @@ import networkx as nx
 import torch
 
 import graphnets
-from common import interleaved, machine
+from common import interleaved, machine, train_step
 from graphnets.kernels import fused
 from graphnets.reference import evaluate
 
@@ -44,13 +44,6 @@ def main(argv: list[str] | None = None) -> list[str]:
     net = deep_dag()
     x = torch.randn(256, 64)
     y = torch.randint(0, 10, (256,))
-    loss = torch.nn.functional.cross_entropy
-
-    def step(model):
-        def run():
-            model.zero_grad(set_to_none=True)
-            loss(model(x), y).backward()
-        return run
 
     ref = PerNeuron(net)
     kernels = ["fused"] if fused.available() else []
@@ -60,7 +53,8 @@ def main(argv: list[str] | None = None) -> list[str]:
             "| kernel | GraphNet | per-neuron evaluator | speed-up |", "|---|---|---|---|"]
     for k in kernels:
         net.compile(k)
-        t = interleaved({"net": step(net), "ref": step(ref)}, repeats=args.repeats, warmup=2)
+        t = interleaved({"net": train_step(net, x, y), "ref": train_step(ref, x, y)},
+                        repeats=args.repeats, warmup=2)
         rows.append(f"| {k}{' (' + ','.join(sorted(set(net.schedule.kinds()))) + ')' if k == 'auto' else ''}"
                     f" | {t['net'] * 1e3:.2f} ms | {t['ref'] * 1e3:.2f} ms | **{t['ref'] / t['net']:.1f}x** |")
     print("\n".join(rows))
