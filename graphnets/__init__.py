@@ -9,7 +9,7 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import edits, priors, prune
+from . import analysis, edits, priors, prune
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
@@ -26,6 +26,7 @@ __all__ = [
     "GraphNet",
     "Schedule",
     "Structure",
+    "analysis",
     "compile_schedule",
     "edits",
     "from_edges",
