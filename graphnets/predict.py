@@ -1,0 +1,401 @@
+r"""Predicting a net's performance from its structure with a graph neural network.
+
+Two layers, as elsewhere in graphnets:
+
+- :func:`to_pyg` turns a :class:`~graphnets.GraphNet` into a ``torch_geometric.data.Data`` whose
+  node features describe each neuron's place in the graph (see :data:`FEATURES`);
+- :class:`GraphRegressor` is a small message-passing network (GIN, GraphSAGE or GAT layers, a
+  global pooling, an MLP head) that maps such graphs to one number each, trained with
+  :meth:`~GraphRegressor.fit` on nets and their measured targets (e.g. test accuracy).
+
+Convention: a **higher target is better**; :meth:`~GraphRegressor.rank` puts the highest
+prediction first. To rank by a loss or an error, fit on its negation.
+
+What is *not* done here: the regressor reads the topology and activations only (edge weights,
+available from ``to_pyg(..., weights=True)``, are not fed to the convolutions); there are no
+graph-level features (such as the properties of :mod:`graphnets.analysis`) in the head; training
+runs on the CPU in one process, with no hyperparameter search.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch_geometric.data import Batch, Data
+from torch_geometric.nn import GATConv, GINConv, SAGEConv
+from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+
+from .activations import ACTIVATIONS, parse_activation
+from .graphnet import GraphNet, _generator
+
+__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss"]
+
+#: Names of the columns of ``to_pyg(net).x``, in order.
+FEATURES: tuple[str, ...] = (
+    "is_input", "is_hidden", "is_output", "level", "in_degree", "out_degree",
+    *(f"act_{a}" for a in ACTIVATIONS),
+)
+#: Accepted ``conv`` names of :class:`GraphRegressor`.
+CONVS: tuple[str, ...] = ("gin", "sage", "gat")
+#: Accepted ``loss`` names of :meth:`GraphRegressor.fit`.
+LOSSES: tuple[str, ...] = ("mse", "rank")
+#: Accepted ``pool`` names of :class:`GraphRegressor`.
+POOLS: tuple[str, ...] = ("meanmax", "add")
+
+_FORMAT = "graphnets.GraphRegressor"
+_ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
+
+
+def to_pyg(net: GraphNet, *, weights: bool = False) -> Data:
+    r"""The graph of ``net`` as a ``torch_geometric.data.Data`` with structural node features.
+
+    Node ``i`` gets the features :data:`FEATURES`:
+
+    - ``is_input``, ``is_hidden``, ``is_output``: its role, one-hot;
+    - ``level``: ``level_i / max_j level_j`` (0 if the net has a single level), in ``[0, 1]``;
+    - ``in_degree``, ``out_degree``: ``log(1 + degree)``;
+    - ``act_<name>``: its activation, one-hot over :data:`graphnets.ACTIVATIONS` (by name, so
+      ``leaky_relu(0.2)`` counts as ``leaky_relu``).
+
+    ``edge_index`` is the net's own (row 0 the source), edge ``e`` being the net's edge ``e``.
+
+    Args:
+        net: the net to convert.
+        weights: also set ``edge_attr`` to the edge weights, detached, as float32
+            (default: ``False``).
+
+    Shapes:
+        - **x:** ``[N, len(FEATURES)]`` float32
+        - **edge_index:** ``[2, E]``
+        - **edge_attr** (with ``weights=True``): ``[E, 1]``
+
+    Raises:
+        TypeError: if ``net`` is not a :class:`~graphnets.GraphNet`.
+
+    Example:
+        >>> import graphnets
+        >>> data = to_pyg(graphnets.mlp([3, 4, 2], seed=0), weights=True)
+        >>> data.x.shape, data.edge_index.shape, data.edge_attr.shape
+        (torch.Size([9, 15]), torch.Size([2, 20]), torch.Size([20, 1]))
+    """
+    if not isinstance(net, GraphNet):
+        raise TypeError(f"expected a graphnets GraphNet, got {type(net).__name__}")
+    s = net.structure
+    n = s.num_nodes
+    src, dst = s.edge_index
+    x = torch.zeros(n, len(FEATURES))
+    x[:, 1] = 1.0
+    x[s.inputs, 0], x[s.inputs, 1] = 1.0, 0.0
+    x[s.outputs, 2], x[s.outputs, 1] = 1.0, 0.0
+    level = torch.as_tensor(s.level, dtype=torch.float32)
+    x[:, 3] = level / level.max() if n and level.max() > 0 else 0.0
+    x[:, 4] = torch.log1p(torch.bincount(dst, minlength=n).float())
+    x[:, 5] = torch.log1p(torch.bincount(src, minlength=n).float())
+    names = {a: _ACT_INDEX[parse_activation(a).name] for a in set(s.activations)}
+    act = torch.tensor([names[a] for a in s.activations], dtype=torch.long)
+    x[torch.arange(n), 6 + act] = 1.0
+    data = Data(x=x, edge_index=s.edge_index.clone(), num_nodes=n)
+    if weights:
+        data.edge_attr = net.weight.detach().to(torch.float32).reshape(-1, 1).clone()
+    return data
+
+
+def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    r"""Pairwise logistic (RankNet) loss over all pairs with different targets.
+
+    .. math::
+        \ell = \operatorname{mean}_{(i, j):\, t_i > t_j} \log\bigl(1 + e^{-(p_i - p_j)}\bigr)
+
+    Zero (with a gradient) when no two targets differ.
+
+    Example:
+        >>> import torch
+        >>> float(rank_loss(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]))) < 0.2
+        True
+    """
+    better = target[:, None] > target[None, :]
+    if not bool(better.any()):
+        return pred.sum() * 0.0
+    diff = pred[:, None] - pred[None, :]
+    return nn.functional.softplus(-diff[better]).mean()
+
+
+def _check_nets(nets: Sequence[GraphNet]) -> list[GraphNet]:
+    if isinstance(nets, GraphNet) or not isinstance(nets, Sequence):
+        raise TypeError(f"expected a sequence of GraphNets, got {type(nets).__name__}")
+    for i, net in enumerate(nets):
+        if not isinstance(net, GraphNet):
+            raise TypeError(f"expected a sequence of GraphNets, got {type(net).__name__} at "
+                            f"position {i}")
+    if len(nets) == 0:
+        raise ValueError("expected at least one net, got an empty sequence")
+    return list(nets)
+
+
+def _check_choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
+    if value not in accepted:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(accepted)}")
+    return value
+
+
+def _positive_int(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+    return value
+
+
+class GraphRegressor(nn.Module):
+    r"""A GNN that predicts one number per net from its structure (:func:`to_pyg` features).
+
+    .. math::
+        h^{(0)} = \mathrm{ReLU}(W x), \quad
+        h^{(k)} = \mathrm{ReLU}\bigl(\mathrm{conv}_k(h^{(k-1)}, \mathrm{edge\_index})\bigr), \quad
+        g = \mathrm{pool}(h^{(K)}), \quad \hat y = \mathrm{MLP}(g)\, \sigma_t + \mu_t
+
+    Messages flow along the net's edges (source to destination, the direction of computation).
+    ``pool="meanmax"`` concatenates the mean and the max over the nodes of each graph
+    (``d = 2 · hidden``), which does not grow with the size of the net; ``"add"`` sums them
+    (``d = hidden``), which can count. :meth:`fit` standardises the targets (``μ_t``, ``σ_t``)
+    so predictions come back in their units.
+
+    Args:
+        hidden (int): width of the node embeddings (default: ``64``).
+        layers (int): number of message-passing layers (default: ``3``).
+        conv (str): ``"gin"`` (:class:`~torch_geometric.nn.GINConv` with a two-layer MLP),
+            ``"sage"`` (:class:`~torch_geometric.nn.SAGEConv`) or ``"gat"``
+            (:class:`~torch_geometric.nn.GATConv`, one head) (default: ``"gin"``).
+        pool (str): ``"meanmax"`` or ``"add"`` (default: ``"meanmax"``).
+        seed (int or torch.Generator, optional): randomness of the initialisation.
+
+    Shapes:
+        - **input:** a ``torch_geometric`` ``Batch`` of ``G`` graphs from :func:`to_pyg`
+        - **output:** ``[G]`` predictions; :meth:`embed` ``[G, d]``
+
+    Example:
+        >>> import graphnets
+        >>> nets = [graphnets.priors.erdos_renyi(4, 2, 10, p, seed=0) for p in (0.2, 0.4, 0.6)]
+        >>> model = GraphRegressor(hidden=16, layers=2, seed=0)
+        >>> model = model.fit(nets, [n.num_edges for n in nets], epochs=5, seed=0)
+        >>> model.predict(nets).shape, model.embed(nets).shape, model.rank(nets).shape
+        (torch.Size([3]), torch.Size([3, 32]), torch.Size([3]))
+    """
+
+    def __init__(self, hidden: int = 64, layers: int = 3, *, conv: str = "gin",
+                 pool: str = "meanmax", seed: int | torch.Generator | None = None) -> None:
+        super().__init__()
+        self.hidden = _positive_int(hidden, "hidden")
+        self.layers = _positive_int(layers, "layers")
+        self.conv = _check_choice(conv, "conv", CONVS)
+        self.pool = _check_choice(pool, "pool", POOLS)
+        self.encoder = nn.Linear(len(FEATURES), hidden)
+        self.convs = nn.ModuleList(self._make_conv() for _ in range(layers))
+        d = self.embedding_dim
+        self.head = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_std", torch.ones(()))
+        #: Per-epoch ``{"train": [...], "val": [...]}`` losses of the last :meth:`fit`.
+        self.history: dict[str, list[float]] = {"train": [], "val": []}
+        self.reset_parameters(seed)
+
+    def _make_conv(self) -> nn.Module:
+        h = self.hidden
+        if self.conv == "gin":
+            mlp = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
+            return GINConv(mlp, train_eps=True)
+        if self.conv == "sage":
+            return SAGEConv(h, h)
+        return GATConv(h, h, heads=1)
+
+    @property
+    def embedding_dim(self) -> int:
+        """``d``, the width of the pooled graph embedding."""
+        return 2 * self.hidden if self.pool == "meanmax" else self.hidden
+
+    def reset_parameters(self, seed: int | torch.Generator | None = None) -> None:
+        """Re-initialise every layer (PyTorch defaults), drawn from ``seed``."""
+        gen = _generator(seed)
+        # Layers draw from the global generator; fork it so a seed does not leak outside.
+        with torch.random.fork_rng(devices=[]):
+            if gen is not None:
+                torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
+            for m in self.modules():
+                if m is not self and hasattr(m, "reset_parameters"):
+                    m.reset_parameters()
+
+    # -- forward ----------------------------------------------------------------------------
+    def _embed(self, batch: Batch) -> torch.Tensor:
+        h = torch.relu(self.encoder(batch.x))
+        for conv in self.convs:
+            h = torch.relu(conv(h, batch.edge_index))
+        if self.pool == "add":
+            return global_add_pool(h, batch.batch, size=batch.num_graphs)
+        return torch.cat([global_mean_pool(h, batch.batch, size=batch.num_graphs),
+                          global_max_pool(h, batch.batch, size=batch.num_graphs)], dim=1)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Standardised predictions ``[G]`` for a batch of :func:`to_pyg` graphs."""
+        return self.head(self._embed(batch)).squeeze(-1)
+
+    def _batches(self, graphs: list[Data], batch_size: int = 256):
+        for i in range(0, len(graphs), batch_size):
+            yield Batch.from_data_list(graphs[i:i + batch_size])
+
+    @torch.no_grad()
+    def predict(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+        """Predicted targets ``[n]`` of ``nets``, in the units of the fitted targets."""
+        graphs = [to_pyg(net) for net in _check_nets(nets)]
+        was = self.training
+        self.eval()
+        out = torch.cat([self(b) for b in self._batches(graphs)])
+        self.train(was)
+        return out * self.target_std + self.target_mean
+
+    @torch.no_grad()
+    def embed(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+        """Pooled graph embeddings ``[n, d]`` of ``nets`` (``d`` = :attr:`embedding_dim`)."""
+        graphs = [to_pyg(net) for net in _check_nets(nets)]
+        was = self.training
+        self.eval()
+        out = torch.cat([self._embed(b) for b in self._batches(graphs)])
+        self.train(was)
+        return out
+
+    def rank(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+        """Indices of ``nets``, highest prediction (best) first, as a ``LongTensor [n]``."""
+        return torch.argsort(self.predict(nets), descending=True, stable=True)
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, nets: Sequence[GraphNet], targets: Sequence[float] | torch.Tensor, *,
+            epochs: int = 200, lr: float = 1e-2, batch_size: int = 16, loss: str = "mse",
+            val_fraction: float = 0.2, patience: int = 30,
+            seed: int | torch.Generator | None = None) -> GraphRegressor:
+        """Train on ``nets`` and their ``targets`` with Adam; returns ``self``.
+
+        A random ``val_fraction`` of the nets (at least one, if ``val_fraction > 0``) is held
+        out; training stops after ``patience`` epochs without a lower validation loss and the
+        best parameters are restored. With ``val_fraction=0`` it runs all ``epochs``.
+
+        Args:
+            nets: the training nets.
+            targets: one finite number per net (higher is better, see the module docstring).
+            epochs: maximum number of passes over the training nets (default: ``200``).
+            lr: Adam's learning rate (default: ``1e-2``).
+            batch_size: nets per step (default: ``16``).
+            loss: ``"mse"`` on standardised targets, or ``"rank"``: :func:`rank_loss` over the
+                pairs within each batch (default: ``"mse"``).
+            val_fraction: fraction held out for early stopping, in ``[0, 1)`` (default: ``0.2``).
+            patience: epochs without improvement before stopping (default: ``30``).
+            seed: when given, parameters are re-initialised from it and it draws the split and
+                the batch order, so the same seed gives the same model.
+
+        Raises:
+            TypeError: if ``nets`` is not a sequence of GraphNets.
+            ValueError: on a length mismatch, non-finite targets, an unknown ``loss``, or
+                settings out of range.
+        """
+        nets = _check_nets(nets)
+        t = torch.as_tensor(targets, dtype=torch.float32).reshape(-1)
+        if t.numel() != len(nets):
+            raise ValueError(f"expected one target per net ({len(nets)}), got {t.numel()}")
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            raise ValueError(f"target {i} is {float(t[i])}; targets must be finite")
+        _check_choice(loss, "loss", LOSSES)
+        epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size,
+                                                                           "batch_size")
+        patience = _positive_int(patience, "patience")
+        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        if not (isinstance(val_fraction, (int, float)) and 0 <= val_fraction < 1):
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+        n_val = 0 if val_fraction == 0 else max(1, round(val_fraction * len(nets)))
+        if len(nets) - n_val < 2:
+            raise ValueError(f"expected at least {n_val + 2} nets to keep 2 for training with "
+                             f"val_fraction={val_fraction}, got {len(nets)}")
+
+        gen = _generator(seed)
+        if gen is None:
+            gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
+        if seed is not None:
+            self.reset_parameters(gen)
+        perm = torch.randperm(len(nets), generator=gen)
+        val_ids, train_ids = perm[:n_val], perm[n_val:]
+        mean, std = t[train_ids].mean(), t[train_ids].std(unbiased=False)
+        self.target_mean.fill_(float(mean))
+        self.target_std.fill_(float(std) if std > 0 else 1.0)
+        z = (t - self.target_mean) / self.target_std
+        graphs = [to_pyg(net) for net in nets]
+        criterion = rank_loss if loss == "rank" else nn.functional.mse_loss
+
+        def evaluate(ids: torch.Tensor) -> float:
+            self.eval()
+            with torch.no_grad():
+                pred = torch.cat([self(b) for b in self._batches([graphs[i] for i in ids])])
+            self.train()
+            return float(criterion(pred, z[ids]))
+
+        opt = torch.optim.Adam(self.parameters(), lr=lr)
+        self.history = {"train": [], "val": []}
+        best, best_state, waited = math.inf, None, 0
+        self.train()
+        for _ in range(epochs):
+            order = train_ids[torch.randperm(len(train_ids), generator=gen)]
+            total = 0.0
+            for i in range(0, len(order), batch_size):
+                ids = order[i:i + batch_size]
+                opt.zero_grad()
+                step = criterion(self(Batch.from_data_list([graphs[j] for j in ids])), z[ids])
+                step.backward()
+                opt.step()
+                total += float(step.detach()) * len(ids)
+            self.history["train"].append(total / len(order))
+            if n_val == 0:
+                continue
+            val = evaluate(val_ids)
+            self.history["val"].append(val)
+            if val < best:
+                best, best_state, waited = val, copy.deepcopy(self.state_dict()), 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        if best_state is not None:
+            self.load_state_dict(best_state)
+        self.eval()
+        return self
+
+    # -- persistence ------------------------------------------------------------------------
+    def hparams(self) -> dict:
+        """The constructor arguments, enough to rebuild the model (see :meth:`load`)."""
+        return {"hidden": self.hidden, "layers": self.layers, "conv": self.conv,
+                "pool": self.pool}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the hyperparameters and parameters to ``path`` (read back with :meth:`load`)."""
+        torch.save({"format": _FORMAT, "hparams": self.hparams(),
+                    "state_dict": self.state_dict()}, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> GraphRegressor:
+        """Read a model written by :meth:`save` (with ``torch.load(weights_only=True)``).
+
+        Raises:
+            ValueError: if the file does not hold a saved GraphRegressor.
+        """
+        state = torch.load(path, weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"{os.fspath(path)!r} does not hold a saved GraphRegressor; "
+                             "write one with GraphRegressor.save")
+        model = cls(**state["hparams"])
+        model.load_state_dict(state["state_dict"])
+        return model.eval()
+
+    def extra_repr(self) -> str:
+        return (f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, "
+                f"pool={self.pool}")
