@@ -23,15 +23,16 @@ import copy
 import math
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from torch_geometric.data import Batch, Data
-from torch_geometric.nn import GATConv, GINConv, SAGEConv
-from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
 from .activations import ACTIVATIONS, parse_activation
 from .graphnet import GraphNet, _generator
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Batch, Data
 
 __all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss"]
 
@@ -49,6 +50,15 @@ POOLS: tuple[str, ...] = ("meanmax", "add")
 
 _FORMAT = "graphnets.GraphRegressor"
 _ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
+
+
+def _pyg():
+    """``torch_geometric``, imported on first use: it takes over a second to import, too long
+    to add to every ``import graphnets`` (and so to every CLI call)."""
+    import torch_geometric.data
+    import torch_geometric.nn
+
+    return torch_geometric
 
 
 def to_pyg(net: GraphNet, *, weights: bool = False) -> Data:
@@ -99,7 +109,7 @@ def to_pyg(net: GraphNet, *, weights: bool = False) -> Data:
     names = {a: _ACT_INDEX[parse_activation(a).name] for a in set(s.activations)}
     act = torch.tensor([names[a] for a in s.activations], dtype=torch.long)
     x[torch.arange(n), 6 + act] = 1.0
-    data = Data(x=x, edge_index=s.edge_index.clone(), num_nodes=n)
+    data = _pyg().data.Data(x=x, edge_index=s.edge_index.clone(), num_nodes=n)
     if weights:
         data.edge_attr = net.weight.detach().to(torch.float32).reshape(-1, 1).clone()
     return data
@@ -203,13 +213,13 @@ class GraphRegressor(nn.Module):
         self.reset_parameters(seed)
 
     def _make_conv(self) -> nn.Module:
-        h = self.hidden
+        h, pyg_nn = self.hidden, _pyg().nn
         if self.conv == "gin":
             mlp = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
-            return GINConv(mlp, train_eps=True)
+            return pyg_nn.GINConv(mlp, train_eps=True)
         if self.conv == "sage":
-            return SAGEConv(h, h)
-        return GATConv(h, h, heads=1)
+            return pyg_nn.SAGEConv(h, h)
+        return pyg_nn.GATConv(h, h, heads=1)
 
     @property
     def embedding_dim(self) -> int:
@@ -229,13 +239,15 @@ class GraphRegressor(nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
     def _embed(self, batch: Batch) -> torch.Tensor:
+        pyg_nn = _pyg().nn
         h = torch.relu(self.encoder(batch.x))
         for conv in self.convs:
             h = torch.relu(conv(h, batch.edge_index))
+        graph, size = batch.batch, batch.num_graphs
         if self.pool == "add":
-            return global_add_pool(h, batch.batch, size=batch.num_graphs)
-        return torch.cat([global_mean_pool(h, batch.batch, size=batch.num_graphs),
-                          global_max_pool(h, batch.batch, size=batch.num_graphs)], dim=1)
+            return pyg_nn.global_add_pool(h, graph, size=size)
+        return torch.cat([pyg_nn.global_mean_pool(h, graph, size=size),
+                          pyg_nn.global_max_pool(h, graph, size=size)], dim=1)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Standardised predictions ``[G]`` for a batch of :func:`to_pyg` graphs."""
@@ -243,7 +255,7 @@ class GraphRegressor(nn.Module):
 
     def _batches(self, graphs: list[Data], batch_size: int = 256):
         for i in range(0, len(graphs), batch_size):
-            yield Batch.from_data_list(graphs[i:i + batch_size])
+            yield _pyg().data.Batch.from_data_list(graphs[i:i + batch_size])
 
     @torch.no_grad()
     def predict(self, nets: Sequence[GraphNet]) -> torch.Tensor:
@@ -350,7 +362,8 @@ class GraphRegressor(nn.Module):
             for i in range(0, len(order), batch_size):
                 ids = order[i:i + batch_size]
                 opt.zero_grad()
-                step = criterion(self(Batch.from_data_list([graphs[j] for j in ids])), z[ids])
+                batch = _pyg().data.Batch.from_data_list([graphs[j] for j in ids])
+                step = criterion(self(batch), z[ids])
                 step.backward()
                 opt.step()
                 total += float(step.detach()) * len(ids)
