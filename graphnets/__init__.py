@@ -9,7 +9,7 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import analysis, edits, predict, priors, prune
+from . import analysis, compare, edits, predict, priors, prune
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
@@ -27,6 +27,7 @@ __all__ = [
     "Schedule",
     "Structure",
     "analysis",
+    "compare",
     "compile_schedule",
     "edits",
     "from_edges",

@@ -1,0 +1,321 @@
+r"""Side-by-side evaluation of performance predictors: the GNN against simple baselines.
+
+:func:`compare` cross-validates, on the same folds, every predictor of :data:`PREDICTORS`:
+
+- ``gnn``: :class:`graphnets.predict.GraphRegressor` on the nets themselves;
+- ``bayesian_ridge``, ``random_forest``, ``adaboost``: the three regressors of ``002_…`` on the
+  vector of :func:`graphnets.analysis.properties` (all of :data:`~graphnets.analysis.PROPERTIES`;
+  a ``nan`` is replaced by the mean of its column over the training fold, then every column is
+  standardised with the training fold's mean and std);
+- ``edges``, ``nodes``, ``depth``: one number of the whole net each (``num_edges``,
+  ``num_nodes``, ``depth``);
+- ``synflow``: the zero-cost proxy :func:`synflow` of the untrained net.
+
+A single-number baseline is not a regressor; to give it an R² and a direction it is turned into
+one by a 1-D least-squares line fitted on the training fold (on ``log10`` of the score for
+``synflow``, which is a sum of products along paths and spans orders of magnitude). The line is
+monotone, so the rank metrics are those of the raw number, up to the sign the training fold
+chose.
+
+Metrics, on each test fold (:func:`r2`, :func:`kendall`, :func:`spearman`,
+:func:`top_k_precision`), then mean and std (``ddof=0``) over folds × seeds, ignoring folds where
+a metric is undefined (e.g. a rank correlation of constant predictions).
+
+Not done here: hyperparameter search for any predictor; nested cross-validation; the properties
+and SynFlow are computed once for all nets (they use no target, so this leaks nothing).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .graphnet import GraphNet
+
+__all__ = ["PREDICTORS", "METRICS", "synflow", "r2", "kendall", "spearman", "top_k_precision",
+           "compare"]
+
+#: Rows of :func:`compare`, in order.
+PREDICTORS: tuple[str, ...] = ("gnn", "bayesian_ridge", "random_forest", "adaboost", "edges",
+                               "nodes", "depth", "synflow")
+#: Metrics of :func:`compare`; each gives a ``<metric>_mean`` and a ``<metric>_std`` column.
+METRICS: tuple[str, ...] = ("r2", "kendall", "spearman", "top_k_precision")
+
+
+def synflow(net: GraphNet) -> float:
+    r"""The SynFlow score of Tanaka et al. (2020) of a net, as a zero-cost proxy.
+
+    On a float64 copy of ``net`` (``net`` itself is left alone) every parameter is replaced by
+    its absolute value (``θ ← |θ|``, biases included, as the paper's ``linearize``); the input is
+    one all-ones row; with :math:`R = \sum_k f_k(\mathbf{1})` the sum of the outputs,
+
+    .. math::
+        S = \sum_{e} \frac{\partial R}{\partial w_e}\, w_e
+
+    over the edge weights (the prunable parameters, as in the paper and in the zero-cost proxies
+    of Abdelfattah et al. 2021; biases are not scored). For a ReLU net with zero biases this is
+    (path count weighted by ``Π |w|``) × path length summed over input–output paths. float64 keeps
+    deep nets from overflowing.
+
+    Args:
+        net (GraphNet): an (untrained) net.
+
+    Returns:
+        float: ``S`` (``≥ 0`` for activations that are non-decreasing and non-negative on
+        non-negative inputs, such as ReLU).
+
+    Raises:
+        TypeError: if ``net`` is not a GraphNet.
+
+    Example:
+        >>> import graphnets
+        >>> import torch
+        >>> net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 3, [0], [2],
+        ...                            weight=[2.0, -3.0])
+        >>> synflow(net)  # R = 6 (linear output), ∂R/∂w · w = 6 for both edges
+        12.0
+    """
+    if not isinstance(net, GraphNet):
+        raise TypeError(f"expected a graphnets GraphNet, got {type(net).__name__}")
+    twin = copy.deepcopy(net).to(torch.float64)
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.abs_()
+    x = torch.ones(1, twin.structure.inputs.numel(), dtype=torch.float64,
+                   device=twin.weight.device)
+    (grad,) = torch.autograd.grad(twin(x).sum(), [twin.weight], allow_unused=True)
+    if grad is None:  # no edge reaches an output
+        return 0.0
+    return float((grad * twin.weight).sum().detach())
+
+
+# -- metrics -------------------------------------------------------------------------------------
+def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if t.size != p.size:
+        raise ValueError(f"expected as many predictions as targets ({t.size}), got {p.size}")
+    return t, p
+
+
+def r2(y_true, y_pred) -> float:
+    """Coefficient of determination (``sklearn.metrics.r2_score``); ``nan`` below 2 values."""
+    from sklearn.metrics import r2_score
+
+    t, p = _pair(y_true, y_pred)
+    return float(r2_score(t, p)) if t.size >= 2 else math.nan
+
+
+def kendall(y_true, y_pred) -> float:
+    """Kendall's τ-b (``scipy.stats.kendalltau``); ``nan`` if either side is constant."""
+    from scipy import stats
+
+    t, p = _pair(y_true, y_pred)
+    if t.size < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
+        return math.nan
+    return float(stats.kendalltau(t, p).statistic)
+
+
+def spearman(y_true, y_pred) -> float:
+    """Spearman's ρ (``scipy.stats.spearmanr``); ``nan`` if either side is constant."""
+    from scipy import stats
+
+    t, p = _pair(y_true, y_pred)
+    if t.size < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
+        return math.nan
+    return float(stats.spearmanr(t, p).statistic)
+
+
+def _k(top_k: int | float, n: int) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Real):
+        raise TypeError(f"top_k must be an int (how many) or a float (what fraction), "
+                        f"got {top_k!r}")
+    if isinstance(top_k, numbers.Integral):
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1 as an int, got {top_k}")
+        return min(int(top_k), n)
+    if not 0.0 < top_k <= 1.0:
+        raise ValueError(f"top_k must be a fraction in (0, 1] as a float, got {top_k}")
+    return max(1, round(top_k * n))
+
+
+def top_k_precision(y_true, y_pred, top_k: int | float = 0.1) -> float:
+    """Fraction of the ``k`` best nets (highest ``y_true``) among the ``k`` predicted best.
+
+    ``top_k`` is an int (``k``, capped at the number of nets) or a float in ``(0, 1]`` (the
+    fraction of the nets, ``k = max(1, round(top_k · n))``). Ties are broken by position (a
+    stable sort), on both sides.
+
+    Example:
+        >>> top_k_precision([4, 3, 2, 1], [1, 3, 2, 4], top_k=2)
+        0.5
+    """
+    t, p = _pair(y_true, y_pred)
+    if t.size == 0:
+        raise ValueError("expected at least one target, got none")
+    k = _k(top_k, t.size)
+    best = np.argsort(-t, kind="stable")[:k]
+    chosen = np.argsort(-p, kind="stable")[:k]
+    return len(set(best.tolist()) & set(chosen.tolist())) / k
+
+
+# -- comparison ----------------------------------------------------------------------------------
+def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
+    if isinstance(nets, GraphNet) or not isinstance(nets, Sequence):
+        raise TypeError(f"expected a sequence of GraphNets, got {type(nets).__name__}")
+    for i, net in enumerate(nets):
+        if not isinstance(net, GraphNet):
+            raise TypeError(f"expected a sequence of GraphNets, got {type(net).__name__} at "
+                            f"position {i}")
+    y = np.asarray(targets, dtype=np.float64).reshape(-1)
+    if y.size != len(nets):
+        raise ValueError(f"expected one target per net ({len(nets)}), got {y.size}")
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise ValueError(f"target {bad[0]} is {y[bad[0]]}; targets must be finite")
+    if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < 2:
+        raise ValueError(f"folds must be an int >= 2, got {folds!r}")
+    if len(nets) < 2 * folds:
+        raise ValueError(f"expected at least {2 * folds} nets for {folds} folds (2 per test "
+                         f"fold), got {len(nets)}; use fewer folds or more nets")
+    if isinstance(seeds, (numbers.Integral, str)) or not isinstance(seeds, Sequence) or \
+            len(seeds) == 0 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                                   for s in seeds):
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}; "
+                         "write seeds=(0,) for one seed")
+    _k(top_k, len(nets))
+    for name, kw in (("gnn_kwargs", gnn_kwargs), ("fit_kwargs", fit_kwargs)):
+        if kw is not None and not isinstance(kw, Mapping):
+            raise TypeError(f"{name} must be a mapping of keyword arguments or None, got "
+                            f"{type(kw).__name__}")
+    return list(nets), y
+
+
+def _features(nets: list[GraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    from .analysis import properties_table
+
+    table = properties_table(nets)
+    single = {
+        "edges": np.array([net.num_edges for net in nets], dtype=np.float64),
+        "nodes": np.array([net.num_nodes for net in nets], dtype=np.float64),
+        "depth": np.array([net.depth for net in nets], dtype=np.float64),
+        # log10 for the 1-D line; tiny floor so that a zero score stays finite.
+        "synflow": np.log10(np.maximum([synflow(net) for net in nets], 1e-300)),
+    }
+    return table.to_numpy(dtype=np.float64), single
+
+
+def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns
+            mean = np.nanmean(train, axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    train = np.where(np.isfinite(train), train, mean)
+    test = np.where(np.isfinite(test), test, mean)
+    mu, sd = train.mean(axis=0), train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (train - mu) / sd, (test - mu) / sd
+
+
+def _regressor(name: str, seed: int):
+    from sklearn.ensemble import AdaBoostRegressor, RandomForestRegressor
+    from sklearn.linear_model import BayesianRidge
+
+    if name == "bayesian_ridge":
+        return BayesianRidge()
+    if name == "random_forest":
+        return RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1)
+    return AdaBoostRegressor(random_state=seed)
+
+
+def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequence[int] = (0,),
+            gnn_kwargs: Mapping | None = None, fit_kwargs: Mapping | None = None,
+            top_k: int | float = 0.1, predictors: Sequence[str] | None = None):
+    """Cross-validate every predictor of :data:`PREDICTORS` on ``nets`` → ``targets``.
+
+    For each seed the nets are split into ``folds`` shuffled folds
+    (``sklearn.model_selection.KFold(shuffle=True, random_state=seed)``); every predictor is
+    trained on the same training folds and scored on the same test fold (see the module
+    docstring for the predictors and :func:`top_k_precision` for ``top_k``, applied per test
+    fold).
+
+    Args:
+        nets: the nets.
+        targets: one finite number per net, higher is better (e.g. test accuracy).
+        folds: number of folds, ``>= 2`` (default: ``5``).
+        seeds: one cross-validation per seed; the seed also draws the GNN's initialisation and
+            batches and the forests' randomness (default: ``(0,)``).
+        gnn_kwargs: keyword arguments of :class:`~graphnets.predict.GraphRegressor`
+            (default: its defaults).
+        fit_kwargs: keyword arguments of :meth:`~graphnets.predict.GraphRegressor.fit`
+            (default: its defaults).
+        top_k: ``k`` of :func:`top_k_precision`, an int or a fraction (default: ``0.1``).
+        predictors: the rows to compute, a subset of :data:`PREDICTORS` (default: all).
+
+    Returns:
+        pandas.DataFrame: one row per predictor, columns ``<metric>_mean`` and ``<metric>_std``
+        for every metric of :data:`METRICS`, and ``n`` (folds × seeds). ``.attrs["folds"]``
+        holds the per-fold metrics as a long DataFrame (``predictor, seed, fold, metric...``).
+
+    Raises:
+        TypeError: if ``nets`` is not a sequence of GraphNets, or ``gnn_kwargs`` /
+            ``fit_kwargs`` is not a mapping.
+        ValueError: on a length mismatch, non-finite targets, too few nets for the folds, bad
+            ``folds`` / ``seeds`` / ``top_k``, or an unknown predictor.
+    """
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import KFold
+
+    from .predict import GraphRegressor
+
+    nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
+    names = list(PREDICTORS) if predictors is None else list(predictors)
+    unknown = [p for p in names if p not in PREDICTORS]
+    if unknown:
+        raise ValueError(f"unknown predictor {unknown[0]!r}; expected some of "
+                         f"{', '.join(PREDICTORS)}")
+    X, single = _features(nets)
+    rows = []
+    for seed in seeds:
+        splits = KFold(n_splits=folds, shuffle=True, random_state=int(seed)).split(y)
+        for fold, (tr, te) in enumerate(splits):
+            Xtr, Xte = _standardise(X[tr], X[te])
+            for name in names:
+                if name == "gnn":
+                    model = GraphRegressor(**{"seed": int(seed), **(gnn_kwargs or {})})
+                    model.fit([nets[i] for i in tr], y[tr],
+                              **{"seed": int(seed), **(fit_kwargs or {})})
+                    pred = model.predict([nets[i] for i in te]).double().numpy()
+                elif name in single:
+                    line = LinearRegression().fit(single[name][tr, None], y[tr])
+                    pred = line.predict(single[name][te, None])
+                else:
+                    pred = _regressor(name, int(seed)).fit(Xtr, y[tr]).predict(Xte)
+                rows.append(dict(predictor=name, seed=int(seed), fold=fold,
+                                 r2=r2(y[te], pred), kendall=kendall(y[te], pred),
+                                 spearman=spearman(y[te], pred),
+                                 top_k_precision=top_k_precision(y[te], pred, top_k)))
+    per_fold = pd.DataFrame(rows)
+    out = {}
+    for name in names:
+        part = per_fold[per_fold.predictor == name]
+        r = {}
+        for m in METRICS:
+            v = part[m].to_numpy(dtype=np.float64)
+            v = v[np.isfinite(v)]
+            r[f"{m}_mean"] = float(v.mean()) if v.size else math.nan
+            r[f"{m}_std"] = float(v.std()) if v.size else math.nan
+        r["n"] = len(part)
+        out[name] = r
+    table = pd.DataFrame.from_dict(out, orient="index")
+    table.attrs["folds"] = per_fold
+    return table

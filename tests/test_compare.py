@@ -1,0 +1,181 @@
+"""graphnets.compare: SynFlow against the per-neuron reference and against path sums, the
+metrics against scipy / sklearn, and the comparison table on a real structural target."""
+
+import copy
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from sklearn.metrics import r2_score
+
+import graphnets
+from graphnets.compare import (METRICS, PREDICTORS, compare, kendall, r2, spearman, synflow,
+                               top_k_precision)
+from graphnets.reference import evaluate
+
+from _graphs import mixed_activation_net, randomize_bias, skip_dag_net
+
+
+def _reference_synflow(net):
+    # |θ| in float64 on an independent copy, the per-neuron evaluator, torch autograd.
+    twin = copy.deepcopy(net).double()
+    with torch.no_grad():
+        twin.weight.abs_()
+        twin.bias.abs_()
+    x = torch.ones(1, twin.structure.inputs.numel(), dtype=torch.float64)
+    (g,) = torch.autograd.grad(evaluate(twin, x).sum(), [twin.weight])
+    return float((g * twin.weight).sum().detach())
+
+
+@pytest.mark.parametrize("make", [lambda: randomize_bias(skip_dag_net()),
+                                  lambda: randomize_bias(mixed_activation_net()),
+                                  lambda: graphnets.priors.watts_strogatz(5, 3, 12, 4, 0.3,
+                                                                          seed=2)])
+def test_synflow_matches_reference(make):
+    net = make()
+    assert synflow(net) == pytest.approx(_reference_synflow(net), rel=1e-10)
+
+
+def test_synflow_is_path_sum():
+    # ReLU hidden, linear outputs, zero biases, |w| > 0: R is the sum over input→output paths of
+    # Π|w|, and Σ_e w_e ∂R/∂w_e counts each path once per edge on it.
+    rng = np.random.default_rng(3)
+    edges = [(u, v) for v in range(3, 9) for u in range(v) if u == v - 1 or rng.random() < 0.4]
+    net = graphnets.from_edges(torch.tensor(edges).T, 9, [0, 1, 2], [7, 8], seed=3)
+    s = net.structure
+    G = nx.DiGraph(s.edge_index.t().tolist())
+    w = {tuple(e): abs(float(v)) for e, v in zip(s.edge_index.t().tolist(), net.weight.detach())}
+    expected = 0.0
+    for i in s.inputs.tolist():
+        for o in s.outputs.tolist():
+            if i in G and o in G:
+                for path in nx.all_simple_paths(G, i, o):
+                    edges = list(zip(path[:-1], path[1:]))
+                    expected += len(edges) * math.prod(w[e] for e in edges)
+    assert expected > 0
+    assert synflow(net) == pytest.approx(expected, rel=1e-10)
+
+
+def test_synflow_leaves_net_alone():
+    net = randomize_bias(skip_dag_net())
+    w, b = net.weight.detach().clone(), net.bias.detach().clone()
+    synflow(net)
+    assert net.weight.dtype == torch.float32
+    assert torch.equal(net.weight, w) and torch.equal(net.bias, b)
+
+
+def test_synflow_deep_does_not_overflow():
+    # 60 layers of weight 8: 8^60 overflows float32 but not float64.
+    net = graphnets.mlp([1] * 61, seed=0)
+    with torch.no_grad():
+        net.weight.fill_(8.0)
+    assert synflow(net) == pytest.approx(60 * 8.0 ** 60, rel=1e-9)
+
+
+def test_synflow_errors():
+    with pytest.raises(TypeError, match="expected a graphnets GraphNet, got Linear"):
+        synflow(torch.nn.Linear(2, 2))
+
+
+def test_metrics_match_scipy_sklearn():
+    rng = np.random.default_rng(0)
+    t, p = rng.normal(size=40), rng.normal(size=40)
+    p[:5] = p[5]  # ties
+    assert kendall(t, p) == pytest.approx(stats.kendalltau(t, p).statistic)
+    assert spearman(t, p) == pytest.approx(stats.spearmanr(t, p).statistic)
+    assert r2(t, p) == pytest.approx(r2_score(t, p))
+
+
+def test_metrics_constant():
+    assert math.isnan(kendall([1, 2, 3], [5, 5, 5]))
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(r2([1.0], [1.0]))
+
+
+def test_top_k_precision():
+    t = np.arange(10.0)
+    assert top_k_precision(t, t, top_k=3) == 1.0
+    assert top_k_precision(t, -t, top_k=3) == 0.0
+    # true top 2 = {9, 8}; predicted top 2 = {9, 0}
+    p = t.copy()
+    p[0] = 100
+    assert top_k_precision(t, p, top_k=2) == 0.5
+    assert top_k_precision(t, p, top_k=0.2) == 0.5  # k = round(0.2 · 10) = 2
+    assert top_k_precision(t, p, top_k=50) == 1.0  # k capped at n
+
+
+def test_top_k_precision_errors():
+    with pytest.raises(ValueError, match="top_k must be at least 1 as an int, got 0"):
+        top_k_precision([1, 2], [1, 2], top_k=0)
+    with pytest.raises(ValueError, match=r"fraction in \(0, 1\] as a float, got 1.5"):
+        top_k_precision([1, 2], [1, 2], top_k=1.5)
+    with pytest.raises(TypeError, match="top_k must be an int"):
+        top_k_precision([1, 2], [1, 2], top_k="1")
+    with pytest.raises(ValueError, match="expected as many predictions as targets"):
+        top_k_precision([1, 2], [1], top_k=1)
+
+
+@pytest.fixture(scope="module")
+def edge_task():
+    # ~40 small Erdős–Rényi nets with widely varying edge probability: the edge count is a real
+    # target that the structure determines.
+    ps = np.random.default_rng(1).uniform(0.1, 0.6, 42)
+    nets = [graphnets.priors.erdos_renyi(4, 2, 14, float(p), seed=i) for i, p in enumerate(ps)]
+    return nets, np.array([float(n.num_edges) for n in nets])
+
+
+def test_compare_table(edge_task):
+    nets, y = edge_task
+    table = compare(nets, y, folds=3, seeds=(0,), gnn_kwargs={"hidden": 16, "layers": 2},
+                    fit_kwargs={"epochs": 40}, top_k=0.2)
+    assert list(table.index) == list(PREDICTORS)
+    assert list(table.columns) == [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["n"]
+    assert (table["n"] == 3).all()
+    folds = table.attrs["folds"]
+    assert len(folds) == 3 * len(PREDICTORS)
+    # The target is the edge count: the edges baseline ranks perfectly and its line is exact.
+    assert table.loc["edges", "kendall_mean"] == pytest.approx(1.0)
+    assert table.loc["edges", "r2_mean"] == pytest.approx(1.0)
+    assert table.loc["edges", "top_k_precision_mean"] == pytest.approx(1.0)
+    # Every node count is the same (4 + 14 + 2): the rank metrics are undefined.
+    assert math.isnan(table.loc["nodes", "kendall_mean"])
+    assert table.loc["random_forest", "spearman_mean"] > 0.7
+    assert table.loc["gnn", "spearman_mean"] > 0.5
+    ranked = folds[folds.predictor == "bayesian_ridge"]
+    assert table.loc["bayesian_ridge", "kendall_std"] == pytest.approx(ranked.kendall.std(ddof=0))
+
+
+def test_compare_seeds_and_subset(edge_task):
+    nets, y = edge_task
+    table = compare(nets, y, folds=2, seeds=(0, 1), predictors=["edges", "bayesian_ridge"])
+    assert list(table.index) == ["edges", "bayesian_ridge"]
+    assert (table["n"] == 4).all()
+
+
+def test_compare_errors(edge_task):
+    nets, y = edge_task
+    with pytest.raises(TypeError, match="expected a sequence of GraphNets, got GraphNet"):
+        compare(nets[0], y[:1])
+    with pytest.raises(TypeError, match="got int at position 1"):
+        compare([nets[0], 3], [1, 2])
+    with pytest.raises(ValueError, match=r"expected one target per net \(42\), got 41"):
+        compare(nets, y[:-1])
+    bad = y.copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="target 3 is nan; targets must be finite"):
+        compare(nets, bad)
+    with pytest.raises(ValueError, match="folds must be an int >= 2, got 1"):
+        compare(nets, y, folds=1)
+    with pytest.raises(ValueError, match="expected at least 50 nets for 25 folds"):
+        compare(nets, y, folds=25)
+    with pytest.raises(ValueError, match=r"seeds must be a non-empty sequence of ints, got 0"):
+        compare(nets, y, seeds=0)
+    with pytest.raises(ValueError, match="top_k must be a fraction"):
+        compare(nets, y, top_k=0.0)
+    with pytest.raises(TypeError, match="gnn_kwargs must be a mapping"):
+        compare(nets, y, gnn_kwargs=[1])
+    with pytest.raises(ValueError, match="unknown predictor 'xgboost'; expected some of gnn"):
+        compare(nets, y, predictors=["xgboost"])
