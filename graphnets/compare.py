@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -211,12 +212,11 @@ def _features(nets: list[GraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns
-            mean = np.nanmean(train, axis=0)
+    """``nan`` → training column mean (0 for an all-``nan`` column), then z-scores of the
+    training fold (a constant column keeps std 1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice": all-nan column
+        mean = np.nanmean(train, axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.0)
     train = np.where(np.isfinite(train), train, mean)
     test = np.where(np.isfinite(test), test, mean)
