@@ -34,7 +34,19 @@ from .graphnet import GraphNet, _generator
 if TYPE_CHECKING:
     from torch_geometric.data import Batch, Data
 
-__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss"]
+__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss",
+           "compare"]
+
+
+def compare(nets, targets, **options):
+    """The GNN against the property regressors and single-number baselines, cross-validated.
+
+    The same as :func:`graphnets.compare.compare` (which also holds ``synflow`` and the
+    metrics); here under the name the prediction API documents.
+    """
+    from .compare import compare as _compare
+
+    return _compare(nets, targets, **options)
 
 #: Names of the columns of ``to_pyg(net).x``, in order.
 FEATURES: tuple[str, ...] = (

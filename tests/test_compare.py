@@ -179,3 +179,12 @@ def test_compare_errors(edge_task):
         compare(nets, y, gnn_kwargs=[1])
     with pytest.raises(ValueError, match="unknown predictor 'xgboost'; expected some of gnn"):
         compare(nets, y, predictors=["xgboost"])
+
+
+def test_compare_is_also_graphnets_predict_compare():
+    # issue 5 names it graphnets.predict.compare; both names run the same function
+    import graphnets
+
+    with pytest.raises(ValueError, match=r"expected at least 10 nets for 5 folds \(2 per test "
+                                         r"fold\), got 6; use fewer folds or more nets"):
+        graphnets.predict.compare([graphnets.mlp([2, 2], seed=0)] * 6, [0.0] * 6)
