@@ -167,12 +167,9 @@ def top_k_precision(y_true, y_pred, top_k: int | float = 0.1) -> float:
 
 # -- comparison ----------------------------------------------------------------------------------
 def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
-    if isinstance(nets, GraphNet) or not isinstance(nets, Sequence):
-        raise TypeError(f"expected a sequence of GraphNets, got {type(nets).__name__}")
-    for i, net in enumerate(nets):
-        if not isinstance(net, GraphNet):
-            raise TypeError(f"expected a sequence of GraphNets, got {type(net).__name__} at "
-                            f"position {i}")
+    from .predict import _check_nets
+
+    nets = _check_nets(nets)
     y = np.asarray(targets, dtype=np.float64).reshape(-1)
     if y.size != len(nets):
         raise ValueError(f"expected one target per net ({len(nets)}), got {y.size}")
@@ -194,7 +191,7 @@ def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
         if kw is not None and not isinstance(kw, Mapping):
             raise TypeError(f"{name} must be a mapping of keyword arguments or None, got "
                             f"{type(kw).__name__}")
-    return list(nets), y
+    return nets, y
 
 
 def _features(nets: list[GraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
