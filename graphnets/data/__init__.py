@@ -2,6 +2,8 @@
 
 :func:`digits` is scikit-learn's bundled copy of the UCI handwritten digits (1,797 images of
 8×8 pixels, 10 classes), so it works offline and loads in a few milliseconds.
+:mod:`graphnets.data.reber` generates the Reber grammar strings and the valid/invalid
+classification data set of the recurrent experiments.
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["digits"]
+from . import reber
+
+__all__ = ["digits", "reber"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797
