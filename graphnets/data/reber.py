@@ -22,7 +22,7 @@ remembering the second symbol across the inner string is what makes it hard for 
   :data:`ALPHABET`.
 - :func:`dataset` is the balanced valid/invalid data set of §4.2 (25,000 strings, 75/25 split).
 
-Not done here: strings are not deduplicated, so short strings (``BTXSE`` is 1 in 16 draws) occur
+Not done here: strings are not deduplicated, so short strings (``BTXSE`` is 1 in 8 draws) occur
 many times and appear in both the training and the test split, as in the paper's set-up.
 """
 
@@ -90,7 +90,7 @@ def generate(
 
     At each state both outgoing edges are taken with probability 1/2, so the length is
     unbounded but short on average (about 8 symbols; ``BTXSE`` and ``BPVVE`` each have
-    probability 1/16). All strings are walked at once, one numpy step per symbol.
+    probability 1/8). All strings are walked at once, one numpy step per symbol.
 
     Args:
         n (int): number of strings, ``>= 0``.
@@ -503,7 +503,9 @@ def _check_strings(strings: object) -> list[str]:
     strings = list(strings)
     for i, s in enumerate(strings):
         if not isinstance(s, str):
-            raise TypeError(f"expected strings to hold only str, got {type(s).__name__} at index {i}")
+            raise TypeError(
+                f"expected strings to hold only str, got {type(s).__name__} at index {i}"
+            )
     return strings
 
 
