@@ -242,7 +242,7 @@ def test_corrupt_uses_every_kind():
 
 
 def test_corrupt_errors():
-    with pytest.raises(ValueError, match="expected valid Reber strings to corrupt, got 'BTTE' at ind"):
+    with pytest.raises(ValueError, match="valid Reber strings to corrupt, got 'BTTE' at index 1"):
         corrupt(["BTXSE", "BTTE"])
     with pytest.raises(ValueError, match="expected valid embedded Reber strings .* got 'BTXSE'"):
         corrupt(["BTXSE"], embedded=True)
