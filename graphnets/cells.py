@@ -1,0 +1,882 @@
+r"""Graph-structured recurrent cells: RNN-tanh, RNN-ReLU, LSTM and GRU whose connections are graphs.
+
+One layer of ``num_hidden`` recurrent neurons fed by ``num_inputs`` inputs, per ``002_…`` §2:
+
+.. math::
+
+    h_t^l = \sigma\Big(\sum_{s<l} (W^{s\to l} \odot M^{s\to l})\, h_t^s + U h_{t-1}^l + b^l\Big)
+
+Nodes ``0..num_inputs-1`` are the inputs, ``num_inputs..num_inputs+num_hidden-1`` the hidden
+neurons. Two edge lists make the graph:
+
+* ``edge_index [2, E]``, the feed-forward **i2h** edges (delay 0): source an input or a hidden
+  node, destination a hidden node. Hidden → hidden i2h edges are skip connections inside one time
+  step and must form a DAG; its layer indices (``002_…`` §4.3) are :attr:`GraphRNN.levels`.
+* ``recurrent_edge_index [2, R]``, the **h2h** edges (delay 1): hidden → hidden from the previous
+  time step, any pattern, self loops included.
+
+Every structural edge carries one weight per gate, ``weight [E, G]`` and ``recurrent_weight
+[R, G]`` with ``G`` = 1 (RNN), 4 (LSTM, gates ``i, f, g, o``) or 3 (GRU, gates ``r, z, n``), in
+torch's gate order; removing an edge removes all its gates at once. Per time step and per hidden
+node ``v``, level by level:
+
+.. code-block:: text
+
+    gi_v = Σ_{(u→v) i2h} weight[e] · a_u(t)   + bias[v]            a_u(t) = x_t[u] or h_u(t)
+    gh_v = Σ_{(u→v) h2h} recurrent_weight[e] · h_u(t-1) + recurrent_bias[v]
+
+then torch's cell equations per node: RNN ``h = σ(gi + gh)``; LSTM ``i, f, o = sigmoid``,
+``g = tanh`` of ``gi + gh``, ``c = f c + i g``, ``h = o tanh(c)``; GRU ``r, z = sigmoid(gi + gh)``,
+``n = tanh(gi_n + r (gh_n))``, ``h = (1 - z) n + z h``. With a complete structure the cell *is*
+``torch.nn.RNN`` / ``LSTM`` / ``GRU`` (same weights, same outputs and gradients); with a sparse one
+it is that module with its weights zeroed where no edge is.
+
+How it runs: the edge weights are scattered into torch-layout dense matrices once per forward
+(autograd flows back to the edge parameters only). A structure without hidden skip edges (one
+level) then runs torch's own fused layer on those matrices (:func:`torch.func.functional_call`);
+with skip edges, the input part is one matmul for all time steps and every step does one matmul
+for the recurrent part plus one per level. Dense masked matrices win over gather-scatter at
+these sizes (``benchmarks/bench_cells.py``); memory is ``O(G·H·(n_in + H))`` whatever the sparsity.
+
+Builders: :func:`complete`, :func:`from_torch`, :func:`from_prior` (a random DAG with the
+recurrent connections of ``002_…`` Fig. 6c), :func:`watts_strogatz`, :func:`barabasi_albert`.
+Edits: :meth:`GraphRNN.remove_edges`, :func:`magnitude_prune` (§4.2). :class:`SequenceClassifier`
+puts a linear read-out on the last real step of zero-padded sequences.
+
+Not checked: finiteness of weights; that ``SequenceClassifier`` inputs are padded at the end only.
+Not done: multi-layer or bidirectional stacks (stack cells yourself), LSTM projections, dropout.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Hashable, Sequence
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from .edits import remap_optimizer_state
+from .graphnet import _generator
+from .levels import CycleError, levels as _levels
+from .priors import _seeds, layer_index, orient
+
+__all__ = [
+    "MODES",
+    "GraphRNN",
+    "complete",
+    "from_torch",
+    "from_prior",
+    "watts_strogatz",
+    "barabasi_albert",
+    "magnitude_prune",
+    "SequenceClassifier",
+]
+
+MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+KINDS = ("i2h", "h2h")
+RECURRENT = ("level", "self", "complete", "none")
+
+
+# ----------------------------------------------------------------------------- pure functions
+
+
+def _check_mode(mode: object) -> str:
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
+    return mode
+
+
+def _check_size(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_kind(kind: object) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected 'i2h' or 'h2h'")
+    return kind
+
+
+def _as_edge_index(edges: object, name: str) -> torch.Tensor:
+    """``[2, E]`` int64 on the CPU, from a tensor, array or nested list."""
+    if edges is None:
+        return torch.zeros(2, 0, dtype=torch.long)
+    t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
+    if t.numel() == 0:
+        t = t.reshape(2, 0)
+    if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+        raise TypeError(f"expected {name} to hold integer node ids, got dtype {t.dtype}")
+    if t.dim() != 2 or t.shape[0] != 2:
+        raise ValueError(f"expected {name} of shape [2, num_edges], got {list(t.shape)}")
+    return t.detach().to("cpu", torch.long)
+
+
+def _check_duplicates(ei: torch.Tensor, name: str) -> None:
+    if ei.shape[1] < 2:
+        return
+    uniq, counts = torch.unique(ei, dim=1, return_counts=True)
+    if bool((counts > 1).any()):
+        u, v = uniq[:, int((counts > 1).nonzero()[0, 0])].tolist()
+        raise ValueError(f"{name} holds the edge ({u}, {v}) more than once; give every edge once")
+
+
+def _check_ids(ids: torch.Tensor, lo: int, hi: int, name: str, what: str) -> None:
+    bad = (ids < lo) | (ids >= hi)
+    if bool(bad.any()):
+        raise ValueError(f"{name} has {what} {int(ids[bad][0])}, expected {what}s in "
+                         f"{lo}..{hi - 1}")
+
+
+def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """Scatter ``values [k, G]`` to ``flat [G, k]`` positions of a zero ``[G*rows, cols]`` matrix."""
+    G, rows, cols = shape
+    out = values.new_zeros(G * rows * cols)
+    out = out.index_put((flat.reshape(-1),), values.t().reshape(-1))
+    return out.view(G * rows, cols)
+
+
+def _flat_index(rows: torch.Tensor, cols: torch.Tensor, G: int, n_rows: int, n_cols: int
+                ) -> torch.Tensor:
+    """``[G, k]`` positions of ``(rows, cols)`` in every gate block of a ``[G*n_rows, n_cols]``."""
+    gate = torch.arange(G).view(G, 1) * (n_rows * n_cols)
+    return gate + (rows * n_cols + cols).view(1, -1)
+
+
+def _step(mode: str, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """torch's cell equations on ``gi, gh [B, G, n]`` and ``h, c [B, n]``."""
+    if mode == "rnn_tanh":
+        return torch.tanh(gi[:, 0] + gh[:, 0]), None
+    if mode == "rnn_relu":
+        return torch.relu(gi[:, 0] + gh[:, 0]), None
+    if mode == "lstm":
+        s = gi + gh
+        i, f, o = torch.sigmoid(s[:, 0]), torch.sigmoid(s[:, 1]), torch.sigmoid(s[:, 3])
+        c = f * c + i * torch.tanh(s[:, 2])
+        return o * torch.tanh(c), c
+    rz = torch.sigmoid(gi[:, :2] + gh[:, :2])
+    n = torch.tanh(gi[:, 2] + rz[:, 0] * gh[:, 2])
+    z = rz[:, 1]
+    return n + z * (h - n), None
+
+
+# ----------------------------------------------------------------------------- the module
+
+
+class GraphRNN(nn.Module):
+    r"""A recurrent layer (RNN-tanh, RNN-ReLU, LSTM or GRU) whose connectivity is a graph.
+
+    See the module docstring for the maths and the edge / gate layout.
+
+    Args:
+        mode (str): ``"rnn_tanh"``, ``"rnn_relu"``, ``"lstm"`` or ``"gru"``.
+        num_inputs (int): input features per step; node ids ``0..num_inputs-1``.
+        num_hidden (int): hidden neurons; node ids ``num_inputs..num_inputs+num_hidden-1``.
+        edge_index (LongTensor or array): ``[2, E]`` delay-0 i2h edges, src → dst.
+        recurrent_edge_index (LongTensor or array, optional): ``[2, R]`` delay-1 h2h edges
+            (default: ``None``, none).
+        batch_first (bool): ``x`` is ``[B, T, n_in]`` instead of ``[T, B, n_in]``
+            (default: ``False``).
+        seed (int or torch.Generator, optional): randomness of the init, uniform in
+            ``±1/sqrt(num_hidden)`` like torch's (default: ``None``).
+        dtype (torch.dtype, optional): of the parameters (default: torch's default).
+
+    Shapes:
+        - **input:** ``x [T, B, n_in]`` (``[B, T, n_in]`` if ``batch_first``), optional ``state``
+          ``h_0 [1, B, H]`` (LSTM: a tuple ``(h_0, c_0)``); zeros when not given.
+        - **output:** ``(output [T, B, H], h_n [1, B, H])``, LSTM ``(output, (h_n, c_n))``,
+          exactly like a one-layer torch module.
+
+    Raises:
+        ValueError: unknown mode, bad sizes, node ids out of range, an i2h edge into an input,
+            h2h edges touching inputs, duplicate edges.
+        graphnets.levels.CycleError: the hidden delay-0 edges contain a cycle (it is named).
+        TypeError: non-integer edge lists.
+
+    Example:
+        >>> cell = GraphRNN("gru", 2, 3, [[0, 1, 2], [2, 3, 4]], [[2, 3], [2, 4]], seed=0)
+        >>> cell
+        GraphRNN(mode='gru', inputs=2, hidden=3, i2h=3 (2 from inputs, 1 skip), h2h=2, levels=2)
+        >>> out, h_n = cell(torch.randn(5, 4, 2))
+        >>> list(out.shape), list(h_n.shape)
+        ([5, 4, 3], [1, 4, 3])
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        num_inputs: int,
+        num_hidden: int,
+        edge_index: torch.Tensor | Sequence,
+        recurrent_edge_index: torch.Tensor | Sequence | None = None,
+        *,
+        batch_first: bool = False,
+        seed: int | torch.Generator | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.mode = _check_mode(mode)
+        self.num_inputs = _check_size(num_inputs, "num_inputs")
+        self.num_hidden = _check_size(num_hidden, "num_hidden")
+        if not isinstance(batch_first, bool):
+            raise TypeError(f"batch_first must be a bool, got {batch_first!r}")
+        self.batch_first = batch_first
+        self.num_gates = GATES[mode]
+        ei = _as_edge_index(edge_index, "edge_index")
+        rei = _as_edge_index(recurrent_edge_index, "recurrent_edge_index")
+        n_in, N = self.num_inputs, self.num_inputs + self.num_hidden
+        _check_ids(ei[0], 0, N, "edge_index", "source node")
+        _check_ids(ei[1], n_in, N, "edge_index", "destination node")
+        _check_ids(rei.flatten(), n_in, N, "recurrent_edge_index", "node")
+        _check_duplicates(ei, "edge_index")
+        _check_duplicates(rei, "recurrent_edge_index")
+        self.register_buffer("edge_index", ei)
+        self.register_buffer("recurrent_edge_index", rei)
+        G, H = self.num_gates, self.num_hidden
+        self.weight = nn.Parameter(torch.empty(ei.shape[1], G, dtype=dtype))
+        self.recurrent_weight = nn.Parameter(torch.empty(rei.shape[1], G, dtype=dtype))
+        self.bias = nn.Parameter(torch.empty(H, G, dtype=dtype))
+        self.recurrent_bias = nn.Parameter(torch.empty(H, G, dtype=dtype))
+        self._compile()
+        # torch's own layer, run on our masked matrices when the structure has a single level;
+        # kept out of the module tree (a list) so its placeholder parameters are not ours
+        layer = {"rnn_tanh": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[mode]
+        extra = {"nonlinearity": mode[4:]} if mode.startswith("rnn") else {}
+        # (on the meta device: it only lends its forward and its size checks, no memory)
+        self._torch = [layer(self.num_inputs, self.num_hidden, device="meta", **extra)]
+        self.reset_parameters(seed)
+
+    # -- structure -----------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        """Levels of the hidden DAG and the index tensors of the forward pass (once per edit)."""
+        n_in, H, G = self.num_inputs, self.num_hidden, self.num_gates
+        dev = self.edge_index.device
+        src, dst = self.edge_index.cpu()
+        hid = src >= n_in
+        try:
+            lv = _levels((src[hid] - n_in).numpy(), (dst[hid] - n_in).numpy(), H)
+        except CycleError as err:
+            cycle = [v + n_in for v in err.cycle]
+            raise CycleError(
+                f"the hidden delay-0 edges contain the cycle {' -> '.join(map(str, cycle + cycle[:1]))}"
+                "; make one of its edges recurrent (delay 1) or remove it", cycle) from None
+        lv = torch.from_numpy(lv)
+        # hidden nodes sorted by level (stable): every level is a contiguous slice
+        order = torch.argsort(lv, stable=True)
+        pos = torch.empty_like(order)
+        pos[order] = torch.arange(H)
+        counts = torch.bincount(lv, minlength=1).tolist()
+        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        self._levels = lv
+        self._bounds = list(zip(bounds[:-1], bounds[1:]))
+        self._identity = bool((order == torch.arange(H)).all())
+        in_ids = (~hid).nonzero().flatten()
+        skip_ids = hid.nonzero().flatten()
+        rsrc, rdst = self.recurrent_edge_index.cpu() - n_in
+        plan = {
+            "order": order,
+            "pos": pos,
+            "in_ids": in_ids,
+            "in_flat": _flat_index(pos[dst[in_ids] - n_in], src[in_ids], G, H, n_in),
+            "skip_ids": skip_ids,
+            "skip_flat": _flat_index(pos[dst[skip_ids] - n_in], pos[src[skip_ids] - n_in], G, H, H),
+            "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H),
+        }
+        for name, value in plan.items():
+            self.register_buffer("_" + name, value.to(dev), persistent=False)
+        # which levels receive skip edges (their matmul is skipped otherwise)
+        skip_level = lv[dst[skip_ids] - n_in]
+        self._skip_levels = sorted(set(skip_level.tolist()))
+
+    @property
+    def levels(self) -> torch.Tensor:
+        """Layer index (``002_…`` §4.3) of every hidden node in the delay-0 hidden DAG, ``[H]``."""
+        return self._levels.clone()
+
+    @property
+    def num_levels(self) -> int:
+        return len(self._bounds)
+
+    @property
+    def num_edges(self) -> dict[str, int]:
+        """``{"i2h": E, "h2h": R}``."""
+        return {"i2h": self.edge_index.shape[1], "h2h": self.recurrent_edge_index.shape[1]}
+
+    @torch.no_grad()
+    def reset_parameters(self, seed: int | torch.Generator | None = None) -> None:
+        """Uniform in ``±1/sqrt(num_hidden)`` for all four tensors, like torch's RNN modules."""
+        gen = _generator(seed)
+        k = 1.0 / math.sqrt(self.num_hidden)
+        for p in (self.weight, self.recurrent_weight, self.bias, self.recurrent_bias):
+            p.copy_(torch.rand(p.shape, generator=gen, dtype=p.dtype) * (2 * k) - k)
+
+    # -- dense matrices --------------------------------------------------------------------
+
+    def _matrices(self) -> tuple[torch.Tensor, ...]:
+        """Differentiable torch-layout matrices in level-sorted node order."""
+        G, H, n_in = self.num_gates, self.num_hidden, self.num_inputs
+        w_ih = _dense(self.weight[self._in_ids], self._in_flat, (G, H, n_in))
+        w_hh = _dense(self.recurrent_weight, self._rec_flat, (G, H, H))
+        w_skip = (_dense(self.weight[self._skip_ids], self._skip_flat, (G, H, H))
+                  if self._skip_ids.numel() else None)
+        b_ih, b_hh = self.bias, self.recurrent_bias
+        if not self._identity:
+            b_ih, b_hh = b_ih[self._order], b_hh[self._order]
+        return w_ih, w_hh, w_skip, b_ih.t().reshape(-1), b_hh.t().reshape(-1)
+
+    @torch.no_grad()
+    def dense_weights(self) -> dict[str, torch.Tensor]:
+        """The cell as torch-layout dense tensors, zeros where no edge is (in node order).
+
+        Returns:
+            dict: ``weight_ih [G*H, n_in]``, ``weight_hh [G*H, H]`` (delay-1 h2h edges),
+            ``bias_ih [G*H]``, ``bias_hh [G*H]`` (torch's names for ``bias`` and
+            ``recurrent_bias``), and ``weight_skip [G*H, H]``: the delay-0 hidden → hidden
+            edges, row ``g*H + v`` column ``u`` for the edge ``u → v`` (hidden positions,
+            ``node id - num_inputs``), which torch's modules have no place for; all zeros
+            when the hidden DAG has one level. Gate blocks are stacked like torch's.
+        """
+        G, H, n_in = self.num_gates, self.num_hidden, self.num_inputs
+        src, dst = self.edge_index
+        rsrc, rdst = self.recurrent_edge_index - n_in
+        hid = src >= n_in
+        w_ih = _dense(self.weight[~hid], _flat_index(dst[~hid] - n_in, src[~hid], G, H, n_in),
+                      (G, H, n_in))
+        w_skip = _dense(self.weight[hid], _flat_index(dst[hid] - n_in, src[hid] - n_in, G, H, H),
+                        (G, H, H))
+        w_hh = _dense(self.recurrent_weight, _flat_index(rdst, rsrc, G, H, H), (G, H, H))
+        return {"weight_ih": w_ih, "weight_hh": w_hh, "weight_skip": w_skip,
+                "bias_ih": self.bias.t().reshape(-1).clone(),
+                "bias_hh": self.recurrent_bias.t().reshape(-1).clone()}
+
+    # -- forward ---------------------------------------------------------------------------
+
+    def _check_x(self, x: object) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
+        layout = "[B, T, n_in]" if self.batch_first else "[T, B, n_in]"
+        if x.dim() != 3 or x.shape[2] != self.num_inputs:
+            raise ValueError(f"expected x of shape {layout} with n_in={self.num_inputs}, got "
+                             f"{list(x.shape)}")
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"expected x of dtype {self.weight.dtype} (the cell's), got {x.dtype}; "
+                            "convert x or the cell with .to(dtype)")
+        return x
+
+    def _check_state(self, state: object, B: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        H = self.num_hidden
+        if state is None:
+            zero = x.new_zeros(B, H)
+            return (zero, zero) if self.mode == "lstm" else (zero,)
+        if self.mode == "lstm":
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise TypeError("expected the LSTM state as a tuple (h_0, c_0), got "
+                                f"{type(state).__name__}")
+            parts, names = tuple(state), ("h_0", "c_0")
+        else:
+            parts, names = (state,), ("h_0",)
+        out = []
+        for s, name in zip(parts, names):
+            if not isinstance(s, torch.Tensor) or s.dtype != x.dtype:
+                got = s.dtype if isinstance(s, torch.Tensor) else type(s).__name__
+                raise TypeError(f"expected {name} to be a tensor of dtype {x.dtype}, got {got}")
+            if list(s.shape) != [1, B, H]:
+                raise ValueError(f"expected {name} of shape [1, {B}, {H}], got {list(s.shape)}")
+            out.append(s[0])
+        return tuple(out)
+
+    def forward(self, x: torch.Tensor, state=None):
+        x = self._check_x(x)
+        if self.batch_first:
+            x = x.transpose(0, 1)
+        T, B, _ = x.shape
+        state = self._check_state(state, B, x)
+        w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
+        if w_skip is None:
+            out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
+        else:
+            out, last = self._levelwise(x, state, w_ih, w_hh, w_skip, b_ih, b_hh)
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if self.mode == "lstm":
+            return out, (last[0].unsqueeze(0), last[1].unsqueeze(0))
+        return out, last[0].unsqueeze(0)
+
+    def _fused(self, x, state, w_ih, w_hh, b_ih, b_hh):
+        """One level: torch's own layer with the masked matrices as its weights."""
+        weights = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih,
+                   "bias_hh_l0": b_hh}
+        hx = tuple(s.unsqueeze(0) for s in state)
+        layer = self._torch[0]
+        try:
+            out, last = functional_call(layer, weights, (x, hx if len(hx) == 2 else hx[0]))
+        finally:
+            # functional_call leaves our tensors in the layer's cached _flat_weights, which would
+            # keep this step's autograd graph (and the old parameter shapes) alive across edits
+            layer._init_flat_weights()
+        last = last if isinstance(last, tuple) else (last,)
+        return out, tuple(s[0] for s in last)
+
+    def _levelwise(self, x, state, w_ih, w_hh, w_skip, b_ih, b_hh):
+        """Skip edges: the time loop in Python, one matmul per level with incoming skips."""
+        T, B, _ = x.shape
+        G, H = self.num_gates, self.num_hidden
+        # the input part does not depend on the state: all steps in one matmul
+        gi_all = torch.addmm(b_ih, x.reshape(T * B, -1), w_ih.t()).view(T, B, G, H)
+        skips = {}
+        for l in self._skip_levels:
+            a, b = self._bounds[l]
+            skips[l] = w_skip.view(G, H, H)[:, a:b, :a].reshape(G * (b - a), a).t()
+        order, pos = self._order, self._pos
+        h, c = state[0][:, order], (state[1][:, order] if self.mode == "lstm" else None)
+        w_hh_t = w_hh.t()
+        outs = []
+        for t in range(T):
+            gh = torch.addmm(b_hh, h, w_hh_t).view(B, G, H)
+            hs, cs = [], []
+            for l, (a, b) in enumerate(self._bounds):
+                gi = gi_all[t, :, :, a:b]
+                if l in skips:
+                    prefix = torch.cat(hs, 1) if len(hs) > 1 else hs[0]
+                    gi = gi + (prefix @ skips[l]).view(B, G, b - a)
+                hl, cl = _step(self.mode, gi, gh[:, :, a:b], h[:, a:b],
+                               None if c is None else c[:, a:b])
+                hs.append(hl)
+                cs.append(cl)
+            h = torch.cat(hs, 1)
+            c = None if c is None else torch.cat(cs, 1)
+            outs.append(h)
+        out = torch.stack(outs)[:, :, pos]
+        last = (h[:, pos],) if c is None else (h[:, pos], c[:, pos])
+        return out, last
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def remove_edges(self, kind: str, edges: torch.Tensor | Sequence[int], *,
+                     optimizer: torch.optim.Optimizer | None = None) -> torch.Tensor:
+        """Remove i2h or h2h edges for good (all their gates); returns the kept edge ids.
+
+        Parameters are swapped through ``.data`` (an optimizer holding them keeps working);
+        pass the ``optimizer`` to carry its per-edge state (momentum, Adam moments) over for the
+        surviving edges. A ``.grad`` is sliced along. The index plan is rebuilt.
+
+        Args:
+            kind (str): ``"i2h"`` (``edge_index``, ``weight``) or ``"h2h"``
+                (``recurrent_edge_index``, ``recurrent_weight``).
+            edges (BoolTensor or LongTensor or list): a ``[E_kind]`` mask of the edges to remove,
+                or their ids.
+            optimizer (torch.optim.Optimizer, optional): see above (default: ``None``).
+
+        Returns:
+            LongTensor: old ids of the kept edges, in their (unchanged) order.
+
+        Raises:
+            ValueError: unknown kind, a mask of the wrong length, ids out of range.
+
+        Example:
+            >>> cell = complete("rnn_tanh", 2, 2, seed=0)
+            >>> cell.remove_edges("h2h", [0, 3]).tolist()
+            [1, 2]
+            >>> cell.num_edges
+            {'i2h': 4, 'h2h': 2}
+        """
+        _check_kind(kind)
+        ei_name, w_name = (("edge_index", "weight") if kind == "i2h"
+                           else ("recurrent_edge_index", "recurrent_weight"))
+        ei, w = getattr(self, ei_name), getattr(self, w_name)
+        E = ei.shape[1]
+        t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
+        t = t.to("cpu")
+        if t.dtype == torch.bool:
+            if list(t.shape) != [E]:
+                raise ValueError(f"expected a {kind} mask of shape [{E}], got {list(t.shape)}")
+            drop = t
+        else:
+            if t.dtype.is_floating_point or t.dtype.is_complex or t.dim() > 1:
+                raise ValueError(f"expected {kind} edges as a bool mask or a 1-d list of ids, got "
+                                 f"dtype {t.dtype} and shape {list(t.shape)}")
+            t = t.reshape(-1).long()
+            _check_ids(t, 0, E, f"the {kind} edges to remove", "id")
+            drop = torch.zeros(E, dtype=torch.bool)
+            drop[t] = True
+        keep = (~drop).nonzero().flatten()
+        keep_dev = keep.to(w.device)
+        setattr(self, ei_name, ei[:, keep_dev])
+        remap_optimizer_state(optimizer, w, E, keep_dev, keep.numel())
+        w.data = w.data[keep_dev]
+        if w.grad is not None:
+            w.grad = w.grad[keep_dev]
+        self._compile()
+        return keep
+
+    # -- export ----------------------------------------------------------------------------
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The cell's graph: a ``MultiDiGraph`` (an i2h and an h2h edge may join the same pair).
+
+        Nodes ``0..n_in+H-1`` with ``role`` (``"input"`` / ``"hidden"``) and, for hidden ones,
+        ``level``; edges keyed by kind with attributes ``kind`` (``"i2h"`` / ``"h2h"``),
+        ``delay`` (0 / 1) and ``weight`` (a list of ``G`` gate weights).
+
+        Example:
+            >>> g = complete("lstm", 1, 2, seed=0).to_networkx()
+            >>> g.number_of_nodes(), g.number_of_edges(), g.edges[1, 1, "h2h"]["delay"]
+            (3, 6, 1)
+        """
+        g = nx.MultiDiGraph(mode=self.mode)
+        n_in = self.num_inputs
+        g.add_nodes_from(range(n_in), role="input")
+        for v, lv in enumerate(self._levels.tolist()):
+            g.add_node(n_in + v, role="hidden", level=lv)
+        for kind, ei, w, delay in (("i2h", self.edge_index, self.weight, 0),
+                                   ("h2h", self.recurrent_edge_index, self.recurrent_weight, 1)):
+            for (u, v), wt in zip(ei.t().tolist(), w.detach().tolist()):
+                g.add_edge(u, v, key=kind, kind=kind, delay=delay, weight=wt)
+        return g
+
+    def extra_repr(self) -> str:
+        src = self.edge_index[0]
+        n_skip = int((src >= self.num_inputs).sum())
+        E, R = self.num_edges["i2h"], self.num_edges["h2h"]
+        return (f"mode={self.mode!r}, inputs={self.num_inputs}, hidden={self.num_hidden}, "
+                f"i2h={E} ({E - n_skip} from inputs, {n_skip} skip), h2h={R}, "
+                f"levels={self.num_levels}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _complete_edges(num_inputs: int, num_hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row-major edge order of torch's matrices: edge ``v*n + u`` is ``u → v``."""
+    n_in, H = num_inputs, num_hidden
+    v, u = torch.meshgrid(torch.arange(H), torch.arange(n_in), indexing="ij")
+    i2h = torch.stack([u.reshape(-1), v.reshape(-1) + n_in])
+    v, u = torch.meshgrid(torch.arange(H), torch.arange(H), indexing="ij")
+    h2h = torch.stack([u.reshape(-1), v.reshape(-1)]) + n_in
+    return i2h, h2h
+
+
+def complete(mode: str, num_inputs: int, num_hidden: int, *, batch_first: bool = False,
+             seed: int | torch.Generator | None = None, dtype: torch.dtype | None = None
+             ) -> GraphRNN:
+    """Every input → every hidden node, every hidden → every hidden node: torch's dense layer.
+
+    Edge ``v * num_inputs + u`` is input ``u`` → hidden ``v`` (h2h: ``v * H + u``), so
+    ``weight.t().reshape(G, H, n_in)`` is torch's ``weight_ih.view(G, H, n_in)``.
+
+    Example:
+        >>> complete("lstm", 7, 50, seed=0)
+        GraphRNN(mode='lstm', inputs=7, hidden=50, i2h=350 (350 from inputs, 0 skip), h2h=2500, levels=1)
+    """
+    n_in, H = _check_size(num_inputs, "num_inputs"), _check_size(num_hidden, "num_hidden")
+    i2h, h2h = _complete_edges(n_in, H)
+    return GraphRNN(mode, n_in, H, i2h, h2h, batch_first=batch_first, seed=seed, dtype=dtype)
+
+
+def from_torch(module: nn.Module) -> GraphRNN:
+    """A complete cell with the weights (and dtype, ``batch_first``) of a torch RNN/LSTM/GRU.
+
+    Args:
+        module: a one-layer, unidirectional ``torch.nn.RNN``, ``LSTM`` or ``GRU`` with biases
+            (and, for LSTM, no projection).
+
+    Raises:
+        TypeError: not one of those modules.
+        ValueError: several layers, bidirectional, ``bias=False`` or ``proj_size > 0``.
+
+    Example:
+        >>> rnn = torch.nn.GRU(3, 4)
+        >>> cell = from_torch(rnn)
+        >>> x = torch.randn(6, 2, 3)
+        >>> torch.allclose(cell(x)[0], rnn(x)[0], atol=1e-6)
+        True
+    """
+    if isinstance(module, nn.LSTM):
+        mode = "lstm"
+    elif isinstance(module, nn.GRU):
+        mode = "gru"
+    elif isinstance(module, nn.RNN):
+        mode = "rnn_" + module.nonlinearity
+    else:
+        raise TypeError(f"expected a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
+    for bad, what in ((module.num_layers != 1, f"num_layers={module.num_layers}"),
+                      (module.bidirectional, "bidirectional=True"),
+                      (not module.bias, "bias=False"),
+                      (getattr(module, "proj_size", 0) > 0, f"proj_size={getattr(module, 'proj_size', 0)}")):
+        if bad:
+            raise ValueError(f"expected a one-layer unidirectional module with biases and no "
+                             f"projection, got {what}; convert each layer / direction separately")
+    G, H, n_in = GATES[mode], module.hidden_size, module.input_size
+    cell = complete(mode, n_in, H, batch_first=module.batch_first, dtype=module.weight_ih_l0.dtype)
+    with torch.no_grad():
+        cell.weight.copy_(module.weight_ih_l0.view(G, H * n_in).t())
+        cell.recurrent_weight.copy_(module.weight_hh_l0.view(G, H * H).t())
+        cell.bias.copy_(module.bias_ih_l0.view(G, H).t())
+        cell.recurrent_bias.copy_(module.bias_hh_l0.view(G, H).t())
+    return cell.to(module.weight_ih_l0.device)
+
+
+def from_prior(
+    mode: str,
+    num_inputs: int,
+    D: nx.Graph,
+    *,
+    recurrent: str = "level",
+    inputs_to: str = "sources",
+    orientation: str = "random",
+    batch_first: bool = False,
+    seed: int | torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+) -> GraphRNN:
+    """A cell whose hidden neurons are the nodes of a DAG (``002_…`` §4.3, Fig. 6b/6c).
+
+    Hidden node ``k`` (id ``num_inputs + k``) is the ``k``-th node of ``D.nodes``; the DAG's
+    edges are the delay-0 hidden → hidden (skip) edges, so the cell computes the DAG layer by
+    layer inside every time step. Inputs feed the DAG's sources (``inputs_to="sources"``, Fig.
+    6b) or every node (``"all"``). Recurrent connections (Fig. 6c) per ``recurrent``:
+
+    * ``"level"``: every node to every node of the same layer index (self loops included), the
+      paper's ``U h_{t-1}^l`` per layer ``l``;
+    * ``"self"``: every node to itself;  ``"complete"``: every node to every node;
+      ``"none"``: no recurrence.
+
+    Args:
+        mode (str): see :class:`GraphRNN`.
+        num_inputs (int): input features.
+        D (networkx.DiGraph or Graph): the hidden DAG; an undirected graph is made one with
+            :func:`graphnets.priors.orient` (``orientation``, seeded).
+        recurrent, inputs_to (str): see above (defaults: ``"level"``, ``"sources"``).
+        orientation (str): for an undirected ``D`` (default: ``"random"``).
+        batch_first, dtype: see :class:`GraphRNN`.
+        seed (int or torch.Generator, optional): orientation and weights (default: ``None``).
+
+    Raises:
+        ValueError: unknown ``recurrent`` / ``inputs_to``, an empty graph, self loops.
+        graphnets.levels.CycleError: a directed ``D`` with a cycle.
+
+    Example:
+        >>> import networkx as nx
+        >>> cell = from_prior("lstm", 3, nx.DiGraph([(0, 1), (0, 2), (1, 2)]), seed=0)
+        >>> cell.levels.tolist(), cell.num_edges
+        ([0, 1, 2], {'i2h': 6, 'h2h': 3})
+    """
+    _check_mode(mode)
+    n_in = _check_size(num_inputs, "num_inputs")
+    if recurrent not in RECURRENT:
+        raise ValueError(f"unknown recurrent {recurrent!r}; expected one of "
+                         f"{', '.join(map(repr, RECURRENT))}")
+    if inputs_to not in ("sources", "all"):
+        raise ValueError(f"unknown inputs_to {inputs_to!r}; expected 'sources' or 'all'")
+    if not isinstance(D, nx.Graph):
+        raise TypeError(f"expected a networkx Graph or DiGraph, got {type(D).__name__}")
+    if D.number_of_nodes() == 0:
+        raise ValueError("the prior graph has no nodes; give it at least one")
+    loop = next(iter(nx.selfloop_edges(D)), None)
+    if loop is not None:
+        raise ValueError(f"self loop on node {loop[0]!r}; a prior graph must have no self loops "
+                         "(recurrence comes from the recurrent option)")
+    s_orient, s_weights = _seeds(seed, 2)
+    if not D.is_directed():
+        D = orient(D, orientation=orientation, seed=s_orient)
+    nodes = list(D.nodes)
+    index = {v: n_in + k for k, v in enumerate(nodes)}
+    H = len(nodes)
+    sources = nodes if inputs_to == "all" else [v for v in nodes if D.in_degree(v) == 0]
+    i2h = [(u, index[v]) for v in sources for u in range(n_in)]
+    i2h += [(index[u], index[v]) for u, v in D.edges]
+    if recurrent == "none":
+        h2h = []
+    elif recurrent == "self":
+        h2h = [(index[v], index[v]) for v in nodes]
+    elif recurrent == "complete":
+        h2h = [(index[u], index[v]) for v in nodes for u in nodes]
+    else:
+        if not nx.is_directed_acyclic_graph(D):
+            cycle = [index[u] for u, _ in nx.find_cycle(D)]
+            raise CycleError(f"the prior graph has the cycle {' -> '.join(map(str, cycle))}; "
+                             "give a DAG", cycle)
+        layer = layer_index(D)
+        h2h = [(index[u], index[v]) for v in nodes for u in nodes if layer[u] == layer[v]]
+    as_ei = lambda pairs: torch.tensor(pairs, dtype=torch.long).reshape(-1, 2).t()  # noqa: E731
+    return GraphRNN(mode, n_in, H, as_ei(i2h), as_ei(h2h), batch_first=batch_first,
+                    seed=s_weights, dtype=dtype)
+
+
+def watts_strogatz(mode: str, num_inputs: int, n: int, k: int, p: float, *,
+                   seed: int | torch.Generator | None = None, **options) -> GraphRNN:
+    """A Watts–Strogatz small-world cell (``networkx.watts_strogatz_graph(n, k, p)``).
+
+    ``options`` go to :func:`from_prior` (``recurrent``, ``inputs_to``, ...).
+
+    Example:
+        >>> watts_strogatz("gru", 7, 20, 4, 0.3, seed=1).num_hidden
+        20
+    """
+    if k >= n:
+        raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
+    s_graph, s_rest = _seeds(seed, 2)
+    G = nx.watts_strogatz_graph(n, k, p, seed=s_graph)
+    return from_prior(mode, num_inputs, G, seed=s_rest, **options)
+
+
+def barabasi_albert(mode: str, num_inputs: int, n: int, m: int, *,
+                    seed: int | torch.Generator | None = None, **options) -> GraphRNN:
+    """A Barabási–Albert preferential-attachment cell (``networkx.barabasi_albert_graph``).
+
+    ``options`` go to :func:`from_prior`.
+    """
+    if not 1 <= m < n:
+        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
+    s_graph, s_rest = _seeds(seed, 2)
+    G = nx.barabasi_albert_graph(n, m, seed=s_graph)
+    return from_prior(mode, num_inputs, G, seed=s_rest, **options)
+
+
+# ----------------------------------------------------------------------------- pruning
+
+
+def _count(amount: object, size: int) -> int:
+    """``torch.nn.utils.prune``'s rule: an int is a count, a float in [0, 1] a fraction."""
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+        raise TypeError(f"amount must be an int or a float, got {type(amount).__name__}")
+    if isinstance(amount, numbers.Integral):
+        if amount < 0:
+            raise ValueError(f"amount={amount} should be a non-negative int or a float in [0, 1]")
+        if amount > size:
+            raise ValueError(f"amount={amount} should be at most the number of edges to prune "
+                             f"({size})")
+        return int(amount)
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"amount={amount} should be a float in [0, 1] or a non-negative int")
+    return round(amount * size)
+
+
+def magnitude_prune(cell: GraphRNN, amount: int | float, *,
+                    kind: str | Sequence[str] = ("i2h", "h2h"),
+                    optimizer: torch.optim.Optimizer | None = None) -> dict[str, torch.Tensor]:
+    """Remove the edges of smallest magnitude, each kind with its own threshold (``002_…`` §4.2).
+
+    §4.2 prunes ``p``% of a layer with the ``p``-th percentile of its absolute weights as the
+    threshold; here the kinds are the layers (i2h and h2h weights of the cell), so that is the
+    ``amount`` edges of smallest magnitude per kind. An edge's magnitude is the L2 norm of its
+    gate weights, so one decision drops all gates of a connection. Ties go to the lower edge id.
+
+    Args:
+        cell (GraphRNN): pruned in place (:meth:`GraphRNN.remove_edges`).
+        amount (int or float): per kind, a count of edges, or a fraction in ``[0, 1]`` of its
+            current edges (rounded like ``torch.nn.utils.prune``).
+        kind (str or tuple of str): ``"i2h"``, ``"h2h"`` or both (default: both).
+        optimizer (torch.optim.Optimizer, optional): its per-edge state is carried over.
+
+    Returns:
+        dict: per pruned kind, the old ids of its kept edges.
+
+    Raises:
+        TypeError: ``cell`` is not a :class:`GraphRNN`, ``amount`` not a number.
+        ValueError: ``amount`` out of range for a kind, unknown or repeated kinds.
+
+    Example:
+        >>> cell = complete("lstm", 4, 8, seed=0)
+        >>> kept = magnitude_prune(cell, 0.5)
+        >>> cell.num_edges
+        {'i2h': 16, 'h2h': 32}
+    """
+    if not isinstance(cell, GraphRNN):
+        raise TypeError(f"expected a graphnets.cells.GraphRNN, got {type(cell).__name__}")
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    for k in kinds:
+        _check_kind(k)
+    if not kinds or len(set(kinds)) != len(kinds):
+        raise ValueError(f"expected kind to be 'i2h', 'h2h' or both once, got {kind!r}")
+    counts = {k: _count(amount, cell.num_edges[k]) for k in kinds}  # validate before editing
+    kept = {}
+    for k in kinds:
+        w = cell.weight if k == "i2h" else cell.recurrent_weight
+        norms = w.detach().norm(dim=1)
+        drop = torch.argsort(norms, stable=True)[: counts[k]]
+        kept[k] = cell.remove_edges(k, drop, optimizer=optimizer)
+    return kept
+
+
+# ----------------------------------------------------------------------------- classifier
+
+
+class SequenceClassifier(nn.Module):
+    r"""A cell and a linear read-out of the hidden state at each sequence's last real step.
+
+    Sequences are zero-padded at the end: a step is real when its input vector is nonzero (e.g.
+    one-hot symbols), and a sequence's length is its number of real steps. Because
+    :func:`graphnets.train.fit` works on ``x [B, features]``, ``x`` may also be given flat,
+    ``[B, T * n_in]``, and is reshaped to ``[B, T, n_in]``.
+
+    Args:
+        cell (GraphRNN): the recurrent layer (its ``batch_first`` does not matter here).
+        num_classes (int): outputs of the read-out.
+        seed (int or torch.Generator, optional): init of the read-out (default: ``None``).
+
+    Shapes:
+        - **input:** ``x [B, T, n_in]`` or ``[B, T * n_in]``, batch first, zero-padded.
+        - **output:** logits ``[B, num_classes]``.
+
+    Raises:
+        ValueError: bad shapes, or a sequence without a real step.
+
+    Example:
+        >>> net = SequenceClassifier(complete("gru", 3, 8, seed=0), 2, seed=0)
+        >>> x = torch.eye(3)[torch.tensor([[0, 1, 2], [2, 0, 0]])]
+        >>> x[1, 2] = 0  # the second sequence has two steps
+        >>> net(x).shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(self, cell: GraphRNN, num_classes: int, *,
+                 seed: int | torch.Generator | None = None) -> None:
+        super().__init__()
+        if not isinstance(cell, GraphRNN):
+            raise TypeError(f"expected a graphnets.cells.GraphRNN, got {type(cell).__name__}")
+        self.num_classes = _check_size(num_classes, "num_classes")
+        self.cell = cell
+        self.readout = nn.Linear(cell.num_hidden, self.num_classes, dtype=cell.weight.dtype)
+        gen = _generator(seed)
+        k = 1.0 / math.sqrt(cell.num_hidden)
+        with torch.no_grad():
+            for p in self.readout.parameters():
+                p.copy_(torch.rand(p.shape, generator=gen, dtype=p.dtype) * (2 * k) - k)
+
+    @property
+    def num_outputs(self) -> int:
+        return self.num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_in = self.cell.num_inputs
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() == 2:
+            if x.shape[1] % n_in:
+                raise ValueError(f"expected a flat x [B, T * {n_in}], got {list(x.shape)}: "
+                                 f"{x.shape[1]} is not a multiple of {n_in}")
+            x = x.reshape(x.shape[0], -1, n_in)
+        elif x.dim() != 3 or x.shape[2] != n_in:
+            raise ValueError(f"expected x [B, T, {n_in}] or [B, T * {n_in}], got {list(x.shape)}")
+        lengths = (x != 0).any(dim=2).sum(dim=1)
+        if bool((lengths == 0).any()):
+            i = int((lengths == 0).nonzero()[0, 0])
+            raise ValueError(f"sequence {i} is all zeros; every sequence needs a real step")
+        out, _ = self.cell(x if self.cell.batch_first else x.transpose(0, 1))
+        if not self.cell.batch_first:
+            out = out.transpose(0, 1)
+        last = out[torch.arange(x.shape[0], device=x.device), lengths - 1]
+        return self.readout(last)
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}"
