@@ -574,3 +574,17 @@ def test_cells_errors_classifier():
         net(torch.ones(4, 5, 3))
     with pytest.raises(ValueError, match="sequence 1 is all zeros"):
         net(torch.cat([torch.ones(1, 3, 2), torch.zeros(1, 3, 2)]))
+
+
+def test_cells_docs_section_examples_are_correct():
+    # the "Graph-structured cells" section of docs/recurrent.md: its examples run as doctests
+    import doctest
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "recurrent.md").read_text()
+    section = page.split("## Graph-structured cells")[1].split("\n## ")[0]
+    test = doctest.DocTestParser().get_doctest(section, {}, "recurrent.md", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).attempted > 10
+    assert runner.failures == 0
