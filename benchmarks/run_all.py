@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_analysis  # noqa: E402
 import bench_build  # noqa: E402
+import bench_cells  # noqa: E402
 import bench_deep  # noqa: E402
 import bench_edits  # noqa: E402
 import bench_kernels  # noqa: E402
@@ -21,6 +22,6 @@ import bench_prune_speed  # noqa: E402
 
 if __name__ == "__main__":
     for mod in (bench_mlp, bench_deep, bench_build, bench_kernels, bench_edits,
-                bench_prune_speed, bench_analysis):
+                bench_prune_speed, bench_analysis, bench_cells):
         print(f"\n## {mod.__name__}\n")
         mod.main([])

@@ -134,7 +134,7 @@ def _check_ids(ids: torch.Tensor, lo: int, hi: int, name: str, what: str) -> Non
 
 
 def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """Scatter ``values [k, G]`` to ``flat [G, k]`` positions of a zero ``[G*rows, cols]`` matrix."""
+    """Scatter ``values [k, G]`` to the ``flat [G, k]`` positions of a zero ``[G*rows, cols]``."""
     G, rows, cols = shape
     out = values.new_zeros(G * rows * cols)
     out = out.index_put((flat.reshape(-1),), values.t().reshape(-1))
@@ -264,9 +264,9 @@ class GraphRNN(nn.Module):
             lv = _levels((src[hid] - n_in).numpy(), (dst[hid] - n_in).numpy(), H)
         except CycleError as err:
             cycle = [v + n_in for v in err.cycle]
-            raise CycleError(
-                f"the hidden delay-0 edges contain the cycle {' -> '.join(map(str, cycle + cycle[:1]))}"
-                "; make one of its edges recurrent (delay 1) or remove it", cycle) from None
+            named = " -> ".join(map(str, cycle + cycle[:1]))
+            raise CycleError(f"the hidden delay-0 edges contain the cycle {named}; make one of its "
+                             "edges recurrent (delay 1) or remove it", cycle) from None
         lv = torch.from_numpy(lv)
         # hidden nodes sorted by level (stable): every level is a contiguous slice
         order = torch.argsort(lv, stable=True)
@@ -575,8 +575,9 @@ def complete(mode: str, num_inputs: int, num_hidden: int, *, batch_first: bool =
     ``weight.t().reshape(G, H, n_in)`` is torch's ``weight_ih.view(G, H, n_in)``.
 
     Example:
-        >>> complete("lstm", 7, 50, seed=0)
-        GraphRNN(mode='lstm', inputs=7, hidden=50, i2h=350 (350 from inputs, 0 skip), h2h=2500, levels=1)
+        >>> complete("lstm", 7, 50, seed=0)  # doctest: +NORMALIZE_WHITESPACE
+        GraphRNN(mode='lstm', inputs=7, hidden=50, i2h=350 (350 from inputs, 0 skip),
+                 h2h=2500, levels=1)
     """
     n_in, H = _check_size(num_inputs, "num_inputs"), _check_size(num_hidden, "num_hidden")
     i2h, h2h = _complete_edges(n_in, H)
@@ -609,10 +610,11 @@ def from_torch(module: nn.Module) -> GraphRNN:
         mode = "rnn_" + module.nonlinearity
     else:
         raise TypeError(f"expected a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
+    proj = getattr(module, "proj_size", 0)
     for bad, what in ((module.num_layers != 1, f"num_layers={module.num_layers}"),
                       (module.bidirectional, "bidirectional=True"),
                       (not module.bias, "bias=False"),
-                      (getattr(module, "proj_size", 0) > 0, f"proj_size={getattr(module, 'proj_size', 0)}")):
+                      (proj > 0, f"proj_size={proj}")):
         if bad:
             raise ValueError(f"expected a one-layer unidirectional module with biases and no "
                              f"projection, got {what}; convert each layer / direction separately")

@@ -94,7 +94,8 @@ def test_cells_complete_builder_is_torch_layout(mode):
     cell = cells.complete(mode, 3, 4, seed=0, dtype=D64)
     dense = cell.dense_weights()
     g = G[mode]
-    torch.testing.assert_close(dense["weight_ih"].view(g, 4, 3), cell.weight.detach().t().reshape(g, 4, 3))
+    torch.testing.assert_close(dense["weight_ih"].view(g, 4, 3),
+                               cell.weight.detach().t().reshape(g, 4, 3))
     assert torch.count_nonzero(dense["weight_skip"]) == 0
     _assert_same_as_torch(cell, _twin(cell), _x(n_in=3))
 
@@ -244,7 +245,8 @@ def test_cells_dense_weights_reports_skips():
     src, dst = cell.edge_index
     hid = src >= n_in
     skip = dense["weight_skip"].view(3, H, H)
-    torch.testing.assert_close(skip[:, dst[hid] - n_in, src[hid] - n_in].t(), cell.weight[hid].detach())
+    torch.testing.assert_close(skip[:, dst[hid] - n_in, src[hid] - n_in].t(),
+                               cell.weight[hid].detach())
     assert torch.count_nonzero(skip) == int(hid.sum()) * 3
     assert torch.count_nonzero(dense["weight_ih"]) == int((~hid).sum()) * 3
 
@@ -456,19 +458,22 @@ def test_cells_errors_constructor():
     with pytest.raises(TypeError, match="expected edge_index to hold integer node ids, got dtype "
                                         "torch.float32"):
         GraphRNN("gru", 2, 2, torch.tensor([[0.0], [2.0]]))
-    with pytest.raises(ValueError, match=r"expected edge_index of shape \[2, num_edges\], got \[3, 1\]"):
+    with pytest.raises(ValueError, match=r"expected edge_index of shape \[2, num_edges\], got "
+                                         r"\[3, 1\]"):
         GraphRNN("gru", 2, 2, [[0], [2], [3]])
     with pytest.raises(ValueError, match=r"edge_index has destination node 1, expected destination "
                                          r"nodes in 2..3"):
         GraphRNN("gru", 2, 2, [[0], [1]])
-    with pytest.raises(ValueError, match=r"edge_index has source node 4, expected source nodes in 0..3"):
+    with pytest.raises(ValueError, match=r"edge_index has source node 4, expected source nodes in "
+                                         r"0..3"):
         GraphRNN("gru", 2, 2, [[4], [2]])
-    with pytest.raises(ValueError, match=r"recurrent_edge_index has node 0, expected nodes in 2..3"):
+    with pytest.raises(ValueError, match=r"recurrent_edge_index has node 0, expected nodes in "
+                                         r"2..3"):
         GraphRNN("gru", 2, 2, ei, [[0], [2]])
     with pytest.raises(ValueError, match=r"edge_index holds the edge \(0, 2\) more than once"):
         GraphRNN("gru", 2, 2, [[0, 0], [2, 2]])
-    with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 2 -> 3; make one of its edges "
-                                        r"recurrent \(delay 1\) or remove it"):
+    with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 2 -> 3; "
+                                         r"make one of its edges recurrent \(delay 1\)"):
         GraphRNN("gru", 2, 2, [[2, 3], [3, 2]])
     with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 3"):
         GraphRNN("gru", 2, 2, [[3], [3]])
@@ -482,14 +487,16 @@ def test_cells_errors_forward():
     cell = cells.complete("lstm", 2, 3, seed=0)
     with pytest.raises(TypeError, match="expected x to be a torch.Tensor, got list"):
         cell([[1.0, 2.0]])
-    with pytest.raises(ValueError, match=r"expected x of shape \[T, B, n_in\] with n_in=2, got \[4, 2\]"):
+    with pytest.raises(ValueError, match=r"expected x of shape \[T, B, n_in\] with n_in=2, got "
+                                         r"\[4, 2\]"):
         cell(torch.zeros(4, 2))
     with pytest.raises(ValueError, match=r"with n_in=2, got \[4, 1, 3\]"):
         cell(torch.zeros(4, 1, 3))
     with pytest.raises(TypeError, match="expected x of dtype torch.float32 .the cell's., got "
                                         "torch.float64; convert x or the cell"):
         cell(torch.zeros(4, 1, 2, dtype=D64))
-    with pytest.raises(TypeError, match=r"expected the LSTM state as a tuple \(h_0, c_0\), got Tensor"):
+    with pytest.raises(TypeError, match=r"expected the LSTM state as a tuple \(h_0, c_0\), got "
+                                        r"Tensor"):
         cell(torch.zeros(4, 1, 2), torch.zeros(1, 1, 3))
     with pytest.raises(ValueError, match=r"expected c_0 of shape \[1, 1, 3\], got \[1, 3\]"):
         cell(torch.zeros(4, 1, 2), (torch.zeros(1, 1, 3), torch.zeros(1, 3)))
@@ -519,7 +526,8 @@ def test_cells_errors_builders():
         cells.from_prior("gru", 2, [(0, 1)])
     with pytest.raises(ValueError, match="the prior graph has no nodes"):
         cells.from_prior("gru", 2, nx.DiGraph())
-    with pytest.raises(ValueError, match="self loop on node 1; a prior graph must have no self loops"):
+    with pytest.raises(ValueError, match="self loop on node 1; a prior graph must have no self "
+                                         "loops"):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 1)]))
     with pytest.raises(CycleError, match="the prior graph has the cycle 2 -> 3; give a DAG"):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 0)]))
@@ -550,7 +558,8 @@ def test_cells_errors_edits():
         cells.magnitude_prune(cell, 1.5)
     with pytest.raises(ValueError, match="amount=-1 should be a non-negative int"):
         cells.magnitude_prune(cell, -1)
-    with pytest.raises(ValueError, match=r"amount=7 should be at most the number of edges to prune \(6\)"):
+    with pytest.raises(ValueError, match=r"amount=7 should be at most the number of edges to "
+                                         r"prune \(6\)"):
         cells.magnitude_prune(cell, 7)
     with pytest.raises(TypeError, match="amount must be an int or a float, got str"):
         cells.magnitude_prune(cell, "half")
@@ -570,7 +579,8 @@ def test_cells_errors_classifier():
     net = SequenceClassifier(cell, 2)
     with pytest.raises(ValueError, match=r"expected a flat x \[B, T \* 2\], got \[4, 5\]"):
         net(torch.ones(4, 5))
-    with pytest.raises(ValueError, match=r"expected x \[B, T, 2\] or \[B, T \* 2\], got \[4, 5, 3\]"):
+    with pytest.raises(ValueError, match=r"expected x \[B, T, 2\] or \[B, T \* 2\], got \[4, 5, "
+                                         r"3\]"):
         net(torch.ones(4, 5, 3))
     with pytest.raises(ValueError, match="sequence 1 is all zeros"):
         net(torch.cat([torch.ones(1, 3, 2), torch.zeros(1, 3, 2)]))
