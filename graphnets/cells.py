@@ -157,9 +157,9 @@ def _step(mode: str, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, c: tor
         return torch.relu(gi[:, 0] + gh[:, 0]), None
     if mode == "lstm":
         s = gi + gh
-        i, f, o = torch.sigmoid(s[:, 0]), torch.sigmoid(s[:, 1]), torch.sigmoid(s[:, 3])
-        c = f * c + i * torch.tanh(s[:, 2])
-        return o * torch.tanh(c), c
+        sig = torch.sigmoid(s)  # all four gates in one op; the g gate's sigmoid goes unused
+        c = sig[:, 1] * c + sig[:, 0] * torch.tanh(s[:, 2])
+        return sig[:, 3] * torch.tanh(c), c
     rz = torch.sigmoid(gi[:, :2] + gh[:, :2])
     n = torch.tanh(gi[:, 2] + rz[:, 0] * gh[:, 2])
     z = rz[:, 1]
@@ -201,8 +201,9 @@ class GraphRNN(nn.Module):
 
     Example:
         >>> cell = GraphRNN("gru", 2, 3, [[0, 1, 2], [2, 3, 4]], [[2, 3], [2, 4]], seed=0)
-        >>> cell
-        GraphRNN(mode='gru', inputs=2, hidden=3, i2h=3 (2 from inputs, 1 skip), h2h=2, levels=2)
+        >>> cell  # doctest: +NORMALIZE_WHITESPACE
+        GraphRNN(mode='gru', inputs=2, hidden=3, i2h=3 (2 from inputs, 1 skip), h2h=2, levels=2,
+                 density=26.7%)
         >>> out, h_n = cell(torch.randn(5, 4, 2))
         >>> list(out.shape), list(h_n.shape)
         ([5, 4, 3], [1, 4, 3])
@@ -545,9 +546,12 @@ class GraphRNN(nn.Module):
         src = self.edge_index[0]
         n_skip = int((src >= self.num_inputs).sum())
         E, R = self.num_edges["i2h"], self.num_edges["h2h"]
-        return (f"mode={self.mode!r}, inputs={self.num_inputs}, hidden={self.num_hidden}, "
+        # density: the share of a dense torch layer's weights that are edges here (skips aside)
+        H = self.num_hidden
+        density = (E - n_skip + R) / (H * (self.num_inputs + H))
+        return (f"mode={self.mode!r}, inputs={self.num_inputs}, hidden={H}, "
                 f"i2h={E} ({E - n_skip} from inputs, {n_skip} skip), h2h={R}, "
-                f"levels={self.num_levels}")
+                f"levels={self.num_levels}, density={density:.1%}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -577,7 +581,7 @@ def complete(mode: str, num_inputs: int, num_hidden: int, *, batch_first: bool =
     Example:
         >>> complete("lstm", 7, 50, seed=0)  # doctest: +NORMALIZE_WHITESPACE
         GraphRNN(mode='lstm', inputs=7, hidden=50, i2h=350 (350 from inputs, 0 skip),
-                 h2h=2500, levels=1)
+                 h2h=2500, levels=1, density=100.0%)
     """
     n_in, H = _check_size(num_inputs, "num_inputs"), _check_size(num_hidden, "num_hidden")
     i2h, h2h = _complete_edges(n_in, H)

@@ -393,7 +393,7 @@ def test_cells_to_networkx_and_repr():
     assert e["delay"] == 1 and e["kind"] == "h2h" and len(e["weight"]) == 4
     assert g.edges[8, 4, "i2h"]["delay"] == 0
     assert repr(cell) == ("GraphRNN(mode='lstm', inputs=3, hidden=7, i2h=14 (6 from inputs, "
-                          "8 skip), h2h=6, levels=5)")
+                          "8 skip), h2h=6, levels=5, density=17.1%)")
 
 
 # ----------------------------------------------------------------------------- classifier
