@@ -108,8 +108,8 @@ def _as_edge_index(edges: object, name: str) -> torch.Tensor:
     if edges is None:
         return torch.zeros(2, 0, dtype=torch.long)
     t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
-    if t.numel() == 0:
-        t = t.reshape(2, 0)
+    if t.numel() == 0:  # [] and np.asarray([]) (float64) both mean "no edges"
+        return torch.zeros(2, 0, dtype=torch.long)
     if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
         raise TypeError(f"expected {name} to hold integer node ids, got dtype {t.dtype}")
     if t.dim() != 2 or t.shape[0] != 2:

@@ -300,6 +300,13 @@ def test_cells_random_priors_same_seed_same_cell(build):
     assert d.num_hidden == 20
 
 
+def test_cells_no_edges_is_bias_only():
+    cell = GraphRNN("rnn_tanh", 2, 3, [], None, seed=0, dtype=D64)
+    assert cell.num_edges == {"i2h": 0, "h2h": 0}
+    out, h = cell(_x(T=2, B=1, n_in=2))
+    torch.testing.assert_close(out[1, 0], torch.tanh(cell.bias[:, 0] + cell.recurrent_bias[:, 0]))
+
+
 def test_cells_seed_same_weights():
     a = cells.complete("gru", 3, 4, seed=7)
     b = cells.complete("gru", 3, 4, seed=torch.Generator().manual_seed(7))
