@@ -9,11 +9,12 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import analysis, compare, edits, predict, priors, prune
+from . import analysis, compare, edits, predict, priors, prune, recurrent
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
 from .levels import CycleError
+from .recurrent import UnrolledNet, unroll
 from .schedule import KERNELS, Schedule, compile_schedule
 from .structure import Structure
 
@@ -26,6 +27,7 @@ __all__ = [
     "GraphNet",
     "Schedule",
     "Structure",
+    "UnrolledNet",
     "analysis",
     "compare",
     "compile_schedule",
@@ -40,4 +42,6 @@ __all__ = [
     "predict",
     "priors",
     "prune",
+    "recurrent",
+    "unroll",
 ]

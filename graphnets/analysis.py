@@ -16,6 +16,10 @@ programmes). Two graphs are measured:
 - the **whole net** (inputs, hidden, outputs), **directed**: depth, fan-in and layer mass, which
   follow the direction of computation.
 
+A recurrent net (one with delayed edges, :mod:`graphnets.recurrent`) is measured on its
+**delay-0 edges**: the feed-forward graph one time step runs, which for a recurrent prior
+(``002_…`` Fig. 6c) is the random DAG Table 1 describes; the delayed edges are left out.
+
 Unreachable pairs are never counted as infinite distances: they are left out (see the table).
 Variances and standard deviations are population ones (``ddof=0``). A property that is undefined
 for the graph at hand (e.g. a density with fewer than 2 hidden nodes) is ``nan``.
@@ -321,11 +325,12 @@ _COMPUTE: dict[str, Callable[[_Graphs], float]] = {
 
 
 def _structure(net) -> Structure:
+    """The structure to measure: the delay-0 part of a recurrent one (module docstring)."""
     if isinstance(net, Structure):
-        return net
+        return net.feedforward()[0]
     s = getattr(net, "structure", None)
     if isinstance(s, Structure):
-        return s
+        return s.feedforward()[0]
     raise TypeError(f"expected a graphnets GraphNet or Structure, got {type(net).__name__}")
 
 

@@ -77,8 +77,9 @@ def _make(
     bias,
     seed,
     kernel,
+    delay=None,
 ) -> GraphNet:
-    structure = Structure(edge_index, labels, inputs, outputs, acts)
+    structure = Structure(edge_index, labels, inputs, outputs, acts, delay)
     return GraphNet(structure, weight, bias, seed=seed, kernel=kernel, weight_given=weight_given)
 
 
@@ -95,12 +96,14 @@ def from_networkx(
     """Build a GraphNet from a ``networkx.DiGraph`` with any hashable node labels.
 
     Node order (and so ``bias``) follows ``G.nodes``; edge order (and so ``weight``) follows
-    ``G.edges``. An edge attribute ``weight`` and node attributes ``bias`` and ``activation``
-    are used where present; missing weights get the fan-in initialisation of
+    ``G.edges``. Edge attributes ``weight`` and ``delay`` and node attributes ``bias`` and
+    ``activation`` are used where present; missing weights get the fan-in initialisation of
     :meth:`GraphNet.reset_parameters`, missing biases 0.
 
     Args:
-        G (networkx.DiGraph): the graph; must be acyclic.
+        G (networkx.DiGraph): the graph. Its edges without a ``delay`` attribute (or with
+            ``delay=0``) must be acyclic; an edge with ``delay=d >= 1`` is recurrent (it
+            carries its source's value from ``d`` time steps back, see :meth:`GraphNet.step`).
         inputs (list): input labels in the order of ``x``'s columns (default: ``G.graph["inputs"]``).
         outputs (list): output labels in the order of ``y``'s columns
             (default: ``G.graph["outputs"]``).
@@ -154,12 +157,19 @@ def from_networkx(
     dst = np.empty(E, dtype=np.int64)
     weight = np.full(E, np.nan)
     given = np.zeros(E, dtype=bool)
-    for e, (u, v, w) in enumerate(G.edges(data="weight")):
+    delay = np.zeros(E, dtype=np.int64)
+    for e, (u, v, data) in enumerate(G.edges(data=True)):
         src[e] = index[u]
         dst[e] = index[v]
+        w = data.get("weight")
         if w is not None:
             weight[e] = float(w)
             given[e] = True
+        d = data.get("delay", 0)
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(f"edge {u!r} -> {v!r} has delay {d!r}; a delay is an int >= 0 "
+                             "(0: feed-forward, d >= 1: from d time steps back)")
+        delay[e] = d
     bias = np.zeros(len(labels))
     acts_given: dict[int, str] = {}
     for i, (lab, data) in enumerate(G.nodes(data=True)):
@@ -177,6 +187,7 @@ def from_networkx(
         torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
         torch.from_numpy(given) if given.any() else None,
         torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None, seed, kernel,
+        torch.from_numpy(delay),
     )
 
 
@@ -204,6 +215,7 @@ def from_edges(
     weight: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
     labels: Sequence[Hashable] | None = None,
+    delay: torch.Tensor | Sequence[int] | None = None,
     activation: str = "relu",
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
@@ -218,10 +230,12 @@ def from_edges(
         weight (Tensor, optional): ``[E]`` edge weights (default: fan-in initialisation).
         bias (Tensor, optional): ``[N]`` biases (default: zeros).
         labels (list, optional): ``N`` unique node labels (default: ``0..N-1``).
+        delay (LongTensor, optional): ``[E]`` delays, ``0`` feed-forward, ``d >= 1`` recurrent
+            (see :doc:`recurrent`) (default: all ``0``).
         activation, output_activation, seed, kernel: as in :func:`from_networkx`.
 
     Shapes:
-        - **edge_index:** ``[2, E]``; **weight:** ``[E]``; **bias:** ``[N]``
+        - **edge_index:** ``[2, E]``; **weight:** ``[E]``; **bias:** ``[N]``; **delay:** ``[E]``
 
     Example:
         >>> import torch, graphnets
@@ -242,7 +256,7 @@ def from_edges(
     inp = _roles(labels, index, inputs, "inputs")
     out = _roles(labels, index, outputs, "outputs")
     acts = _activations(num_nodes, inp, out, activation, output_activation)
-    return _make(edge_index, labels, inp, out, acts, weight, None, bias, seed, kernel)
+    return _make(edge_index, labels, inp, out, acts, weight, None, bias, seed, kernel, delay)
 
 
 def from_igraph(

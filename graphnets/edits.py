@@ -163,6 +163,7 @@ def subgraph(structure: Structure, keep_edges: np.ndarray, keep_nodes: np.ndarra
     new.inputs = torch.from_numpy(node_map[structure.inputs.numpy()])
     new.outputs = torch.from_numpy(node_map[structure.outputs.numpy()])
     new.activations = tuple(a for a, k in zip(structure.activations, keep_nodes) if k)
+    new.delay = structure.delay[torch.from_numpy(np.asarray(keep_edges, dtype=bool))]
     new._level = None  # computed when first asked for: the schedule may not need it
     return new, edge_map, node_map
 
@@ -250,7 +251,8 @@ def remove_edges(net, edges, optimizer=None) -> EditRecord:
     old = net._schedule
     w = net.weight
     sched = (restrict_schedule(old, new, edge_map)
-             if old is not None and old.device == w.device and old.dtype == w.dtype else None)
+             if old is not None and old.device == w.device and old.dtype == w.dtype
+             and not s.is_recurrent else None)
     apply(net, new, net.weight.data[keep], net.bias.data,
           _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), optimizer, sched)
     return EditRecord("remove_edges", torch.from_numpy(edge_map), torch.from_numpy(node_map),
@@ -284,7 +286,7 @@ def remove_nodes(net, nodes: Sequence[Hashable], optimizer=None) -> EditRecord:
 
 
 def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None,
-              optimizer=None, seed=None) -> EditRecord:
+              optimizer=None, seed=None, delay=0) -> EditRecord:
     s = net.structure
     _param_optimizer_check(net, optimizer)
     src, dst = list(src), list(dst)
@@ -293,7 +295,15 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
     si = s.lookup(src, "src")
     di = s.lookup(dst, "dst")
     k = len(si)
-    new = _insert(s, np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64))
+    new_delay = _new_delays(delay, k)
+    if s.is_recurrent or bool(new_delay.any()):
+        # delayed edges take no part in the levels: validate the whole structure again
+        new = Structure(torch.cat([s.edge_index, torch.tensor([si, di], dtype=torch.long)
+                                   .reshape(2, k)], 1),
+                        s.labels, s.inputs, s.outputs, s.activations,
+                        delay=torch.cat([s.delay, new_delay]))
+    else:
+        new = _insert(s, np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64))
     dev, dtype = net.weight.device, net.weight.dtype
     if weight is None:
         w_new = _fan_in_init(new, net.structure.num_edges, seed).to(dev, dtype)
@@ -312,6 +322,15 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
           torch.arange(s.num_nodes), optimizer)
     return EditRecord("add_edges", torch.arange(old_e), torch.arange(s.num_nodes),
                       labels=s.labels, added=new.edge_index[:, old_e:])
+
+
+def _new_delays(delay, k: int) -> torch.Tensor:
+    """One delay per new edge from an int or a sequence; ``ValueError`` naming a bad one."""
+    if isinstance(delay, (int, np.integer)) and not isinstance(delay, bool):
+        delay = [int(delay)] * k
+    from .structure import _check_delay
+
+    return _check_delay(delay, k)
 
 
 def _insert(s: Structure, si: np.ndarray, di: np.ndarray) -> Structure:
@@ -392,6 +411,7 @@ def _insert(s: Structure, si: np.ndarray, di: np.ndarray) -> Structure:
     new._index = s._index
     new.edge_index = torch.cat([s.edge_index, torch.from_numpy(np.stack([si, di]))], 1)
     new.inputs, new.outputs, new.activations = s.inputs, s.outputs, s.activations
+    new.delay = torch.zeros(new.edge_index.shape[1], dtype=torch.long)
     new._level = level
     return new
 
@@ -420,7 +440,7 @@ def add_nodes(net, labels: Sequence[Hashable], activation: str = "relu", bias=No
     if clash:
         raise ValueError(f"node {clash[0]!r} is already in the graph; labels must be unique")
     new = Structure(s.edge_index, s.labels + tuple(labels), s.inputs, s.outputs,
-                    s.activations + (spec,) * len(labels))
+                    s.activations + (spec,) * len(labels), delay=s.delay)
     dev, dtype = net.bias.device, net.bias.dtype
     b_new = torch.zeros(len(labels), dtype=dtype, device=dev)
     if bias is not None:

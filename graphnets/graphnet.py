@@ -164,7 +164,7 @@ class GraphNet(nn.Module):
             raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
         self._kernel = kernel
         self._schedule = compile_schedule(
-            self.structure, kernel, self.weight.device, self.weight.dtype
+            self.structure.feedforward()[0], kernel, self.weight.device, self.weight.dtype
         )
         return self
 
@@ -175,16 +175,23 @@ class GraphNet(nn.Module):
 
     @property
     def schedule(self) -> Schedule:
-        """The compiled schedule for the parameters' device and dtype (recompiled on a change)."""
+        """The compiled schedule for the parameters' device and dtype (recompiled on a change).
+
+        For a recurrent net it is the schedule of the delay-0 edges (what :attr:`levels`,
+        :meth:`summary` and :meth:`to_dense` describe); a time step runs on the step graph of
+        :mod:`graphnets.recurrent`.
+        """
         w = self.weight
         sched = self._schedule
         if sched is None or sched.device != w.device or sched.dtype != w.dtype:
-            self._schedule = compile_schedule(self.structure, self._kernel, w.device, w.dtype)
+            self._schedule = compile_schedule(self.structure.feedforward()[0], self._kernel,
+                                              w.device, w.dtype)
         return self._schedule
 
     # -- evaluation -------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Evaluate the network on ``x [B, n_inputs]``; returns ``[B, n_outputs]``."""
+    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` if it is a ``[B, n_inputs]`` (or ``[n_inputs]``) tensor of the net's dtype and
+        device, else the error that says what to change."""
         n_in = self.structure.inputs.numel()
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected x to be a torch.Tensor of shape [B, {n_in}], got "
@@ -205,11 +212,107 @@ class GraphNet(nn.Module):
                 f"expected x on device {w.device} (the network's parameters), got {x.device}; "
                 f"move x with x.to('{w.device}') or the net with net.to('{x.device}')"
             )
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluate the network on ``x [B, n_inputs]``; returns ``[B, n_outputs]``.
+
+        A recurrent net (one with delayed edges) needs a time step and a state instead: see
+        :meth:`step`, :meth:`run` and :func:`graphnets.unroll`.
+        """
+        x = self._check_x(x)
+        if self.structure.is_recurrent:
+            k = int((self.structure.delay > 0).sum())
+            raise ValueError(
+                f"this net has {k} delayed (recurrent) edge{'s' if k > 1 else ''}, so it needs "
+                "a time step and a state: use net.step(x_t, state), net.run(x_seq) or "
+                "graphnets.unroll(net, steps)"
+            )
         single = x.dim() == 1
         if single:
             x = x[None]
-        y = kernels.run(x, w, self.bias, self.schedule)
+        y = kernels.run(x, self.weight, self.bias, self.schedule)
         return y[0] if single else y
+
+    # -- time (graphnets.recurrent) ---------------------------------------------------------
+    def step(self, x: torch.Tensor, state: torch.Tensor | float | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One time step of a recurrent net: ``(y_t, next_state)``.
+
+        Every delayed edge ``u -> v`` of delay ``d`` feeds ``v`` the value ``a_u`` had ``d``
+        steps before; the state holds those past values (see :attr:`state_labels`). A
+        feed-forward net has an empty state and its step is :meth:`forward`.
+
+        Args:
+            x (Tensor): ``[B, n_inputs]`` (or ``[n_inputs]``), the inputs at this step.
+            state (Tensor or float, optional): ``[B, S]`` (or ``[S]``, broadcast) past values;
+                a number fills the state with it (default: ``None``, zeros: the first step).
+
+        Returns:
+            ``y_t [B, n_outputs]`` and the state ``[B, S]`` for the next step.
+
+        Example:
+            >>> import torch, graphnets
+            >>> ei = torch.tensor([[0, 1, 1], [1, 1, 2]])  # 1 -> 1 is recurrent (delay 1)
+            >>> net = graphnets.from_edges(ei, 3, [0], [2], delay=[0, 1, 0], seed=0)
+            >>> net.state_labels
+            [(1, 1)]
+            >>> y, state = net.step(torch.ones(5, 1))
+            >>> y, state = net.step(torch.ones(5, 1), state)
+            >>> y.shape, state.shape
+            (torch.Size([5, 1]), torch.Size([5, 1]))
+        """
+        from . import recurrent
+
+        return recurrent.step(self, x, state)
+
+    def run(self, x: torch.Tensor, state: torch.Tensor | float | None = None, *,
+            batch_first: bool = False, return_state: bool = False):
+        """Run a sequence through the net, one :meth:`step` per time step.
+
+        Args:
+            x (Tensor): ``[T, B, n_inputs]`` (``[B, T, n_inputs]`` with ``batch_first``).
+            state (Tensor or float, optional): the initial state as in :meth:`step`
+                (default: zeros).
+            batch_first (bool): whether ``x`` and the result are batch-major, as in
+                ``torch.nn.RNN`` (default: ``False``).
+            return_state (bool): also return the final state (default: ``False``).
+
+        Returns:
+            ``y [T, B, n_outputs]`` (or ``[B, T, n_outputs]``), and the final state ``[B, S]``
+            if ``return_state``.
+        """
+        from . import recurrent
+
+        return recurrent.run(self, x, state, batch_first=batch_first, return_state=return_state)
+
+    def initial_state(self, batch_size: int, value: float = 0.0) -> torch.Tensor:
+        """A state ``[batch_size, S]`` filled with ``value`` (see :attr:`state_labels`)."""
+        from . import recurrent
+
+        return recurrent.initial_state(self, batch_size, value)
+
+    @property
+    def state_labels(self) -> list[tuple]:
+        """``(label, lag)`` of every state column: the value of ``label`` ``lag`` steps back.
+
+        Ordered by node index, then lag; every node with delayed out-edges keeps lags ``1`` to
+        its largest outgoing delay. Empty for a feed-forward net.
+        """
+        from .recurrent import _slots
+
+        lab = self.structure.labels
+        return [(lab[u], int(k)) for u, k in _slots(self.structure).tolist()]
+
+    @property
+    def delay(self) -> torch.Tensor:
+        """``[E]`` delay of every edge (``0``: feed-forward), in the order of ``weight``."""
+        return self.structure.delay
+
+    @property
+    def is_recurrent(self) -> bool:
+        """Whether the net has delayed edges (then use :meth:`step` / :meth:`run`)."""
+        return self.structure.is_recurrent
 
     # -- edits (graphnets.edits) -----------------------------------------------------------
     def _record(self, record):
@@ -234,17 +337,18 @@ class GraphNet(nn.Module):
 
         return self._record(edits.remove_edges(self, edges, optimizer))
 
-    def add_edges(self, src, dst, weight=None, *, optimizer=None, seed=None):
+    def add_edges(self, src, dst, weight=None, *, delay=0, optimizer=None, seed=None):
         """Add edges ``src[k] -> dst[k]`` (labels), appended after the existing ones.
 
-        ``weight`` gives their weights (default: fan-in initialisation with ``seed``). An edge
+        ``weight`` gives their weights (default: fan-in initialisation with ``seed``);
+        ``delay`` (an int, or one per edge) makes them recurrent (default: ``0``). An edge
         that would close a feed-forward cycle raises :class:`~graphnets.CycleError` naming the
         cycle, and the net is left unchanged; so are duplicates, self loops and edges into
         inputs (``ValueError``). New edges start with zero optimizer state.
         """
         from . import edits
 
-        return self._record(edits.add_edges(self, src, dst, weight, optimizer, seed))
+        return self._record(edits.add_edges(self, src, dst, weight, optimizer, seed, delay))
 
     def remove_nodes(self, nodes, *, optimizer=None):
         """Remove hidden nodes (labels) with all their edges; inputs and outputs stay."""
@@ -389,6 +493,11 @@ class GraphNet(nn.Module):
         n_par = self.weight.numel() + self.bias.numel() - len(self.structure.inputs)
         lines.append(f"parameters: {n_par:,} ({self.num_edges:,} weights, "
                      f"{self.num_nodes - len(self.structure.inputs):,} biases)")
+        if self.structure.is_recurrent:
+            d = self.structure.delay
+            lines.append(f"recurrent: {int((d > 0).sum()):,} delayed edges (delays "
+                         f"1..{int(d.max())}, not in the table), state of "
+                         f"{len(self.state_labels):,} values")
         dead = self.dead_nodes()
         if dead:
             lines.append(f"dead nodes: {len(dead)} (see dead_nodes())")
@@ -402,8 +511,9 @@ class GraphNet(nn.Module):
             if lv.stop > lv.start:  # level 0 often holds only inputs: nothing to run
                 counts[k] = counts.get(k, 0) + 1
         plan = ",".join(f"{k}x{v}" for k, v in counts.items())
+        rec = f", delayed={int((s.delay > 0).sum())}" if s.is_recurrent else ""
         return (
-            f"nodes={s.num_nodes}, edges={s.num_edges}, inputs={len(s.inputs)}, "
+            f"nodes={s.num_nodes}, edges={s.num_edges}{rec}, inputs={len(s.inputs)}, "
             f"outputs={len(s.outputs)}, levels={s.num_levels}, kernel={self._kernel}[{plan}]"
         )
 
@@ -415,7 +525,8 @@ class GraphNet(nn.Module):
         """A ``networkx.DiGraph`` with the same labels and the parameters as attributes.
 
         Nodes carry ``bias``, ``activation`` and ``role`` (``input``/``hidden``/``output``), edges
-        carry ``weight``; ``G.graph["inputs"]``/``["outputs"]`` hold the ordered labels, so
+        carry ``weight`` (and ``delay`` in a recurrent net);
+        ``G.graph["inputs"]``/``["outputs"]`` hold the ordered labels, so
         ``from_networkx(net.to_networkx())`` rebuilds the same function. networkx lists edges
         grouped by source node, so the rebuilt net's ``weight`` may be in another order than
         this one's (compare edges by their label pairs, :meth:`edges`).
@@ -429,7 +540,18 @@ class GraphNet(nn.Module):
         for i, lab in enumerate(s.labels):
             G.add_node(lab, bias=bias[i], activation=s.activations[i], role=role[i])
         w = self.weight.detach().cpu().tolist()
-        G.add_weighted_edges_from((u, v, wi) for (u, v), wi in zip(self.edges(), w))
+        if not s.is_recurrent:
+            G.add_weighted_edges_from((u, v, wi) for (u, v), wi in zip(self.edges(), w))
+            return G
+        d = s.delay.tolist()
+        for (u, v), wi, di in zip(self.edges(), w, d):
+            if G.has_edge(u, v):
+                raise ValueError(
+                    f"edge {u!r} -> {v!r} exists with delays {G.edges[u, v]['delay']} and {di}; "
+                    "a networkx.DiGraph holds one edge per pair (use to_igraph() or "
+                    "net.edges() with net.delay)"
+                )
+            G.add_edge(u, v, weight=wi, delay=di)
         return G
 
     def _roles(self) -> list[str]:
@@ -445,7 +567,7 @@ class GraphNet(nn.Module):
         """An ``igraph.Graph`` (directed): vertex ``i`` is node ``i``, edge ``e`` is edge ``e``.
 
         Vertex attributes ``label`` (the original label), ``name`` (``str(label)``), ``bias``,
-        ``activation``, ``role``; edge attribute ``weight``; graph attributes ``inputs`` and
+        ``activation``, ``role``; edge attributes ``weight`` and ``delay``; graph attributes ``inputs`` and
         ``outputs`` (vertex indices, in order).
         """
         import igraph as ig
@@ -458,22 +580,28 @@ class GraphNet(nn.Module):
         g.vs["activation"] = list(s.activations)
         g.vs["role"] = self._roles()
         g.es["weight"] = self.weight.detach().cpu().tolist()
+        g.es["delay"] = s.delay.tolist()
         g["inputs"] = s.inputs.tolist()
         g["outputs"] = s.outputs.tolist()
         return g
 
-    def to_dense(self) -> torch.Tensor:
+    def to_dense(self, delay: int = 0) -> torch.Tensor:
         """The ``[N, N]`` weight matrix ``W[dst, src]`` with rows and columns in :attr:`order`.
 
         Inputs come first and levels follow in order, so a layered net gives the block
         sub-diagonal matrix of Eq. (1) of ``004_…``: ``z = W a + b`` for every node at once.
-        Differentiable with respect to ``weight``.
+        Differentiable with respect to ``weight``. ``delay`` picks the edges of one delay: a
+        recurrent net is ``z(t) = Σ_d W_d a(t - d) + b`` with ``W_d = to_dense(delay=d)``
+        (default: ``0``, the feed-forward edges: all edges of a feed-forward net).
         """
+        if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 0:
+            raise ValueError(f"delay must be an int >= 0, got {delay!r}")
         sched = self.schedule
         pos = sched.position
-        src, dst = self.structure.edge_index.to(pos.device)
+        ids = (self.structure.delay == delay).nonzero()[:, 0]
+        src, dst = self.structure.edge_index[:, ids].to(pos.device)
         W = self.weight.new_zeros(self.num_nodes, self.num_nodes)
-        W = W.index_put((pos[dst], pos[src]), self.weight)
+        W = W.index_put((pos[dst], pos[src]), self.weight[ids.to(self.weight.device)])
         return W
 
     # -- saving -----------------------------------------------------------------------------
@@ -499,6 +627,7 @@ class GraphNet(nn.Module):
             "inputs": s.inputs.clone(),
             "outputs": s.outputs.clone(),
             "activations": list(s.activations),
+            "delay": s.delay.clone(),
             "weight": self.weight.detach().cpu().clone(),
             "bias": self.bias.detach().cpu().clone(),
             "kernel": self._kernel,
@@ -547,7 +676,8 @@ def load(path: str | os.PathLike, *, map_location: str | torch.device | None = N
         )
     labels = [tuple(x) if isinstance(x, list) else x for x in state["labels"]]
     structure = Structure(
-        state["edge_index"], labels, state["inputs"], state["outputs"], state["activations"]
+        state["edge_index"], labels, state["inputs"], state["outputs"], state["activations"],
+        state.get("delay"),  # files written before delays existed hold feed-forward nets
     )
     w, b = state["weight"], state["bias"]
     net = GraphNet(structure, kernel=state["kernel"])
