@@ -1,19 +1,25 @@
-# Two commands on a fresh clone: `make demo` (the main job) and `make test` (the test suite).
-# Both create .venv first: torch==2.13.0 is installed before anything else, so no dependency
-# can pull another torch.
+# Two commands on a fresh clone: `make experiment` (the main job) and `make test` (the test
+# suite). Both create .venv first: torch==2.13.0 is installed before anything else, so no
+# dependency can pull another torch. The `ray` extra is installed so that the test suite runs
+# the Ray executor's test too.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup demo test bench clean
+.PHONY: setup experiment demo test bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,ray]"
 	touch $@
+
+# The bundled default experiment (graphnets/experiment/default.toml) into results/experiment;
+# rerunning resumes it. Options: `.venv/bin/graphnets experiment --help`.
+experiment: setup
+	$(VENV)/bin/graphnets experiment --out results/experiment
 
 demo: setup
 	$(VENV)/bin/graphnets demo

@@ -9,7 +9,8 @@ Option values are checked by ``argparse`` types (:func:`positive_int`, :func:`po
 involve two options go through :func:`usage_error`.
 
 Commands:
-    demo    Train a Watts–Strogatz random-graph network on the bundled digits data.
+    experiment  Sample, train, measure and predict random-graph nets; write a report.
+    demo        Train a Watts–Strogatz random-graph network on the bundled digits data.
 """
 
 from __future__ import annotations
@@ -141,9 +142,104 @@ def run_demo(args: argparse.Namespace) -> int:
           f"(best {max(r['test_acc'] for r in history):.4f}; {seconds:.1f} s in all)")
     return 0
 
+_EXPERIMENT_HELP = """\
+Sample architectures from random-graph priors, train them, measure their structure, learn to
+predict their performance, and write a report: the stages sample -> train -> measure -> predict
+-> report, into the results folder --out.
+
+Settings come from the bundled default configuration (shown by --show-config; documented in
+docs/experiment.md), a TOML file given with --config merged over it, and the flags below, which
+override both. Without --config, a folder that already holds results keeps its own settings
+(its config.json), so `graphnets experiment --out DIR` resumes DIR and `--graphs N` extends it.
+
+Resuming: every finished training is saved at once (nets/<id>.pt, runs/<id>.json); an
+interrupted run (Ctrl-C, a crash, a kill) loses at most the trainings in flight. Rerunning the
+same command skips the finished nets and trains the rest; a larger --graphs trains only the new
+nets. Settings that define a row (seed, [data], [sample], [train]) cannot change in a folder:
+such a run is refused with the list of changes; use a new --out folder. Changing [measure],
+[predict] or [report] settings reruns only those stages.
+
+Outputs: results.csv (one row per net), curves.csv, nets/, comparison.csv, correlations.csv,
+predictions.csv, plots/*.png and report.md. Exit status: 0 done, 1 refused or failed (message
+on stderr), 2 bad usage, 130 interrupted.
+"""
+
+
+def _configure_experiment(parser: argparse.ArgumentParser) -> None:
+    from .experiment import EXECUTORS, STAGES
+
+    parser.description = _EXPERIMENT_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--out", default=os.path.join("results", "experiment"), metavar="DIR",
+                        help="results folder; created, or resumed if it holds results "
+                             "(default: %(default)s)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML configuration merged over the bundled default (see "
+                             "--show-config and docs/experiment.md)")
+    parser.add_argument("--stage", choices=STAGES + ("all",), default="all",
+                        help="run one stage on the folder: sample, train (only the unfinished "
+                             "nets), measure (graph properties), predict (cross-validated "
+                             "predictors and correlations), report (plots and report.md); "
+                             "'all' runs them in order and skips measure/predict when they are "
+                             "up to date (default: %(default)s)")
+    parser.add_argument("--graphs", type=positive_int, metavar="N",
+                        help="number of nets (sample.graphs); growing it trains only new nets")
+    parser.add_argument("--epochs", type=positive_int, metavar="N",
+                        help="training epochs per net (train.epochs)")
+    parser.add_argument("--seed", type=nonnegative_int, metavar="N",
+                        help="experiment seed: net i's graph, weights and shuffles come from "
+                             "(seed, i) only")
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="parallel trainings (run.workers): 1 trains in this process, N > 1 "
+                             "in N local processes with one torch thread each; with --executor "
+                             "ray, the CPUs of a local Ray runtime")
+    parser.add_argument("--executor", choices=EXECUTORS,
+                        help="local processes, or Ray tasks (run.executor; needs "
+                             "pip install 'graphnets[ray]')")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="Ray cluster to join, e.g. auto or HOST:6379 (run.ray_address); "
+                             "empty: start a local Ray runtime")
+    parser.add_argument("--show-config", action="store_true",
+                        help="print the resolved configuration as JSON and exit")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide the progress bars (stderr)")
+
+
+def run_experiment(args: argparse.Namespace) -> int:
+    """Resolve the configuration, run the stages, print the summary."""
+    import json
+
+    from .experiment import ConfigError, StageError, format_summary, resolve, run
+
+    overrides: dict = {}
+    for flag, (section, key) in {"graphs": ("sample", "graphs"), "epochs": ("train", "epochs"),
+                                 "workers": ("run", "workers"),
+                                 "executor": ("run", "executor"),
+                                 "ray_address": ("run", "ray_address")}.items():
+        if getattr(args, flag) is not None:
+            overrides.setdefault(section, {})[key] = getattr(args, flag)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    try:
+        config = resolve(args.out, args.config, overrides)
+        if args.show_config:
+            print(json.dumps(config, indent=2))
+            return 0
+        summary = run(config, args.out, stage=args.stage, progress=not args.no_progress,
+                      log=lambda line: print(line, flush=True))
+    except (ConfigError, StageError, FileNotFoundError) as err:
+        print(f"graphnets experiment: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(format_summary(summary))
+    return 0
+
 
 #: The subcommands, in the order ``graphnets --help`` lists them.
 COMMANDS: list[Command] = [
+    Command("experiment", "sample, train, measure and predict random-graph nets; write a "
+            "report (the main job)", _configure_experiment, run_experiment),
     Command("demo", "train a Watts–Strogatz random-graph net on the bundled digits data",
             _configure_demo, run_demo),
 ]

@@ -1,0 +1,253 @@
+"""The report stage: plots (PNG, matplotlib's Agg backend) and ``report.md`` tying them together.
+
+Reads only what the earlier stages wrote into the results folder, so it can be rerun alone.
+Three figures:
+
+- ``plots/accuracy_vs_properties.png``: the target against the properties with the largest
+  ``|Spearman ρ|``, one panel each, coloured by prior;
+- ``plots/predicted_vs_actual.png``: out-of-fold predictions of the best predictors;
+- ``plots/learning_curves.png``: training loss and test accuracy per epoch of every net.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["plot_properties", "plot_predictions", "plot_curves", "write_report", "PRIOR_LABELS"]
+
+#: Legend names of the priors.
+PRIOR_LABELS = {"ws": "Watts–Strogatz", "ba": "Barabási–Albert", "er": "Erdős–Rényi"}
+_COLOURS = {"ws": "tab:blue", "ba": "tab:orange", "er": "tab:green"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, safe in workers and on servers
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str) -> str:
+    from .store import atomic_write
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    atomic_write(path, buf.getvalue())
+    return path
+
+
+def strongest(correlations, count: int) -> list[str]:
+    """The ``count`` properties of largest finite ``|spearman|``."""
+    s = correlations["spearman"].astype(float).abs().dropna()
+    return list(s.sort_values(ascending=False, kind="stable").index[:count])
+
+
+def plot_properties(results, correlations, target: str, count: int, path: str) -> str:
+    """Scatter plots of ``target`` against the ``count`` most correlated properties."""
+    plt = _pyplot()
+    names = strongest(correlations, count)
+    cols = max(1, len(names))
+    fig, axes = plt.subplots(1, cols, figsize=(3.6 * cols, 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for prior, part in results.groupby("prior"):
+            ax.scatter(part[name], part[target], s=12, alpha=0.7, color=_COLOURS.get(prior),
+                       label=PRIOR_LABELS.get(prior, prior))
+        ax.set_xlabel(name)
+        ax.set_title(f"Spearman ρ = {correlations.loc[name, 'spearman']:.2f}", fontsize=9)
+    axes[0][0].set_ylabel(target)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    path = _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_predictions(predictions, names, target: str, path: str) -> str:
+    """Out-of-fold prediction against the actual target, one panel per predictor."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
+    y = predictions["actual"].to_numpy()
+    lo, hi = float(np.min(y)), float(np.max(y))
+    for ax, name in zip(axes[0], names):
+        ax.scatter(y, predictions[name], s=12, alpha=0.7)
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
+        ax.set_xlabel(f"actual {target}")
+        ax.set_ylabel(f"predicted ({name})")
+        ax.set_title(name, fontsize=9)
+    fig.tight_layout()
+    path = _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(curves, priors: Mapping[int, str], path: str) -> str:
+    """Training loss and test accuracy per epoch of every training, coloured by prior."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    seen = set()
+    for (i, repeat), part in curves.groupby(["id", "repeat"]):
+        prior = priors.get(i)
+        label = None if prior in seen else PRIOR_LABELS.get(prior, prior)
+        seen.add(prior)
+        kw = dict(color=_COLOURS.get(prior), alpha=0.35, lw=0.8, marker=".", ms=3)
+        ax_loss.plot(part["epoch"], part["loss"], label=label, **kw)
+        ax_acc.plot(part["epoch"], part["test_acc"], **kw)
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("training loss")
+    ax_loss.set_yscale("log")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("test accuracy")
+    ax_loss.legend(fontsize=7)
+    fig.tight_layout()
+    path = _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _md_table(table, digits: int = 3) -> str:
+    """A DataFrame as a Markdown table (no extra dependency): columns of whole numbers as ints,
+    other numbers with ``digits`` decimals (significant digits below 0.001), missing as –."""
+    def column(values):
+        v = np.asarray(values, dtype=object)
+        numeric = [x for x in v if isinstance(x, (int, float, np.number)) and not isinstance(
+            x, bool)]
+        finite = [float(x) for x in numeric if np.isfinite(float(x))]
+        whole = len(numeric) == len(v) and all(x == int(x) for x in finite)
+
+        def cell(x):
+            if not isinstance(x, (int, float, np.number)) or isinstance(x, bool):
+                return str(x)
+            x = float(x)
+            if not np.isfinite(x):
+                return "–"
+            if whole:
+                return str(int(x))
+            return f"{x:.{digits}g}" if 0 < abs(x) < 1e-3 else f"{x:.{digits}f}"
+        return [cell(x) for x in v]
+
+    header = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    cols = [column(table.index)] + [column(table[c].to_numpy(dtype=object))
+                                    for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*cols)]
+    return "\n".join(lines)
+
+
+def write_report(path: str, *, config: Mapping, results, comparison, correlations,
+                 plots: Mapping[str, str], best: list[str], timings: Mapping[str, float]) -> str:
+    """Write ``report.md``: setup, summary, comparison, correlations and the plots."""
+    from .store import atomic_write
+
+    c = config
+    target = c["predict"]["target"]
+    y = results[target]
+    by_prior = results.groupby("prior")[target].agg(["count", "mean", "std", "min", "max"])
+    by_prior.index = [PRIOR_LABELS.get(p, p) for p in by_prior.index]
+    by_prior.index.name = "prior"
+    top = results.sort_values("test_acc", ascending=False).head(5)
+    top_cols = [k for k in ("prior", "hidden", "k", "p", "m", "degree", "num_edges", "depth",
+                            "test_acc") if k in top.columns]
+    pri = c["sample"]["priors"]
+    rel = lambda p: os.path.relpath(p, os.path.dirname(path))  # noqa: E731
+    data = c["data"]
+    lines = [
+        "# Structure vs performance: random-graph nets on digits",
+        "",
+        "Written by `graphnets experiment`; every number below is read from the files of this "
+        "folder (`results.csv`, `comparison.csv`, `correlations.csv`).",
+        "",
+        "## Setup",
+        "",
+        f"- **Data**: scikit-learn's digits (64 pixels, 10 classes), stratified split with seed "
+        f"{data['split_seed']}, test size {data['test_size']}, training samples "
+        f"{data['train_samples']}.",
+        f"- **Architectures**: {len(results)} nets drawn with seed {c['seed']}; hidden nodes "
+        f"uniform in {c['sample']['hidden']}; priors (weight): Watts–Strogatz "
+        f"({pri['ws']['weight']:g}, k in {pri['ws']['k']}, p in {pri['ws']['p']}), "
+        f"Barabási–Albert ({pri['ba']['weight']:g}, m in {pri['ba']['m']}), Erdős–Rényi "
+        f"({pri['er']['weight']:g}, mean degree in {pri['er']['degree']}), each embedded "
+        "between the 64 inputs and 10 outputs (`graphnets.priors`).",
+        f"- **Training**: Adam, lr {c['train']['lr']}, batch {c['train']['batch_size']}, "
+        f"{c['train']['epochs']} epochs, {c['train']['repeats']} training(s) per net.",
+        f"- **Prediction**: target `{target}`; {c['predict']['folds']}-fold cross-validation, "
+        f"seeds {c['predict']['cv_seeds']}; GNN up to {c['predict']['gnn_epochs']} epochs "
+        f"(patience {c['predict']['gnn_patience']}); top-k precision with k = "
+        f"{c['predict']['top_k']}.",
+        "",
+        "## Summary",
+        "",
+        f"{target}: mean {y.mean():.3f}, std {y.std(ddof=0):.3f}, min {y.min():.3f}, "
+        f"max {y.max():.3f} over {len(results)} nets.",
+        "",
+        _md_table(by_prior),
+        "",
+        "Best nets (by test accuracy; their files are `nets/<id>.pt`):",
+        "",
+        _md_table(top[top_cols]),
+        "",
+        "## Predicting performance from structure",
+        "",
+        "Cross-validated predictors (`graphnets.compare.compare`): the GNN on the nets, three "
+        "regressors on the graph properties, and single-number baselines; mean (± std over "
+        "folds × seeds). Kendall τ and Spearman ρ measure how well the predicted ranking "
+        "matches the real one; top-k precision is the share of the truly best nets among "
+        "the predicted best.",
+        "",
+        _md_table(_with_std(comparison)),
+        "",
+        f"Best by Kendall τ: **{best[0]}**"
+        + (f", then {best[1]}" if len(best) > 1 else "") + ".",
+        "",
+        f"![predicted vs actual]({rel(plots['predictions'])})",
+        "",
+        f"*Out-of-fold predictions of {', '.join(best)} (cv seed {c['predict']['cv_seeds'][0]})"
+        "; the dashed line is a perfect prediction.*",
+        "",
+        "## Which properties go with accuracy (Table 1 layout)",
+        "",
+        f"Pearson and Spearman correlation of every property with `{target}` "
+        "(`graphnets.analysis.correlations`; the 12 properties of Table 1 first).",
+        "",
+        _md_table(correlations),
+        "",
+        f"![accuracy vs properties]({rel(plots['properties'])})",
+        "",
+        "## Learning curves",
+        "",
+        f"![learning curves]({rel(plots['curves'])})",
+        "",
+        "## Files",
+        "",
+        "- `results.csv`: one row per net (spec, seeds, metrics, timings, properties)",
+        "- `curves.csv`: per-epoch loss and accuracies; `runs/<id>.json`: the same per net",
+        "- `nets/<id>.pt`: trained nets, `graphnets.load(path)`",
+        "- `comparison.csv`, `comparison_folds.csv`, `predictions.csv`, `correlations.csv`",
+        "- `config.json`: the settings; rerun `graphnets experiment --out <this folder>` to "
+        "resume or extend",
+        "",
+        "Time per stage (this run): " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        + ".",
+        "",
+    ]
+    return atomic_write(path, "\n".join(lines)) or path
+
+
+def _with_std(table):
+    """``mean ± std`` cells for every metric of a comparison table."""
+    import pandas as pd
+
+    from ..compare import METRICS
+
+    out = pd.DataFrame(index=table.index)
+    for m in METRICS:
+        out[m] = [f"{a:.3f} ± {b:.3f}" if np.isfinite(a) else "nan"
+                  for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"])]
+    out["n"] = table["n"]
+    out.index.name = "predictor"
+    return out

@@ -1,0 +1,268 @@
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import graphnets
+from graphnets.analysis import PROPERTIES, TABLE1
+from graphnets.experiment import ConfigError, StageError, default_config, merge, run
+from graphnets.experiment.tasks import load_data
+from graphnets.train import accuracy
+
+#: A tiny experiment: 6 nets of 10-20 hidden nodes, 1 epoch on 300 samples, 2-fold prediction.
+TINY = merge(default_config(), {
+    "sample": {"graphs": 6, "hidden": [10, 20],
+               "priors": {"ws": {"k": [2, 4]}, "er": {"degree": [1.0, 4.0]}}},
+    "data": {"train_samples": 300},
+    "train": {"epochs": 1},
+    "predict": {"folds": 2, "gnn_epochs": 1},
+    "report": {"top_properties": 3},
+})
+
+#: Columns that differ between identical runs (wall times).
+TIMES = ["train_seconds", "measure_seconds"]
+
+FILES = ["config.json", "samples.csv", "results.csv", "curves.csv", "properties.csv",
+         "comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv",
+         "report.md", "plots/accuracy_vs_properties.png", "plots/predicted_vs_actual.png",
+         "plots/learning_curves.png"]
+
+
+def _quiet(lines):
+    return lambda line: lines.append(line)
+
+
+def _rows(out):
+    return pd.read_csv(os.path.join(out, "results.csv"), index_col="id")
+
+
+def _trained(out, config=TINY, **overrides):
+    lines = []
+    run(merge(config, overrides), out, stage="train", progress=False, log=_quiet(lines))
+    return lines
+
+
+def _same_rows(a, b):
+    cols = [c for c in a.columns if c not in TIMES]
+    # int columns turn float when other rows bring a nan (e.g. "m" once a BA net joins)
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_dtype=False)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("exp") / "tiny")
+    lines = []
+    summary = run(TINY, out, progress=False, log=_quiet(lines))
+    return out, summary, lines
+
+
+def test_experiment_writes_every_file(finished):
+    out, summary, lines = finished
+    for name in FILES:
+        assert os.path.isfile(os.path.join(out, name)), name
+    for name in FILES:
+        if name.endswith(".png"):
+            with open(os.path.join(out, name), "rb") as f:
+                assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(os.path.join(out, "nets"))) == [f"{i:04d}.pt" for i in range(6)]
+    assert sorted(os.listdir(os.path.join(out, "runs"))) == [f"{i:04d}.json" for i in range(6)]
+    assert not [f for f in os.listdir(out) if f.startswith(".tmp-")]
+    assert summary["finished"] == 6 and summary["trained"] == 6 and summary["skipped"] == 0
+    assert summary["report"] == os.path.join(out, "report.md")
+    assert lines[0].startswith("sample: 6 nets (")
+
+
+def test_experiment_results_one_row_per_net_with_promised_columns(finished):
+    rows = _rows(finished[0])
+    assert list(rows.index) == list(range(6))
+    expected = {"prior", "hidden", "k", "p", "m", "degree", "graph_seed", "train_seed", "seed",
+                "epochs", "batch_size", "lr", "num_nodes", "num_edges", "train_acc", "test_acc",
+                "loss", "train_seconds", "measure_seconds", *PROPERTIES}
+    assert expected <= set(rows.columns)
+    assert set(rows["prior"]) <= {"ws", "ba", "er"}
+    assert rows["test_acc"].between(0, 1).all() and (rows["epochs"] == 1).all()
+    ws = rows[rows.prior == "ws"]
+    assert ws["k"].notna().all() and ws["m"].isna().all()
+    curves = pd.read_csv(os.path.join(finished[0], "curves.csv"))
+    assert len(curves) == 6 and set(curves.columns) >= {"id", "repeat", "epoch", "loss",
+                                                        "test_acc"}
+
+
+def test_experiment_nets_reload_to_recorded_accuracy(finished):
+    out = finished[0]
+    rows = _rows(out)
+    _, _, x_test, y_test = load_data(TINY["data"])
+    for i in rows.index:
+        net = graphnets.load(os.path.join(out, "nets", f"{i:04d}.pt"))
+        assert net.num_edges == rows.loc[i, "num_edges"]
+        assert accuracy(net, x_test, y_test) == rows.loc[i, "test_acc"]
+
+
+def test_experiment_tables_and_report(finished):
+    out = finished[0]
+    comp = pd.read_csv(os.path.join(out, "comparison.csv"), index_col="predictor")
+    assert list(comp.index) == list(graphnets.compare.PREDICTORS)
+    assert (comp["n"] == 2).all()
+    corr = pd.read_csv(os.path.join(out, "correlations.csv"), index_col="property")
+    assert list(corr.index[:12]) == list(TABLE1)
+    preds = pd.read_csv(os.path.join(out, "predictions.csv"))
+    assert len(preds) == 6 and set(preds["fold"]) == {0, 1}
+    assert preds[[c for c in preds.columns if c not in ("id", "actual", "fold")]].notna().all().all()
+    report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    for ref in ("plots/accuracy_vs_properties.png", "plots/predicted_vs_actual.png",
+                "plots/learning_curves.png", "results.csv", "comparison.csv",
+                "| gnn |", "| layers |", "Best by Kendall"):
+        assert ref in report, ref
+
+
+def test_experiment_each_stage_alone(finished, tmp_path):
+    out = str(tmp_path / "copy")
+    shutil.copytree(finished[0], out)
+    before = {n: open(os.path.join(out, n), "rb").read() for n in
+              ("properties.csv", "comparison.csv", "correlations.csv")}
+    os.remove(os.path.join(out, "report.md"))
+    for stage in ("sample", "train", "measure", "predict", "report"):
+        lines = []
+        summary = run(TINY, out, stage=stage, progress=False, log=_quiet(lines))
+        assert summary["stages"] == (stage,)
+        assert lines and lines[0].startswith(stage), lines
+    assert "8 nets" not in lines[0]
+    assert os.path.isfile(os.path.join(out, "report.md"))
+    after = pd.read_csv(os.path.join(out, "properties.csv"), index_col="id")
+    old = pd.read_csv(finished[0] + "/properties.csv", index_col="id")
+    _same_rows(old, after)  # re-measured: same properties
+    for name in ("comparison.csv", "correlations.csv"):  # refitted: same numbers
+        assert open(os.path.join(out, name), "rb").read() == before[name]
+
+
+def test_experiment_stage_needs_earlier_stages(tmp_path):
+    out = str(tmp_path / "new")
+    run(TINY, out, stage="sample", progress=False, log=_quiet([]))
+    with pytest.raises(StageError, match=r"measure: no trained nets in .*; run --stage train"):
+        run(TINY, out, stage="measure", progress=False, log=_quiet([]))
+    with pytest.raises(StageError, match=r"report: results\.csv, curves\.csv, comparison\.csv, "
+                                         r"predictions\.csv, correlations\.csv missing"):
+        run(TINY, out, stage="report", progress=False, log=_quiet([]))
+    with pytest.raises(ValueError, match=r"unknown stage 'fit'; expected one of sample, train"):
+        run(TINY, out, stage="fit")
+
+
+def test_experiment_same_seed_same_rows_other_seed_other_rows(finished, tmp_path):
+    _trained(str(tmp_path / "again"))
+    _same_rows(_rows(finished[0])[_rows(tmp_path / "again").columns], _rows(tmp_path / "again"))
+    _trained(str(tmp_path / "seed1"), seed=1)
+    assert not _rows(tmp_path / "seed1")["graph_seed"].equals(_rows(finished[0])["graph_seed"])
+
+
+def test_experiment_growing_graphs_trains_only_new_nets(finished, tmp_path):
+    out = str(tmp_path / "grow")
+    shutil.copytree(finished[0], out)
+    stat = {f: os.stat(os.path.join(out, "runs", f)).st_mtime_ns
+            for f in os.listdir(os.path.join(out, "runs"))}
+    lines = _trained(out, sample={"graphs": 8})
+    assert lines[0] == "train: 6 of 8 nets already trained (skipped); training 2 in this process"
+    for f, mtime in stat.items():
+        assert os.stat(os.path.join(out, "runs", f)).st_mtime_ns == mtime
+    rows = _rows(out)
+    assert list(rows.index) == list(range(8))
+    _same_rows(_rows(finished[0])[rows.columns].loc[:5], rows.loc[:5])
+    # the new nets are those a fresh 8-net experiment draws
+    _trained(str(tmp_path / "fresh8"), sample={"graphs": 8})
+    fresh = _rows(tmp_path / "fresh8")
+    _same_rows(fresh.loc[6:], rows[fresh.columns].loc[6:])
+
+
+def test_experiment_changed_config_refused(finished):
+    with pytest.raises(ConfigError, match=r"(?s)holds results of other settings:\n  "
+                                          r"train\.epochs: 1 in this folder, 2 now\n.*"
+                                          r"Start a new folder with --out NEW_DIR"):
+        run(merge(TINY, {"train": {"epochs": 2}}), finished[0], progress=False)
+    with pytest.raises(ConfigError, match=r"seed: 0 in this folder, 5 now"):
+        run(merge(TINY, {"seed": 5}), finished[0], progress=False)
+
+
+def test_experiment_predict_settings_rerun_only_predict(finished, tmp_path):
+    out = str(tmp_path / "refit")
+    shutil.copytree(finished[0], out)
+    lines = []
+    run(merge(TINY, {"predict": {"predictors": ["edges", "nodes"]}}), out, progress=False,
+        log=_quiet(lines))
+    assert lines[1].startswith("train: 6 of 6 nets already trained (skipped); training 0")
+    assert lines[2] == "measure: properties of the 6 nets are up to date (skipped)"
+    assert lines[3].startswith("predict: 2-fold cross-validation of 6 nets")
+    comp = pd.read_csv(os.path.join(out, "comparison.csv"), index_col="predictor")
+    assert list(comp.index) == ["edges", "nodes"]
+
+
+def test_experiment_two_workers_equal_one(finished, tmp_path):
+    out = str(tmp_path / "w2")
+    lines = _trained(out, run={"workers": 2})
+    assert lines[0].endswith("training 6 on 2 local worker processes")
+    _same_rows(_rows(finished[0])[_rows(out).columns], _rows(out))
+
+
+# -- kill and resume ----------------------------------------------------------------------------
+#: Big enough that the first nets finish while later ones still train.
+KILLED = """\
+[sample]
+graphs = 30
+hidden = [60, 120]
+[train]
+epochs = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    from graphnets.experiment import load_config
+
+    path = tmp_path_factory.mktemp("cfg") / "killed.toml"
+    path.write_text(KILLED)
+    out = str(tmp_path_factory.mktemp("exp") / "uninterrupted")
+    run(load_config(path), out, stage="train", progress=False, log=_quiet([]))
+    return path, _rows(out)
+
+
+def _cli(config, out, *args):
+    return [sys.executable, "-m", "graphnets", "experiment", "--config", str(config), "--out",
+            out, "--stage", "train", "--no-progress", *args]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tmp_path):
+    config, reference = uninterrupted
+    out = str(tmp_path / "killed")
+    runs = os.path.join(out, "runs")
+    proc = subprocess.Popen(_cli(config, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while not (os.path.isdir(runs) and any(f.endswith(".json") for f in os.listdir(runs))):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
+    done = sorted(f for f in os.listdir(runs) if f.endswith(".json"))
+    assert 1 <= len(done) < 30
+    if sig == signal.SIGINT:
+        assert f"interrupted: {len(done)} of 30 nets are trained and saved; rerun the same " \
+               "command to resume" in stdout
+    kept = {}
+    for f in done:
+        i = f[:4]
+        paths = [os.path.join(runs, f), os.path.join(out, "nets", f"{i}.pt")]
+        kept.update({p: (os.stat(p).st_mtime_ns, open(p, "rb").read()) for p in paths})
+
+    again = subprocess.run(_cli(config, out), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"train: {len(done)} of 30 nets already trained (skipped); training " \
+           f"{30 - len(done)} in this process" in again.stdout
+    assert f"this run: {30 - len(done)} trained, {len(done)} skipped" in again.stdout
+    for p, (mtime, content) in kept.items():
+        assert os.stat(p).st_mtime_ns == mtime and open(p, "rb").read() == content
+    _same_rows(reference, _rows(out))
