@@ -411,3 +411,18 @@ def test_recurrent_analysis_measures_the_delay_zero_graph():
                                  net.inputs, net.outputs)
     assert graphnets.analysis.properties(net) == pytest.approx(
         graphnets.analysis.properties(ff), nan_ok=True)
+
+
+def test_recurrent_docs_section_runs():
+    # the "Delayed edges and unrolling" section of docs/recurrent.md: its examples are doctests
+    import doctest
+    from pathlib import Path
+
+    page = (Path(__file__).parents[1] / "docs" / "recurrent.md").read_text()
+    section = page.split("## Delayed edges and unrolling")[1].split("\n## ")[0]
+    section = "\n".join("" if line.startswith("```") else line for line in section.splitlines())
+    test = doctest.DocTestParser().get_doctest(section, {}, "recurrent.md", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).attempted >= 10
+    assert runner.summarize(verbose=False).failed == 0
