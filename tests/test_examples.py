@@ -103,11 +103,13 @@ def test_readme_taste_runs(capsys):
     assert "parameters:" in out
 
 
-def test_readme_quick_start_is_make_demo_and_make_test():
+def test_readme_quick_start_is_make_experiment_and_make_test():
     text = (ROOT / "README.md").read_text()
     block = re.search(r"## Quick start\s+```bash\n(.*?)```", text, re.S).group(1)
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
-    assert commands == ["make demo", "make test"]
+    assert [c for c in commands if c] == ["make experiment", "make test"]
     makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^experiment:.*\n\t.*graphnets experiment --out results/experiment$",
+                     makefile, re.M)
     assert re.search(r"^demo:.*\n\t.*graphnets demo$", makefile, re.M)
     assert re.search(r"^test:", makefile, re.M)
