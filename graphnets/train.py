@@ -37,11 +37,12 @@ def _positive_int(value: object, name: str) -> int:
 
 
 def _check_xy(x: object, y: object, what: str) -> None:
-    """``x [B, F]`` float and ``y [B]`` integer class labels, of one length."""
+    """``x [B, F]`` (or ``[B, ...]``, e.g. sequences ``[B, T, F]``) and ``y [B]`` integer class
+    labels, of one length."""
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         bad = type(x).__name__ if not isinstance(x, torch.Tensor) else type(y).__name__
         raise TypeError(f"expected x_{what} and y_{what} to be torch.Tensors, got {bad}")
-    if x.dim() != 2:
+    if x.dim() < 2:
         raise ValueError(f"expected x_{what} of shape [B, features], got {list(x.shape)}")
     if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
         raise ValueError(
@@ -115,8 +116,11 @@ def fit(
 
     Args:
         net (nn.Module): maps ``x [B, F]`` to logits ``[B, C]``, e.g. a GraphNet with ``C``
-            linear outputs. Trained in place.
-        x_train, y_train (Tensor): ``[n, F]`` features and ``[n]`` labels in ``0..C-1``.
+            linear outputs. Trained in place. ``x`` may have more dimensions, ``[B, ...]``
+            (e.g. sequences ``[B, T, F]`` for :class:`graphnets.cells.SequenceClassifier`);
+            samples are always indexed along the first.
+        x_train, y_train (Tensor): ``[n, F]`` (or ``[n, ...]``) features and ``[n]`` labels in
+            ``0..C-1``.
         x_test, y_test (Tensor): ``[m, F]`` features and ``[m]`` labels, only evaluated.
         epochs (int): passes over the training set (default: ``10``).
         batch_size (int): samples per step (default: ``64``).
@@ -151,10 +155,15 @@ def fit(
         raise TypeError(f"expected net to be a torch.nn.Module, got {type(net).__name__}")
     _check_xy(x_train, y_train, "train")
     _check_xy(x_test, y_test, "test")
-    if x_train.shape[1] != x_test.shape[1]:
+    if x_train.dim() == 2 and x_train.shape[1] != x_test.shape[1]:
         raise ValueError(
             f"expected x_test with the {x_train.shape[1]} features of x_train, got "
             f"{x_test.shape[1]}"
+        )
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise ValueError(
+            f"expected x_test of shape [B, {', '.join(map(str, x_train.shape[1:]))}] like "
+            f"x_train, got {list(x_test.shape)}"
         )
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")

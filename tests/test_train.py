@@ -148,3 +148,26 @@ def test_fit_labels_outside_the_outputs(data):
     with pytest.raises(ValueError,
                        match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"):
         fit(graphnets.mlp([64, 5]), *data, progress=False)
+
+
+def test_fit_sequences_3d():
+    # x [B, T, F]: samples along the first dimension, the rest is the net's business
+    from graphnets import cells
+    from graphnets.data import reber
+
+    x_train, y_train, x_test, y_test, *_ = reber.dataset(200, seed=0)
+    net = cells.SequenceClassifier(cells.complete("gru", 7, 8, seed=0), 2, seed=0)
+    flat = cells.SequenceClassifier(cells.complete("gru", 7, 8, seed=0), 2, seed=0)
+    history = fit(net, x_train, y_train, x_test, y_test, epochs=2, seed=0, progress=False)
+    # the same net on the flattened sequences is the same training run
+    reference = fit(flat, x_train.flatten(1), y_train, x_test.flatten(1), y_test, epochs=2,
+                    seed=0, progress=False)
+    for r, ref in zip(history, reference):
+        assert r["loss"] == pytest.approx(ref["loss"], rel=1e-5)
+        assert r["test_acc"] == ref["test_acc"]
+    assert accuracy(net, x_test, y_test) == history[-1]["test_acc"]
+    with pytest.raises(ValueError, match=r"expected x_test of shape \[B, 18, 7\] like x_train, "
+                                         r"got \[50, 18, 6\]"):
+        fit(net, x_train, y_train, x_test[..., :6], y_test, progress=False)
+    with pytest.raises(ValueError, match=r"expected x_train of shape \[B, features\], got \[150\]"):
+        fit(net, x_train[:, 0, 0], y_train, x_test, y_test, progress=False)
