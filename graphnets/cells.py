@@ -136,8 +136,8 @@ def _check_ids(ids: torch.Tensor, lo: int, hi: int, name: str, what: str) -> Non
 def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """Scatter ``values [k, G]`` to the ``flat [G, k]`` positions of a zero ``[G*rows, cols]``."""
     G, rows, cols = shape
-    out = values.new_zeros(G * rows * cols)
-    out = out.index_put((flat.reshape(-1),), values.t().reshape(-1))
+    # scatter, not index_put: its backward (a gather) is ~10x faster at these sizes
+    out = values.new_zeros(G * rows * cols).scatter(0, flat.reshape(-1), values.t().reshape(-1))
     return out.view(G * rows, cols)
 
 
