@@ -231,6 +231,8 @@ def run_experiment(args: argparse.Namespace) -> int:
         print(f"graphnets experiment: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("graphnets experiment: interrupted; finished trainings are saved, rerun the same "
+              "command to resume", file=sys.stderr)
         return 130
     print(format_summary(summary))
     return 0

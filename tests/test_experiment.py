@@ -103,6 +103,27 @@ def test_experiment_nets_reload_to_recorded_accuracy(finished):
         assert accuracy(net, x_test, y_test) == rows.loc[i, "test_acc"]
 
 
+def test_experiment_repeats_average_fresh_trainings(tmp_path):
+    out = str(tmp_path / "rep")
+    _trained(out, train={"repeats": 2}, sample={"graphs": 2})
+    rows = _rows(out)
+    _, _, x_test, y_test = load_data(TINY["data"])
+    for i in rows.index:
+        accs = [accuracy(graphnets.load(os.path.join(out, "nets", name)), x_test, y_test)
+                for name in (f"{i:04d}.pt", f"{i:04d}_r1.pt")]
+        assert rows.loc[i, "test_acc"] == pytest.approx(sum(accs) / 2, abs=1e-12)
+        assert rows.loc[i, "test_acc_std"] == pytest.approx(abs(accs[0] - accs[1]) / 2,
+                                                            abs=1e-12)
+        assert len(rows.loc[i, "train_seeds"].split()) == 2
+    # repeat 0 trains the sampled weights: the same net as an experiment without repeats
+    _trained(str(tmp_path / "one"), sample={"graphs": 2})
+    single = _rows(tmp_path / "one")
+    acc0 = accuracy(graphnets.load(os.path.join(out, "nets", "0000.pt")), x_test, y_test)
+    assert acc0 == single.loc[0, "test_acc"]
+    curves = pd.read_csv(os.path.join(out, "curves.csv"))
+    assert sorted(set(curves["repeat"])) == [0, 1]
+
+
 def test_experiment_tables_and_report(finished):
     out = finished[0]
     comp = pd.read_csv(os.path.join(out, "comparison.csv"), index_col="predictor")
