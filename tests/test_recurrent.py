@@ -426,3 +426,28 @@ def test_recurrent_docs_section_runs():
     runner.run(test)
     assert runner.summarize(verbose=False).attempted >= 10
     assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize("mode", ["rnn_tanh", "rnn_relu"])
+def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
+    # two independent implementations of 002 §2: a GraphRNN cell from a random prior (skip edges
+    # inside a step, Fig. 6c recurrence per level) and the same graph as a GraphNet with delays
+    from graphnets import cells
+
+    cell = cells.watts_strogatz(mode, 3, 12, 4, 0.3, seed=5, dtype=torch.float64)
+    n_in, H = cell.num_inputs, cell.num_hidden
+    ei = torch.cat([cell.edge_index, cell.recurrent_edge_index], 1)
+    delay = [0] * cell.edge_index.shape[1] + [1] * cell.recurrent_edge_index.shape[1]
+    hidden = list(range(n_in, n_in + H))
+    net = graphnets.from_edges(ei, n_in + H, list(range(n_in)), hidden, delay=delay,
+                               output_activation=mode[4:])
+    net = net.to(torch.float64)
+    with torch.no_grad():
+        net.weight.copy_(torch.cat([cell.weight[:, 0], cell.recurrent_weight[:, 0]]))
+        net.bias[hidden] = (cell.bias + cell.recurrent_bias)[:, 0]
+    assert net.depth > 2  # the prior has skip edges inside a step
+    x = torch.randn(7, 4, n_in, dtype=torch.float64)
+    out, h_n = cell(x)
+    y, state = net.run(x, return_state=True)
+    torch.testing.assert_close(y, out)
+    torch.testing.assert_close(state, h_n[0])
