@@ -227,7 +227,7 @@ def run_experiment(args: argparse.Namespace) -> int:
             return 0
         summary = run(config, args.out, stage=args.stage, progress=not args.no_progress,
                       log=lambda line: print(line, flush=True))
-    except (ConfigError, StageError, FileNotFoundError) as err:
+    except (ConfigError, StageError, FileNotFoundError, ImportError) as err:
         print(f"graphnets experiment: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -220,6 +220,15 @@ def test_experiment_predict_settings_rerun_only_predict(finished, tmp_path):
     assert list(comp.index) == ["edges", "nodes"]
 
 
+def test_experiment_predict_needs_two_nets_per_fold(finished, tmp_path):
+    out = str(tmp_path / "folds")
+    shutil.copytree(finished[0], out)
+    with pytest.raises(StageError, match=r"predict: predict\.folds = 4 needs at least 8 trained "
+                                         r"nets, .* has 6; train more \(--graphs\)"):
+        run(merge(TINY, {"predict": {"folds": 4}}), out, stage="predict", progress=False,
+            log=_quiet([]))
+
+
 def test_experiment_two_workers_equal_one(finished, tmp_path):
     out = str(tmp_path / "w2")
     lines = _trained(out, run={"workers": 2})

@@ -164,6 +164,10 @@ def _predict(store, config, specs, log, progress, forced):
         raise StageError(f"predict: properties of some trained nets in {store.out} are missing; "
                          "run --stage measure first")
     settings = config["predict"]
+    if len(table) < 2 * settings["folds"]:
+        raise StageError(f"predict: predict.folds = {settings['folds']} needs at least "
+                         f"{2 * settings['folds']} trained nets, {store.out} has {len(table)}; "
+                         "train more (--graphs) or use fewer folds")
     target = settings["target"]
     y = table[target].to_numpy(dtype=np.float64)
     stamp = {"predict": settings, "ids": _digest(list(map(int, table.index))),

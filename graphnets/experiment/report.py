@@ -33,8 +33,9 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> str:
-    from .store import atomic_write
     import io
+
+    from .store import atomic_write
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -235,7 +236,8 @@ def write_report(path: str, *, config: Mapping, results, comparison, correlation
         + ".",
         "",
     ]
-    return atomic_write(path, "\n".join(lines)) or path
+    atomic_write(path, "\n".join(lines))
+    return path
 
 
 def _with_std(table):

@@ -74,10 +74,11 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
 
     with _one_thread():
         x_train, y_train, x_test, y_test = load_data(data)
+        n_classes = int(max(y_train.max(), y_test.max())) + 1
         start = time.perf_counter()
         finals, history, nets = [], [], []
         for r, shuffle_seed in enumerate(spec["train_seeds"]):
-            net = build(spec, x_train.shape[1], int(y_train.max()) + 1,
+            net = build(spec, x_train.shape[1], n_classes,
                         seed=None if r == 0 else shuffle_seed)
             records = fit(net, x_train, y_train, x_test, y_test, epochs=train["epochs"],
                           batch_size=train["batch_size"], lr=train["lr"], seed=shuffle_seed,
