@@ -10,7 +10,7 @@ A second table backs the kernel choice: the recurrent product ``h_{t-1} → gh``
 (forward + backward, LSTM gates) with the edge weights scattered once into a masked dense matrix
 and one matmul per step (what the cells do), against gather-multiply-``index_add_`` per step.
 
-Run: ``python benchmarks/bench_cells.py [--repeats N]``
+Run: ``python benchmarks/bench_cells.py [--repeats N] [--threads N]``
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ def step(module: torch.nn.Module, x: torch.Tensor):
 def main(argv: list[str] | None = None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default: torch's); 1 is steadier on a shared machine")
     args = ap.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(T, B, N_IN)
     rows = [f"machine: {machine()}",

@@ -150,19 +150,23 @@ def _flat_index(rows: torch.Tensor, cols: torch.Tensor, G: int, n_rows: int, n_c
 
 def _step(mode: str, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
           ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """torch's cell equations on ``gi, gh [B, G, n]`` and ``h, c [B, n]``."""
+    """torch's cell equations on ``gi, gh [B, G, n]`` and ``h, c [B, n]``.
+
+    Gates are taken apart with ``unbind``/``squeeze``, not indexing: the backward of ``x[:, k]``
+    allocates and fills a zero tensor of all of ``x`` per gate, ``unbind``'s stacks once.
+    """
     if mode == "rnn_tanh":
-        return torch.tanh(gi[:, 0] + gh[:, 0]), None
+        return torch.tanh((gi + gh).squeeze(1)), None
     if mode == "rnn_relu":
-        return torch.relu(gi[:, 0] + gh[:, 0]), None
+        return torch.relu((gi + gh).squeeze(1)), None
     if mode == "lstm":
         s = gi + gh
-        sig = torch.sigmoid(s)  # all four gates in one op; the g gate's sigmoid goes unused
-        c = sig[:, 1] * c + sig[:, 0] * torch.tanh(s[:, 2])
-        return sig[:, 3] * torch.tanh(c), c
-    rz = torch.sigmoid(gi[:, :2] + gh[:, :2])
-    n = torch.tanh(gi[:, 2] + rz[:, 0] * gh[:, 2])
-    z = rz[:, 1]
+        i, f, _, o = torch.sigmoid(s).unbind(1)  # the g gate's sigmoid goes unused: one op
+        c = f * c + i * torch.tanh(s.unbind(1)[2])
+        return o * torch.tanh(c), c
+    (gi_r, gi_z, gi_n), (gh_r, gh_z, gh_n) = gi.unbind(1), gh.unbind(1)
+    r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+    n = torch.tanh(gi_n + r * gh_n)
     return n + z * (h - n), None
 
 
@@ -438,17 +442,22 @@ class GraphRNN(nn.Module):
         order, pos = self._order, self._pos
         h, c = state[0][:, order], (state[1][:, order] if self.mode == "lstm" else None)
         w_hh_t = w_hh.t()
+        # split / unbind once, not slice per step and level: a slice's backward fills a zero
+        # tensor the size of what it was cut from, which dominated the run time
+        sizes = [b - a for a, b in self._bounds]
+        gi_steps = [part.unbind(0) for part in gi_all.split(sizes, dim=3)]  # [level][t]
         outs = []
         for t in range(T):
-            gh = torch.addmm(b_hh, h, w_hh_t).view(B, G, H)
+            gh = torch.addmm(b_hh, h, w_hh_t).view(B, G, H).split(sizes, dim=2)
+            h_parts = h.split(sizes, dim=1)
+            c_parts = c.split(sizes, dim=1) if c is not None else [None] * len(sizes)
             hs, cs = [], []
-            for l, (a, b) in enumerate(self._bounds):
-                gi = gi_all[t, :, :, a:b]
+            for l, n_l in enumerate(sizes):
+                gi = gi_steps[l][t]
                 if l in skips:
                     prefix = torch.cat(hs, 1) if len(hs) > 1 else hs[0]
-                    gi = gi + (prefix @ skips[l]).view(B, G, b - a)
-                hl, cl = _step(self.mode, gi, gh[:, :, a:b], h[:, a:b],
-                               None if c is None else c[:, a:b])
+                    gi = gi + (prefix @ skips[l]).view(B, G, n_l)
+                hl, cl = _step(self.mode, gi, gh[l], h_parts[l], c_parts[l])
                 hs.append(hl)
                 cs.append(cl)
             h = torch.cat(hs, 1)
