@@ -255,6 +255,8 @@ class GraphRNN(nn.Module):
         extra = {"nonlinearity": mode[4:]} if mode.startswith("rnn") else {}
         # (on the meta device: it only lends its forward and its size checks, no memory)
         self._torch = [layer(self.num_inputs, self.num_hidden, device="meta", **extra)]
+        # a loaded state_dict brings its own edge lists: rebuild the plan from them
+        self.register_load_state_dict_post_hook(_recompile)
         self.reset_parameters(seed)
 
     # -- structure -----------------------------------------------------------------------
@@ -564,6 +566,10 @@ class GraphRNN(nn.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _recompile(module: GraphRNN, incompatible_keys) -> None:
+    module._compile()
 
 
 # ----------------------------------------------------------------------------- builders

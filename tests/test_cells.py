@@ -300,6 +300,18 @@ def test_cells_random_priors_same_seed_same_cell(build):
     assert d.num_hidden == 20
 
 
+def test_cells_load_state_dict_rebuilds_the_plan():
+    # same edge counts, different edges and levels: loading must not keep the old plan
+    a = _dag_cell("lstm", seed=0)
+    b = GraphRNN("lstm", 3, 7, torch.stack([torch.arange(14) % 3, 3 + torch.arange(14) % 7]),
+                 a.recurrent_edge_index.flip(0), seed=1, dtype=D64)
+    assert b.num_levels == 1
+    b.load_state_dict(a.state_dict())
+    x = _x(T=3, B=2, n_in=3)
+    assert b.num_levels == 5
+    torch.testing.assert_close(b(x)[0], a(x)[0])
+
+
 def test_cells_no_edges_is_bias_only():
     cell = GraphRNN("rnn_tanh", 2, 3, [], None, seed=0, dtype=D64)
     assert cell.num_edges == {"i2h": 0, "h2h": 0}
