@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -161,6 +162,27 @@ def test_experiment_each_stage_alone(finished, tmp_path):
         assert open(os.path.join(out, name), "rb").read() == before[name]
 
 
+def test_cli_experiment_resumes_a_folder_with_its_own_settings(finished, tmp_path, capsys):
+    from graphnets.cli import main
+
+    out = str(tmp_path / "cli")
+    shutil.copytree(finished[0], out)
+    assert main(["experiment", "--out", out, "--no-progress"]) == 0  # no --config: config.json
+    stdout, stderr = capsys.readouterr()
+    assert stderr == ""
+    for line in ("train: 6 of 6 nets already trained (skipped); training 0 in this process",
+                 "measure: properties of the 6 nets are up to date (skipped)",
+                 "predict: comparison of the 6 nets is up to date (skipped)",
+                 f"experiment in {out}: 6 of 6 nets trained",
+                 "  this run: 0 trained, 6 skipped (already done)",
+                 f"  report: {os.path.join(out, 'report.md')}"):
+        assert line in stdout.splitlines(), line
+    assert "  best predictor (Kendall τ): " in stdout and "  best net: #" in stdout
+    # a flag that changes a row-defining setting is refused, naming it
+    assert main(["experiment", "--out", out, "--epochs", "3", "--no-progress"]) == 1
+    assert "train.epochs: 1 in this folder, 3 now" in capsys.readouterr().err
+
+
 def test_experiment_stage_needs_earlier_stages(tmp_path):
     out = str(tmp_path / "new")
     run(TINY, out, stage="sample", progress=False, log=_quiet([]))
@@ -240,10 +262,10 @@ def test_experiment_two_workers_equal_one(finished, tmp_path):
 #: Big enough that the first nets finish while later ones still train.
 KILLED = """\
 [sample]
-graphs = 30
-hidden = [60, 120]
+graphs = 20
+hidden = [40, 100]
 [train]
-epochs = 3
+epochs = 2
 """
 
 
@@ -271,16 +293,18 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
     proc = subprocess.Popen(_cli(config, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 60
-    while not (os.path.isdir(runs) and any(f.endswith(".json") for f in os.listdir(runs))):
+    while not (os.path.isdir(runs) and any(re.fullmatch(r"\d{4}\.json", f)
+                                           for f in os.listdir(runs))):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(sig)
     stdout, _ = proc.communicate(timeout=60)
     assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
-    done = sorted(f for f in os.listdir(runs) if f.endswith(".json"))
-    assert 1 <= len(done) < 30
+    # a kill can leave a temporary file of an unfinished atomic write (.tmp-*): not a run
+    done = sorted(f for f in os.listdir(runs) if re.fullmatch(r"\d{4}\.json", f))
+    assert 1 <= len(done) < 20
     if sig == signal.SIGINT:
-        assert f"interrupted: {len(done)} of 30 nets are trained and saved; rerun the same " \
+        assert f"interrupted: {len(done)} of 20 nets are trained and saved; rerun the same " \
                "command to resume" in stdout
     kept = {}
     for f in done:
@@ -290,9 +314,11 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
 
     again = subprocess.run(_cli(config, out), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert f"train: {len(done)} of 30 nets already trained (skipped); training " \
-           f"{30 - len(done)} in this process" in again.stdout
-    assert f"this run: {30 - len(done)} trained, {len(done)} skipped" in again.stdout
+    assert f"train: {len(done)} of 20 nets already trained (skipped); training " \
+           f"{20 - len(done)} in this process" in again.stdout
+    assert f"this run: {20 - len(done)} trained, {len(done)} skipped" in again.stdout
     for p, (mtime, content) in kept.items():
         assert os.stat(p).st_mtime_ns == mtime and open(p, "rb").read() == content
     _same_rows(reference, _rows(out))
+    for folder in (runs, os.path.join(out, "nets")):  # leftovers of the kill are cleaned up
+        assert not [f for f in os.listdir(folder) if f.startswith(".tmp-")]

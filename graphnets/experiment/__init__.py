@@ -14,7 +14,7 @@ Example:
     >>> from graphnets.experiment import default_config
     >>> c = default_config()
     >>> c["sample"]["graphs"], c["train"]["epochs"], c["predict"]["folds"]
-    (80, 5, 3)
+    (100, 5, 3)
 """
 
 from __future__ import annotations

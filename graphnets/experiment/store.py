@@ -109,6 +109,18 @@ class Store:
         record = {"spec": dict(spec), "row": result["row"], "history": result["history"]}
         atomic_write(self.run_path(spec["id"]), json.dumps(record) + "\n")
 
+    def clean(self) -> list[str]:
+        """Remove temporary files that a killed run left in ``runs/`` and ``nets/``; return
+        their paths. (Only one run may use a folder at a time.)"""
+        removed = []
+        for folder in (self.path("runs"), self.path("nets")):
+            if os.path.isdir(folder):
+                for name in os.listdir(folder):
+                    if name.startswith(".tmp-"):
+                        os.unlink(os.path.join(folder, name))
+                        removed.append(os.path.join(folder, name))
+        return removed
+
     def run(self, i: int) -> dict | None:
         """Net ``i``'s run record, or ``None`` if it is not finished."""
         try:

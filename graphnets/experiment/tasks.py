@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import torch
 
-__all__ = ["load_data", "train_task", "net_bytes"]
+__all__ = ["load_data", "train_task", "net_bytes", "one_thread"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -41,7 +41,8 @@ def load_data(data: Mapping) -> tuple[torch.Tensor, ...]:
 
 
 @contextlib.contextmanager
-def _one_thread():
+def one_thread():
+    """Run torch on one thread inside the block (the previous setting is restored)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -72,7 +73,7 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
     from ..train import fit
     from .sample import build
 
-    with _one_thread():
+    with one_thread():
         x_train, y_train, x_test, y_test = load_data(data)
         n_classes = int(max(y_train.max(), y_test.max())) + 1
         start = time.perf_counter()
