@@ -9,7 +9,7 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import analysis, compare, edits, predict, priors, prune, recurrent
+from . import analysis, cells, compare, edits, predict, priors, prune, recurrent
 from .activations import ACTIVATIONS, parse_activation
 from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
 from .graphnet import GraphNet, load
@@ -29,6 +29,7 @@ __all__ = [
     "Structure",
     "UnrolledNet",
     "analysis",
+    "cells",
     "compare",
     "compile_schedule",
     "edits",
