@@ -39,8 +39,8 @@ Results are cached in ``--out`` (``pruning.csv``, ``priors.csv`` with a ``settin
 rerun with the same settings reads them back (``--rebuild`` forces a new run). Prints the
 markdown tables and writes the figures (``--pruning-fig``, ``--priors-fig``).
 
-    python benchmarks/recurrent_reber.py           # default: a few minutes on 2 cores
-    python benchmarks/recurrent_reber.py --full    # the paper's sizes (many CPU hours)
+    python benchmarks/recurrent_reber.py           # default: ~5 min pruning, ~10 min priors
+    python benchmarks/recurrent_reber.py --full    # the paper's sizes (CPU-days for the priors)
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def graph_properties(cell: cells.GraphRNN) -> dict:
     D = hidden_dag(cell)
     props = properties(embed(D, NUM_SYMBOLS, 2, outputs_from="all", seed=0))
     if props["nodes"] != cell.num_hidden or props["edges"] != D.number_of_edges():
-        raise AssertionError("the embedded hidden graph differs from the cell's")  # a bug here
+        raise RuntimeError("the embedded hidden graph differs from the cell's")  # a bug here
     return props
 
 
