@@ -836,9 +836,9 @@ class SequenceClassifier(nn.Module):
     r"""A cell and a linear read-out of the hidden state at each sequence's last real step.
 
     Sequences are zero-padded at the end: a step is real when its input vector is nonzero (e.g.
-    one-hot symbols), and a sequence's length is its number of real steps. Because
-    :func:`graphnets.train.fit` works on ``x [B, features]``, ``x`` may also be given flat,
-    ``[B, T * n_in]``, and is reshaped to ``[B, T, n_in]``.
+    one-hot symbols), and a sequence's length is its number of real steps. It trains with
+    :func:`graphnets.train.fit` on ``x [B, T, n_in]``; ``x`` may also be given flat,
+    ``[B, T * n_in]``, and is then reshaped to ``[B, T, n_in]``.
 
     Args:
         cell (GraphRNN): the recurrent layer (its ``batch_first`` does not matter here).
