@@ -62,7 +62,7 @@ from torch.func import functional_call
 from .edits import remap_optimizer_state
 from .graphnet import _generator
 from .levels import CycleError, levels as _levels
-from .priors import _seeds, layer_index, orient
+from .priors import _ba_graph, _seeds, _ws_graph, layer_index, orient
 
 __all__ = [
     "MODES",
@@ -743,10 +743,7 @@ def watts_strogatz(mode: str, num_inputs: int, n: int, k: int, p: float, *,
         >>> watts_strogatz("gru", 7, 20, 4, 0.3, seed=1).num_hidden
         20
     """
-    if k >= n:
-        raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
-    s_graph, s_rest = _seeds(seed, 2)
-    G = nx.watts_strogatz_graph(n, k, p, seed=s_graph)
+    G, s_rest = _ws_graph(n, k, p, seed)
     return from_prior(mode, num_inputs, G, seed=s_rest, **options)
 
 
@@ -756,10 +753,7 @@ def barabasi_albert(mode: str, num_inputs: int, n: int, m: int, *,
 
     ``options`` go to :func:`from_prior`.
     """
-    if not 1 <= m < n:
-        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
-    s_graph, s_rest = _seeds(seed, 2)
-    G = nx.barabasi_albert_graph(n, m, seed=s_graph)
+    G, s_rest = _ba_graph(n, m, seed)
     return from_prior(mode, num_inputs, G, seed=s_rest, **options)
 
 

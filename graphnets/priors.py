@@ -191,20 +191,31 @@ def watts_strogatz(n_inputs: int, n_outputs: int, n: int, k: int, p: float, *,
         >>> net.inputs[0], net.outputs[-1]
         (('in', 0), ('out', 9))
     """
+    G, s_rest = _ws_graph(n, k, p, seed)
+    return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
+
+
+def _ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
+    """The Watts–Strogatz graph of a seed and the seed left for what follows (orientation,
+    weights); shared with :mod:`graphnets.cells`."""
     if k >= n:
         raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
     s_graph, s_rest = _seeds(seed, 2)
-    G = nx.watts_strogatz_graph(n, k, p, seed=s_graph)
-    return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
+    return nx.watts_strogatz_graph(n, k, p, seed=s_graph), s_rest
+
+
+def _ba_graph(n: int, m: int, seed) -> tuple[nx.Graph, int | None]:
+    """The Barabási–Albert graph of a seed and the seed left (see :func:`_ws_graph`)."""
+    if not 1 <= m < n:
+        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
+    s_graph, s_rest = _seeds(seed, 2)
+    return nx.barabasi_albert_graph(n, m, seed=s_graph), s_rest
 
 
 def barabasi_albert(n_inputs: int, n_outputs: int, n: int, m: int, *,
                     seed: int | torch.Generator | None = None, **options) -> GraphNet:
     """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``)."""
-    if not 1 <= m < n:
-        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
-    s_graph, s_rest = _seeds(seed, 2)
-    G = nx.barabasi_albert_graph(n, m, seed=s_graph)
+    G, s_rest = _ba_graph(n, m, seed)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
 
 

@@ -81,13 +81,19 @@ class StepPlan:
         return int(self.slots.shape[0])
 
 
-def _slots(s: Structure) -> np.ndarray:
-    """``(node, lag)`` of every state column: lags ``1..D_u`` of every node with delayed out-edges."""
+def _longest(s: Structure) -> np.ndarray:
+    """``D_u``: the largest delay of an edge leaving every node (``0``: none)."""
     src = s.edge_index[0].numpy()
     delay = s.delay.numpy()
     longest = np.zeros(s.num_nodes, dtype=np.int64)
     rec = delay > 0
     np.maximum.at(longest, src[rec], delay[rec])
+    return longest
+
+
+def _slots(s: Structure) -> np.ndarray:
+    """``(node, lag)`` of every state column: lags ``1..D_u`` of every node with delayed out-edges."""
+    longest = _longest(s)
     nodes = np.repeat(np.arange(s.num_nodes), longest)
     offset = np.cumsum(longest) - longest  # first column of every node
     lags = np.arange(nodes.size) - offset[nodes] + 1
@@ -96,11 +102,7 @@ def _slots(s: Structure) -> np.ndarray:
 
 def _slot_index(s: Structure) -> np.ndarray:
     """``index[u] + lag - 1`` is the state column of ``(u, lag)``."""
-    src = s.edge_index[0].numpy()
-    delay = s.delay.numpy()
-    longest = np.zeros(s.num_nodes, dtype=np.int64)
-    rec = delay > 0
-    np.maximum.at(longest, src[rec], delay[rec])
+    longest = _longest(s)
     return np.cumsum(longest) - longest
 
 
