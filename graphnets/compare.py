@@ -235,7 +235,8 @@ def _regressor(name: str, seed: int):
 
 def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequence[int] = (0,),
             gnn_kwargs: Mapping | None = None, fit_kwargs: Mapping | None = None,
-            top_k: int | float = 0.1, predictors: Sequence[str] | None = None):
+            top_k: int | float = 0.1, predictors: Sequence[str] | None = None,
+            progress: bool = False):
     """Cross-validate every predictor of :data:`PREDICTORS` on ``nets`` → ``targets``.
 
     For each seed the nets are split into ``folds`` shuffled folds
@@ -256,11 +257,15 @@ def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequenc
             (default: its defaults).
         top_k: ``k`` of :func:`top_k_precision`, an int or a fraction (default: ``0.1``).
         predictors: the rows to compute, a subset of :data:`PREDICTORS` (default: all).
+        progress: show a tqdm bar with ETA over seeds × folds × predictors on stderr
+            (default: ``False``).
 
     Returns:
         pandas.DataFrame: one row per predictor, columns ``<metric>_mean`` and ``<metric>_std``
         for every metric of :data:`METRICS`, and ``n`` (folds × seeds). ``.attrs["folds"]``
-        holds the per-fold metrics as a long DataFrame (``predictor, seed, fold, metric...``).
+        holds the per-fold metrics as a long DataFrame (``predictor, seed, fold, metric...``);
+        ``.attrs["predictions"]`` every out-of-fold prediction (``predictor, seed, fold, net``
+        (index into ``nets``), ``actual``, ``predicted``).
 
     Raises:
         TypeError: if ``nets`` is not a sequence of GraphNets, or ``gnn_kwargs`` /
@@ -280,13 +285,18 @@ def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequenc
     if unknown:
         raise ValueError(f"unknown predictor {unknown[0]!r}; expected some of "
                          f"{', '.join(PREDICTORS)}")
+    from tqdm.auto import tqdm
+
     X, single = _features(nets)
-    rows = []
+    rows, predictions = [], []
+    bar = tqdm(total=len(seeds) * folds * len(names), desc="compare", unit="fit",
+               disable=not progress, dynamic_ncols=True)
     for seed in seeds:
         splits = KFold(n_splits=folds, shuffle=True, random_state=int(seed)).split(y)
         for fold, (tr, te) in enumerate(splits):
             Xtr, Xte = _standardise(X[tr], X[te])
             for name in names:
+                bar.set_postfix_str(f"{name}, seed {seed}, fold {fold}")
                 if name == "gnn":
                     model = GraphRegressor(**{"seed": int(seed), **(gnn_kwargs or {})})
                     model.fit([nets[i] for i in tr], y[tr],
@@ -301,6 +311,10 @@ def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequenc
                                  r2=r2(y[te], pred), kendall=kendall(y[te], pred),
                                  spearman=spearman(y[te], pred),
                                  top_k_precision=top_k_precision(y[te], pred, top_k)))
+                predictions.append(pd.DataFrame(dict(predictor=name, seed=int(seed), fold=fold,
+                                                     net=te, actual=y[te], predicted=pred)))
+                bar.update()
+    bar.close()
     per_fold = pd.DataFrame(rows)
     out = {}
     for name in names:
@@ -315,4 +329,5 @@ def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequenc
         out[name] = r
     table = pd.DataFrame.from_dict(out, orient="index")
     table.attrs["folds"] = per_fold
+    table.attrs["predictions"] = pd.concat(predictions, ignore_index=True)
     return table

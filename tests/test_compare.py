@@ -153,6 +153,18 @@ def test_compare_seeds_and_subset(edge_task):
     table = compare(nets, y, folds=2, seeds=(0, 1), predictors=["edges", "bayesian_ridge"])
     assert list(table.index) == ["edges", "bayesian_ridge"]
     assert (table["n"] == 4).all()
+    # every net is predicted once per seed and predictor, while in the test fold, and the
+    # per-fold metrics are those of these predictions
+    pred = table.attrs["predictions"]
+    assert len(pred) == 2 * 2 * len(nets)
+    for (name, seed), part in pred.groupby(["predictor", "seed"]):
+        assert sorted(part.net) == list(range(len(nets)))
+        np.testing.assert_array_equal(part.actual.to_numpy(), y[part.net.to_numpy()])
+    folds = table.attrs["folds"]
+    for row in folds.itertuples():
+        part = pred[(pred.predictor == row.predictor) & (pred.seed == row.seed)
+                    & (pred.fold == row.fold)]
+        assert row.kendall == pytest.approx(kendall(part.actual, part.predicted), nan_ok=True)
 
 
 def test_compare_errors(edge_task):

@@ -185,9 +185,8 @@ def _predict(store, config, specs, log, progress, forced):
     # one thread: the GNN's small matrices gain nothing from more (measured 3-4x faster on
     # 2 busy cores), and its numbers do not depend on the machine's core count
     with one_thread():
-        comp, per_fold = comparison(nets, y, settings, progress=progress)
-        best = best_predictors(comp, 2)
-        preds = out_of_fold(nets, y, best, settings)
+        comp, per_fold, oof = comparison(nets, y, settings, progress=progress)
+        preds = out_of_fold(oof, y, best_predictors(comp, 2), settings)
     preds.insert(0, "id", table.index.to_numpy())
     comp.index.name = "predictor"
     store.write_csv("comparison.csv", comp)

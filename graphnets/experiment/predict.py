@@ -5,7 +5,7 @@ Three results, all on the same cross-validation folds:
 - :func:`comparison`: :func:`graphnets.compare.compare` (the GNN, the property regressors and
   the single-number baselines);
 - :func:`out_of_fold`: every net's prediction when it was in the test fold (first cv seed), for
-  the predicted-vs-actual plot, rebuilt with the models :func:`~graphnets.compare.compare` uses;
+  the predicted-vs-actual plot, as :func:`~graphnets.compare.compare` made it;
 - :func:`correlation_table`: :func:`graphnets.analysis.correlations` of every measured property
   with the target, Table 1's properties first.
 """
@@ -31,45 +31,32 @@ def _names(settings: Mapping) -> list[str]:
 
 
 def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bool = True):
-    """The comparison table (one row per predictor) and its per-fold metrics.
+    """The comparison table (one row per predictor), its per-fold metrics and every
+    out-of-fold prediction.
 
     Args:
         nets: the trained nets (their structure is what the predictors see).
         y: the target of every net.
         settings: the ``[predict]`` section.
-        progress: show a tqdm bar with ETA on stderr (default: ``True``).
+        progress: show a tqdm bar with ETA over the fits on stderr (default: ``True``).
 
     Returns:
-        tuple: ``(table, per_fold)`` as :func:`graphnets.compare.compare` returns them.
+        tuple: ``(table, per_fold, predictions)`` as :func:`graphnets.compare.compare` returns
+        them (``predictions`` is its ``.attrs["predictions"]``).
 
     Raises:
         ValueError: with fewer than ``2 * folds`` nets.
     """
-    import pandas as pd
-    from tqdm.auto import tqdm
-
     from ..compare import compare
 
     folds = settings["folds"]
     if len(nets) < 2 * folds:
         raise ValueError(f"predict.folds = {folds} needs at least {2 * folds} trained nets, got "
                          f"{len(nets)}; train more (--graphs) or use fewer folds")
-    # Two calls, not one per predictor: compare measures every net's properties and SynFlow on
-    # each call, which would cost more than the cheap predictors themselves.
-    names = _names(settings)
-    groups = [g for g in ([n for n in names if n == "gnn"], [n for n in names if n != "gnn"])
-              if g]
-    tables, per_fold = [], []
-    bar = tqdm(groups, desc="predict", unit="group", disable=not progress, dynamic_ncols=True)
-    for group in bar:
-        bar.set_postfix_str("GNN" if group == ["gnn"] else "property regressors and baselines")
-        t = compare(nets, y, folds=folds, seeds=tuple(settings["cv_seeds"]),
+    table = compare(nets, y, folds=folds, seeds=tuple(settings["cv_seeds"]),
                     fit_kwargs=_gnn_fit_kwargs(settings), top_k=settings["top_k"],
-                    predictors=group)
-        per_fold.append(t.attrs.pop("folds"))
-        tables.append(t)
-    table = pd.concat(tables)
-    return table, pd.concat(per_fold, ignore_index=True)
+                    predictors=_names(settings), progress=progress)
+    return table, table.attrs.pop("folds"), table.attrs.pop("predictions")
 
 
 def best_predictors(table, count: int = 2) -> list[str]:
@@ -79,43 +66,27 @@ def best_predictors(table, count: int = 2) -> list[str]:
     return list(order.index[:count])
 
 
-def out_of_fold(nets: Sequence, y: np.ndarray, names: Sequence[str], settings: Mapping):
+def out_of_fold(predictions, y: np.ndarray, names: Sequence[str], settings: Mapping):
     """Each net's prediction from the fold that held it out, for every predictor of ``names``.
 
-    Uses the first of ``settings["cv_seeds"]``: the same ``KFold`` split and the same models as
-    :func:`graphnets.compare.compare` with that seed.
+    Read from the comparison's out-of-fold predictions (:func:`comparison`) of the first of
+    ``settings["cv_seeds"]``: nothing is refitted.
 
     Returns:
-        pandas.DataFrame: one row per net (in the order of ``nets``): ``actual``, ``fold`` and a
+        pandas.DataFrame: one row per net (in the order of ``y``): ``actual``, ``fold`` and a
         column per predictor.
     """
     import pandas as pd
-    from sklearn.linear_model import LinearRegression
-    from sklearn.model_selection import KFold
-
-    from ..compare import _features, _regressor, _standardise
-    from ..predict import GraphRegressor
 
     seed = int(settings["cv_seeds"][0])
-    X, single = _features(list(nets))
+    part = predictions[predictions.seed == seed]
     out = pd.DataFrame({"actual": y, "fold": -1})
-    preds = {name: np.full(len(y), np.nan) for name in names}
-    splits = KFold(n_splits=settings["folds"], shuffle=True, random_state=seed).split(y)
-    for fold, (tr, te) in enumerate(splits):
-        out.loc[te, "fold"] = fold
-        Xtr, Xte = _standardise(X[tr], X[te])
-        for name in names:
-            if name == "gnn":
-                model = GraphRegressor(seed=seed)
-                model.fit([nets[i] for i in tr], y[tr], seed=seed, **_gnn_fit_kwargs(settings))
-                preds[name][te] = model.predict([nets[i] for i in te]).double().numpy()
-            elif name in single:
-                line = LinearRegression().fit(single[name][tr, None], y[tr])
-                preds[name][te] = line.predict(single[name][te, None])
-            else:
-                preds[name][te] = _regressor(name, seed).fit(Xtr, y[tr]).predict(Xte)
     for name in names:
-        out[name] = preds[name]
+        rows = part[part.predictor == name]
+        column = np.full(len(y), np.nan)
+        column[rows.net.to_numpy()] = rows.predicted.to_numpy()
+        out.loc[rows.net.to_numpy(), "fold"] = rows.fold.to_numpy()
+        out[name] = column
     return out
 
 
