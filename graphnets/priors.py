@@ -12,6 +12,10 @@ Three steps, each a plain function:
 3. :func:`embed` puts the DAG between an input and an output layer (Fig. 6b): by default every
    input feeds every *source* of the DAG and every *sink* feeds every output
    (``inputs_to="all"`` / ``outputs_from="all"`` connect every node instead).
+4. Optionally, :func:`add_recurrent` turns the net into a recurrent one (Fig. 6c) with delayed
+   hidden → hidden edges: within every layer (``"level"``, the ``U h_{t-1}^l`` of ``002_…`` §2),
+   from every node to itself (``"self"``) or between all hidden nodes (``"complete"``). Every
+   builder here takes ``recurrent=`` for it.
 
 Inputs are labelled ``("in", k)``, outputs ``("out", k)``; hidden nodes keep the graph's labels.
 The same ``seed`` (an int or a ``torch.Generator``) gives the same graph, orientation and weights.
@@ -37,7 +41,12 @@ __all__ = [
     "watts_strogatz",
     "barabasi_albert",
     "erdos_renyi",
+    "add_recurrent",
+    "RECURRENT",
 ]
+
+#: The recurrent connection patterns of :func:`add_recurrent`.
+RECURRENT = ("level", "self", "complete")
 
 
 def _seeds(seed: int | torch.Generator | None, k: int) -> list[int | None]:
@@ -115,6 +124,7 @@ def embed(
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
+    recurrent: str | None = None,
 ) -> GraphNet:
     """Embed a DAG between ``n_inputs`` inputs and ``n_outputs`` outputs (``002_…`` Fig. 6b).
 
@@ -126,6 +136,9 @@ def embed(
         outputs_from: ``"sinks"`` (every node without out-edges feeds every output) or ``"all"``
             (default: ``"sinks"``).
         activation, output_activation, seed, kernel: as in :func:`graphnets.from_networkx`.
+        recurrent (str, optional): add delay-1 hidden → hidden edges with
+            :func:`add_recurrent` (``"level"``, ``"self"`` or ``"complete"``; Fig. 6c)
+            (default: ``None``, a feed-forward net).
 
     Nodes are ordered inputs, the DAG's nodes, outputs; edges (and so ``weight``) follow
     networkx's order for that graph: grouped by source node, in node order.
@@ -154,8 +167,66 @@ def embed(
     N.add_edges_from((i, s) for s in sources for i in ins)
     N.add_edges_from(D.edges(data=True))
     N.add_edges_from((s, o) for o in outs for s in sinks)
-    return from_networkx(N, ins, outs, activation=activation, output_activation=output_activation,
-                         seed=seed, kernel=kernel)
+    if recurrent is not None and recurrent not in RECURRENT:  # before any work is done
+        raise ValueError(f"unknown recurrent pattern {recurrent!r}; expected one of "
+                         f"{', '.join(map(repr, RECURRENT))} or None")
+    net = from_networkx(N, ins, outs, activation=activation, output_activation=output_activation,
+                        seed=seed, kernel=kernel)
+    if recurrent is not None:
+        add_recurrent(net, recurrent, seed=None if seed is None else _seeds(seed, 1)[0])
+    return net
+
+
+def add_recurrent(net: GraphNet, connect: str = "level", *, delay: int = 1,
+                  seed: int | torch.Generator | None = None, optimizer=None):
+    """Make a net recurrent: delayed edges between its hidden nodes (``002_…`` Fig. 6c).
+
+    A graph edit (:meth:`GraphNet.add_edges`): the new edges get fan-in weights from ``seed``
+    and are appended after the existing ones.
+
+    Args:
+        net (GraphNet): the net, edited in place.
+        connect (str): ``"level"`` (every hidden node to every hidden node of its level, itself
+            included: the per-layer ``U h_{t-1}^l`` of ``002_…`` §2), ``"self"`` (every hidden
+            node to itself) or ``"complete"`` (every hidden node to every hidden node)
+            (default: ``"level"``).
+        delay (int): the delay of the new edges, ``>= 1`` (default: ``1``).
+        seed (int or torch.Generator, optional): randomness of the new weights.
+        optimizer (torch.optim.Optimizer, optional): as in :meth:`GraphNet.add_edges`.
+
+    Returns:
+        EditRecord: the edit (also in ``net.history``).
+
+    Raises:
+        ValueError: on an unknown ``connect``, a ``delay < 1``, or a net that already has one
+            of the new edges at this delay.
+
+    Example:
+        >>> net = watts_strogatz(7, 2, 12, 4, 0.3, seed=0, activation="tanh")
+        >>> record = add_recurrent(net, "self")
+        >>> net.is_recurrent, len(net.state_labels)
+        (True, 12)
+    """
+    if connect not in RECURRENT:
+        raise ValueError(f"unknown recurrent pattern {connect!r}; expected one of "
+                         f"{', '.join(map(repr, RECURRENT))}")
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 1:
+        raise ValueError(f"delay must be an int >= 1 for recurrent edges, got {delay!r}")
+    s = net.structure
+    hidden = np.ones(s.num_nodes, dtype=bool)
+    hidden[s.inputs.numpy()] = False
+    hidden[s.outputs.numpy()] = False
+    h = np.flatnonzero(hidden)
+    if connect == "self":
+        src, dst = h, h
+    else:
+        src, dst = (a.reshape(-1) for a in np.meshgrid(h, h, indexing="ij"))
+        if connect == "level":
+            same = s.level[src] == s.level[dst]
+            src, dst = src[same], dst[same]
+    lab = s.labels
+    return net.add_edges([lab[i] for i in src.tolist()], [lab[i] for i in dst.tolist()],
+                         delay=int(delay), seed=seed, optimizer=optimizer)
 
 
 def from_graph(

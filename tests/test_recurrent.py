@@ -451,3 +451,60 @@ def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
     y, state = net.run(x, return_state=True)
     torch.testing.assert_close(y, out)
     torch.testing.assert_close(state, h_n[0])
+
+
+def test_recurrent_unrolled_save_writes_an_untied_graphnet(tmp_path):
+    net = recurrent_net()
+    unrolled = graphnets.unroll(net, 3, state_inputs=True)
+    unrolled.save(tmp_path / "u.pt")
+    back = graphnets.load(tmp_path / "u.pt")
+    assert type(back) is graphnets.GraphNet and back.num_edges == unrolled.num_edges
+    x = torch.randn(4, unrolled.structure.inputs.numel(), dtype=torch.float64)
+    torch.testing.assert_close(back(x), unrolled(x))
+    unrolled_32 = unrolled.to(torch.float32)
+    assert unrolled_32.source.weight.dtype == torch.float32
+    torch.testing.assert_close(unrolled_32(x.float()), back.float()(x.float()))
+
+
+@pytest.mark.parametrize("connect", ["level", "self", "complete"])
+def test_recurrent_add_recurrent_patterns(connect):
+    net = graphnets.priors.watts_strogatz(5, 2, 16, 4, 0.4, seed=3, activation="tanh")
+    s = net.structure
+    roles = set(s.inputs.tolist()) | set(s.outputs.tolist())
+    hidden = [i for i in range(s.num_nodes) if i not in roles]
+    E = net.num_edges
+    record = graphnets.priors.add_recurrent(net, connect, seed=0)
+    assert record is net.history[-1]
+    new = net.edge_index[:, E:].T.tolist()
+    assert net.delay[E:].eq(1).all() and net.delay[:E].eq(0).all()
+    if connect == "self":
+        expected = {(h, h) for h in hidden}
+    elif connect == "complete":
+        expected = {(u, v) for u in hidden for v in hidden}
+    else:
+        expected = {(u, v) for u in hidden for v in hidden if s.level[u] == s.level[v]}
+        assert len(expected) == sum(
+            c * c for c in np.bincount(s.level[hidden]).tolist())
+    assert {tuple(e) for e in new} == expected and len(new) == len(expected)
+    assert net.levels == graphnets.priors.watts_strogatz(5, 2, 16, 4, 0.4, seed=3).levels
+    x = torch.randn(4, 3, 5)
+    torch.testing.assert_close(graphnets.unroll(net, 4).run(x), net.run(x))
+
+
+def test_recurrent_priors_take_recurrent_option():
+    a = graphnets.priors.barabasi_albert(4, 2, 12, 2, seed=1, recurrent="level")
+    b = graphnets.priors.barabasi_albert(4, 2, 12, 2, seed=1, recurrent="level")
+    c = graphnets.priors.barabasi_albert(4, 2, 12, 2, seed=1)
+    assert a.is_recurrent and not c.is_recurrent
+    assert torch.equal(a.weight, b.weight) and a.edges() == b.edges()
+    assert torch.equal(a.weight[: c.num_edges], c.weight)  # the feed-forward part is unchanged
+    with pytest.raises(ValueError, match=r"unknown recurrent pattern 'layer'; expected one of "
+                                         r"'level', 'self', 'complete' or None"):
+        graphnets.priors.barabasi_albert(4, 2, 12, 2, seed=1, recurrent="layer")
+    with pytest.raises(ValueError, match=r"delay must be an int >= 1 for recurrent edges, got 0"):
+        graphnets.priors.add_recurrent(c, delay=0)
+    with pytest.raises(ValueError, match=r"unknown recurrent pattern 'all'"):
+        graphnets.priors.add_recurrent(c, "all")
+    graphnets.priors.add_recurrent(c, "self")
+    with pytest.raises(ValueError, match=r"duplicate edge .* with delay 1"):
+        graphnets.priors.add_recurrent(c, "level")
