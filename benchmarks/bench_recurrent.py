@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> list[str]:
             "torch": step_of(lambda x: rnn(x)[0], list(rnn.parameters()), x),
         }
         t = interleaved(fns, repeats=args.repeats)
-        for name, label in (("run", f"`net.run` ({net.kernel}: {net.schedule.kinds()[-1]})"),
+        step_kind = graphnets.recurrent._plan(net).schedule.kinds()[-1]
+        for name, label in (("run", f"`net.run` ({net.kernel}: {step_kind})"),
                             ("unrolled", f"`unroll(net, {T})` ({unrolled.schedule.kinds()[-1]}, "
                                          f"{unrolled.depth} levels)")):
             rows.append(f"| {net.num_edges:,} | {kept:.0%} | {label} | {t[name] * 1e3:.2f} ms | "

@@ -508,3 +508,20 @@ def test_recurrent_priors_take_recurrent_option():
     graphnets.priors.add_recurrent(c, "self")
     with pytest.raises(ValueError, match=r"duplicate edge .* with delay 1"):
         graphnets.priors.add_recurrent(c, "level")
+
+
+def test_recurrent_step_plan_is_cached_until_the_net_changes():
+    net = recurrent_net()
+    x = torch.randn(3, 2, 2, dtype=torch.float64)
+    net.run(x)
+    plan = net._step[2]
+    net.run(x)
+    net.step(x[0])
+    assert net._step[2] is plan
+    net.compile("levelwise")
+    net.run(x)
+    assert net._step[2] is not plan
+    plan = net._step[2]
+    net.remove_edges([("h1", "h1")])
+    torch.testing.assert_close(net.run(x), reference_run(net, x))
+    assert net._step[2] is not plan
