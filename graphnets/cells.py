@@ -530,6 +530,45 @@ class GraphRNN(nn.Module):
 
     # -- export ----------------------------------------------------------------------------
 
+    def to_graphnet(self, *, kernel: str = "auto"):
+        """This RNN-tanh / RNN-ReLU cell as a recurrent :class:`~graphnets.GraphNet`.
+
+        The same neurons and edges: i2h edges at delay 0, h2h edges at delay 1, the hidden
+        neurons the outputs (activation ``tanh`` / ``relu``), each bias the sum of the cell's
+        two, weights copied (not shared). ``net.run(x)`` then equals ``cell(x)[0]`` and its
+        final state ``h_n[0]`` when every hidden neuron has an h2h out-edge. Its step runs the
+        net's fused kernel, one call per step whatever the number of levels, which is faster
+        than the cell's level-by-level loop for deep priors (see :doc:`recurrent`). LSTM and GRU
+        gates are not single neurons, so those modes raise.
+
+        Raises:
+            TypeError: for ``lstm`` and ``gru`` cells.
+
+        Example:
+            >>> cell = watts_strogatz("rnn_tanh", 3, 10, 4, 0.3, seed=0, dtype=torch.float64)
+            >>> net = cell.to_graphnet()
+            >>> x = torch.randn(6, 2, 3, dtype=torch.float64)
+            >>> torch.allclose(net.run(x), cell(x)[0])
+            True
+        """
+        from .builders import from_edges
+
+        if self.num_gates != 1:
+            raise TypeError(f"a {self.mode} cell has {self.num_gates} gates per neuron, which a "
+                            "GraphNet's scalar neurons cannot express; only rnn_tanh and "
+                            "rnn_relu cells convert")
+        n_in, H = self.num_inputs, self.num_hidden
+        ei = torch.cat([self.edge_index, self.recurrent_edge_index], 1).cpu()
+        delay = [0] * self.edge_index.shape[1] + [1] * self.recurrent_edge_index.shape[1]
+        hidden = list(range(n_in, n_in + H))
+        dtype = self.weight.dtype
+        bias = torch.zeros(n_in + H, dtype=dtype)
+        bias[n_in:] = (self.bias + self.recurrent_bias).detach().cpu()[:, 0]
+        net = from_edges(ei, n_in + H, list(range(n_in)), hidden, delay=delay, bias=bias,
+                         weight=torch.cat([self.weight, self.recurrent_weight]).detach().cpu()
+                         [:, 0], output_activation=self.mode[4:], kernel=kernel)
+        return net.to(self.weight.device)
+
     def to_networkx(self) -> nx.MultiDiGraph:
         """The cell's graph: a ``MultiDiGraph`` (an i2h and an h2h edge may join the same pair).
 

@@ -431,7 +431,8 @@ def test_recurrent_docs_section_runs():
 @pytest.mark.parametrize("mode", ["rnn_tanh", "rnn_relu"])
 def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
     # two independent implementations of 002 §2: a GraphRNN cell from a random prior (skip edges
-    # inside a step, Fig. 6c recurrence per level) and the same graph as a GraphNet with delays
+    # inside a step, Fig. 6c recurrence per level) and the same graph as a GraphNet with delays,
+    # built here by hand and by cell.to_graphnet()
     from graphnets import cells
 
     cell = cells.watts_strogatz(mode, 3, 12, 4, 0.3, seed=5, dtype=torch.float64)
@@ -451,6 +452,17 @@ def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
     y, state = net.run(x, return_state=True)
     torch.testing.assert_close(y, out)
     torch.testing.assert_close(state, h_n[0])
+    converted = cell.to_graphnet()
+    assert converted.weight.dtype == torch.float64
+    torch.testing.assert_close(converted.run(x), out)
+
+
+def test_recurrent_cell_to_graphnet_refuses_gated_cells():
+    from graphnets import cells
+
+    with pytest.raises(TypeError, match=r"a lstm cell has 4 gates per neuron, which a GraphNet's "
+                                        r"scalar neurons cannot express"):
+        cells.complete("lstm", 2, 3).to_graphnet()
 
 
 def test_recurrent_unrolled_save_writes_an_untied_graphnet(tmp_path):
