@@ -25,7 +25,9 @@ from .structure import Structure
 __all__ = ["GraphNet", "load"]
 
 _FORMAT = "graphnets.GraphNet"
-_FORMAT_VERSION = 1
+# 2: edges carry delays. A feed-forward net is still written as format 1, which readers from
+# before delays existed load correctly; a recurrent one needs a reader that knows delays.
+_FORMAT_VERSION = 2
 
 
 def _generator(seed: int | torch.Generator | None) -> torch.Generator | None:
@@ -621,7 +623,7 @@ class GraphNet(nn.Module):
         s = self.structure
         state = {
             "format": _FORMAT,
-            "version": _FORMAT_VERSION,
+            "version": 2 if s.is_recurrent else 1,
             "labels": list(s.labels),
             "edge_index": s.edge_index.clone(),
             "inputs": s.inputs.clone(),

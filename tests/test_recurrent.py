@@ -537,3 +537,13 @@ def test_recurrent_step_plan_is_cached_until_the_net_changes():
     net.remove_edges([("h1", "h1")])
     torch.testing.assert_close(net.run(x), reference_run(net, x))
     assert net._step[2] is not plan
+
+
+def test_recurrent_save_format_versions(tmp_path):
+    # a feed-forward net stays format 1 (older readers load it); a recurrent one is format 2,
+    # which a reader without delays refuses instead of dropping them
+    graphnets.mlp([2, 3, 1], seed=0).save(tmp_path / "ff.pt")
+    recurrent_net().save(tmp_path / "rec.pt")
+    assert torch.load(tmp_path / "ff.pt", weights_only=True)["version"] == 1
+    assert torch.load(tmp_path / "rec.pt", weights_only=True)["version"] == 2
+    assert graphnets.load(tmp_path / "rec.pt").is_recurrent
