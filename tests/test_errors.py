@@ -442,7 +442,7 @@ def test_errors_load_newer_format(tmp_path):
     state["version"] = 99
     torch.save(state, path)
     with pytest.raises(ValueError, match=r"was saved by a newer graphnets \(format 99, this one "
-                                         r"reads up to 1\); upgrade graphnets"):
+                                         r"reads up to 2\); upgrade graphnets"):
         graphnets.load(path)
 
 
