@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> list[str]:
     torch.manual_seed(0)
     rnn = torch.nn.RNN(N_IN, H)
     x = torch.randn(T, B, N_IN)
-    rows = ["| edges | kept | graphnets | seconds | torch.nn.RNN | ratio |", "|---|---|---|---|---|---|"]
+    rows = ["| edges | kept | graphnets | seconds | torch.nn.RNN | ratio |",
+            "|---|---|---|---|---|---|"]
     for kept in (1.0, 0.1):
         net = rnn_as_graph(rnn)
         if kept < 1.0:

@@ -29,7 +29,8 @@ from graphnets.train import fit, format_record
 class LastStep(nn.Module):
     """A recurrent GraphNet read at each zero-padded sequence's last real step.
 
-    Shapes: ``x [B, T, n_inputs]`` (rows after a sequence's end are all zero) → ``[B, n_outputs]``.
+    Shapes: ``x [B, T, n_inputs]`` (rows after a sequence's end are all zero) →
+    ``[B, n_outputs]``.
     """
 
     def __init__(self, net: graphnets.GraphNet) -> None:

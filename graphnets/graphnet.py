@@ -569,8 +569,8 @@ class GraphNet(nn.Module):
         """An ``igraph.Graph`` (directed): vertex ``i`` is node ``i``, edge ``e`` is edge ``e``.
 
         Vertex attributes ``label`` (the original label), ``name`` (``str(label)``), ``bias``,
-        ``activation``, ``role``; edge attributes ``weight`` and ``delay``; graph attributes ``inputs`` and
-        ``outputs`` (vertex indices, in order).
+        ``activation``, ``role``; edge attributes ``weight`` and ``delay``; graph attributes
+        ``inputs`` and ``outputs`` (vertex indices, in order).
         """
         import igraph as ig
 

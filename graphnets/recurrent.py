@@ -92,7 +92,8 @@ def _longest(s: Structure) -> np.ndarray:
 
 
 def _slots(s: Structure) -> np.ndarray:
-    """``(node, lag)`` of every state column: lags ``1..D_u`` of every node with delayed out-edges."""
+    """``(node, lag)`` of every state column: lags ``1..D_u`` of every node with delayed
+    out-edges."""
     longest = _longest(s)
     nodes = np.repeat(np.arange(s.num_nodes), longest)
     offset = np.cumsum(longest) - longest  # first column of every node

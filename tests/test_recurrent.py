@@ -316,7 +316,8 @@ def test_recurrent_errors_forward_needs_step():
 
 def test_recurrent_errors_delay_zero_cycle():
     G = nx.DiGraph([("x", "a"), ("a", "b"), ("b", "a"), ("b", "y")])
-    with pytest.raises(graphnets.CycleError, match=r"cycle: 'b' -> 'a' -> 'b'; remove one of its edges$"):
+    with pytest.raises(graphnets.CycleError,
+                       match=r"cycle: 'b' -> 'a' -> 'b'; remove one of its edges$"):
         graphnets.from_networkx(G, ["x"], ["y"])
     G.edges["b", "a"]["delay"] = 1
     assert graphnets.from_networkx(G, ["x"], ["y"]).is_recurrent
