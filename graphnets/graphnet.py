@@ -198,7 +198,9 @@ class GraphNet(nn.Module):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected x to be a torch.Tensor of shape [B, {n_in}], got "
                             f"{type(x).__name__}")
-        w = self.weight
+        # the weight parameter (an unrolled net's is its source's): its dtype and device,
+        # without the gather an unrolled net's ``weight`` costs
+        w = next(self.parameters())
         if x.dim() not in (1, 2) or x.shape[-1] != n_in:
             raise ValueError(
                 f"expected x of shape [B, {n_in}] (one column per input node), got "
@@ -301,10 +303,10 @@ class GraphNet(nn.Module):
         Ordered by node index, then lag; every node with delayed out-edges keeps lags ``1`` to
         its largest outgoing delay. Empty for a feed-forward net.
         """
-        from .recurrent import _slots
+        from .recurrent import _state_layout
 
         lab = self.structure.labels
-        return [(lab[u], int(k)) for u, k in _slots(self.structure).tolist()]
+        return [(lab[u], int(k)) for u, k in _state_layout(self.structure)[0].tolist()]
 
     @property
     def delay(self) -> torch.Tensor:

@@ -81,30 +81,19 @@ class StepPlan:
         return int(self.slots.shape[0])
 
 
-def _longest(s: Structure) -> np.ndarray:
-    """``D_u``: the largest delay of an edge leaving every node (``0``: none)."""
+def _state_layout(s: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """The state columns of ``s``: ``slots [S, 2]``, the ``(node, lag)`` of every column (lags
+    ``1..D_u`` of every node ``u`` with delayed out-edges, ``D_u`` its largest outgoing delay),
+    and ``first [N]``, so that ``first[u] + lag - 1`` is the column of ``(u, lag)``."""
     src = s.edge_index[0].numpy()
     delay = s.delay.numpy()
     longest = np.zeros(s.num_nodes, dtype=np.int64)
     rec = delay > 0
     np.maximum.at(longest, src[rec], delay[rec])
-    return longest
-
-
-def _slots(s: Structure) -> np.ndarray:
-    """``(node, lag)`` of every state column: lags ``1..D_u`` of every node with delayed
-    out-edges."""
-    longest = _longest(s)
+    first = np.cumsum(longest) - longest
     nodes = np.repeat(np.arange(s.num_nodes), longest)
-    offset = np.cumsum(longest) - longest  # first column of every node
-    lags = np.arange(nodes.size) - offset[nodes] + 1
-    return np.stack([nodes, lags], 1).reshape(-1, 2)
-
-
-def _slot_index(s: Structure) -> np.ndarray:
-    """``index[u] + lag - 1`` is the state column of ``(u, lag)``."""
-    longest = _longest(s)
-    return np.cumsum(longest) - longest
+    lags = np.arange(nodes.size) - first[nodes] + 1
+    return np.stack([nodes, lags], 1).reshape(-1, 2), first
 
 
 def step_plan(structure: Structure, kernel: str, device: torch.device | str,
@@ -112,9 +101,8 @@ def step_plan(structure: Structure, kernel: str, device: torch.device | str,
     """Build and compile the step graph of ``structure`` (see the module docstring)."""
     s = structure
     n, n_in, n_out = s.num_nodes, s.inputs.numel(), s.outputs.numel()
-    slots = _slots(s)
+    slots, first = _state_layout(s)
     S = slots.shape[0]
-    first = _slot_index(s)
     src, dst = s.edge_index.numpy()
     delay = s.delay.numpy()
     rec = delay > 0
@@ -303,9 +291,8 @@ def unroll(net, steps: int, *, state_inputs: bool = False, kernel: str | None = 
     t_src = t - delay[None, :]  # [T, E]: the step each copy's source belongs to
     keep = t_src >= 0
     u_src = t_src * n + src[None, :]
-    slots = _slots(s)
+    slots, first = _state_layout(s)
     if state_inputs:
-        first = _slot_index(s)
         # a_u(t - d) with t - d < 0 is the initial state's (u, lag d - t)
         before = ~keep
         u_src = np.where(before, T * n + first[src][None, :] + (-t_src) - 1, u_src)
@@ -315,7 +302,8 @@ def unroll(net, steps: int, *, state_inputs: bool = False, kernel: str | None = 
     edge_source = np.broadcast_to(np.arange(src.size)[None, :], keep.shape)[keep]
     S = slots.shape[0] if state_inputs else 0
     labels = [(lab, k) for k in range(T) for lab in s.labels]
-    labels += [(s.labels[u], -int(lag)) for u, lag in slots.tolist()][:S]
+    if state_inputs:
+        labels += [(s.labels[u], -int(lag)) for u, lag in slots.tolist()]
     inputs = (np.arange(T)[:, None] * n + s.inputs.numpy()[None, :]).reshape(-1)
     inputs = np.concatenate([inputs, T * n + np.arange(S)])
     outputs = (np.arange(T)[:, None] * n + s.outputs.numpy()[None, :]).reshape(-1)
