@@ -2,6 +2,13 @@
 
 Build a net from any graph, evaluate it level by level, edit it, measure it.
 
+The package is layered, imports pointing down only (``docs/architecture.md``): ``core`` (plain
+data: structure, levels, schedule, activations) ← ``kernels`` (how a schedule runs) ← ``nn``
+(GraphNet, edits, recurrence, cells) ← ``io`` and ``build`` (conversions, builders, priors) ←
+``methods`` (pruning, analysis, prediction) ← ``experiment`` and the command line. Everything a
+user calls is re-exported here; the module paths of earlier versions (``graphnets.prune``,
+``graphnets.schedule``, ...) still import.
+
 Example:
     >>> import torch, graphnets
     >>> net = graphnets.mlp([4, 8, 3], seed=0)
@@ -9,22 +16,36 @@ Example:
     torch.Size([2, 3])
 """
 
-from . import analysis, cells, compare, edits, predict, priors, prune, recurrent
-from .activations import ACTIVATIONS, parse_activation
-from .builders import from_edges, from_igraph, from_networkx, from_torch, mlp
-from .graphnet import GraphNet, load
-from .levels import CycleError
-from .recurrent import UnrolledNet, unroll
-from .schedule import KERNELS, Schedule, compile_schedule
-from .structure import Structure
+import importlib as _importlib
+import sys as _sys
 
-__version__ = "0.1.0"
+from . import data, train
+from ._util.version import VERSION
+from .build import cells, priors
+from .build.mlp import mlp
+from .core.activations import ACTIVATIONS, parse_activation
+from .core.levels import CycleError
+from .core.schedule import Schedule
+from .core.structure import Structure
+from .io.convert import from_edges, from_igraph, from_networkx, from_torch
+from .kernels import KERNELS, compile_schedule, reference
+from .methods import analysis, predict, prune
+from .nn import edits, recurrent
+from .nn.base import BaseGraphNet
+from .nn.graphnet import GraphNet, load
+from .nn.history import EditRecord, History
+from .nn.unrolled import UnrolledNet, unroll
+
+__version__ = VERSION
 
 __all__ = [
     "ACTIVATIONS",
     "KERNELS",
+    "BaseGraphNet",
     "CycleError",
+    "EditRecord",
     "GraphNet",
+    "History",
     "Schedule",
     "Structure",
     "UnrolledNet",
@@ -32,6 +53,7 @@ __all__ = [
     "cells",
     "compare",
     "compile_schedule",
+    "data",
     "edits",
     "from_edges",
     "from_igraph",
@@ -44,5 +66,33 @@ __all__ = [
     "priors",
     "prune",
     "recurrent",
+    "reference",
+    "train",
     "unroll",
 ]
+
+#: The module paths of the flat layout of graphnets 0.1 and where each now lives: registered
+#: in ``sys.modules`` so that ``import graphnets.schedule`` and ``from graphnets.prune import
+#: magnitude`` keep working.
+OLD_PATHS = {
+    "activations": "core.activations",
+    "structure": "core.structure",
+    "levels": "core.levels",
+    "schedule": "kernels.planner",
+    "graphnet": "nn.graphnet",
+    "edits": "nn.edits",
+    "recurrent": "nn.recurrent",
+    "cells": "build.cells",
+    "builders": "io.convert",
+    "priors": "build.priors",
+    "reference": "kernels.reference",
+    "prune": "methods.prune",
+    "analysis": "methods.analysis",
+    "predict": "methods.predict",
+    "compare": "methods.predict.compare",
+}
+for _old, _new in OLD_PATHS.items():
+    _sys.modules[f"{__name__}.{_old}"] = globals()[_old] = _importlib.import_module(
+        f"{__name__}.{_new}"
+    )
+del _old, _new

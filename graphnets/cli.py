@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ._util.version import VERSION
+
 __all__ = ["Command", "COMMANDS", "build_parser", "main", "positive_int", "positive_float",
            "probability", "nonnegative_int", "usage_error"]
 
@@ -80,7 +82,7 @@ class Command:
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    from .schedule import KERNELS
+    from .kernels import KERNELS
 
     graph = parser.add_argument_group(
         "network (a Watts–Strogatz prior between 64 inputs and 10 outputs)"
@@ -113,7 +115,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.k < 2 or args.k >= args.nodes:
         usage_error(args, f"argument --k: expected 2 <= K < --nodes ({args.nodes}), got {args.k}")
 
-    from . import priors
+    from .build import priors
     from .data import digits
     from .train import fit, format_record
 
@@ -250,13 +252,11 @@ COMMANDS: list[Command] = [
 # -- entry point ------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one subparser per :data:`COMMANDS` entry."""
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="graphnets",
         description="Neural networks as explicit directed graphs of neurons.",
     )
-    parser.add_argument("--version", action="version", version=f"graphnets {__version__}")
+    parser.add_argument("--version", action="version", version=f"graphnets {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 title="commands")
     for cmd in COMMANDS:

@@ -573,14 +573,14 @@ def test_cells_errors_edits():
         cell.remove_edges("i2h", torch.tensor([0.0]))
     with pytest.raises(TypeError, match="expected a graphnets.cells.GraphRNN, got GRU"):
         cells.magnitude_prune(torch.nn.GRU(2, 2), 0.5)
-    with pytest.raises(ValueError, match=r"amount=1.5 should be a float in \[0, 1\]"):
+    # the amount rule every pruning function shares (graphnets._util.checks.amount)
+    with pytest.raises(ValueError, match=r"amount must be a fraction in \[0, 1\], got 1.5"):
         cells.magnitude_prune(cell, 1.5)
-    with pytest.raises(ValueError, match="amount=-1 should be a non-negative int"):
+    with pytest.raises(ValueError, match=r"amount must be a count in \[0, 6\], got -1"):
         cells.magnitude_prune(cell, -1)
-    with pytest.raises(ValueError, match=r"amount=7 should be at most the number of edges to "
-                                         r"prune \(6\)"):
+    with pytest.raises(ValueError, match=r"amount must be a count in \[0, 6\], got 7"):
         cells.magnitude_prune(cell, 7)
-    with pytest.raises(TypeError, match="amount must be an int or a float, got str"):
+    with pytest.raises(TypeError, match="amount must be an int .* or a float .*, got str"):
         cells.magnitude_prune(cell, "half")
     with pytest.raises(ValueError, match="expected kind to be 'i2h', 'h2h' or both once"):
         cells.magnitude_prune(cell, 0.5, kind=("i2h", "i2h"))

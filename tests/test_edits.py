@@ -274,6 +274,7 @@ def test_edits_add_edge_cycle_message_names_the_cycle_in_order():
     net = graphnets.from_networkx(nx.DiGraph([("x", "a"), ("a", "b"), ("b", "c"), ("c", "y")]),
                                   ["x"], ["y"], seed=0)
     with pytest.raises(CycleError, match=r"would close a feed-forward cycle: 'c' -> 'a' -> 'b' "
-                                         r"-> 'c'; the net is unchanged") as info:
+                                         r"-> 'c'; leave one of them out or give it a delay "
+                                         r">= 1; the net is unchanged") as info:
         net.add_edges(["c"], ["a"])
     assert [net.labels[i] for i in info.value.cycle] == ["c", "a", "b"]

@@ -250,8 +250,9 @@ def test_recurrent_add_delayed_edge_may_close_a_cycle():
     assert not net.is_recurrent
     net.add_edges([2], [1], delay=1)
     assert net.is_recurrent and net.delay.tolist() == [0, 0, 1]
-    with pytest.raises(graphnets.CycleError, match=r"cycle: 2 -> 1 -> 2; remove one of its "
-                                                   r"edges or give one a delay >= 1"):
+    with pytest.raises(graphnets.CycleError, match=r"cycle: 2 -> 1 -> 2; leave one of them out "
+                                                   r"or give it a delay >= 1; the net is "
+                                                   r"unchanged"):
         net.add_edges([2], [1])
     assert net.num_edges == 3
 

@@ -20,6 +20,8 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from importlib import resources
+from ..methods.analysis import PROPERTIES
+from ..methods.predict.compare import PREDICTORS
 
 __all__ = ["ConfigError", "default_config", "load_config", "merge", "validate", "changes",
            "COMPARABLE", "flat"]
@@ -143,12 +145,10 @@ def _top_k(v, path):
 
 
 def _properties():
-    from ..analysis import PROPERTIES
     return _all_or_subset(PROPERTIES)
 
 
 def _predictors():
-    from ..compare import PREDICTORS
     return _all_or_subset(PREDICTORS)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from ..methods.analysis import properties
+from ..nn.graphnet import load
 
 __all__ = ["measure"]
 
@@ -28,8 +30,6 @@ def measure(paths: Sequence[tuple[int, str]], which: Sequence[str] | str = "all"
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from ..analysis import properties
-    from ..graphnet import load
 
     which = None if which == "all" else list(which)
     rows = {}

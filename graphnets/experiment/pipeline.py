@@ -28,6 +28,9 @@ import numpy as np
 
 from .config import validate
 from .store import Store
+from ..methods.analysis import PROPERTIES
+from ..nn.graphnet import load
+from .ranking import best_predictors, comparison, correlation_table, out_of_fold
 
 __all__ = ["STAGES", "run", "results_table", "format_summary"]
 
@@ -155,9 +158,6 @@ def _measure(store, config, specs, log, progress, forced):
 
 
 def _predict(store, config, specs, log, progress, forced):
-    from ..analysis import PROPERTIES
-    from ..graphnet import load
-    from .predict import best_predictors, comparison, correlation_table, out_of_fold
     from .tasks import one_thread
 
     table = _write_results(store, specs, config)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
+from ..methods.predict.compare import METRICS
 
 __all__ = ["plot_properties", "plot_predictions", "plot_curves", "write_report", "PRIOR_LABELS"]
 
@@ -244,7 +245,6 @@ def _with_std(table):
     """``mean ± std`` cells for every metric of a comparison table."""
     import pandas as pd
 
-    from ..compare import METRICS
 
     out = pd.DataFrame(index=table.index)
     for m in METRICS:

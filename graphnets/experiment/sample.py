@@ -21,7 +21,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..graphnet import GraphNet
+from ..build import priors
+from ..nn.graphnet import GraphNet
 
 __all__ = ["PRIOR_NAMES", "spec", "specs", "build"]
 
@@ -78,7 +79,6 @@ def build(s: Mapping, n_inputs: int, n_outputs: int, *, seed: int | None = None)
     ``seed`` replaces the spec's ``graph_seed`` for the weights only (the graph stays the
     spec's), for repeated trainings from fresh weights.
     """
-    from .. import priors
 
     n = s["hidden"]
     gs = s["graph_seed"]

@@ -20,7 +20,7 @@ import warnings
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..schedule import LevelPlan, Schedule
+from ..core.schedule import LevelPlan, Schedule
 from .fused import transpose
 
 __all__ = ["run_levels"]

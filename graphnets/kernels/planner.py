@@ -1,9 +1,7 @@
-"""Compile a :class:`~graphnets.structure.Structure` into an execution plan.
+"""Compile a structure into a :class:`~graphnets.core.schedule.Schedule`: which kernel runs
+each level, chosen by a cost model that lives here, next to the kernels it chooses between.
 
-The plan orders nodes so that every level is a contiguous slice of *positions*: inputs first (in
-the order of ``x``'s columns), then every level in turn, nodes of a level grouped by activation.
-Edges are ordered by (destination position, source position), so the edges feeding a level are a
-contiguous block sorted by destination. Every level then picks one kernel:
+Every level picks one kernel:
 
 ``dense``
     the level's weights scattered into a ``[n_dst, n_src]`` block (a free view when the block is
@@ -25,19 +23,20 @@ thresholds come from ``benchmarks/bench_kernels.py`` run on 2 CPU cores (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
-from .activations import Activation, parse_activation
-from .structure import Structure
+from .._util.checks import choice
+from ..core.activations import Activation, parse_activation
+from ..core.schedule import LevelPlan, Order, Schedule, is_range, node_order, restricted_order
+from ..core.structure import Structure
+from . import fused as _fused
 
-__all__ = ["Schedule", "LevelPlan", "KERNELS", "compile_schedule", "restrict_schedule",
+__all__ = ["KERNELS", "FUSED_DTYPES", "check_kernel", "compile_schedule", "restrict_schedule",
            "predicted_costs"]
 
 #: Kernels a schedule can be forced to use.
-KERNELS = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
+KERNELS: tuple[str, ...] = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
 DENSE_MIN_DENSITY = 0.2  # a level at least this dense (over its distinct sources) runs dense
@@ -53,88 +52,14 @@ DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
 SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
 
-@dataclass
-class LevelPlan:
-    """How one level runs. Positions ``start:stop``, scheduled edges ``estart:estop``."""
 
-    start: int
-    stop: int
-    estart: int
-    estop: int
-    kind: str  # "bias" (no in-edges), "dense", "sparse", "scatter" or "fused" (whole graph)
-    groups: list[tuple[Activation, int, int]]  # activation, local start, local stop
-    lo: int = 0  # sources lie in positions lo:hi; all of them when cols is None ...
-    hi: int = 0
-    cols: torch.Tensor | None = None  # ... else these sorted positions
-    # The sources split into inputs (rows of x.T) and computed nodes (rows of the buffer of
-    # computed nodes, position - n_in): each part a (start, stop) slice, an index tensor, or None.
-    src_in: tuple[int, int] | torch.Tensor | None = None
-    src_h: tuple[int, int] | torch.Tensor | None = None
-    dst: torch.Tensor | None = None  # [E_l] local destination of each edge
-    col: torch.Tensor | None = None  # [E_l] local column (index into the sources) of each edge
-    complete: bool = False  # dense block already in (dst, col) order: weights are a view
-    crow: torch.Tensor | None = None  # CSR of the level, rows = destinations
-    crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
-    col_t: torch.Tensor | None = None
-    perm_t: torch.Tensor | None = None  # edge order of the transposed CSR
-
-    @property
-    def num_sources(self) -> int:
-        """Rows of the source block: ``hi - lo``, or the number of ``cols`` when gathered."""
-        return self.hi - self.lo if self.cols is None else int(self.cols.numel())
-
-    def tensors(self) -> dict[str, torch.Tensor]:
-        names = ("cols", "src_in", "src_h", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
-        return {k: getattr(self, k) for k in names if isinstance(getattr(self, k), torch.Tensor)}
+#: Parameter dtypes the fused C++ kernel computes in.
+FUSED_DTYPES = (torch.float32, torch.float64)
 
 
-@dataclass
-class Schedule:
-    """A compiled plan: node and edge orders, per-level plans, and the fused kernel's arrays."""
-
-    kernel: str
-    num_nodes: int
-    num_inputs: int
-    order: torch.Tensor  # [N] position -> node
-    position: torch.Tensor  # [N] node -> position
-    edge_order: torch.Tensor | None  # [E] scheduled edge -> weight index (None: identity)
-    out_pos: torch.Tensor  # [n_out] positions of the outputs
-    levels: list[LevelPlan]
-    node_identity: bool
-    src_pos: torch.Tensor  # [E] scheduled edges' source positions
-    dst_pos: torch.Tensor  # [E] scheduled edges' destination positions
-    inputs_contiguous: bool = False  # whether a level needs x.T as contiguous rows
-    fused: dict[str, torch.Tensor] | None = None
-    fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
-    dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def num_levels(self) -> int:
-        return len(self.levels)
-
-    def kinds(self) -> list[str]:
-        """The kernel of every level (``"fused"`` for all when fused)."""
-        return [lv.kind for lv in self.levels]
-
-    def to(self, device: torch.device | str) -> Schedule:
-        """The same plan with every index tensor on ``device``."""
-        device = torch.device(device)
-        if device == self.device:
-            return self
-        mv = lambda t: t.to(device) if isinstance(t, torch.Tensor) else t  # noqa: E731
-        levels = []
-        for lv in self.levels:
-            new = LevelPlan(**lv.__dict__)
-            for k, t in lv.tensors().items():
-                setattr(new, k, t.to(device))
-            levels.append(new)
-        fields = {k: mv(v) for k, v in self.__dict__.items()}
-        fields["levels"] = levels
-        if self.fused is not None:
-            fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
-        fields["device"] = device
-        return Schedule(**fields)
+def check_kernel(kernel: object) -> str:
+    """``kernel`` if it is one of :data:`KERNELS`, else ``ValueError`` listing them."""
+    return choice(kernel, KERNELS, "kernel")
 
 
 def _costs(n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
@@ -184,12 +109,18 @@ def predicted_costs(structure: Structure) -> dict[str, float]:
     return {"fused": fused, "levelwise": levelwise}
 
 
-def _is_range(a: np.ndarray) -> bool:
-    return a.size == 0 or (a[-1] - a[0] + 1 == a.size and bool(np.all(np.diff(a) == 1)))
+def predicted_costs(structure: Structure) -> dict[str, float]:
+    """The cost model ``auto`` decides by: predicted µs per step (batch 256) of each path.
 
-
-#: Parameter dtypes the fused C++ kernel computes in.
-FUSED_DTYPES = (torch.float32, torch.float64)
+    Example:
+        >>> import graphnets
+        >>> costs = predicted_costs(graphnets.mlp([784, 300, 100, 10], kernel="levelwise").structure)
+        >>> costs["levelwise"] < costs["fused"]
+        True
+    """
+    o = node_order(structure)
+    fused, levelwise = _costs(int(structure.inputs.numel()), o.level_by_pos, o.dst_pos, o.src_pos)
+    return {"fused": fused, "levelwise": levelwise}
 
 
 def compile_schedule(
@@ -201,7 +132,7 @@ def compile_schedule(
     """Compile ``structure`` into a :class:`Schedule` on ``device`` for parameters of ``dtype``.
 
     Args:
-        structure: the validated topology.
+        structure: the validated topology (its delay-0 edges are scheduled).
         kernel: one of :data:`KERNELS` (default: ``"auto"``).
         device: where the plan's index tensors live (default: CPU).
         dtype: the parameters' dtype; ``auto`` runs fused only for :data:`FUSED_DTYPES`
@@ -212,26 +143,8 @@ def compile_schedule(
         TypeError: for ``"fused"`` with a dtype not in :data:`FUSED_DTYPES`.
         RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
     """
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    n = structure.num_nodes
-    n_in = int(structure.inputs.numel())
-    level = structure.level
-
-    # Node order: level, then inputs in x's order, then activation, then index.
-    input_rank = np.full(n, n_in, dtype=np.int64)
-    input_rank[structure.inputs.numpy()] = np.arange(n_in)
-    spec_ids: dict[str, int] = {}
-    act_id = np.fromiter((spec_ids.setdefault(a, len(spec_ids)) for a in structure.activations),
-                         dtype=np.int64, count=n)
-    order = np.lexsort((np.arange(n), act_id, input_rank, level))
-    position = np.empty(n, dtype=np.int64)
-    position[order] = np.arange(n)
-    src, dst = structure.edge_index.numpy()
-    sp, dp = position[src], position[dst]
-    eorder = np.lexsort((sp, dp))
-    return _assemble(structure, kernel, torch.device(device), dtype, order, level[order],
-                     sp[eorder], dp[eorder], eorder)
+    check_kernel(kernel)
+    return _assemble(structure, kernel, torch.device(device), dtype, node_order(structure))
 
 
 def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarray) -> Schedule:
@@ -246,30 +159,18 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
         >>> import graphnets, numpy as np
         >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
         >>> kept = np.arange(net.num_edges) % 2 == 0
-        >>> sub, emap, _ = graphnets.edits.subgraph(net.structure, kept, np.ones(9, bool))
+        >>> sub, emap, _ = net.structure.subgraph(kept, np.ones(9, bool))
         >>> restrict_schedule(net.schedule, sub, emap).kinds()
         ['bias', 'dense', 'dense']
     """
-    eorder = (np.arange(sched.src_pos.numel()) if sched.edge_order is None
-              else sched.edge_order.cpu().numpy())
-    new_ids = edge_map[eorder]
-    kept = new_ids >= 0
-    level_by_pos = np.zeros(sched.num_nodes, dtype=np.int64)
-    for k, lv in enumerate(sched.levels):
-        level_by_pos[lv.start : lv.stop] = k
     return _assemble(structure, sched.kernel, sched.device, sched.dtype,
-                     sched.order.cpu().numpy(), level_by_pos,
-                     sched.src_pos.cpu().numpy()[kept], sched.dst_pos.cpu().numpy()[kept],
-                     new_ids[kept])
+                     restricted_order(sched, edge_map))
 
 
 def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype,
-              order: np.ndarray, level_by_pos: np.ndarray, sp: np.ndarray, dp: np.ndarray,
-              eorder: np.ndarray) -> Schedule:
-    """Plans from a node order, the level of every position, and the edges sorted by (dp, sp).
-
-    ``eorder[j]`` is the weight index of scheduled edge ``j``.
-    """
+              o: Order) -> Schedule:
+    """Plans from a node and edge order (see :class:`~graphnets.core.schedule.Order`)."""
+    order, level_by_pos, sp, dp, eorder = o
     n = structure.num_nodes
     n_in = int(structure.inputs.numel())
     num_levels = int(level_by_pos.max()) + 1 if n else 0
@@ -283,8 +184,6 @@ def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: to
     if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES:
         fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp)
         if fused_us < levelwise_us:
-            from .kernels import fused as _fused
-
             use_fused = _fused.available()
     if use_fused and device.type != "cpu":
         raise ValueError(f"kernel 'fused' runs on CPU only, got device {device}")
@@ -293,14 +192,11 @@ def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: to
             f"kernel 'fused' computes in float32 or float64, got {dtype}; use kernel='auto' or "
             "'levelwise' for other dtypes"
         )
-    if kernel == "fused":
-        from .kernels import fused as _fused
-
-        if not _fused.available():
-            raise RuntimeError(
-                f"kernel 'fused' is unavailable here ({_fused.why_unavailable()}); use "
-                "kernel='auto', which falls back to the level-wise kernels"
-            )
+    if kernel == "fused" and not _fused.available():
+        raise RuntimeError(
+            f"kernel 'fused' is unavailable here ({_fused.why_unavailable()}); use "
+            "kernel='auto', which falls back to the level-wise kernels"
+        )
 
     levels: list[LevelPlan] = []
     for ell in range(num_levels):
@@ -399,7 +295,7 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
     plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi)
     # Dense blocks are built over the distinct sources only (gathered if scattered); sparse and
     # scatter kernels index the source range lo:hi directly, a view, so they never gather.
-    if kind == "dense" and not _is_range(cols):
+    if kind == "dense" and not is_range(cols):
         plan.cols = torch.from_numpy(cols)
         col_local = np.searchsorted(cols, src_pos)
         n_cols = cols.size

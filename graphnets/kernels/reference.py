@@ -1,20 +1,19 @@
 """A per-neuron reference evaluator of the GraphNet semantics (``../shared/DESIGN.md``).
 
 One gather and one dot product per node, in topological order, with torch autograd: slow and
-obviously right. Tests compare every kernel with it; ``benchmarks/`` time against it.
+obviously right. It reads only ``net.structure``, ``net.weight`` and ``net.bias``. Tests compare every kernel with it; ``benchmarks/`` time against it.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .activations import parse_activation
-from .graphnet import GraphNet
+from ..core.activations import parse_activation
 
 __all__ = ["evaluate"]
 
 
-def evaluate(net: GraphNet, x: torch.Tensor) -> torch.Tensor:
+def evaluate(net, x: torch.Tensor) -> torch.Tensor:
     """``net(x)`` computed neuron by neuron: ``a_i = act_i(b_i + Σ_j w_ji a_j)``.
 
     Example:

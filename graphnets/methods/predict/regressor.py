@@ -2,7 +2,8 @@ r"""Predicting a net's performance from its structure with a graph neural networ
 
 Two layers, as elsewhere in graphnets:
 
-- :func:`to_pyg` turns a :class:`~graphnets.GraphNet` into a ``torch_geometric.data.Data`` whose
+- :func:`~graphnets.methods.predict.features.to_pyg` turns a :class:`~graphnets.GraphNet` into a
+  ``torch_geometric.data.Data`` whose
   node features describe each neuron's place in the graph (see :data:`FEATURES`);
 - :class:`GraphRegressor` is a small message-passing network (GIN, GraphSAGE or GAT layers, a
   global pooling, an MLP head) that maps such graphs to one number each, trained with
@@ -17,6 +18,7 @@ graph-level features (such as the properties of :mod:`graphnets.analysis`) in th
 runs on the CPU in one process, with no hyperparameter search.
 """
 
+
 from __future__ import annotations
 
 import copy
@@ -28,31 +30,16 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .activations import ACTIVATIONS, parse_activation
-from .graphnet import GraphNet, _generator
+from ..._util.checks import choice, positive_int
+from ..._util.seeds import Seed, generator
+from ...nn.base import BaseGraphNet
+from .features import FEATURES, check_nets, pyg, to_pyg
 
 if TYPE_CHECKING:
     from torch_geometric.data import Batch, Data
 
-__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss",
-           "compare"]
+__all__ = ["CONVS", "LOSSES", "POOLS", "GraphRegressor", "rank_loss"]
 
-
-def compare(nets, targets, **options):
-    """The GNN against the property regressors and single-number baselines, cross-validated.
-
-    The same as :func:`graphnets.compare.compare` (which also holds ``synflow`` and the
-    metrics); here under the name the prediction API documents.
-    """
-    from .compare import compare as _compare
-
-    return _compare(nets, targets, **options)
-
-#: Names of the columns of ``to_pyg(net).x``, in order.
-FEATURES: tuple[str, ...] = (
-    "is_input", "is_hidden", "is_output", "level", "in_degree", "out_degree",
-    *(f"act_{a}" for a in ACTIVATIONS),
-)
 #: Accepted ``conv`` names of :class:`GraphRegressor`.
 CONVS: tuple[str, ...] = ("gin", "sage", "gat")
 #: Accepted ``loss`` names of :meth:`GraphRegressor.fit`.
@@ -61,70 +48,6 @@ LOSSES: tuple[str, ...] = ("mse", "rank")
 POOLS: tuple[str, ...] = ("meanmax", "add")
 
 _FORMAT = "graphnets.GraphRegressor"
-_ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
-
-
-def _pyg():
-    """``torch_geometric``, imported on first use: it takes over a second to import, too long
-    to add to every ``import graphnets`` (and so to every CLI call)."""
-    import torch_geometric.data
-    import torch_geometric.nn
-
-    return torch_geometric
-
-
-def to_pyg(net: GraphNet, *, weights: bool = False) -> Data:
-    r"""The graph of ``net`` as a ``torch_geometric.data.Data`` with structural node features.
-
-    Node ``i`` gets the features :data:`FEATURES`:
-
-    - ``is_input``, ``is_hidden``, ``is_output``: its role, one-hot;
-    - ``level``: ``level_i / max_j level_j`` (0 if the net has a single level), in ``[0, 1]``;
-    - ``in_degree``, ``out_degree``: ``log(1 + degree)``;
-    - ``act_<name>``: its activation, one-hot over :data:`graphnets.ACTIVATIONS` (by name, so
-      ``leaky_relu(0.2)`` counts as ``leaky_relu``).
-
-    ``edge_index`` is the net's own (row 0 the source), edge ``e`` being the net's edge ``e``.
-
-    Args:
-        net: the net to convert.
-        weights: also set ``edge_attr`` to the edge weights, detached, as float32
-            (default: ``False``).
-
-    Shapes:
-        - **x:** ``[N, len(FEATURES)]`` float32
-        - **edge_index:** ``[2, E]``
-        - **edge_attr** (with ``weights=True``): ``[E, 1]``
-
-    Raises:
-        TypeError: if ``net`` is not a :class:`~graphnets.GraphNet`.
-
-    Example:
-        >>> import graphnets
-        >>> data = to_pyg(graphnets.mlp([3, 4, 2], seed=0), weights=True)
-        >>> data.x.shape, data.edge_index.shape, data.edge_attr.shape
-        (torch.Size([9, 15]), torch.Size([2, 20]), torch.Size([20, 1]))
-    """
-    if not isinstance(net, GraphNet):
-        raise TypeError(f"expected a graphnets GraphNet, got {type(net).__name__}")
-    s = net.structure
-    n = s.num_nodes
-    src, dst = s.edge_index
-    x = torch.zeros(n, len(FEATURES))
-    x[:, 1] = 1.0
-    x[s.inputs, 0], x[s.inputs, 1] = 1.0, 0.0
-    x[s.outputs, 2], x[s.outputs, 1] = 1.0, 0.0
-    level = torch.as_tensor(s.level, dtype=torch.float32)
-    x[:, 3] = level / level.max() if n and level.max() > 0 else 0.0
-    x[:, 4] = torch.log1p(torch.bincount(dst, minlength=n).float())
-    x[:, 5] = torch.log1p(torch.bincount(src, minlength=n).float())
-    names = {a: _ACT_INDEX[parse_activation(a).name] for a in set(s.activations)}
-    act = torch.tensor([names[a] for a in s.activations], dtype=torch.long)
-    x[torch.arange(n), 6 + act] = 1.0
-    data = _pyg().data.Data(x=x, edge_index=s.edge_index.clone(), num_nodes=n)
-    if weights:
-        data.edge_attr = net.weight.detach().to(torch.float32).reshape(-1, 1).clone()
-    return data
 
 
 def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -145,30 +68,6 @@ def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return pred.sum() * 0.0
     diff = pred[:, None] - pred[None, :]
     return nn.functional.softplus(-diff[better]).mean()
-
-
-def _check_nets(nets: Sequence[GraphNet]) -> list[GraphNet]:
-    if isinstance(nets, GraphNet) or not isinstance(nets, Sequence):
-        raise TypeError(f"expected a sequence of GraphNets, got {type(nets).__name__}")
-    for i, net in enumerate(nets):
-        if not isinstance(net, GraphNet):
-            raise TypeError(f"expected a sequence of GraphNets, got {type(net).__name__} at "
-                            f"position {i}")
-    if len(nets) == 0:
-        raise ValueError("expected at least one net, got an empty sequence")
-    return list(nets)
-
-
-def _check_choice(value: str, what: str, accepted: tuple[str, ...]) -> str:
-    if value not in accepted:
-        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(accepted)}")
-    return value
-
-
-def _positive_int(value: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
-    return value
 
 
 class GraphRegressor(nn.Module):
@@ -210,10 +109,10 @@ class GraphRegressor(nn.Module):
     def __init__(self, hidden: int = 64, layers: int = 3, *, conv: str = "gin",
                  pool: str = "meanmax", seed: int | torch.Generator | None = None) -> None:
         super().__init__()
-        self.hidden = _positive_int(hidden, "hidden")
-        self.layers = _positive_int(layers, "layers")
-        self.conv = _check_choice(conv, "conv", CONVS)
-        self.pool = _check_choice(pool, "pool", POOLS)
+        self.hidden = positive_int(hidden, "hidden")
+        self.layers = positive_int(layers, "layers")
+        self.conv = choice(conv, CONVS, "conv")
+        self.pool = choice(pool, POOLS, "pool")
         self.encoder = nn.Linear(len(FEATURES), hidden)
         self.convs = nn.ModuleList(self._make_conv() for _ in range(layers))
         d = self.embedding_dim
@@ -225,7 +124,7 @@ class GraphRegressor(nn.Module):
         self.reset_parameters(seed)
 
     def _make_conv(self) -> nn.Module:
-        h, pyg_nn = self.hidden, _pyg().nn
+        h, pyg_nn = self.hidden, pyg().nn
         if self.conv == "gin":
             mlp = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
             return pyg_nn.GINConv(mlp, train_eps=True)
@@ -240,7 +139,7 @@ class GraphRegressor(nn.Module):
 
     def reset_parameters(self, seed: int | torch.Generator | None = None) -> None:
         """Re-initialise every layer (PyTorch defaults), drawn from ``seed``."""
-        gen = _generator(seed)
+        gen = generator(seed)
         # Layers draw from the global generator; fork it so a seed does not leak outside.
         with torch.random.fork_rng(devices=[]):
             if gen is not None:
@@ -251,7 +150,7 @@ class GraphRegressor(nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
     def _embed(self, batch: Batch) -> torch.Tensor:
-        pyg_nn = _pyg().nn
+        pyg_nn = pyg().nn
         h = torch.relu(self.encoder(batch.x))
         for conv in self.convs:
             h = torch.relu(conv(h, batch.edge_index))
@@ -267,12 +166,12 @@ class GraphRegressor(nn.Module):
 
     def _batches(self, graphs: list[Data], batch_size: int = 256):
         for i in range(0, len(graphs), batch_size):
-            yield _pyg().data.Batch.from_data_list(graphs[i:i + batch_size])
+            yield pyg().data.Batch.from_data_list(graphs[i:i + batch_size])
 
     @torch.no_grad()
-    def predict(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+    def predict(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
         """Predicted targets ``[n]`` of ``nets``, in the units of the fitted targets."""
-        graphs = [to_pyg(net) for net in _check_nets(nets)]
+        graphs = [to_pyg(net) for net in check_nets(nets)]
         was = self.training
         self.eval()
         out = torch.cat([self(b) for b in self._batches(graphs)])
@@ -280,21 +179,21 @@ class GraphRegressor(nn.Module):
         return out * self.target_std + self.target_mean
 
     @torch.no_grad()
-    def embed(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+    def embed(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
         """Pooled graph embeddings ``[n, d]`` of ``nets`` (``d`` = :attr:`embedding_dim`)."""
-        graphs = [to_pyg(net) for net in _check_nets(nets)]
+        graphs = [to_pyg(net) for net in check_nets(nets)]
         was = self.training
         self.eval()
         out = torch.cat([self._embed(b) for b in self._batches(graphs)])
         self.train(was)
         return out
 
-    def rank(self, nets: Sequence[GraphNet]) -> torch.Tensor:
+    def rank(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
         """Indices of ``nets``, highest prediction (best) first, as a ``LongTensor [n]``."""
         return torch.argsort(self.predict(nets), descending=True, stable=True)
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, nets: Sequence[GraphNet], targets: Sequence[float] | torch.Tensor, *,
+    def fit(self, nets: Sequence[BaseGraphNet], targets: Sequence[float] | torch.Tensor, *,
             epochs: int = 200, lr: float = 1e-2, batch_size: int = 16, loss: str = "mse",
             val_fraction: float = 0.2, patience: int = 30,
             seed: int | torch.Generator | None = None) -> GraphRegressor:
@@ -322,7 +221,7 @@ class GraphRegressor(nn.Module):
             ValueError: on a length mismatch, non-finite targets, an unknown ``loss``, or
                 settings out of range.
         """
-        nets = _check_nets(nets)
+        nets = check_nets(nets)
         t = torch.as_tensor(targets, dtype=torch.float32).reshape(-1)
         if t.numel() != len(nets):
             raise ValueError(f"expected one target per net ({len(nets)}), got {t.numel()}")
@@ -330,10 +229,10 @@ class GraphRegressor(nn.Module):
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
             raise ValueError(f"target {i} is {float(t[i])}; targets must be finite")
-        _check_choice(loss, "loss", LOSSES)
-        epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size,
+        choice(loss, LOSSES, "loss")
+        epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size,
                                                                            "batch_size")
-        patience = _positive_int(patience, "patience")
+        patience = positive_int(patience, "patience")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if not (isinstance(val_fraction, (int, float)) and 0 <= val_fraction < 1):
@@ -343,7 +242,7 @@ class GraphRegressor(nn.Module):
             raise ValueError(f"expected at least {n_val + 2} nets to keep 2 for training with "
                              f"val_fraction={val_fraction}, got {len(nets)}")
 
-        gen = _generator(seed)
+        gen = generator(seed)
         if gen is None:
             gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
         if seed is not None:
@@ -374,7 +273,7 @@ class GraphRegressor(nn.Module):
             for i in range(0, len(order), batch_size):
                 ids = order[i:i + batch_size]
                 opt.zero_grad()
-                batch = _pyg().data.Batch.from_data_list([graphs[j] for j in ids])
+                batch = pyg().data.Batch.from_data_list([graphs[j] for j in ids])
                 step = criterion(self(batch), z[ids])
                 step.backward()
                 opt.step()

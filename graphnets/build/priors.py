@@ -29,9 +29,10 @@ import networkx as nx
 import numpy as np
 import torch
 
-from .builders import from_networkx
-from .graphnet import GraphNet
-from .levels import levels as _levels
+from .._util.seeds import Seed, spawn
+from ..core.levels import levels as _levels
+from ..io.convert import from_networkx
+from ..nn.graphnet import GraphNet
 
 __all__ = [
     "orient",
@@ -43,21 +44,12 @@ __all__ = [
     "erdos_renyi",
     "add_recurrent",
     "RECURRENT",
+    "ws_graph",
+    "ba_graph",
 ]
 
 #: The recurrent connection patterns of :func:`add_recurrent`.
 RECURRENT = ("level", "self", "complete")
-
-
-def _seeds(seed: int | torch.Generator | None, k: int) -> list[int | None]:
-    """``k`` independent integer seeds derived from one user seed (``None`` stays random)."""
-    if seed is None:
-        return [None] * k
-    if isinstance(seed, torch.Generator):
-        return torch.randint(0, 2**31 - 1, (k,), generator=seed).tolist()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be None, an int or a torch.Generator, got {seed!r}")
-    return np.random.SeedSequence(int(seed)).generate_state(k).astype(np.int64).tolist()
 
 
 def orient(G: nx.Graph, *, orientation: str = "random", seed: int | torch.Generator | None = None
@@ -85,7 +77,7 @@ def orient(G: nx.Graph, *, orientation: str = "random", seed: int | torch.Genera
     if orientation == "index":
         rank = {v: i for i, v in enumerate(nodes)}
     else:
-        (s,) = _seeds(seed, 1)
+        (s,) = spawn(seed, 1)
         perm = np.random.default_rng(s).permutation(len(nodes))
         rank = {v: int(r) for v, r in zip(nodes, perm)}
     D = nx.DiGraph()
@@ -173,7 +165,7 @@ def embed(
     net = from_networkx(N, ins, outs, activation=activation, output_activation=output_activation,
                         seed=seed, kernel=kernel)
     if recurrent is not None:
-        add_recurrent(net, recurrent, seed=None if seed is None else _seeds(seed, 1)[0])
+        add_recurrent(net, recurrent, seed=None if seed is None else spawn(seed, 1)[0])
     return net
 
 
@@ -248,7 +240,7 @@ def from_graph(
         >>> net.num_nodes
         11
     """
-    s_orient, s_weights = _seeds(seed, 2)
+    s_orient, s_weights = spawn(seed, 2)
     return embed(orient(G, orientation=orientation, seed=s_orient), n_inputs, n_outputs,
                  seed=s_weights, **options)
 
@@ -262,31 +254,31 @@ def watts_strogatz(n_inputs: int, n_outputs: int, n: int, k: int, p: float, *,
         >>> net.inputs[0], net.outputs[-1]
         (('in', 0), ('out', 9))
     """
-    G, s_rest = _ws_graph(n, k, p, seed)
+    G, s_rest = ws_graph(n, k, p, seed)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
 
 
-def _ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
+def ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
     """The Watts–Strogatz graph of a seed and the seed left for what follows (orientation,
-    weights); shared with :mod:`graphnets.cells`."""
+    weights); shared with the cell builders (:mod:`graphnets.build.cells`)."""
     if k >= n:
         raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
-    s_graph, s_rest = _seeds(seed, 2)
+    s_graph, s_rest = spawn(seed, 2)
     return nx.watts_strogatz_graph(n, k, p, seed=s_graph), s_rest
 
 
-def _ba_graph(n: int, m: int, seed) -> tuple[nx.Graph, int | None]:
-    """The Barabási–Albert graph of a seed and the seed left (see :func:`_ws_graph`)."""
+def ba_graph(n: int, m: int, seed) -> tuple[nx.Graph, int | None]:
+    """The Barabási–Albert graph of a seed and the seed left (see :func:`ws_graph`)."""
     if not 1 <= m < n:
         raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
-    s_graph, s_rest = _seeds(seed, 2)
+    s_graph, s_rest = spawn(seed, 2)
     return nx.barabasi_albert_graph(n, m, seed=s_graph), s_rest
 
 
 def barabasi_albert(n_inputs: int, n_outputs: int, n: int, m: int, *,
                     seed: int | torch.Generator | None = None, **options) -> GraphNet:
     """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``)."""
-    G, s_rest = _ba_graph(n, m, seed)
+    G, s_rest = ba_graph(n, m, seed)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
 
 
@@ -295,6 +287,6 @@ def erdos_renyi(n_inputs: int, n_outputs: int, n: int, p: float, *,
     """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p={p} must be a probability in [0, 1]")
-    s_graph, s_rest = _seeds(seed, 2)
+    s_graph, s_rest = spawn(seed, 2)
     G = nx.gnp_random_graph(n, p, seed=s_graph)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)

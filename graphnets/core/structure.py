@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from .activations import parse_activation
-from .levels import CycleError, levels as _levels
+from .levels import CycleError, insert_edges, levels as _levels
 
-__all__ = ["Structure"]
+__all__ = ["Structure", "check_delay", "layered"]
 
 
 def _fmt(label: Hashable) -> str:
@@ -71,7 +71,7 @@ class Structure:
         n = len(self.labels)
         self._index: dict | None = None
         self.edge_index = _check_edge_index(edge_index, n)
-        self.delay = _check_delay(delay, self.edge_index.shape[1])
+        self.delay = check_delay(delay, self.edge_index.shape[1])
         self.inputs = _check_roles(inputs, "inputs", n)
         self.outputs = _check_roles(outputs, "outputs", n)
         if len(activations) != n:
@@ -89,12 +89,20 @@ class Structure:
         try:
             self._level: np.ndarray | None = _levels(src, dst, n)
         except CycleError as err:
-            names = " -> ".join(_fmt(self.labels[i]) for i in err.cycle + err.cycle[:1])
             hint = ("remove one of its edges or give one a delay >= 1" if self.is_recurrent
                     else "remove one of its edges")
             raise CycleError(
-                f"the feed-forward edges contain a cycle: {names}; {hint}", err.cycle
+                f"the feed-forward edges contain a cycle: {self.cycle_text(err.cycle)}; {hint}",
+                err.cycle,
             ) from None
+
+    def cycle_text(self, cycle: Sequence[int]) -> str:
+        """``'a' -> 'b' -> 'a'`` for the cycle of node indices ``cycle``; a long cycle is shown
+        by its first and last nodes and its length, so an error stays readable."""
+        names = [_fmt(self.labels[i]) for i in list(cycle) + list(cycle[:1])]
+        if len(names) > 13:
+            names = names[:6] + [f"... ({len(cycle)} nodes in all) ..."] + names[-6:]
+        return " -> ".join(names)
 
     def _feedforward_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Sources and destinations of the delay-0 edges (all edges of a feed-forward net)."""
@@ -121,9 +129,15 @@ class Structure:
                 f"node {_fmt(lab)} is both an input and an output; inputs and outputs must be "
                 "disjoint"
             )
+        self._check_edges(0)
+
+    def _check_edges(self, first: int) -> None:
+        """Edges ``first:`` must not be delay-0 self loops nor enter inputs, and no edge may
+        repeat another (same source, destination and delay)."""
+        n = self.num_nodes
         src, dst = self.edge_index.numpy()
         delay = self.delay.numpy()
-        loops = np.flatnonzero((src == dst) & (delay == 0))
+        loops = first + np.flatnonzero((src[first:] == dst[first:]) & (delay[first:] == 0))
         if loops.size:
             lab = self.labels[src[loops[0]]]
             raise ValueError(
@@ -132,8 +146,8 @@ class Structure:
                 "delay >= 1)"
             )
         is_input = np.zeros(n, dtype=bool)
-        is_input[inp] = True
-        into = np.flatnonzero(is_input[dst])
+        is_input[self.inputs.numpy()] = True
+        into = first + np.flatnonzero(is_input[dst[first:]])
         if into.size:
             e = into[0]
             raise ValueError(
@@ -144,7 +158,7 @@ class Structure:
         key = src * max(n, 1) + dst
         if self.is_recurrent:  # u -> v with delays 0 and 1 are two different connections
             key = key * (int(delay.max()) + 1) + delay
-        uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+        uniq, counts = np.unique(key, return_counts=True)
         if uniq.size != key.size:
             k = uniq[np.flatnonzero(counts > 1)[0]]
             pos = np.flatnonzero(key == k)[:2].tolist()
@@ -183,13 +197,94 @@ class Structure:
         ids = np.flatnonzero(self.delay.numpy() == 0)
         if not self.is_recurrent:
             return self, ids
-        new = Structure.__new__(Structure)
-        new.labels, new._index = self.labels, self._index
-        new.edge_index = self.edge_index[:, torch.from_numpy(ids)]
-        new.inputs, new.outputs, new.activations = self.inputs, self.outputs, self.activations
-        new.delay = torch.zeros(ids.size, dtype=torch.long)
-        new._level = self._level
+        new = self._trusted(self.labels, self.edge_index[:, torch.from_numpy(ids)], self.inputs,
+                            self.outputs, self.activations, torch.zeros(ids.size, dtype=torch.long),
+                            self._level, self._index)
         return new, ids
+
+    # -- trusted constructors: results of operations that keep a valid structure valid --------
+    @classmethod
+    def _trusted(cls, labels: tuple, edge_index: torch.Tensor, inputs: torch.Tensor,
+                 outputs: torch.Tensor, activations: tuple, delay: torch.Tensor,
+                 level: np.ndarray | None = None, index: dict | None = None) -> Structure:
+        """A structure from parts known to be valid, without validating them again."""
+        new = cls.__new__(cls)
+        new.labels, new.edge_index, new.inputs, new.outputs = labels, edge_index, inputs, outputs
+        new.activations, new.delay, new._level, new._index = activations, delay, level, index
+        return new
+
+    def subgraph(self, keep_edges: np.ndarray, keep_nodes: np.ndarray
+                 ) -> tuple[Structure, np.ndarray, np.ndarray]:
+        """The structure restricted to kept nodes and edges, with the old → new index maps.
+
+        A subgraph of a valid structure is valid (no new cycle, duplicate or edge into an
+        input), so only the indices are recomputed, and the levels when first asked for. Kept
+        edges must join kept nodes; every input and output must be kept.
+
+        Returns:
+            ``(structure, edge_map [E], node_map [N])``, the maps giving the new id of every
+            old edge / node (``-1`` if removed).
+        """
+        keep_edges = np.asarray(keep_edges, dtype=bool)
+        keep_nodes = np.asarray(keep_nodes, dtype=bool)
+        node_map = np.full(self.num_nodes, -1, dtype=np.int64)
+        node_map[keep_nodes] = np.arange(int(keep_nodes.sum()))
+        edge_map = np.full(self.num_edges, -1, dtype=np.int64)
+        edge_map[keep_edges] = np.arange(int(keep_edges.sum()))
+        ei = self.edge_index.numpy()[:, keep_edges]
+        all_nodes = bool(keep_nodes.all())
+        new = self._trusted(
+            self.labels if all_nodes else tuple(lab for lab, k in zip(self.labels, keep_nodes) if k),
+            torch.from_numpy(node_map[ei]),
+            torch.from_numpy(node_map[self.inputs.numpy()]),
+            torch.from_numpy(node_map[self.outputs.numpy()]),
+            self.activations if all_nodes
+            else tuple(a for a, k in zip(self.activations, keep_nodes) if k),
+            self.delay[torch.from_numpy(keep_edges)],
+            None,  # computed when first asked for: the schedule may not need it
+            self._index if all_nodes else None,
+        )
+        return new, edge_map, node_map
+
+    def add_edges(self, src: Sequence[int] | np.ndarray, dst: Sequence[int] | np.ndarray,
+                  delay: Sequence[int] | torch.Tensor | None = None) -> Structure:
+        """This structure with the edges ``src[k] -> dst[k]`` (node indices) appended.
+
+        Only the new edges are validated (as the constructor would), and the levels are updated
+        online (:func:`graphnets.core.levels.insert_edges`) instead of recomputed.
+
+        Raises:
+            ValueError: as the constructor, for the new edges.
+            CycleError: when the new delay-0 edges close a cycle (named).
+
+        Example:
+            >>> s = Structure(torch.tensor([[0, 1], [1, 2]]), "abc", [0], [2], ["identity"] * 3)
+            >>> s.add_edges([0], [2]).num_edges, s.num_edges
+            (3, 2)
+        """
+        src = np.asarray(src, dtype=np.int64).reshape(-1)
+        dst = np.asarray(dst, dtype=np.int64).reshape(-1)
+        if src.size != dst.size:
+            raise ValueError(f"expected as many sources as destinations, got {src.size} and "
+                             f"{dst.size}")
+        new_ei = _check_edge_index(torch.from_numpy(np.stack([src, dst])), self.num_nodes)
+        new_delay = check_delay(delay, src.size)
+        new = self._trusted(self.labels, torch.cat([self.edge_index, new_ei], 1), self.inputs,
+                            self.outputs, self.activations, torch.cat([self.delay, new_delay]),
+                            None, self._index)
+        new._check_edges(self.num_edges)
+        ff = new_delay.numpy() == 0
+        old_src, old_dst = self._feedforward_edges()
+        try:
+            new._level = insert_edges(self.level, old_src, old_dst, self.num_nodes, src[ff],
+                                      dst[ff])
+        except CycleError as err:
+            raise CycleError(
+                f"adding these edges would close a feed-forward cycle: "
+                f"{self.cycle_text(err.cycle)}; leave one of them out or give it a delay >= 1",
+                err.cycle,
+            ) from None
+        return new
 
     @property
     def index(self) -> dict:
@@ -260,7 +355,9 @@ def _check_edge_index(edge_index: torch.Tensor, n: int) -> torch.Tensor:
     return edge_index
 
 
-def _check_delay(delay, num_edges: int) -> torch.Tensor:
+def check_delay(delay, num_edges: int) -> torch.Tensor:
+    """``delay`` as a ``LongTensor [num_edges]`` of ints ``>= 0`` (``None``: all 0), or the error
+    that names the bad entry."""
     if delay is None:
         return torch.zeros(num_edges, dtype=torch.long)
     if isinstance(delay, np.ndarray):
@@ -297,3 +394,30 @@ def _check_roles(nodes: Sequence[int] | torch.Tensor, what: str, n: int) -> torc
             "appear once"
         )
     return idx
+
+
+def layered(sizes: Sequence[int], activations: Sequence[str]) -> Structure:
+    """The structure of a dense layered net: layer sizes ``sizes`` (inputs first) and
+    ``activations[l]`` for the nodes of layer ``l + 1``.
+
+    Nodes are labelled ``(layer, unit)``; edges run layer by layer, destination-major, so a
+    schedule needs no reordering and every level's weights are a view of ``weight``.
+
+    Example:
+        >>> layered([2, 3, 1], ["relu", "identity"])
+        Structure(nodes=6, edges=9, inputs=2, outputs=1, levels=3)
+    """
+    offs = np.concatenate([[0], np.cumsum(sizes)])
+    edges = []
+    for ell in range(len(sizes) - 1):
+        d = np.arange(offs[ell + 1], offs[ell + 2])
+        s = np.arange(offs[ell], offs[ell + 1])
+        edges.append(np.stack([np.tile(s, d.size), np.repeat(d, s.size)]))
+    edge_index = torch.from_numpy(np.concatenate(edges, axis=1))
+    labels = [(ell, u) for ell, k in enumerate(sizes) for u in range(k)]
+    acts = ["identity"] * sizes[0]
+    for ell, a in enumerate(activations):
+        acts += [parse_activation(a).spec] * sizes[ell + 1]
+    inputs = list(range(sizes[0]))
+    outputs = list(range(int(offs[-2]), int(offs[-1])))
+    return Structure(edge_index, labels, inputs, outputs, acts)

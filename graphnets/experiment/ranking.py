@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from ..methods.analysis import TABLE1, correlations
+from ..methods.predict.compare import PREDICTORS, compare
 
 __all__ = ["comparison", "out_of_fold", "correlation_table", "best_predictors"]
 
@@ -24,7 +26,6 @@ def _gnn_fit_kwargs(settings: Mapping) -> dict:
 
 
 def _names(settings: Mapping) -> list[str]:
-    from ..compare import PREDICTORS
 
     chosen = settings["predictors"]
     return list(PREDICTORS) if chosen == "all" else list(chosen)
@@ -47,7 +48,6 @@ def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bo
     Raises:
         ValueError: with fewer than ``2 * folds`` nets.
     """
-    from ..compare import compare
 
     folds = settings["folds"]
     if len(nets) < 2 * folds:
@@ -92,7 +92,6 @@ def out_of_fold(predictions, y: np.ndarray, names: Sequence[str], settings: Mapp
 
 def correlation_table(properties, y: np.ndarray):
     """Pearson and Spearman correlation of every property with ``y``, Table 1's rows first."""
-    from ..analysis import TABLE1, correlations
 
     corr = correlations(properties, y)
     order = [p for p in TABLE1 if p in corr.index] + [p for p in corr.index if p not in TABLE1]

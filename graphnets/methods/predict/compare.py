@@ -36,7 +36,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from .graphnet import GraphNet
+from ...nn.base import BaseGraphNet
+from ...nn.graphnet import GraphNet
+from ..analysis import properties_table
+from .features import check_nets
+from .regressor import GraphRegressor
 
 __all__ = ["PREDICTORS", "METRICS", "synflow", "r2", "kendall", "spearman", "top_k_precision",
            "compare"]
@@ -167,9 +171,7 @@ def top_k_precision(y_true, y_pred, top_k: int | float = 0.1) -> float:
 
 # -- comparison ----------------------------------------------------------------------------------
 def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
-    from .predict import _check_nets
-
-    nets = _check_nets(nets)
+    nets = check_nets(nets)
     y = np.asarray(targets, dtype=np.float64).reshape(-1)
     if y.size != len(nets):
         raise ValueError(f"expected one target per net ({len(nets)}), got {y.size}")
@@ -194,8 +196,7 @@ def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
     return nets, y
 
 
-def _features(nets: list[GraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    from .analysis import properties_table
+def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
     table = properties_table(nets)
     single = {
@@ -233,7 +234,7 @@ def _regressor(name: str, seed: int):
     return AdaBoostRegressor(random_state=seed)
 
 
-def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequence[int] = (0,),
+def compare(nets: Sequence[BaseGraphNet], targets, *, folds: int = 5, seeds: Sequence[int] = (0,),
             gnn_kwargs: Mapping | None = None, fit_kwargs: Mapping | None = None,
             top_k: int | float = 0.1, predictors: Sequence[str] | None = None,
             progress: bool = False):
@@ -276,8 +277,6 @@ def compare(nets: Sequence[GraphNet], targets, *, folds: int = 5, seeds: Sequenc
     import pandas as pd
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold
-
-    from .predict import GraphRegressor
 
     nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
     names = list(PREDICTORS) if predictors is None else list(predictors)

@@ -88,8 +88,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .levels import levels as _levels
-from .structure import Structure
+from ..core.levels import levels as _levels
+from ..core.structure import Structure
 
 __all__ = ["PROPERTIES", "TABLE1", "properties", "properties_table", "correlations"]
 

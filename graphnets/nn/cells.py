@@ -50,7 +50,6 @@ Not done: multi-layer or bidirectional stacks (stack cells yourself), LSTM proje
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Hashable, Sequence
 
 import networkx as nx
@@ -59,22 +58,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from .._util.checks import amount as check_amount, positive_int
+from .._util.seeds import generator as _generator
+from ..core.structure import Structure
+from ..core.levels import CycleError, levels as _levels
 from .edits import remap_optimizer_state
-from .graphnet import _generator
-from .levels import CycleError, levels as _levels
-from .priors import _ba_graph, _seeds, _ws_graph, layer_index, orient
+from .graphnet import GraphNet
 
-__all__ = [
-    "MODES",
-    "GraphRNN",
-    "complete",
-    "from_torch",
-    "from_prior",
-    "watts_strogatz",
-    "barabasi_albert",
-    "magnitude_prune",
-    "SequenceClassifier",
-]
+__all__ = ["MODES", "GATES", "RECURRENT", "GraphRNN", "check_mode", "magnitude_prune",
+           "SequenceClassifier"]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -85,16 +77,10 @@ RECURRENT = ("level", "self", "complete", "none")
 # ----------------------------------------------------------------------------- pure functions
 
 
-def _check_mode(mode: object) -> str:
+def check_mode(mode: object) -> str:
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(map(repr, MODES))}")
     return mode
-
-
-def _check_size(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_kind(kind: object) -> str:
@@ -226,9 +212,9 @@ class GraphRNN(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.mode = _check_mode(mode)
-        self.num_inputs = _check_size(num_inputs, "num_inputs")
-        self.num_hidden = _check_size(num_hidden, "num_hidden")
+        self.mode = check_mode(mode)
+        self.num_inputs = positive_int(num_inputs, "num_inputs")
+        self.num_hidden = positive_int(num_hidden, "num_hidden")
         if not isinstance(batch_first, bool):
             raise TypeError(f"batch_first must be a bool, got {batch_first!r}")
         self.batch_first = batch_first
@@ -493,6 +479,7 @@ class GraphRNN(nn.Module):
             ValueError: unknown kind, a mask of the wrong length, ids out of range.
 
         Example:
+            >>> from graphnets.cells import complete
             >>> cell = complete("rnn_tanh", 2, 2, seed=0)
             >>> cell.remove_edges("h2h", [0, 3]).tolist()
             [1, 2]
@@ -545,14 +532,13 @@ class GraphRNN(nn.Module):
             TypeError: for ``lstm`` and ``gru`` cells.
 
         Example:
+            >>> from graphnets.cells import watts_strogatz
             >>> cell = watts_strogatz("rnn_tanh", 3, 10, 4, 0.3, seed=0, dtype=torch.float64)
             >>> net = cell.to_graphnet()
             >>> x = torch.randn(6, 2, 3, dtype=torch.float64)
             >>> torch.allclose(net.run(x), cell(x)[0])
             True
         """
-        from .builders import from_edges
-
         if self.num_gates != 1:
             raise TypeError(f"a {self.mode} cell has {self.num_gates} gates per neuron, which a "
                             "GraphNet's scalar neurons cannot express; only rnn_tanh and "
@@ -560,13 +546,14 @@ class GraphRNN(nn.Module):
         n_in, H = self.num_inputs, self.num_hidden
         ei = torch.cat([self.edge_index, self.recurrent_edge_index], 1).cpu()
         delay = [0] * self.edge_index.shape[1] + [1] * self.recurrent_edge_index.shape[1]
-        hidden = list(range(n_in, n_in + H))
         dtype = self.weight.dtype
         bias = torch.zeros(n_in + H, dtype=dtype)
         bias[n_in:] = (self.bias + self.recurrent_bias).detach().cpu()[:, 0]
-        net = from_edges(ei, n_in + H, list(range(n_in)), hidden, delay=delay, bias=bias,
-                         weight=torch.cat([self.weight, self.recurrent_weight]).detach().cpu()
-                         [:, 0], output_activation=self.mode[4:], kernel=kernel)
+        acts = ["identity"] * n_in + [self.mode[4:]] * H
+        structure = Structure(ei, range(n_in + H), range(n_in), range(n_in, n_in + H), acts,
+                              delay)
+        net = GraphNet(structure, torch.cat([self.weight, self.recurrent_weight]).detach().cpu()
+                       [:, 0], bias, kernel=kernel)
         return net.to(self.weight.device)
 
     def to_networkx(self) -> nx.MultiDiGraph:
@@ -577,6 +564,7 @@ class GraphRNN(nn.Module):
         ``delay`` (0 / 1) and ``weight`` (a list of ``G`` gate weights).
 
         Example:
+            >>> from graphnets.cells import complete
             >>> g = complete("lstm", 1, 2, seed=0).to_networkx()
             >>> g.number_of_nodes(), g.number_of_edges(), g.edges[1, 1, "h2h"]["delay"]
             (3, 6, 1)
@@ -611,208 +599,7 @@ def _recompile(module: GraphRNN, incompatible_keys) -> None:
     module._compile()
 
 
-# ----------------------------------------------------------------------------- builders
-
-
-def _complete_edges(num_inputs: int, num_hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row-major edge order of torch's matrices: edge ``v*n + u`` is ``u → v``."""
-    n_in, H = num_inputs, num_hidden
-    v, u = torch.meshgrid(torch.arange(H), torch.arange(n_in), indexing="ij")
-    i2h = torch.stack([u.reshape(-1), v.reshape(-1) + n_in])
-    v, u = torch.meshgrid(torch.arange(H), torch.arange(H), indexing="ij")
-    h2h = torch.stack([u.reshape(-1), v.reshape(-1)]) + n_in
-    return i2h, h2h
-
-
-def complete(mode: str, num_inputs: int, num_hidden: int, *, batch_first: bool = False,
-             seed: int | torch.Generator | None = None, dtype: torch.dtype | None = None
-             ) -> GraphRNN:
-    """Every input → every hidden node, every hidden → every hidden node: torch's dense layer.
-
-    Edge ``v * num_inputs + u`` is input ``u`` → hidden ``v`` (h2h: ``v * H + u``), so
-    ``weight.t().reshape(G, H, n_in)`` is torch's ``weight_ih.view(G, H, n_in)``.
-
-    Example:
-        >>> complete("lstm", 7, 50, seed=0)  # doctest: +NORMALIZE_WHITESPACE
-        GraphRNN(mode='lstm', inputs=7, hidden=50, i2h=350 (350 from inputs, 0 skip),
-                 h2h=2500, levels=1, density=100.0%)
-    """
-    n_in, H = _check_size(num_inputs, "num_inputs"), _check_size(num_hidden, "num_hidden")
-    i2h, h2h = _complete_edges(n_in, H)
-    return GraphRNN(mode, n_in, H, i2h, h2h, batch_first=batch_first, seed=seed, dtype=dtype)
-
-
-def from_torch(module: nn.Module) -> GraphRNN:
-    """A complete cell with the weights (and dtype, ``batch_first``) of a torch RNN/LSTM/GRU.
-
-    Args:
-        module: a one-layer, unidirectional ``torch.nn.RNN``, ``LSTM`` or ``GRU`` with biases
-            (and, for LSTM, no projection).
-
-    Raises:
-        TypeError: not one of those modules.
-        ValueError: several layers, bidirectional, ``bias=False`` or ``proj_size > 0``.
-
-    Example:
-        >>> rnn = torch.nn.GRU(3, 4)
-        >>> cell = from_torch(rnn)
-        >>> x = torch.randn(6, 2, 3)
-        >>> torch.allclose(cell(x)[0], rnn(x)[0], atol=1e-6)
-        True
-    """
-    if isinstance(module, nn.LSTM):
-        mode = "lstm"
-    elif isinstance(module, nn.GRU):
-        mode = "gru"
-    elif isinstance(module, nn.RNN):
-        mode = "rnn_" + module.nonlinearity
-    else:
-        raise TypeError(f"expected a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
-    proj = getattr(module, "proj_size", 0)
-    for bad, what in ((module.num_layers != 1, f"num_layers={module.num_layers}"),
-                      (module.bidirectional, "bidirectional=True"),
-                      (not module.bias, "bias=False"),
-                      (proj > 0, f"proj_size={proj}")):
-        if bad:
-            raise ValueError(f"expected a one-layer unidirectional module with biases and no "
-                             f"projection, got {what}; convert each layer / direction separately")
-    G, H, n_in = GATES[mode], module.hidden_size, module.input_size
-    cell = complete(mode, n_in, H, batch_first=module.batch_first, dtype=module.weight_ih_l0.dtype)
-    with torch.no_grad():
-        cell.weight.copy_(module.weight_ih_l0.view(G, H * n_in).t())
-        cell.recurrent_weight.copy_(module.weight_hh_l0.view(G, H * H).t())
-        cell.bias.copy_(module.bias_ih_l0.view(G, H).t())
-        cell.recurrent_bias.copy_(module.bias_hh_l0.view(G, H).t())
-    return cell.to(module.weight_ih_l0.device)
-
-
-def from_prior(
-    mode: str,
-    num_inputs: int,
-    D: nx.Graph,
-    *,
-    recurrent: str = "level",
-    inputs_to: str = "sources",
-    orientation: str = "random",
-    batch_first: bool = False,
-    seed: int | torch.Generator | None = None,
-    dtype: torch.dtype | None = None,
-) -> GraphRNN:
-    """A cell whose hidden neurons are the nodes of a DAG (``002_…`` §4.3, Fig. 6b/6c).
-
-    Hidden node ``k`` (id ``num_inputs + k``) is the ``k``-th node of ``D.nodes``; the DAG's
-    edges are the delay-0 hidden → hidden (skip) edges, so the cell computes the DAG layer by
-    layer inside every time step. Inputs feed the DAG's sources (``inputs_to="sources"``, Fig.
-    6b) or every node (``"all"``). Recurrent connections (Fig. 6c) per ``recurrent``:
-
-    * ``"level"``: every node to every node of the same layer index (self loops included), the
-      paper's ``U h_{t-1}^l`` per layer ``l``;
-    * ``"self"``: every node to itself;  ``"complete"``: every node to every node;
-      ``"none"``: no recurrence.
-
-    Args:
-        mode (str): see :class:`GraphRNN`.
-        num_inputs (int): input features.
-        D (networkx.DiGraph or Graph): the hidden DAG; an undirected graph is made one with
-            :func:`graphnets.priors.orient` (``orientation``, seeded).
-        recurrent, inputs_to (str): see above (defaults: ``"level"``, ``"sources"``).
-        orientation (str): for an undirected ``D`` (default: ``"random"``).
-        batch_first, dtype: see :class:`GraphRNN`.
-        seed (int or torch.Generator, optional): orientation and weights (default: ``None``).
-
-    Raises:
-        ValueError: unknown ``recurrent`` / ``inputs_to``, an empty graph, self loops.
-        graphnets.levels.CycleError: a directed ``D`` with a cycle.
-
-    Example:
-        >>> import networkx as nx
-        >>> cell = from_prior("lstm", 3, nx.DiGraph([(0, 1), (0, 2), (1, 2)]), seed=0)
-        >>> cell.levels.tolist(), cell.num_edges
-        ([0, 1, 2], {'i2h': 6, 'h2h': 3})
-    """
-    _check_mode(mode)
-    n_in = _check_size(num_inputs, "num_inputs")
-    if recurrent not in RECURRENT:
-        raise ValueError(f"unknown recurrent {recurrent!r}; expected one of "
-                         f"{', '.join(map(repr, RECURRENT))}")
-    if inputs_to not in ("sources", "all"):
-        raise ValueError(f"unknown inputs_to {inputs_to!r}; expected 'sources' or 'all'")
-    if not isinstance(D, nx.Graph):
-        raise TypeError(f"expected a networkx Graph or DiGraph, got {type(D).__name__}")
-    if D.number_of_nodes() == 0:
-        raise ValueError("the prior graph has no nodes; give it at least one")
-    loop = next(iter(nx.selfloop_edges(D)), None)
-    if loop is not None:
-        raise ValueError(f"self loop on node {loop[0]!r}; a prior graph must have no self loops "
-                         "(recurrence comes from the recurrent option)")
-    s_orient, s_weights = _seeds(seed, 2)
-    if not D.is_directed():
-        D = orient(D, orientation=orientation, seed=s_orient)
-    nodes = list(D.nodes)
-    index = {v: n_in + k for k, v in enumerate(nodes)}
-    H = len(nodes)
-    sources = nodes if inputs_to == "all" else [v for v in nodes if D.in_degree(v) == 0]
-    i2h = [(u, index[v]) for v in sources for u in range(n_in)]
-    i2h += [(index[u], index[v]) for u, v in D.edges]
-    if recurrent == "none":
-        h2h = []
-    elif recurrent == "self":
-        h2h = [(index[v], index[v]) for v in nodes]
-    elif recurrent == "complete":
-        h2h = [(index[u], index[v]) for v in nodes for u in nodes]
-    else:
-        if not nx.is_directed_acyclic_graph(D):
-            cycle = [index[u] for u, _ in nx.find_cycle(D)]
-            raise CycleError(f"the prior graph has the cycle {' -> '.join(map(str, cycle))}; "
-                             "give a DAG", cycle)
-        layer = layer_index(D)
-        h2h = [(index[u], index[v]) for v in nodes for u in nodes if layer[u] == layer[v]]
-    as_ei = lambda pairs: torch.tensor(pairs, dtype=torch.long).reshape(-1, 2).t()  # noqa: E731
-    return GraphRNN(mode, n_in, H, as_ei(i2h), as_ei(h2h), batch_first=batch_first,
-                    seed=s_weights, dtype=dtype)
-
-
-def watts_strogatz(mode: str, num_inputs: int, n: int, k: int, p: float, *,
-                   seed: int | torch.Generator | None = None, **options) -> GraphRNN:
-    """A Watts–Strogatz small-world cell (``networkx.watts_strogatz_graph(n, k, p)``).
-
-    ``options`` go to :func:`from_prior` (``recurrent``, ``inputs_to``, ...).
-
-    Example:
-        >>> watts_strogatz("gru", 7, 20, 4, 0.3, seed=1).num_hidden
-        20
-    """
-    G, s_rest = _ws_graph(n, k, p, seed)
-    return from_prior(mode, num_inputs, G, seed=s_rest, **options)
-
-
-def barabasi_albert(mode: str, num_inputs: int, n: int, m: int, *,
-                    seed: int | torch.Generator | None = None, **options) -> GraphRNN:
-    """A Barabási–Albert preferential-attachment cell (``networkx.barabasi_albert_graph``).
-
-    ``options`` go to :func:`from_prior`.
-    """
-    G, s_rest = _ba_graph(n, m, seed)
-    return from_prior(mode, num_inputs, G, seed=s_rest, **options)
-
-
 # ----------------------------------------------------------------------------- pruning
-
-
-def _count(amount: object, size: int) -> int:
-    """``torch.nn.utils.prune``'s rule: an int is a count, a float in [0, 1] a fraction."""
-    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
-        raise TypeError(f"amount must be an int or a float, got {type(amount).__name__}")
-    if isinstance(amount, numbers.Integral):
-        if amount < 0:
-            raise ValueError(f"amount={amount} should be a non-negative int or a float in [0, 1]")
-        if amount > size:
-            raise ValueError(f"amount={amount} should be at most the number of edges to prune "
-                             f"({size})")
-        return int(amount)
-    if not 0.0 <= amount <= 1.0:
-        raise ValueError(f"amount={amount} should be a float in [0, 1] or a non-negative int")
-    return round(amount * size)
 
 
 def magnitude_prune(cell: GraphRNN, amount: int | float, *,
@@ -840,6 +627,7 @@ def magnitude_prune(cell: GraphRNN, amount: int | float, *,
         ValueError: ``amount`` out of range for a kind, unknown or repeated kinds.
 
     Example:
+        >>> from graphnets.cells import complete
         >>> cell = complete("lstm", 4, 8, seed=0)
         >>> kept = magnitude_prune(cell, 0.5)
         >>> cell.num_edges
@@ -852,7 +640,7 @@ def magnitude_prune(cell: GraphRNN, amount: int | float, *,
         _check_kind(k)
     if not kinds or len(set(kinds)) != len(kinds):
         raise ValueError(f"expected kind to be 'i2h', 'h2h' or both once, got {kind!r}")
-    counts = {k: _count(amount, cell.num_edges[k]) for k in kinds}  # validate before editing
+    counts = {k: check_amount(amount, cell.num_edges[k]) for k in kinds}  # validate before editing
     kept = {}
     for k in kinds:
         w = cell.weight if k == "i2h" else cell.recurrent_weight
@@ -886,6 +674,7 @@ class SequenceClassifier(nn.Module):
         ValueError: bad shapes, or a sequence without a real step.
 
     Example:
+        >>> from graphnets.cells import complete
         >>> net = SequenceClassifier(complete("gru", 3, 8, seed=0), 2, seed=0)
         >>> x = torch.eye(3)[torch.tensor([[0, 1, 2], [2, 0, 0]])]
         >>> x[1, 2] = 0  # the second sequence has two steps
@@ -898,7 +687,7 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         if not isinstance(cell, GraphRNN):
             raise TypeError(f"expected a graphnets.cells.GraphRNN, got {type(cell).__name__}")
-        self.num_classes = _check_size(num_classes, "num_classes")
+        self.num_classes = positive_int(num_classes, "num_classes")
         self.cell = cell
         self.readout = nn.Linear(cell.num_hidden, self.num_classes, dtype=cell.weight.dtype)
         gen = _generator(seed)

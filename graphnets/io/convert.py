@@ -1,4 +1,10 @@
-"""Build GraphNets from networkx / igraph graphs, edge lists, layer sizes and torch models."""
+"""Build GraphNets from what other libraries hold: networkx and igraph graphs, edge lists and
+``torch.nn`` models.
+
+The other direction (a net to networkx, igraph or a dense matrix) is in
+:mod:`graphnets.nn.export`, reached as ``net.to_networkx()`` etc.; a round trip rebuilds the
+same function.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .activations import from_module, parse_activation
-from .graphnet import GraphNet
-from .structure import Structure
+from ..core.activations import from_module, parse_activation
+from ..core.structure import Structure, layered
+from ..nn.graphnet import GraphNet
 
-__all__ = ["from_networkx", "from_edges", "from_igraph", "mlp", "from_torch"]
+__all__ = ["from_networkx", "from_edges", "from_igraph", "from_torch"]
 
 
 def _roles(labels: Sequence[Hashable], index: dict, which: Sequence[Hashable], what: str) -> list[int]:
@@ -330,58 +336,6 @@ def from_igraph(
     )
 
 
-def _layered(sizes: Sequence[int], activations: Sequence[str], seed, kernel: str) -> GraphNet:
-    """A layered net, ``activations[l]`` for layer ``l+1``, fan-in initialised.
-
-    Nodes are labelled ``(layer, unit)``; edges run layer by layer, destination-major, so the
-    schedule needs no reordering and every level's weights are a view of ``weight``.
-    """
-    offs = np.concatenate([[0], np.cumsum(sizes)])
-    edges = []
-    for ell in range(len(sizes) - 1):
-        d = np.arange(offs[ell + 1], offs[ell + 2])
-        s = np.arange(offs[ell], offs[ell + 1])
-        edges.append(np.stack([np.tile(s, d.size), np.repeat(d, s.size)]))
-    edge_index = torch.from_numpy(np.concatenate(edges, axis=1))
-    labels = [(ell, u) for ell, k in enumerate(sizes) for u in range(k)]
-    acts = ["identity"] * sizes[0]
-    for ell, a in enumerate(activations):
-        acts += [parse_activation(a).spec] * sizes[ell + 1]
-    inputs = list(range(sizes[0]))
-    outputs = list(range(int(offs[-2]), int(offs[-1])))
-    structure = Structure(edge_index, labels, inputs, outputs, acts)
-    return GraphNet(structure, seed=seed, kernel=kernel)
-
-
-def mlp(
-    sizes: Sequence[int],
-    *,
-    activation: str = "relu",
-    output_activation: str | None = None,
-    seed: int | torch.Generator | None = None,
-    kernel: str = "auto",
-) -> GraphNet:
-    """The dense layered net with layer sizes ``sizes`` (inputs first, outputs last).
-
-    Nodes are labelled ``(layer, unit)``, layer 0 being the inputs.
-
-    Example:
-        >>> import graphnets
-        >>> net = graphnets.mlp([784, 300, 100, 10], seed=0)
-        >>> net.num_edges, net.depth
-        (266200, 4)
-    """
-    sizes = list(sizes)
-    if len(sizes) < 2 or not all(
-        isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > 0 for k in sizes
-    ):
-        raise ValueError(
-            f"sizes must list at least two positive ints (inputs, ..., outputs), got {sizes!r}"
-        )
-    acts = [activation] * (len(sizes) - 2) + [parse_activation(output_activation).spec]
-    return _layered(sizes, acts, seed, kernel)
-
-
 _ELEMENTWISE = "ReLU, Tanh, Sigmoid, Identity, LeakyReLU, GELU, ELU, Softplus, SiLU"
 
 
@@ -461,7 +415,7 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
     if not weights:
         raise ValueError("the module holds no nn.Linear layer")
     dtype = weights[0].dtype
-    net = _layered(sizes, [a or "identity" for a in acts], None, kernel)
+    net = GraphNet(layered(sizes, [a or "identity" for a in acts]), kernel=kernel)
     with torch.no_grad():
         net.to(dtype)
         net.weight.copy_(torch.cat([w.reshape(-1) for w in weights]))

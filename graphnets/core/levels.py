@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CycleError", "levels", "find_cycle", "reachable"]
+__all__ = ["CycleError", "levels", "find_cycle", "reachable", "insert_edges"]
 
 
 class CycleError(ValueError):
@@ -131,3 +131,50 @@ def reachable(src: np.ndarray, dst: np.ndarray, num_nodes: int, start: np.ndarra
         frontier = nxt[~seen[nxt]]
         seen[frontier] = True
     return seen
+
+
+def insert_edges(level: np.ndarray, src: np.ndarray, dst: np.ndarray, num_nodes: int,
+                 new_src: np.ndarray, new_dst: np.ndarray) -> np.ndarray:
+    """The levels after appending the edges ``new_src -> new_dst`` to ``src -> dst``, updated
+    online instead of recomputed, or ``CycleError`` naming a cycle they close.
+
+    Online update (the layered form of online topological ordering, ``001_…`` §2.5): the new
+    edges are inserted one at a time; an edge ``u -> v`` with ``level[v] <= level[u]`` lifts
+    ``v`` to ``level[u] + 1`` and the lift propagates to successors (over the old edges and the
+    new ones inserted so far) that are no longer above their predecessor. The edge closes a
+    cycle exactly when the lift reaches ``u``. Only lifted nodes are visited.
+
+    Example:
+        >>> insert_edges(np.array([0, 1, 0]), np.array([0]), np.array([1]), 3,
+        ...              np.array([1]), np.array([2])).tolist()
+        [0, 1, 2]
+    """
+    level = np.array(level, dtype=np.int64, copy=True)
+    new_src = np.asarray(new_src, dtype=np.int64)
+    new_dst = np.asarray(new_dst, dtype=np.int64)
+    if not np.any(level[new_dst] <= level[new_src]):
+        return level
+    ptr, succ = _csr(np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), num_nodes)
+    added: dict[int, list[int]] = {}  # successors through the new edges inserted so far
+    for u, v in zip(new_src.tolist(), new_dst.tolist()):
+        added.setdefault(u, []).append(v)
+        if level[v] > level[u]:
+            continue
+        level[v] = level[u] + 1
+        parent = {v: u}
+        stack = [v]
+        while stack:
+            x = stack.pop()
+            for w in succ[ptr[x] : ptr[x + 1]].tolist() + added.get(x, []):
+                if level[w] > level[x]:
+                    continue
+                if w == u:  # v reaches u: u -> v closes a cycle
+                    cycle = [x]
+                    while cycle[-1] != v:
+                        cycle.append(parent[cycle[-1]])
+                    cycle.reverse()  # v ... x, then x -> u -> v closes it
+                    raise CycleError("", [u] + cycle)
+                level[w] = level[x] + 1
+                parent[w] = x
+                stack.append(w)
+    return level

@@ -1,0 +1,43 @@
+"""Dense layered nets: the multilayer perceptron as a graph of neurons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..core.activations import parse_activation
+from ..core.structure import layered
+from ..nn.graphnet import GraphNet
+
+__all__ = ["mlp"]
+
+
+def mlp(
+    sizes: Sequence[int],
+    *,
+    activation: str = "relu",
+    output_activation: str | None = None,
+    seed: int | torch.Generator | None = None,
+    kernel: str = "auto",
+) -> GraphNet:
+    """The dense layered net with layer sizes ``sizes`` (inputs first, outputs last).
+
+    Nodes are labelled ``(layer, unit)``, layer 0 being the inputs.
+
+    Example:
+        >>> import graphnets
+        >>> net = graphnets.mlp([784, 300, 100, 10], seed=0)
+        >>> net.num_edges, net.depth
+        (266200, 4)
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > 0 for k in sizes
+    ):
+        raise ValueError(
+            f"sizes must list at least two positive ints (inputs, ..., outputs), got {sizes!r}"
+        )
+    acts = [activation] * (len(sizes) - 2) + [parse_activation(output_activation).spec]
+    return GraphNet(layered(sizes, acts), seed=seed, kernel=kernel)

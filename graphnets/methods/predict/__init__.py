@@ -1,0 +1,19 @@
+r"""Predicting a net's performance from its structure with a graph neural network.
+
+:mod:`~graphnets.methods.predict.features` turns a net into a ``torch_geometric`` graph with
+structural node features; :mod:`~graphnets.methods.predict.regressor` holds the GNN
+(:class:`GraphRegressor`) that maps such graphs to one number each; and
+:mod:`~graphnets.methods.predict.compare` cross-validates it against property regressors and
+single-number baselines (:func:`compare`).
+
+Convention: a **higher target is better**; :meth:`GraphRegressor.rank` puts the highest
+prediction first. To rank by a loss or an error, fit on its negation.
+"""
+
+from .compare import METRICS, PREDICTORS, compare, kendall, r2, spearman, synflow, top_k_precision
+from .features import FEATURES, to_pyg
+from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, rank_loss
+
+__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss",
+           "compare", "PREDICTORS", "METRICS", "synflow", "r2", "kendall", "spearman",
+           "top_k_precision"]

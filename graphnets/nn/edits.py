@@ -1,0 +1,328 @@
+"""Graph edits on a live GraphNet: remove or add edges and nodes, set weights.
+
+Each edit here is computed, not applied: a function reads the net and returns an :class:`Edit`
+(the new structure, the new parameter values, the map from new to old ids, and the
+:class:`~graphnets.nn.history.EditRecord`). The net then swaps all of it in at once
+(``GraphNet._swap``), so an edit that fails while being computed (a cycle, an unknown label,
+...) changes nothing, and one interrupted while being applied cannot leave half of it behind.
+
+Parameters are replaced through ``.data``, so the ``weight`` and ``bias`` Parameter objects,
+and with them any optimizer built before the edit, stay the same; an optimizer's per-element
+state (momentum, Adam moments) is carried over with :func:`remapped_state`.
+
+Edges are given as a boolean mask over the edges (``[E]``), edge ids (ints in the order of
+``weight``), or ``(src, dst)`` label pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..core.activations import parse_activation
+from ..core.init import fan_in_init
+from ..core.levels import CycleError
+from ..core.schedule import Schedule
+from ..core.structure import Structure, check_delay
+from ..kernels.planner import restrict_schedule
+from .history import EditRecord
+
+__all__ = ["Edit", "edge_mask", "edge_ids", "remove_edges", "remove_nodes", "add_edges",
+           "add_nodes", "set_weights", "remapped_state", "remap_optimizer_state",
+           "check_optimizer"]
+
+
+@dataclass
+class Edit:
+    """An edit computed and checked, ready to be swapped into a net in one step.
+
+    Attributes:
+        structure: the new structure.
+        weight, bias: the new parameter values (``[E']``, ``[N']``).
+        edge_source, node_source: ``LongTensor [E']`` / ``[N']``, the old id of every new edge /
+            node, ``-1`` for new ones (how optimizer state and gradients are carried over).
+        record: what the edit did.
+        schedule: the new schedule when one cheaper than a fresh compile is known.
+    """
+
+    structure: Structure
+    weight: torch.Tensor
+    bias: torch.Tensor
+    edge_source: torch.Tensor
+    node_source: torch.Tensor
+    record: EditRecord
+    schedule: Schedule | None = None
+
+
+# -- which edges ---------------------------------------------------------------------------------
+def edge_mask(structure: Structure, edges) -> np.ndarray:
+    """A boolean mask ``[E]`` from a mask, edge ids or ``(src, dst)`` label pairs.
+
+    Raises:
+        ValueError: for a mask of the wrong length, ids out of range, or a pair that is not an
+            edge of the graph (named).
+        TypeError: for anything else.
+    """
+    E = structure.num_edges
+    if isinstance(edges, (torch.Tensor, np.ndarray)) and edges.dtype in (torch.bool, np.bool_):
+        mask = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges).reshape(-1)
+        if mask.size != E:
+            raise ValueError(f"expected an edge mask of {E} booleans (one per edge), got "
+                             f"{mask.size}")
+        return mask.copy()
+    if isinstance(edges, (torch.Tensor, np.ndarray)):
+        ids = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges).reshape(-1)
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise TypeError(f"edge ids must be integers, got dtype {ids.dtype}")
+        return _ids_to_mask(ids.astype(np.int64), E)
+    edges = list(edges)
+    if all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in edges):
+        return _ids_to_mask(np.asarray(edges, dtype=np.int64), E)
+    if not all(isinstance(e, tuple) and len(e) == 2 for e in edges):
+        raise TypeError(
+            "edges must be a boolean mask over the edges, edge ids, or (src, dst) label pairs; "
+            f"got {edges[:3]!r}"
+        )
+    src, dst = structure.edge_index.numpy()
+    lookup = {(int(s), int(d)): e for e, (s, d) in enumerate(zip(src.tolist(), dst.tolist()))}
+    mask = np.zeros(E, dtype=bool)
+    for u, v in edges:
+        s, d = structure.lookup([u, v], "edges")
+        e = lookup.get((s, d))
+        if e is None:
+            raise ValueError(f"{u!r} -> {v!r} is not an edge of the graph")
+        mask[e] = True
+    return mask
+
+
+def edge_ids(structure: Structure, edges) -> np.ndarray:
+    """Edge ids in the order given (a mask gives them in edge order); see :func:`edge_mask`."""
+    if isinstance(edges, (torch.Tensor, np.ndarray)) and edges.dtype in (torch.bool, np.bool_):
+        return np.flatnonzero(edge_mask(structure, edges))
+    if isinstance(edges, (torch.Tensor, np.ndarray)):
+        ids = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges).reshape(-1)
+        edge_mask(structure, ids)  # validates
+        return ids.astype(np.int64)
+    edges = list(edges)
+    if all(isinstance(e, (int, np.integer)) and not isinstance(e, bool) for e in edges):
+        ids = np.asarray(edges, dtype=np.int64)
+        edge_mask(structure, ids)
+        return ids
+    if not edges:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.flatnonzero(edge_mask(structure, [e])) for e in edges]
+                          ).astype(np.int64)
+
+
+def _ids_to_mask(ids: np.ndarray, E: int) -> np.ndarray:
+    if ids.size and (ids.min() < 0 or ids.max() >= E):
+        bad = int(ids.min() if ids.min() < 0 else ids.max())
+        raise ValueError(f"edge id {bad} is out of range; the net has {E} edges (ids 0..{E - 1})")
+    mask = np.zeros(E, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _inverse(mapping: np.ndarray, size: int) -> torch.Tensor:
+    """For a forward map old → new (``-1`` removed), the map new → old."""
+    inv = np.full(size, -1, dtype=np.int64)
+    kept = mapping >= 0
+    inv[mapping[kept]] = np.flatnonzero(kept)
+    return torch.from_numpy(inv)
+
+
+# -- the edits -----------------------------------------------------------------------------------
+def remove_edges(net, edges) -> Edit:
+    """Remove edges; surviving edges keep their order and weights."""
+    s = net.structure
+    drop = edge_mask(s, edges)
+    new, edge_map, node_map = s.subgraph(~drop, np.ones(s.num_nodes, dtype=bool))
+    keep = torch.from_numpy(~drop).to(net.weight.device)
+    # The node order stays valid: only the plans are rebuilt (planner.restrict_schedule).
+    w = net.weight
+    sched = None if s.is_recurrent else restrict_schedule(net.schedule, new, edge_map)
+    record = EditRecord("remove_edges", s.num_edges, s.num_nodes, labels=s.labels,
+                        removed_edge_ids=np.flatnonzero(drop),
+                        removed_pairs=s.edge_index.numpy()[:, drop])
+    return Edit(new, w.detach()[keep], net.bias.detach(), _inverse(edge_map, new.num_edges),
+                torch.arange(s.num_nodes), record, sched)
+
+
+def remove_nodes(net, nodes: Sequence[Hashable]) -> Edit:
+    """Remove hidden nodes with all their edges; inputs and outputs cannot be removed."""
+    s = net.structure
+    if isinstance(nodes, (str, bytes)):
+        raise TypeError(f"nodes must be a list of node labels, got the string {nodes!r}; write "
+                        f"[{nodes!r}] for one node")
+    idx = s.lookup(list(nodes), "nodes")
+    inputs, outputs = set(s.inputs.tolist()), set(s.outputs.tolist())
+    for i in idx:
+        if i in inputs or i in outputs:
+            what = "input" if i in inputs else "output"
+            raise ValueError(
+                f"cannot remove {what} node {s.labels[i]!r}: inputs and outputs define the "
+                "columns of x and y; remove hidden nodes only"
+            )
+    keep_nodes = np.ones(s.num_nodes, dtype=bool)
+    keep_nodes[idx] = False
+    src, dst = s.edge_index.numpy()
+    drop = ~(keep_nodes[src] & keep_nodes[dst])
+    new, edge_map, node_map = s.subgraph(~drop, keep_nodes)
+    dev = net.weight.device
+    record = EditRecord("remove_nodes", s.num_edges, s.num_nodes, labels=s.labels,
+                        removed_edge_ids=np.flatnonzero(drop),
+                        removed_pairs=s.edge_index.numpy()[:, drop],
+                        removed_node_ids=np.asarray(sorted(set(idx)), dtype=np.int64))
+    return Edit(new, net.weight.detach()[torch.from_numpy(~drop).to(dev)],
+                net.bias.detach()[torch.from_numpy(keep_nodes).to(dev)],
+                _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), record)
+
+
+def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None, seed=None,
+              delay=0) -> Edit:
+    """Add edges ``src[k] -> dst[k]`` (labels) after the existing ones."""
+    s = net.structure
+    src, dst = list(src), list(dst)
+    if len(src) != len(dst):
+        raise ValueError(f"expected as many sources as destinations, got {len(src)} and "
+                         f"{len(dst)}")
+    si = s.lookup(src, "src")
+    di = s.lookup(dst, "dst")
+    k = len(si)
+    if isinstance(delay, (int, np.integer)) and not isinstance(delay, bool):
+        delay = [int(delay)] * k
+    try:
+        new = s.add_edges(np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64),
+                          check_delay(delay, k))
+    except CycleError as err:
+        raise CycleError(f"{err}; the net is unchanged", err.cycle) from None
+    dev, dtype = net.weight.device, net.weight.dtype
+    if weight is None:
+        w_new = fan_in_init(new, seed, first=s.num_edges).to(dev, dtype)
+    else:
+        w_new = torch.as_tensor(weight, dtype=dtype).reshape(-1).to(dev)
+        if w_new.numel() != k:
+            raise ValueError(f"expected {k} weights (one per new edge), got {w_new.numel()}")
+        bad = ~torch.isfinite(w_new)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            raise ValueError(f"weight of new edge {src[i]!r} -> {dst[i]!r} is {float(w_new[i])}; "
+                             "weights must be finite")
+    old_e = s.num_edges
+    edge_source = torch.cat([torch.arange(old_e), torch.full((k,), -1, dtype=torch.long)])
+    record = EditRecord("add_edges", old_e, s.num_nodes, labels=s.labels,
+                        added_pairs=new.edge_index[:, old_e:].numpy())
+    return Edit(new, torch.cat([net.weight.detach(), w_new]), net.bias.detach(), edge_source,
+                torch.arange(s.num_nodes), record)
+
+
+def add_nodes(net, labels: Sequence[Hashable], activation: str = "relu", bias=None) -> Edit:
+    """Add hidden nodes without edges."""
+    s = net.structure
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(f"labels must be a list of new node labels, got the string {labels!r}; "
+                        f"write [{labels!r}] for one node")
+    labels = list(labels)
+    spec = parse_activation(activation).spec
+    clash = [lab for lab in labels if lab in s.index]
+    if clash:
+        raise ValueError(f"node {clash[0]!r} is already in the graph; labels must be unique")
+    new = Structure(s.edge_index, s.labels + tuple(labels), s.inputs, s.outputs,
+                    s.activations + (spec,) * len(labels), delay=s.delay)
+    dev, dtype = net.bias.device, net.bias.dtype
+    b_new = torch.zeros(len(labels), dtype=dtype, device=dev)
+    if bias is not None:
+        b_new = torch.as_tensor(bias, dtype=dtype).reshape(-1).to(dev)
+        if b_new.numel() != len(labels):
+            raise ValueError(f"expected {len(labels)} biases (one per new node), got "
+                             f"{b_new.numel()}")
+        if not bool(torch.isfinite(b_new).all()):
+            raise ValueError("biases of new nodes must be finite")
+    n = s.num_nodes
+    node_source = torch.cat([torch.arange(n), torch.full((len(labels),), -1, dtype=torch.long)])
+    record = EditRecord("add_nodes", s.num_edges, n, labels=new.labels, added_nodes=labels)
+    return Edit(new, net.weight.detach(), torch.cat([net.bias.detach(), b_new]),
+                torch.arange(s.num_edges), node_source, record)
+
+
+def set_weights(net, edges, values) -> tuple[torch.Tensor, torch.Tensor, EditRecord]:
+    """The edge ids, the values to write there, and the record of setting them."""
+    s = net.structure
+    ids = edge_ids(s, edges)
+    values = torch.as_tensor(values, dtype=net.weight.dtype).reshape(-1).to(net.weight.device)
+    k = ids.size
+    if values.numel() not in (1, k):
+        raise ValueError(f"expected 1 or {k} values (one per selected edge), got {values.numel()}")
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError("weights must be finite")
+    record = EditRecord("set_weights", s.num_edges, s.num_nodes, edge_ids=ids)
+    return torch.from_numpy(ids).to(net.weight.device), values, record
+
+
+# -- optimizer state -----------------------------------------------------------------------------
+def check_optimizer(net, optimizer) -> None:
+    """``ValueError`` unless ``optimizer`` (if given) optimises ``net``'s weight or bias."""
+    if optimizer is None:
+        return
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
+                        f"{type(optimizer).__name__}")
+    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if id(net.weight) not in params and id(net.bias) not in params:
+        raise ValueError(
+            "optimizer does not optimise this net's weight or bias; pass the optimizer built "
+            "on net.parameters() (or none)"
+        )
+
+
+def remapped_state(optimizer, param: torch.nn.Parameter, index: torch.Tensor,
+                   new_size: int) -> dict | None:
+    """``optimizer``'s state of ``param`` carried over an edit, as a new dict (or ``None`` when
+    there is none); nothing is changed.
+
+    Every state tensor with ``param``'s old length along dim 0 (SGD's ``momentum_buffer``,
+    Adam's ``exp_avg`` / ``exp_avg_sq``, ...) becomes a tensor of ``new_size`` entries: entry
+    ``index[j]`` of the old one for every new entry ``j`` with ``index[j] >= 0``, zero for new
+    entries (``index[j] == -1``). Scalars such as Adam's ``step`` are shared by the whole tensor
+    in torch's optimizers and stay as they are: a new edge therefore starts with zero moments
+    but the tensor's bias correction, so its first updates are up to ``(1-β1)/√(1-β2)`` times
+    (≈3× with default betas) larger than a fresh Adam's first step.
+    """
+    state = optimizer.state.get(param)
+    if not state:
+        return None
+    old_size = param.shape[0]
+    index = index.to(param.device)
+    keep = index >= 0
+    out = {}
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == old_size:
+            new = value.new_zeros((new_size,) + tuple(value.shape[1:]))
+            new[keep] = value[index[keep]]
+            value = new
+        out[key] = value
+    return out
+
+
+def remap_optimizer_state(optimizer, param: torch.nn.Parameter, old_size: int,
+                          index: torch.Tensor, new_size: int) -> None:
+    """Carry ``optimizer``'s per-element state of ``param`` over an edit, in place.
+
+    ``param`` still has its old size (``old_size`` entries along dim 0); see
+    :func:`remapped_state` for the rule. Edits of a GraphNet do this themselves for the
+    optimizer passed as ``optimizer=``; this is for modules that edit their own parameters.
+    """
+    if optimizer is None:
+        return
+    state = optimizer.state.get(param)
+    if not state:
+        return
+    keep = index >= 0
+    for key, value in list(state.items()):
+        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == old_size:
+            new = value.new_zeros((new_size,) + tuple(value.shape[1:]))
+            new[keep] = value[index[keep]]
+            state[key] = new

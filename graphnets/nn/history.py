@@ -1,0 +1,188 @@
+"""What edits did: one :class:`EditRecord` per edit, kept in a net's :class:`History`.
+
+A record keeps what its edit changed and nothing more: the ids of the removed edges and nodes,
+the number of added ones, and the labels of the edges' endpoints. The full old → new index maps
+(``edge_map``, ``node_map``) are rebuilt from these when asked for, so a rewiring run of
+thousands of small edits on a million-edge net holds megabytes, not gigabytes
+(``benchmarks/bench_edits.py`` measures it). ``History(maxlen=k)`` keeps only the last ``k``
+records, for runs so long that even that adds up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .._util.checks import positive_int
+
+__all__ = ["EditRecord", "History"]
+
+KINDS = ("remove_edges", "add_edges", "remove_nodes", "add_nodes", "set_weights")
+
+
+def _compact(labels: Sequence[Hashable], pairs: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """The labels of the endpoints of ``pairs [2, k]`` and the pairs as indices into them."""
+    if pairs.size == 0:
+        return (), np.zeros((2, 0), dtype=np.int32)
+    ends, inverse = np.unique(pairs, return_inverse=True)
+    dtype = np.int32 if ends.size < 2**31 else np.int64
+    return tuple(labels[i] for i in ends.tolist()), inverse.reshape(pairs.shape).astype(dtype)
+
+
+class EditRecord:
+    """What one edit did.
+
+    Attributes:
+        kind: ``"remove_edges"``, ``"add_edges"``, ``"remove_nodes"``, ``"add_nodes"`` or
+            ``"set_weights"``.
+        num_edges_before, num_nodes_before: the sizes before the edit.
+        removed_edge_ids, removed_node_ids: ``LongTensor``, the old ids of what was removed
+            (sorted).
+        num_added_edges, num_added_nodes: how many were appended (after the surviving ones).
+        edge_ids: for ``set_weights``, the ids of the edges set.
+        removed_nodes, added_nodes: labels.
+        removed_edges, added_edges: ``(src, dst)`` label pairs (built when first read: a pruning
+            step may remove half a million edges).
+        edge_map, node_map: ``LongTensor [E_before]`` / ``[N_before]``, the new id of every old
+            edge / node, ``-1`` if removed (built when read).
+    """
+
+    __slots__ = ("kind", "num_edges_before", "num_nodes_before", "removed_edge_ids",
+                 "removed_node_ids", "num_added_edges", "num_added_nodes", "edge_ids",
+                 "removed_nodes", "added_nodes", "_removed", "_added")
+
+    def __init__(self, kind: str, num_edges_before: int, num_nodes_before: int, *,
+                 labels: Sequence[Hashable] = (), removed_edge_ids: np.ndarray | None = None,
+                 removed_pairs: np.ndarray | None = None, added_pairs: np.ndarray | None = None,
+                 removed_node_ids: np.ndarray | None = None,
+                 added_nodes: Iterable[Hashable] = (), edge_ids: np.ndarray | None = None,
+                 ) -> None:
+        empty = np.zeros(0, dtype=np.int64)
+        self.kind = kind
+        self.num_edges_before = int(num_edges_before)
+        self.num_nodes_before = int(num_nodes_before)
+        self.removed_edge_ids = torch.from_numpy(np.sort(
+            empty if removed_edge_ids is None else removed_edge_ids).astype(np.int64))
+        self.removed_node_ids = torch.from_numpy(np.sort(
+            empty if removed_node_ids is None else removed_node_ids).astype(np.int64))
+        self.removed_nodes = [labels[i] for i in self.removed_node_ids.tolist()]
+        self.added_nodes = list(added_nodes)
+        self.num_added_nodes = len(self.added_nodes)
+        self.num_added_edges = 0 if added_pairs is None else int(added_pairs.shape[1])
+        self.edge_ids = None if edge_ids is None else torch.from_numpy(
+            np.asarray(edge_ids, dtype=np.int64).copy())
+        self._removed = _compact(labels, np.zeros((2, 0), np.int64) if removed_pairs is None
+                                 else removed_pairs)
+        self._added = _compact(labels, np.zeros((2, 0), np.int64) if added_pairs is None
+                               else added_pairs)
+
+    @staticmethod
+    def _pairs(compact: tuple[tuple, np.ndarray]) -> list:
+        ends, idx = compact
+        return [(ends[a], ends[b]) for a, b in idx.T.tolist()]
+
+    @property
+    def removed_edges(self) -> list:
+        return self._pairs(self._removed)
+
+    @property
+    def added_edges(self) -> list:
+        return self._pairs(self._added)
+
+    @staticmethod
+    def _map(size: int, removed: torch.Tensor) -> torch.Tensor:
+        keep = torch.ones(size, dtype=torch.bool)
+        keep[removed] = False
+        out = torch.full((size,), -1, dtype=torch.long)
+        out[keep] = torch.arange(size - removed.numel())
+        return out
+
+    @property
+    def edge_map(self) -> torch.Tensor:
+        """``LongTensor [E_before]``: the new id of every old edge, ``-1`` if removed."""
+        return self._map(self.num_edges_before, self.removed_edge_ids)
+
+    @property
+    def node_map(self) -> torch.Tensor:
+        """``LongTensor [N_before]``: the new index of every old node, ``-1`` if removed."""
+        return self._map(self.num_nodes_before, self.removed_node_ids)
+
+    def nbytes(self) -> int:
+        """Bytes held by the record's arrays (its labels aside)."""
+        arrays = [self.removed_edge_ids, self.removed_node_ids, self._removed[1], self._added[1]]
+        if self.edge_ids is not None:
+            arrays.append(self.edge_ids)
+        return sum(int(a.nbytes) for a in arrays)
+
+    def __repr__(self) -> str:
+        counts = (("removed_edges", self.removed_edge_ids.numel()),
+                  ("added_edges", self.num_added_edges),
+                  ("removed_nodes", len(self.removed_nodes)),
+                  ("added_nodes", len(self.added_nodes)),
+                  ("set", 0 if self.edge_ids is None else self.edge_ids.numel()))
+        parts = [f"{k}={v}" for k, v in counts if v]
+        return f"EditRecord({self.kind}, {', '.join(parts) or 'no change'})"
+
+
+class History(Sequence):
+    """The :class:`EditRecord` of every edit of a net, oldest first (a read-only sequence).
+
+    Args:
+        maxlen (int, optional): keep only the last ``maxlen`` records; older ones are dropped
+            as new ones arrive and counted in :attr:`dropped` (default: ``None``, keep all).
+
+    Attributes:
+        count: how many edits were ever recorded (kept and dropped).
+        dropped: how many old records were dropped to respect ``maxlen``.
+
+    Example:
+        >>> h = History(maxlen=2)
+        >>> for k in range(3):
+        ...     h.append(k)
+        >>> list(h), h.count, h.dropped
+        ([1, 2], 3, 1)
+    """
+
+    def __init__(self, *, maxlen: int | None = None) -> None:
+        self.maxlen = None if maxlen is None else positive_int(maxlen, "maxlen")
+        self.count = 0
+        self.dropped = 0
+        self._records: list = []
+
+    def append(self, record) -> None:
+        """Add the record of a new edit (dropping the oldest beyond ``maxlen``)."""
+        self._records.append(record)
+        self.count += 1
+        if self.maxlen is not None and len(self._records) > self.maxlen:
+            extra = len(self._records) - self.maxlen
+            del self._records[:extra]
+            self.dropped += extra
+
+    def clear(self) -> None:
+        """Forget every kept record (they count as dropped)."""
+        self.dropped += len(self._records)
+        self._records.clear()
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._records[i]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, History):
+            other = other._records
+        return isinstance(other, list) and self._records == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def nbytes(self) -> int:
+        """Bytes held by the kept records' arrays."""
+        return sum(r.nbytes() for r in self._records if isinstance(r, EditRecord))
+
+    def __repr__(self) -> str:
+        extra = f", {self.dropped} dropped" if self.dropped else ""
+        cap = f", maxlen={self.maxlen}" if self.maxlen is not None else ""
+        return f"History({self._records!r}{cap}{extra})"
