@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup experiment demo test bench clean
+.PHONY: setup experiment demo test lint format bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,16 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# What CI checks besides the tests: lint rules, formatting, and types of the lower layers.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: setup
 	$(PY) benchmarks/run_all.py

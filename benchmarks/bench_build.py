@@ -14,9 +14,10 @@ import time
 import networkx as nx
 import numpy as np
 import torch
+from common import machine
+from common import median_seconds as _median
 
 import graphnets
-from common import machine, median_seconds as _median
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -35,8 +36,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     N.add_edges_from(D.edges)
     N.add_edges_from((s, o) for s in D if D.out_degree(s) == 0 for o in outs)
     t_nx = _median(lambda: graphnets.from_networkx(N, ins, outs, seed=0), args.repeats)
-    t_lv = _median(lambda: graphnets.from_networkx(N, ins, outs, seed=0, kernel="scatter"),
-                   args.repeats)
+    t_lv = _median(
+        lambda: graphnets.from_networkx(N, ins, outs, seed=0, kernel="scatter"), args.repeats
+    )
 
     # 1M random edges over 100k nodes, oriented low -> high index (a DAG), 100 inputs/10 outputs.
     rng = np.random.default_rng(0)
@@ -54,12 +56,13 @@ def main(argv: list[str] | None = None) -> list[str]:
     t_big = time.perf_counter() - t0
     rows = [
         f"machine: {machine()}",
-        "| build | seconds | note |", "|---|---|---|",
+        "| build | seconds | note |",
+        "|---|---|---|",
         f"| from_networkx, 1,074-node DAG (auto: fused) | {t_nx * 1e3:.1f} ms | "
         f"{N.number_of_edges()} edges, {graphnets.from_networkx(N, ins, outs).depth} levels |",
         f"| from_networkx, same DAG, level-wise schedule | {t_lv * 1e3:.1f} ms | per-level plans |",
-        f"| from_edges, 1M edges | {t_big:.2f} s | {big.num_nodes:,} nodes, {big.num_edges:,} edges, "
-        f"{big.depth} levels |",
+        f"| from_edges, 1M edges | {t_big:.2f} s | {big.num_nodes:,} nodes, "
+        f"{big.num_edges:,} edges, {big.depth} levels |",
     ]
     print("\n".join(rows))
     return rows

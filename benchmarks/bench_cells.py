@@ -18,15 +18,17 @@ from __future__ import annotations
 import argparse
 
 import torch
-
 from common import interleaved, machine
+
 from graphnets import cells
 
 T, B, N_IN, H = 20, 32, 7, 50
-TORCH = {"rnn_tanh": lambda: torch.nn.RNN(N_IN, H),
-         "rnn_relu": lambda: torch.nn.RNN(N_IN, H, nonlinearity="relu"),
-         "lstm": lambda: torch.nn.LSTM(N_IN, H),
-         "gru": lambda: torch.nn.GRU(N_IN, H)}
+TORCH = {
+    "rnn_tanh": lambda: torch.nn.RNN(N_IN, H),
+    "rnn_relu": lambda: torch.nn.RNN(N_IN, H, nonlinearity="relu"),
+    "lstm": lambda: torch.nn.LSTM(N_IN, H),
+    "gru": lambda: torch.nn.GRU(N_IN, H),
+}
 
 
 def step(module: torch.nn.Module, x: torch.Tensor):
@@ -41,16 +43,22 @@ def step(module: torch.nn.Module, x: torch.Tensor):
 def main(argv: list[str] | None = None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads (default: torch's); 1 is steadier on a shared machine")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's); 1 is steadier on a shared machine",
+    )
     args = ap.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(T, B, N_IN)
-    rows = [f"machine: {machine()}",
-            "| mode | cell | edges i2h / h2h | levels | cell time | torch (complete) | ratio |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        f"machine: {machine()}",
+        "| mode | cell | edges i2h / h2h | levels | cell time | torch (complete) | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for mode, make in TORCH.items():
         ref = make()
         dense = cells.from_torch(ref)
@@ -63,16 +71,22 @@ def main(argv: list[str] | None = None) -> list[str]:
         for name, cell in (("complete", dense), ("90% removed", sparse), ("Watts–Strogatz", prior)):
             t = interleaved({"cell": step(cell, x), "torch": step(ref, x)}, repeats=args.repeats)
             E = cell.num_edges
-            rows.append(f"| {mode} | {name} | {E['i2h']:,} / {E['h2h']:,} | {cell.num_levels} | "
-                        f"{t['cell'] * 1e3:.2f} ms | {t['torch'] * 1e3:.2f} ms | "
-                        f"**{t['cell'] / t['torch']:.2f}** |")
-    rows += ["",
-             "| h2h density | masked dense matmul | gather + index_add | ratio (dense / gather) |",
-             "|---|---|---|---|"]
+            rows.append(
+                f"| {mode} | {name} | {E['i2h']:,} / {E['h2h']:,} | {cell.num_levels} | "
+                f"{t['cell'] * 1e3:.2f} ms | {t['torch'] * 1e3:.2f} ms | "
+                f"**{t['cell'] / t['torch']:.2f}** |"
+            )
+    rows += [
+        "",
+        "| h2h density | masked dense matmul | gather + index_add | ratio (dense / gather) |",
+        "|---|---|---|---|",
+    ]
     for density in (1.0, 0.1, 0.01):
         t = kernels(density, args.repeats)
-        rows.append(f"| {density:.0%} | {t['dense'] * 1e3:.2f} ms | {t['gather'] * 1e3:.2f} ms | "
-                    f"**{t['dense'] / t['gather']:.2f}** |")
+        rows.append(
+            f"| {density:.0%} | {t['dense'] * 1e3:.2f} ms | {t['gather'] * 1e3:.2f} ms | "
+            f"**{t['dense'] / t['gather']:.2f}** |"
+        )
     print("\n".join(rows))
     return rows
 
@@ -82,8 +96,9 @@ def kernels(density: float, repeats: int) -> dict[str, float]:
     G = 4
     gen = torch.Generator().manual_seed(1)
     keep = torch.rand(H * H, generator=gen) < density
-    dst, src = (i.reshape(-1)[keep] for i in torch.meshgrid(torch.arange(H), torch.arange(H),
-                                                             indexing="ij"))
+    dst, src = (
+        i.reshape(-1)[keep] for i in torch.meshgrid(torch.arange(H), torch.arange(H), indexing="ij")
+    )
     w = torch.randn(len(src), G, requires_grad=True)
     flat = (torch.arange(G).view(G, 1) * H * H + (dst * H + src)).reshape(-1)
     index = (torch.arange(G).view(G, 1) * H + dst).reshape(-1)  # gate-major output column

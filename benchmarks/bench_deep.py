@@ -15,9 +15,9 @@ import argparse
 
 import networkx as nx
 import torch
+from common import interleaved, machine, train_step
 
 import graphnets
-from common import interleaved, machine, train_step
 from graphnets.kernels import fused
 from graphnets.reference import evaluate
 
@@ -48,15 +48,24 @@ def main(argv: list[str] | None = None) -> list[str]:
     ref = PerNeuron(net)
     kernels = ["fused"] if fused.available() else []
     kernels += ["scatter", "sparse", "auto"]
-    rows = [f"machine: {machine()}",
-            f"graph: {net.num_nodes} nodes, {net.num_edges} edges, {net.depth} levels",
-            "| kernel | GraphNet | per-neuron evaluator | speed-up |", "|---|---|---|---|"]
+    rows = [
+        f"machine: {machine()}",
+        f"graph: {net.num_nodes} nodes, {net.num_edges} edges, {net.depth} levels",
+        "| kernel | GraphNet | per-neuron evaluator | speed-up |",
+        "|---|---|---|---|",
+    ]
     for k in kernels:
         net.compile(k)
-        t = interleaved({"net": train_step(net, x, y), "ref": train_step(ref, x, y)},
-                        repeats=args.repeats, warmup=2)
-        rows.append(f"| {k}{' (' + ','.join(sorted(set(net.schedule.kinds()))) + ')' if k == 'auto' else ''}"
-                    f" | {t['net'] * 1e3:.2f} ms | {t['ref'] * 1e3:.2f} ms | **{t['ref'] / t['net']:.1f}x** |")
+        t = interleaved(
+            {"net": train_step(net, x, y), "ref": train_step(ref, x, y)},
+            repeats=args.repeats,
+            warmup=2,
+        )
+        kinds = " (" + ",".join(sorted(set(net.schedule.kinds()))) + ")" if k == "auto" else ""
+        rows.append(
+            f"| {k}{kinds} | {t['net'] * 1e3:.2f} ms | {t['ref'] * 1e3:.2f} ms "
+            f"| **{t['ref'] / t['net']:.1f}x** |"
+        )
     print("\n".join(rows))
     return rows
 

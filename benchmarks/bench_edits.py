@@ -15,9 +15,9 @@ import copy
 
 import numpy as np
 import torch
+from common import machine, median_seconds
 
 import graphnets
-from common import machine, median_seconds
 
 
 def big_dag(n: int = 100_000, E: int = 1_000_000, seed: int = 0) -> graphnets.GraphNet:
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> list[str]:
     rows = [
         f"machine: {machine()}",
         f"graph: {net.num_nodes:,} nodes, {net.num_edges:,} edges, {net.depth} levels",
-        "| edit | as an edit | full rebuild | ratio |", "|---|---|---|---|",
+        "| edit | as an edit | full rebuild | ratio |",
+        "|---|---|---|---|",
         f"| remove 50% of the edges | {t_remove:.3f} s | {t_remove_full:.3f} s | "
         f"**{t_remove / t_remove_full:.2f}** |",
         f"| insert 1,000 edges | {t_insert:.3f} s | {t_insert_full:.3f} s | "

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 
 import torch
+from common import interleaved, machine
 
 import graphnets
-from common import interleaved, machine
 
 DENSITIES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0)
 
@@ -26,8 +26,9 @@ def level_net(n_src: int, n_dst: int, density: float, seed: int = 0) -> graphnet
     mask[torch.arange(n_dst), torch.randint(0, n_src, (n_dst,), generator=g)] = True
     dst, src = mask.nonzero(as_tuple=True)
     ei = torch.stack([src, dst + n_src])
-    return graphnets.from_edges(ei, n_src + n_dst, list(range(n_src)),
-                                list(range(n_src, n_src + n_dst)), seed=seed)
+    return graphnets.from_edges(
+        ei, n_src + n_dst, list(range(n_src)), list(range(n_src, n_src + n_dst)), seed=seed
+    )
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -35,9 +36,11 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--shapes", default="784x300,300x100,64x64")
     args = ap.parse_args(argv)
-    rows = [f"machine: {machine()}",
-            "| level (src x dst) | density | edges | dense | sparse | scatter | fastest |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        f"machine: {machine()}",
+        "| level (src x dst) | density | edges | dense | sparse | scatter | fastest |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for shape in args.shapes.split(","):
         n_src, n_dst = (int(v) for v in shape.split("x"))
         for d in DENSITIES:
@@ -47,16 +50,19 @@ def main(argv: list[str] | None = None) -> list[str]:
             for k in ("dense", "sparse", "scatter"):
                 clone = graphnets.GraphNet(net.structure, net.weight.detach(), kernel=k)
 
-                def run(m=clone):
+                def run(m=clone, x=x):
                     m.zero_grad(set_to_none=True)
                     x.grad = None
                     m(x).sum().backward()
+
                 fns[k] = run
             t = interleaved(fns, repeats=args.repeats)
             best = min(t, key=t.get)
-            rows.append(f"| {n_src}x{n_dst} | {d:g} | {net.num_edges:,} | "
-                        + " | ".join(f"{t[k] * 1e3:.3f} ms" for k in ("dense", "sparse", "scatter"))
-                        + f" | {best} |")
+            rows.append(
+                f"| {n_src}x{n_dst} | {d:g} | {net.num_edges:,} | "
+                + " | ".join(f"{t[k] * 1e3:.3f} ms" for k in ("dense", "sparse", "scatter"))
+                + f" | {best} |"
+            )
     print("\n".join(rows))
     return rows
 

@@ -21,9 +21,9 @@ import argparse
 
 import networkx as nx
 import torch
+from common import interleaved, machine
 
 import graphnets
-from common import interleaved, machine
 
 T, B, N_IN, H = 20, 32, 7, 50
 
@@ -33,11 +33,16 @@ def rnn_as_graph(rnn: torch.nn.RNN) -> graphnets.GraphNet:
     hs = [("h", j) for j in range(H)]
     G = nx.DiGraph()
     W_ih, W_hh = rnn.weight_ih_l0.detach(), rnn.weight_hh_l0.detach()
-    G.add_edges_from((ins[k], hs[j], {"weight": float(W_ih[j, k])})
-                     for j in range(H) for k in range(N_IN))
+    G.add_edges_from(
+        (ins[k], hs[j], {"weight": float(W_ih[j, k])}) for j in range(H) for k in range(N_IN)
+    )
     net = graphnets.from_networkx(G, ins, hs, output_activation="tanh")
-    net.add_edges([hs[k] for j in range(H) for k in range(H)],
-                  [hs[j] for j in range(H) for k in range(H)], W_hh.reshape(-1), delay=1)
+    net.add_edges(
+        [hs[k] for j in range(H) for k in range(H)],
+        [hs[j] for j in range(H) for k in range(H)],
+        W_hh.reshape(-1),
+        delay=1,
+    )
     with torch.no_grad():
         net.bias[net.structure.lookup(hs)] = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach()
     return net
@@ -48,6 +53,7 @@ def step_of(f, params, x):
         for p in params:
             p.grad = None
         f(x).pow(2).mean().backward()
+
     return step
 
 
@@ -58,8 +64,10 @@ def main(argv: list[str] | None = None) -> list[str]:
     torch.manual_seed(0)
     rnn = torch.nn.RNN(N_IN, H)
     x = torch.randn(T, B, N_IN)
-    rows = ["| edges | kept | graphnets | seconds | torch.nn.RNN | ratio |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| edges | kept | graphnets | seconds | torch.nn.RNN | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for kept in (1.0, 0.1):
         net = rnn_as_graph(rnn)
         if kept < 1.0:
@@ -76,13 +84,20 @@ def main(argv: list[str] | None = None) -> list[str]:
         }
         t = interleaved(fns, repeats=args.repeats)
         step_kind = graphnets.recurrent._plan(net).schedule.kinds()[-1]
-        for name, label in (("run", f"`net.run` ({net.kernel}: {step_kind})"),
-                            ("unrolled", f"`unroll(net, {T})` ({unrolled.schedule.kinds()[-1]}, "
-                                         f"{unrolled.depth} levels)")):
-            rows.append(f"| {net.num_edges:,} | {kept:.0%} | {label} | {t[name] * 1e3:.2f} ms | "
-                        f"{t['torch'] * 1e3:.2f} ms | **{t[name] / t['torch']:.2f}** |")
-    print(f"machine: {machine()}; T={T}, B={B}, {N_IN} inputs, {H} tanh neurons, "
-          "forward + backward")
+        for name, label in (
+            ("run", f"`net.run` ({net.kernel}: {step_kind})"),
+            (
+                "unrolled",
+                f"`unroll(net, {T})` ({unrolled.schedule.kinds()[-1]}, {unrolled.depth} levels)",
+            ),
+        ):
+            rows.append(
+                f"| {net.num_edges:,} | {kept:.0%} | {label} | {t[name] * 1e3:.2f} ms | "
+                f"{t['torch'] * 1e3:.2f} ms | **{t[name] / t['torch']:.2f}** |"
+            )
+    print(
+        f"machine: {machine()}; T={T}, B={B}, {N_IN} inputs, {H} tanh neurons, forward + backward"
+    )
     print("\n".join(rows))
     return rows
 

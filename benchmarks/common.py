@@ -15,8 +15,9 @@ from collections.abc import Callable
 import torch
 
 
-def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 30, warmup: int = 3
-                ) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[], object]], *, repeats: int = 30, warmup: int = 3
+) -> dict[str, float]:
     """Median seconds per call of each function, the calls interleaved round-robin."""
     for _ in range(warmup):
         for f in fns.values():
@@ -76,10 +77,14 @@ def peak_memory_mib(step: Callable[[], object]) -> float:
 def machine() -> str:
     import platform
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
 
 
 def row(name: str, t: float, ref: float, ref_name: str, extra: str = "") -> str:
-    return (f"| {name} | {t * 1e3:.2f} ms | {ref * 1e3:.2f} ms ({ref_name}) | "
-            f"**{t / ref:.2f}** |{extra}")
+    return (
+        f"| {name} | {t * 1e3:.2f} ms | {ref * 1e3:.2f} ms ({ref_name}) | "
+        f"**{t / ref:.2f}** |{extra}"
+    )

@@ -99,11 +99,25 @@ def make(args) -> tuple[list[graphnets.GraphNet], pd.DataFrame]:
         nets.append(net)
         trained = build(c)  # same seed, same graph and weights; trained in place
         t0 = time.perf_counter()
-        history = fit(trained, *data, epochs=args.epochs, batch_size=64, lr=1e-2,
-                      seed=c["index"], progress=False)
-        rows.append({**c, "num_edges": net.num_edges, "train_acc": history[-1]["train_acc"],
-                     "test_acc": history[-1]["test_acc"], "seconds": time.perf_counter() - t0,
-                     **properties(net)})
+        history = fit(
+            trained,
+            *data,
+            epochs=args.epochs,
+            batch_size=64,
+            lr=1e-2,
+            seed=c["index"],
+            progress=False,
+        )
+        rows.append(
+            {
+                **c,
+                "num_edges": net.num_edges,
+                "train_acc": history[-1]["train_acc"],
+                "test_acc": history[-1]["test_acc"],
+                "seconds": time.perf_counter() - t0,
+                **properties(net),
+            }
+        )
         if (c["index"] + 1) % 50 == 0:
             print(f"  {c['index'] + 1} nets trained, {time.perf_counter() - start:.0f} s")
     meta = pd.DataFrame(rows).set_index("index")
@@ -123,8 +137,9 @@ def main(argv=None) -> None:
     ap.add_argument("--cv-seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--out", default="results/meta_digits")
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--predictors", nargs="+", default=None,
-                    help="rows of compare to compute (default: all)")
+    ap.add_argument(
+        "--predictors", nargs="+", default=None, help="rows of compare to compute (default: all)"
+    )
     ap.add_argument("--gnn-pool", default="meanmax", help="GraphRegressor pool")
     ap.add_argument("--gnn-loss", default="mse", help="GraphRegressor.fit loss")
     ap.add_argument("--tag", default="", help="suffix of the compare CSV files")
@@ -134,22 +149,34 @@ def main(argv=None) -> None:
 
     nets, meta = make(args)
     acc = meta["test_acc"].to_numpy()
-    print(f"\n{len(nets)} nets, {args.epochs} epochs each; test accuracy mean {acc.mean():.3f}, "
-          f"std {acc.std():.3f}, min {acc.min():.3f}, max {acc.max():.3f}")
-    print(meta.groupby("prior")["test_acc"].describe()[["count", "mean", "std", "min", "max"]]
-          .to_string(float_format="{:.3f}".format))
+    print(
+        f"\n{len(nets)} nets, {args.epochs} epochs each; test accuracy mean {acc.mean():.3f}, "
+        f"std {acc.std():.3f}, min {acc.min():.3f}, max {acc.max():.3f}"
+    )
+    print(
+        meta.groupby("prior")["test_acc"]
+        .describe()[["count", "mean", "std", "min", "max"]]
+        .to_string(float_format="{:.3f}".format)
+    )
 
     t0 = time.perf_counter()
-    table = compare(nets, acc, folds=args.folds, seeds=tuple(args.cv_seeds),
-                    gnn_kwargs={"pool": args.gnn_pool}, fit_kwargs={"loss": args.gnn_loss},
-                    predictors=args.predictors)
-    print(f"\ncompare ({args.folds} folds x seeds {args.cv_seeds}, GNN pool={args.gnn_pool} "
-          f"loss={args.gnn_loss}, {time.perf_counter() - t0:.0f} s), mean ± std over folds x "
-          "seeds:")
+    table = compare(
+        nets,
+        acc,
+        folds=args.folds,
+        seeds=tuple(args.cv_seeds),
+        gnn_kwargs={"pool": args.gnn_pool},
+        fit_kwargs={"loss": args.gnn_loss},
+        predictors=args.predictors,
+    )
+    print(
+        f"\ncompare ({args.folds} folds x seeds {args.cv_seeds}, GNN pool={args.gnn_pool} "
+        f"loss={args.gnn_loss}, {time.perf_counter() - t0:.0f} s), mean ± std over folds x "
+        "seeds:"
+    )
     print(table.to_string(float_format="{:.3f}".format))
     table.to_csv(os.path.join(args.out, f"compare{args.tag}.csv"))
-    table.attrs["folds"].to_csv(os.path.join(args.out, f"compare{args.tag}_folds.csv"),
-                                index=False)
+    table.attrs["folds"].to_csv(os.path.join(args.out, f"compare{args.tag}_folds.csv"), index=False)
 
     props = meta[[c for c in meta.columns if c in set(graphnets.analysis.PROPERTIES)]]
     corr = correlations(props, acc)

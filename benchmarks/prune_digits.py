@@ -45,7 +45,7 @@ def train_epochs(net, optimizer, x, y, epochs: int, batch_size: int, gen: torch.
     for _ in range(epochs):
         perm = torch.randperm(x.shape[0], generator=gen)
         for i in range(0, x.shape[0], batch_size):
-            idx = perm[i:i + batch_size]
+            idx = perm[i : i + batch_size]
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(net(x[idx]), y[idx]).backward()
             optimizer.step()
@@ -65,8 +65,18 @@ def method_args(method: str, x_score, y_score, seed: int) -> dict:
     raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
 
 
-def run(arch: str, method: str, seed: int, base, data, *, steps: int, retrain_epochs: int,
-        lr: float, score_samples: int) -> list[dict]:
+def run(
+    arch: str,
+    method: str,
+    seed: int,
+    base,
+    data,
+    *,
+    steps: int,
+    retrain_epochs: int,
+    lr: float,
+    score_samples: int,
+) -> list[dict]:
     """Prune a copy of the trained ``base`` net; one record per step (step 0: unpruned)."""
     x_tr, y_tr, x_te, y_te = data
     net = copy.deepcopy(base)
@@ -80,16 +90,30 @@ def run(arch: str, method: str, seed: int, base, data, *, steps: int, retrain_ep
         train_epochs(net, optimizer, x_tr, y_tr, retrain_epochs, 64, gen)
         return {"pruned_acc": pruned_acc, "test_acc": accuracy(net, x_te, y_te)}
 
-    start = {"step": 0, "compression": 0.0, "edges": net.num_edges,
-             "retrain": {"pruned_acc": accuracy(net, x_te, y_te),
-                         "test_acc": accuracy(net, x_te, y_te)}}
-    records = prune.fixed_size(net, 0.95 / steps, steps, optimizer=optimizer, retrain=retrain,
-                               **args)
+    start = {
+        "step": 0,
+        "compression": 0.0,
+        "edges": net.num_edges,
+        "retrain": {"pruned_acc": accuracy(net, x_te, y_te), "test_acc": accuracy(net, x_te, y_te)},
+    }
+    records = prune.fixed_size(
+        net, 0.95 / steps, steps, optimizer=optimizer, retrain=retrain, **args
+    )
     return [start] + records
 
 
-def experiment(archs, methods, seeds, *, base_epochs: int, steps: int, retrain_epochs: int,
-               lr: float, score_samples: int, log=print) -> dict:
+def experiment(
+    archs,
+    methods,
+    seeds,
+    *,
+    base_epochs: int,
+    steps: int,
+    retrain_epochs: int,
+    lr: float,
+    score_samples: int,
+    log=print,
+) -> dict:
     """``results[arch][method]`` = array ``[repeats, steps + 1]`` of test accuracies, and the
     compressions."""
     data = digits(seed=0)
@@ -99,19 +123,32 @@ def experiment(archs, methods, seeds, *, base_epochs: int, steps: int, retrain_e
         for seed in seeds:
             base = graphnets.mlp(ARCHS[arch], seed=seed)
             opt = torch.optim.Adam(base.parameters(), lr=lr)
-            train_epochs(base, opt, x_tr, y_tr, base_epochs, 64,
-                         torch.Generator().manual_seed(1000 + seed))
+            train_epochs(
+                base, opt, x_tr, y_tr, base_epochs, 64, torch.Generator().manual_seed(1000 + seed)
+            )
             for method in methods:
                 t = time.perf_counter()
-                recs = run(arch, method, seed, base, data, steps=steps,
-                           retrain_epochs=retrain_epochs, lr=lr, score_samples=score_samples)
+                recs = run(
+                    arch,
+                    method,
+                    seed,
+                    base,
+                    data,
+                    steps=steps,
+                    retrain_epochs=retrain_epochs,
+                    lr=lr,
+                    score_samples=score_samples,
+                )
                 acc = [r["retrain"]["test_acc"] for r in recs]
                 results["compression"] = [r["compression"] for r in recs]
                 results["acc"].setdefault(arch, {}).setdefault(method, []).append(acc)
                 results["pruned"].setdefault(arch, {}).setdefault(method, []).append(
-                    [r["retrain"]["pruned_acc"] for r in recs])
-                log(f"{arch:>8} seed {seed} {method:>11}: final acc {acc[-1]:.4f} "
-                    f"({time.perf_counter() - t:.1f} s)")
+                    [r["retrain"]["pruned_acc"] for r in recs]
+                )
+                log(
+                    f"{arch:>8} seed {seed} {method:>11}: final acc {acc[-1]:.4f} "
+                    f"({time.perf_counter() - t:.1f} s)"
+                )
     for key in ("acc", "pruned"):
         for arch in results[key]:
             for method in results[key][arch]:
@@ -141,7 +178,7 @@ def plot(results: dict, path: str, title: str) -> None:
     comp = 100 * np.asarray(results["compression"])
     archs = list(results["acc"])
     fig, axes = plt.subplots(1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False)
-    for ax, arch in zip(axes[0], archs):
+    for ax, arch in zip(axes[0], archs, strict=True):
         for method, acc in results["acc"][arch].items():
             m, s = acc.mean(0), acc.std(0)
             ax.plot(comp, m, marker="o", ms=3, label=method)
@@ -181,12 +218,21 @@ def main(argv=None) -> dict:
     seeds = list(range(cfg["repeats"]))
     torch.manual_seed(0)
     t = time.perf_counter()
-    results = experiment(archs, methods, seeds, base_epochs=cfg["base_epochs"],
-                         steps=cfg["steps"], retrain_epochs=cfg["retrain_epochs"], lr=a.lr,
-                         score_samples=a.score_samples)
-    setting = (f"digits, fixed-size pruning to 95% in {cfg['steps']} steps, "
-               f"{cfg['retrain_epochs']} retraining epoch(s) per step, {cfg['base_epochs']} "
-               f"base epochs, Adam lr {a.lr}, seeds {seeds}")
+    results = experiment(
+        archs,
+        methods,
+        seeds,
+        base_epochs=cfg["base_epochs"],
+        steps=cfg["steps"],
+        retrain_epochs=cfg["retrain_epochs"],
+        lr=a.lr,
+        score_samples=a.score_samples,
+    )
+    setting = (
+        f"digits, fixed-size pruning to 95% in {cfg['steps']} steps, "
+        f"{cfg['retrain_epochs']} retraining epoch(s) per step, {cfg['base_epochs']} "
+        f"base epochs, Adam lr {a.lr}, seeds {seeds}"
+    )
     print(f"\n{setting}\n" + table(results))
     if a.out:
         plot(results, a.out, setting)

@@ -57,7 +57,7 @@ import pandas as pd
 import torch
 
 from graphnets import cells
-from graphnets.analysis import PROPERTIES, TABLE1, correlations, properties
+from graphnets.analysis import TABLE1, correlations, properties
 from graphnets.data import reber
 from graphnets.priors import embed
 from graphnets.train import accuracy, fit
@@ -83,14 +83,30 @@ PAPER_R2 = {
 NUM_SYMBOLS = len(reber.ALPHABET)
 
 DEFAULT = {
-    "sequences": 4000, "hidden": 32, "seeds": 2, "base_epochs": 20, "retrain_epochs": 1,
-    "steps": 10, "nets": 8, "prior_nodes": (8, 32), "prior_epochs": 4,
-    "prior_batch_size": 32, "prior_lr": 3e-3,
+    "sequences": 4000,
+    "hidden": 32,
+    "seeds": 2,
+    "base_epochs": 20,
+    "retrain_epochs": 1,
+    "steps": 10,
+    "nets": 8,
+    "prior_nodes": (8, 32),
+    "prior_epochs": 4,
+    "prior_batch_size": 32,
+    "prior_lr": 3e-3,
 }
 FULL = {
-    "sequences": 25000, "hidden": 50, "seeds": 3, "base_epochs": 50, "retrain_epochs": 1,
-    "steps": 10, "nets": 100, "prior_nodes": (10, 50), "prior_epochs": 10,
-    "prior_batch_size": 32, "prior_lr": 1e-3,
+    "sequences": 25000,
+    "hidden": 50,
+    "seeds": 3,
+    "base_epochs": 50,
+    "retrain_epochs": 1,
+    "steps": 10,
+    "nets": 100,
+    "prior_nodes": (10, 50),
+    "prior_epochs": 10,
+    "prior_batch_size": 32,
+    "prior_lr": 1e-3,
 }
 
 
@@ -118,31 +134,67 @@ def fractions(steps: int) -> list[float]:
     return [k / steps for k in range(1, steps + 1)]
 
 
-def pruning(modes, data, *, hidden: int, seeds, base_epochs: int, retrain_epochs: int,
-            steps: int, batch_size: int, lr: float, progress: bool = True) -> pd.DataFrame:
+def pruning(
+    modes,
+    data,
+    *,
+    hidden: int,
+    seeds,
+    base_epochs: int,
+    retrain_epochs: int,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per (mode, seed, kind, fraction): accuracy before and after retraining."""
     from tqdm.auto import tqdm
 
     x_tr, y_tr, x_te, y_te = data[:4]
     fr = fractions(steps)
     rows = []
-    bar = tqdm(total=len(modes) * len(seeds) * (1 + len(KINDS) * len(fr)), desc="pruning",
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(modes) * len(seeds) * (1 + len(KINDS) * len(fr)),
+        desc="pruning",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     with bar:
         for mode in modes:
             for seed in seeds:
                 t0 = time.perf_counter()
-                base = TrimmedClassifier(cells.complete(mode, NUM_SYMBOLS, hidden, seed=seed), 2,
-                                         seed=seed)
-                history = fit(base, x_tr, y_tr, x_te, y_te, epochs=base_epochs,
-                              batch_size=batch_size, lr=lr, seed=seed, progress=False)
+                base = TrimmedClassifier(
+                    cells.complete(mode, NUM_SYMBOLS, hidden, seed=seed), 2, seed=seed
+                )
+                history = fit(
+                    base,
+                    x_tr,
+                    y_tr,
+                    x_te,
+                    y_te,
+                    epochs=base_epochs,
+                    batch_size=batch_size,
+                    lr=lr,
+                    seed=seed,
+                    progress=False,
+                )
                 base_acc = history[-1]["test_acc"]
                 edges = base.cell.num_edges
-                rows.append({"mode": mode, "seed": seed, "kind": "none", "fraction": 0.0,
-                             "i2h_edges": edges["i2h"], "h2h_edges": edges["h2h"],
-                             "before": base_acc, "after": base_acc, "base_acc": base_acc,
-                             "base_epochs_to_99": _first(history, 0.99),
-                             "seconds": time.perf_counter() - t0})
+                rows.append(
+                    {
+                        "mode": mode,
+                        "seed": seed,
+                        "kind": "none",
+                        "fraction": 0.0,
+                        "i2h_edges": edges["i2h"],
+                        "h2h_edges": edges["h2h"],
+                        "before": base_acc,
+                        "after": base_acc,
+                        "base_acc": base_acc,
+                        "base_epochs_to_99": _first(history, 0.99),
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
                 bar.set_postfix(mode=mode, seed=seed, base=f"{base_acc:.3f}", refresh=False)
                 bar.update(1)
                 for kind, pruned in KINDS.items():
@@ -151,15 +203,34 @@ def pruning(modes, data, *, hidden: int, seeds, base_epochs: int, retrain_epochs
                         net = copy.deepcopy(base)
                         cells.magnitude_prune(net.cell, p, kind=pruned)
                         before = accuracy(net, x_te, y_te)
-                        after = fit(net, x_tr, y_tr, x_te, y_te, epochs=retrain_epochs,
-                                    batch_size=batch_size, lr=lr, seed=seed + 1,
-                                    progress=False)[-1]["test_acc"]
+                        after = fit(
+                            net,
+                            x_tr,
+                            y_tr,
+                            x_te,
+                            y_te,
+                            epochs=retrain_epochs,
+                            batch_size=batch_size,
+                            lr=lr,
+                            seed=seed + 1,
+                            progress=False,
+                        )[-1]["test_acc"]
                         edges = net.cell.num_edges
-                        rows.append({"mode": mode, "seed": seed, "kind": kind, "fraction": p,
-                                     "i2h_edges": edges["i2h"], "h2h_edges": edges["h2h"],
-                                     "before": before, "after": after, "base_acc": base_acc,
-                                     "base_epochs_to_99": np.nan,
-                                     "seconds": time.perf_counter() - t0})
+                        rows.append(
+                            {
+                                "mode": mode,
+                                "seed": seed,
+                                "kind": kind,
+                                "fraction": p,
+                                "i2h_edges": edges["i2h"],
+                                "h2h_edges": edges["h2h"],
+                                "before": before,
+                                "after": after,
+                                "base_acc": base_acc,
+                                "base_epochs_to_99": np.nan,
+                                "seconds": time.perf_counter() - t0,
+                            }
+                        )
                         bar.update(1)
     return pd.DataFrame(rows)
 
@@ -186,9 +257,11 @@ def pruning_tables(df: pd.DataFrame, tol: float = 0.02) -> tuple[str, str]:
     """Markdown: a summary per (cell, kind) and the full before / after grid."""
     pruned = df[df["kind"] != "none"]
     n_seeds = df["seed"].nunique()
-    lines = [f"| cell | kind | base acc (mean ± std, {n_seeds} seed(s)) | safe before retraining "
-             f"| recovered by retraining up to | acc at 100 % before / after |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"| cell | kind | base acc (mean ± std, {n_seeds} seed(s)) | safe before retraining "
+        f"| recovered by retraining up to | acc at 100 % before / after |",
+        "|---|---|---|---|---|---|",
+    ]
     for mode in df["mode"].unique():
         base = df[(df["mode"] == mode) & (df["kind"] == "none")]["before"]
         for kind in KINDS:
@@ -197,17 +270,21 @@ def pruning_tables(df: pd.DataFrame, tol: float = 0.02) -> tuple[str, str]:
             lines.append(
                 f"| {mode} | {kind} | {base.mean():.3f} ± {base.std(ddof=0):.3f} | "
                 f"{safe_fraction(sub, 'before', tol):.0%} | {safe_fraction(sub, 'after', tol):.0%}"
-                f" | {last['before'].mean():.3f} / {last['after'].mean():.3f} |")
+                f" | {last['before'].mean():.3f} / {last['after'].mean():.3f} |"
+            )
     summary = "\n".join(lines)
     fr = sorted(pruned["fraction"].unique())
-    grid = ["| cell | kind | " + " | ".join(f"{p:.0%}" for p in fr) + " |",
-            "|---|---|" + "---|" * len(fr)]
+    grid = [
+        "| cell | kind | " + " | ".join(f"{p:.0%}" for p in fr) + " |",
+        "|---|---|" + "---|" * len(fr),
+    ]
     for mode in df["mode"].unique():
         for kind in KINDS:
             sub = pruned[(pruned["mode"] == mode) & (pruned["kind"] == kind)]
             mean = sub.groupby("fraction")[["before", "after"]].mean()
-            cells_ = " | ".join(f"{mean.loc[p, 'before']:.2f} / {mean.loc[p, 'after']:.2f}"
-                                for p in fr)
+            cells_ = " | ".join(
+                f"{mean.loc[p, 'before']:.2f} / {mean.loc[p, 'after']:.2f}" for p in fr
+            )
             grid.append(f"| {mode} | {kind} | {cells_} |")
     return summary, "\n".join(grid)
 
@@ -219,18 +296,26 @@ def plot_pruning(df: pd.DataFrame, path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(KINDS), figsize=(5 * len(KINDS), 4), sharey=True)
-    colors = dict(zip(MODES, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    for ax, kind in zip(axes, KINDS):
+    colors = dict(zip(MODES, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    for ax, kind in zip(axes, KINDS, strict=True):
         for mode in df["mode"].unique():
             base = df[(df["mode"] == mode) & (df["kind"] == "none")]
-            sub = pd.concat([base.assign(kind=kind),
-                             df[(df["mode"] == mode) & (df["kind"] == kind)]])
+            sub = pd.concat(
+                [base.assign(kind=kind), df[(df["mode"] == mode) & (df["kind"] == kind)]]
+            )
             for column, style in (("after", "-"), ("before", "--")):
                 g = sub.groupby("fraction")[column]
                 x = 100 * g.mean().index.to_numpy()
                 m, s = g.mean().to_numpy(), g.std(ddof=0).to_numpy()
-                ax.plot(x, m, style, marker="o", ms=3, color=colors[mode],
-                        label=f"{mode} {'after retraining' if column == 'after' else 'pruned'}")
+                ax.plot(
+                    x,
+                    m,
+                    style,
+                    marker="o",
+                    ms=3,
+                    color=colors[mode],
+                    label=f"{mode} {'after retraining' if column == 'after' else 'pruned'}",
+                )
                 if sub["seed"].nunique() > 1:
                     ax.fill_between(x, m - s, m + s, color=colors[mode], alpha=0.1, lw=0)
         ax.set_title(f"pruning {kind}" + (" (i2h and h2h)" if kind == "both" else ""))
@@ -256,12 +341,13 @@ def prior_configs(count: int, nodes: tuple[int, int], seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
     out = []
     for prior in PRIORS:
-        for i in range(count):
+        for _ in range(count):
             n = int(rng.integers(lo, hi + 1))
             c = {"net": len(out), "prior": prior, "n": n, "graph_seed": seed * 100003 + len(out)}
             if prior == "watts_strogatz":
-                c.update(k=int(rng.choice([k for k in (2, 4, 6) if k < n])),
-                         p=float(rng.uniform(0, 1)))
+                c.update(
+                    k=int(rng.choice([k for k in (2, 4, 6) if k < n])), p=float(rng.uniform(0, 1))
+                )
             else:
                 c.update(m=int(rng.integers(1, min(4, n - 1) + 1)))
             out.append(c)
@@ -275,7 +361,7 @@ def hidden_dag(cell: cells.GraphRNN) -> nx.DiGraph:
     skip = src >= n_in
     D = nx.DiGraph()
     D.add_nodes_from(range(cell.num_hidden))
-    D.add_edges_from(zip((src[skip] - n_in).tolist(), (dst[skip] - n_in).tolist()))
+    D.add_edges_from(zip((src[skip] - n_in).tolist(), (dst[skip] - n_in).tolist(), strict=True))
     return D
 
 
@@ -301,9 +387,18 @@ def graph_properties(cell: cells.GraphRNN) -> dict:
     return props
 
 
-def priors_experiment(modes, data, *, nets: int, nodes: tuple[int, int], epochs: int,
-                      batch_size: int, lr: float, seed: int, progress: bool = True
-                      ) -> pd.DataFrame:
+def priors_experiment(
+    modes,
+    data,
+    *,
+    nets: int,
+    nodes: tuple[int, int],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    progress: bool = True,
+) -> pd.DataFrame:
     """One row per (mode, net): configuration, accuracy, edge counts and graph properties."""
     from tqdm.auto import tqdm
 
@@ -311,8 +406,9 @@ def priors_experiment(modes, data, *, nets: int, nodes: tuple[int, int], epochs:
     configs = prior_configs(nets, nodes, seed)
     rows = []
     props: dict[int, dict] = {}
-    with tqdm(total=len(modes) * len(configs), desc="priors", disable=not progress,
-              dynamic_ncols=True) as bar:
+    with tqdm(
+        total=len(modes) * len(configs), desc="priors", disable=not progress, dynamic_ncols=True
+    ) as bar:
         for mode in modes:
             for c in configs:
                 t0 = time.perf_counter()
@@ -320,15 +416,33 @@ def priors_experiment(modes, data, *, nets: int, nodes: tuple[int, int], epochs:
                 if c["net"] not in props:  # the same graph for every mode
                     props[c["net"]] = graph_properties(cell)
                 net = TrimmedClassifier(cell, 2, seed=used_seed)
-                history = fit(net, x_tr, y_tr, x_te, y_te, epochs=epochs, batch_size=batch_size,
-                              lr=lr, seed=c["net"], progress=False)
-                rows.append({"mode": mode, **c, "used_seed": used_seed,
-                             "i2h_edges": cell.num_edges["i2h"],
-                             "h2h_edges": cell.num_edges["h2h"], "levels": cell.num_levels,
-                             "train_acc": history[-1]["train_acc"],
-                             "test_acc": history[-1]["test_acc"],
-                             "best_test_acc": max(r["test_acc"] for r in history),
-                             "seconds": time.perf_counter() - t0, **props[c["net"]]})
+                history = fit(
+                    net,
+                    x_tr,
+                    y_tr,
+                    x_te,
+                    y_te,
+                    epochs=epochs,
+                    batch_size=batch_size,
+                    lr=lr,
+                    seed=c["net"],
+                    progress=False,
+                )
+                rows.append(
+                    {
+                        "mode": mode,
+                        **c,
+                        "used_seed": used_seed,
+                        "i2h_edges": cell.num_edges["i2h"],
+                        "h2h_edges": cell.num_edges["h2h"],
+                        "levels": cell.num_levels,
+                        "train_acc": history[-1]["train_acc"],
+                        "test_acc": history[-1]["test_acc"],
+                        "best_test_acc": max(r["test_acc"] for r in history),
+                        "seconds": time.perf_counter() - t0,
+                        **props[c["net"]],
+                    }
+                )
                 bar.set_postfix(mode=mode, acc=f"{history[-1]['test_acc']:.3f}", refresh=False)
                 bar.update(1)
     return pd.DataFrame(rows)
@@ -345,17 +459,23 @@ def regression_r2(df: pd.DataFrame, *, folds: int, seed: int = 0) -> dict[str, f
 
     x = df[list(TABLE1)].to_numpy(dtype=np.float64)
     y = df["test_acc"].to_numpy(dtype=np.float64)
-    models = {"bayesian_ridge": BayesianRidge(),
-              "random_forest": RandomForestRegressor(n_estimators=200, random_state=seed,
-                                                     n_jobs=1),
-              "adaboost": AdaBoostRegressor(random_state=seed)}
+    models = {
+        "bayesian_ridge": BayesianRidge(),
+        "random_forest": RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1),
+        "adaboost": AdaBoostRegressor(random_state=seed),
+    }
     k = min(folds, len(df) // 2)  # R² needs at least two rows per test fold
     if k < 2 or np.ptp(y) == 0:
         return {name: np.nan for name in models}
     cv = KFold(k, shuffle=True, random_state=seed)
-    return {name: float(cross_val_score(make_pipeline(SimpleImputer(), StandardScaler(), m),
-                                        x, y, cv=cv, scoring="r2").mean())
-            for name, m in models.items()}
+    return {
+        name: float(
+            cross_val_score(
+                make_pipeline(SimpleImputer(), StandardScaler(), m), x, y, cv=cv, scoring="r2"
+            ).mean()
+        )
+        for name, m in models.items()
+    }
 
 
 def _num(value: float, spec: str) -> str:
@@ -367,32 +487,55 @@ def prior_tables(df: pd.DataFrame, *, folds: int) -> tuple[str, str, str]:
     from scipy import stats
 
     modes = list(df["mode"].unique())
-    acc = ["| cell | WS acc mean ± std (min–max) | BA acc mean ± std (min–max) | "
-           "BA − WS | Mann–Whitney p |", "|---|---|---|---|---|"]
+    acc = [
+        "| cell | WS acc mean ± std (min–max) | BA acc mean ± std (min–max) | "
+        "BA − WS | Mann–Whitney p |",
+        "|---|---|---|---|---|",
+    ]
     for mode in modes:
         sub = df[df["mode"] == mode]
         ws = sub[sub["prior"] == "watts_strogatz"]["test_acc"]
         ba = sub[sub["prior"] == "barabasi_albert"]["test_acc"]
-        p = (stats.mannwhitneyu(ws, ba).pvalue if len(ws) and len(ba) and
-             np.ptp(np.r_[ws, ba]) > 0 else np.nan)
-        acc.append(f"| {mode} | {ws.mean():.3f} ± {ws.std(ddof=0):.3f} ({ws.min():.3f}–"
-                   f"{ws.max():.3f}) | {ba.mean():.3f} ± {ba.std(ddof=0):.3f} ({ba.min():.3f}–"
-                   f"{ba.max():.3f}) | {ba.mean() - ws.mean():+.3f} | {p:.2g} |")
-    corr = {m: correlations(df[df["mode"] == m], "test_acc", columns=TABLE1)["pearson"]
-            for m in modes}
-    table1 = ["| property | " + " | ".join(f"{m} (paper)" for m in modes) + " |",
-              "|---|" + "---|" * len(modes)]
+        p = (
+            stats.mannwhitneyu(ws, ba).pvalue
+            if len(ws) and len(ba) and np.ptp(np.r_[ws, ba]) > 0
+            else np.nan
+        )
+        acc.append(
+            f"| {mode} | {ws.mean():.3f} ± {ws.std(ddof=0):.3f} ({ws.min():.3f}–"
+            f"{ws.max():.3f}) | {ba.mean():.3f} ± {ba.std(ddof=0):.3f} ({ba.min():.3f}–"
+            f"{ba.max():.3f}) | {ba.mean() - ws.mean():+.3f} | {p:.2g} |"
+        )
+    corr = {
+        m: correlations(df[df["mode"] == m], "test_acc", columns=TABLE1)["pearson"] for m in modes
+    }
+    table1 = [
+        "| property | " + " | ".join(f"{m} (paper)" for m in modes) + " |",
+        "|---|" + "---|" * len(modes),
+    ]
     for i, prop in enumerate(TABLE1):
-        table1.append(f"| {prop} | " + " | ".join(
-            f"{_num(corr[m][prop], '+.2f')} ({PAPER_TABLE1[m][i]:+.2f})" for m in modes) + " |")
-    r2 = ["| cell | rows | " + " | ".join(f"{r} (paper)" for r in REGRESSORS) + " |",
-          "|---|---|" + "---|" * len(REGRESSORS)]
+        table1.append(
+            f"| {prop} | "
+            + " | ".join(
+                f"{_num(corr[m][prop], '+.2f')} ({PAPER_TABLE1[m][i]:+.2f})" for m in modes
+            )
+            + " |"
+        )
+    r2 = [
+        "| cell | rows | " + " | ".join(f"{r} (paper)" for r in REGRESSORS) + " |",
+        "|---|---|" + "---|" * len(REGRESSORS),
+    ]
     for mode in modes:
         sub = df[df["mode"] == mode]
         ours = regression_r2(sub, folds=folds)
-        r2.append(f"| {mode} | {len(sub)} | " + " | ".join(
-            f"{_num(ours[r], '.2f')} ({PAPER_R2[mode][j]:.2f})" for j, r in enumerate(REGRESSORS))
-            + " |")
+        r2.append(
+            f"| {mode} | {len(sub)} | "
+            + " | ".join(
+                f"{_num(ours[r], '.2f')} ({PAPER_R2[mode][j]:.2f})"
+                for j, r in enumerate(REGRESSORS)
+            )
+            + " |"
+        )
     return "\n".join(acc), "\n".join(table1), "\n".join(r2)
 
 
@@ -403,10 +546,11 @@ def plot_priors(df: pd.DataFrame, path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     modes = list(df["mode"].unique())
-    fig, axes = plt.subplots(1, len(modes), figsize=(3.2 * len(modes), 3.8), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(modes), figsize=(3.2 * len(modes), 3.8), sharey=True, squeeze=False
+    )
     rng = np.random.default_rng(0)
-    for ax, mode in zip(axes[0], modes):
+    for ax, mode in zip(axes[0], modes, strict=True):
         sub = df[df["mode"] == mode]
         groups = [sub[sub["prior"] == p]["test_acc"].to_numpy() for p in PRIORS]
         ax.boxplot(groups, showfliers=False, widths=0.5)
@@ -486,43 +630,89 @@ def main(argv=None) -> dict:
     common = {"sequences": a.sequences, "data_seed": a.data_seed, "modes": modes}
     progress = not a.no_progress
     if a.part in ("pruning", "both"):
-        settings = {**common, "hidden": a.hidden, "seeds": a.seeds, "base_epochs": a.base_epochs,
-                    "retrain_epochs": a.retrain_epochs, "steps": a.steps,
-                    "batch_size": a.batch_size, "lr": a.lr}
+        settings = {
+            **common,
+            "hidden": a.hidden,
+            "seeds": a.seeds,
+            "base_epochs": a.base_epochs,
+            "retrain_epochs": a.retrain_epochs,
+            "steps": a.steps,
+            "batch_size": a.batch_size,
+            "lr": a.lr,
+        }
         t = time.perf_counter()
-        df = _cached(os.path.join(a.out, "pruning.csv"), os.path.join(a.out, "pruning.json"),
-                     settings, a.rebuild, lambda: pruning(
-                         modes, data, hidden=a.hidden, seeds=list(range(a.seeds)),
-                         base_epochs=a.base_epochs, retrain_epochs=a.retrain_epochs,
-                         steps=a.steps, batch_size=a.batch_size, lr=a.lr, progress=progress))
-        setting = (f"Reber, {a.sequences} strings (75/25), one {a.hidden}-unit layer, base "
-                   f"{a.base_epochs} epochs, {a.retrain_epochs} retraining epoch(s), Adam lr "
-                   f"{a.lr}, batch {a.batch_size}, seeds 0..{a.seeds - 1}")
+        df = _cached(
+            os.path.join(a.out, "pruning.csv"),
+            os.path.join(a.out, "pruning.json"),
+            settings,
+            a.rebuild,
+            lambda: pruning(
+                modes,
+                data,
+                hidden=a.hidden,
+                seeds=list(range(a.seeds)),
+                base_epochs=a.base_epochs,
+                retrain_epochs=a.retrain_epochs,
+                steps=a.steps,
+                batch_size=a.batch_size,
+                lr=a.lr,
+                progress=progress,
+            ),
+        )
+        setting = (
+            f"Reber, {a.sequences} strings (75/25), one {a.hidden}-unit layer, base "
+            f"{a.base_epochs} epochs, {a.retrain_epochs} retraining epoch(s), Adam lr "
+            f"{a.lr}, batch {a.batch_size}, seeds 0..{a.seeds - 1}"
+        )
         summary, grid = pruning_tables(df)
-        print(f"\n### Pruning ({setting}; {time.perf_counter() - t:.0f} s)\n\n{summary}\n\n"
-              f"test accuracy right after pruning / after retraining (mean over seeds):\n\n{grid}")
+        print(
+            f"\n### Pruning ({setting}; {time.perf_counter() - t:.0f} s)\n\n{summary}\n\n"
+            f"test accuracy right after pruning / after retraining (mean over seeds):\n\n{grid}"
+        )
         if a.pruning_fig:
             plot_pruning(df, a.pruning_fig, setting + "; dashed: pruned, solid: retrained")
             print(f"\nwrote {a.pruning_fig}")
         out.update(pruning=df, pruning_summary=summary, pruning_grid=grid)
     if a.part in ("priors", "both"):
-        settings = {**common, "nets": a.nets, "prior_nodes": list(a.prior_nodes),
-                    "prior_epochs": a.prior_epochs, "prior_batch_size": a.prior_batch_size,
-                    "prior_lr": a.prior_lr, "prior_seed": a.prior_seed}
+        settings = {
+            **common,
+            "nets": a.nets,
+            "prior_nodes": list(a.prior_nodes),
+            "prior_epochs": a.prior_epochs,
+            "prior_batch_size": a.prior_batch_size,
+            "prior_lr": a.prior_lr,
+            "prior_seed": a.prior_seed,
+        }
         t = time.perf_counter()
-        df = _cached(os.path.join(a.out, "priors.csv"), os.path.join(a.out, "priors.json"),
-                     settings, a.rebuild, lambda: priors_experiment(
-                         modes, data, nets=a.nets, nodes=a.prior_nodes, epochs=a.prior_epochs,
-                         batch_size=a.prior_batch_size, lr=a.prior_lr, seed=a.prior_seed,
-                         progress=progress))
-        setting = (f"Reber, {a.sequences} strings, {a.nets} WS + {a.nets} BA graphs of "
-                   f"{a.prior_nodes[0]}-{a.prior_nodes[1]} nodes per cell type, "
-                   f"{a.prior_epochs} epochs, Adam lr {a.prior_lr}, batch {a.prior_batch_size}")
+        df = _cached(
+            os.path.join(a.out, "priors.csv"),
+            os.path.join(a.out, "priors.json"),
+            settings,
+            a.rebuild,
+            lambda: priors_experiment(
+                modes,
+                data,
+                nets=a.nets,
+                nodes=a.prior_nodes,
+                epochs=a.prior_epochs,
+                batch_size=a.prior_batch_size,
+                lr=a.prior_lr,
+                seed=a.prior_seed,
+                progress=progress,
+            ),
+        )
+        setting = (
+            f"Reber, {a.sequences} strings, {a.nets} WS + {a.nets} BA graphs of "
+            f"{a.prior_nodes[0]}-{a.prior_nodes[1]} nodes per cell type, "
+            f"{a.prior_epochs} epochs, Adam lr {a.prior_lr}, batch {a.prior_batch_size}"
+        )
         acc, table1, r2 = prior_tables(df, folds=a.folds)
-        print(f"\n### Priors ({setting}; {time.perf_counter() - t:.0f} s)\n\n{acc}\n\n"
-              f"Pearson correlation with test accuracy, ours (paper's Table 1):\n\n{table1}\n\n"
-              f"R² of the regressors on the Table-1 properties, {a.folds}-fold CV (paper):\n\n"
-              f"{r2}")
+        print(
+            f"\n### Priors ({setting}; {time.perf_counter() - t:.0f} s)\n\n{acc}\n\n"
+            f"Pearson correlation with test accuracy, ours (paper's Table 1):\n\n{table1}\n\n"
+            f"R² of the regressors on the Table-1 properties, {a.folds}-fold CV (paper):\n\n"
+            f"{r2}"
+        )
         if a.priors_fig:
             plot_priors(df, a.priors_fig, setting)
             print(f"\nwrote {a.priors_fig}")

@@ -22,7 +22,16 @@ import bench_prune_speed  # noqa: E402
 import bench_recurrent  # noqa: E402
 
 if __name__ == "__main__":
-    for mod in (bench_mlp, bench_deep, bench_build, bench_kernels, bench_edits,
-                bench_prune_speed, bench_analysis, bench_cells, bench_recurrent):
+    for mod in (
+        bench_mlp,
+        bench_deep,
+        bench_build,
+        bench_kernels,
+        bench_edits,
+        bench_prune_speed,
+        bench_analysis,
+        bench_cells,
+        bench_recurrent,
+    ):
         print(f"\n## {mod.__name__}\n")
         mod.main([])

@@ -49,24 +49,40 @@ def main(argv: list[str] | None = None) -> float:
     """Build, train and report; returns the final test accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=128, help="hidden neurons (default: 128)")
-    parser.add_argument("--fan-in", type=int, default=16,
-                        help="in-edges per hidden neuron (default: 16)")
+    parser.add_argument(
+        "--fan-in", type=int, default=16, help="in-edges per hidden neuron (default: 16)"
+    )
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of graph, weights, data split and shuffles (default: 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of graph, weights, data split and shuffles (default: 0)",
+    )
     args = parser.parse_args(argv)
 
     G = random_dag(64, args.hidden, 10, args.fan_in, args.seed)
-    print(f"networkx DAG: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges, "
-          f"acyclic: {nx.is_directed_acyclic_graph(G)}")
+    print(
+        f"networkx DAG: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges, "
+        f"acyclic: {nx.is_directed_acyclic_graph(G)}"
+    )
 
     # inputs and outputs come from G.graph["inputs"] / G.graph["outputs"]
     net = graphnets.from_networkx(G, seed=args.seed)
     print(net.summary())
 
     x_train, y_train, x_test, y_test = digits(seed=args.seed)
-    history = fit(net, x_train, y_train, x_test, y_test, epochs=args.epochs, seed=args.seed,
-                  progress=False, log=lambda r: print(format_record(r)))
+    history = fit(
+        net,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        epochs=args.epochs,
+        seed=args.seed,
+        progress=False,
+        log=lambda r: print(format_record(r)),
+    )
     acc = history[-1]["test_acc"]
     print(f"test accuracy: {acc:.4f}")
     return acc

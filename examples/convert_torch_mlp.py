@@ -37,14 +37,24 @@ def main(argv: list[str] | None = None) -> float:
     x_train, y_train, x_test, y_test = digits(seed=args.seed)
     if args.epochs > 0:  # --epochs 0 converts the untrained model
         # fit trains any nn.Module that maps x to logits, here the plain torch model
-        fit(seq, x_train, y_train, x_test, y_test, epochs=args.epochs, seed=args.seed,
-            progress=False)
+        fit(
+            seq,
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            epochs=args.epochs,
+            seed=args.seed,
+            progress=False,
+        )
 
     net = graphnets.from_torch(seq)
     print(seq)
     print(net)
-    print(f"levels: {[len(level) for level in net.levels]} nodes, activations "
-          f"{sorted(set(net.activations.values()))}")
+    print(
+        f"levels: {[len(level) for level in net.levels]} nodes, activations "
+        f"{sorted(set(net.activations.values()))}"
+    )
 
     with torch.no_grad():
         y_torch, y_graph = seq(x_test), net(x_test)
@@ -52,8 +62,10 @@ def main(argv: list[str] | None = None) -> float:
     same = bool((y_torch.argmax(1) == y_graph.argmax(1)).all())
     print(f"largest |torch - graphnets| logit difference: {diff:.2e}")
     print(f"same predictions on all {len(x_test)} test samples: {same}")
-    print(f"test accuracy: torch {accuracy(seq, x_test, y_test):.4f}, "
-          f"graphnets {accuracy(net, x_test, y_test):.4f}")
+    print(
+        f"test accuracy: torch {accuracy(seq, x_test, y_test):.4f}, "
+        f"graphnets {accuracy(net, x_test, y_test):.4f}"
+    )
     return diff
 
 

@@ -21,13 +21,19 @@ import graphnets
 
 def build(seed: int = 0) -> graphnets.GraphNet:
     """The example's graph as a GraphNet."""
-    G = nx.DiGraph([
-        ("a", "h1"), ("b", "h1"), ("b", "h2"),  # level 1
-        ("h1", "h3"), ("h2", "h3"),             # level 2
-        ("h3", "y"), ("a", "y"),                # level 3; a -> y skips two levels
-        ("z", "h3"),                            # z has no input upstream: dead
-        ("h2", "q"),                            # q reaches no output: dead
-    ])
+    G = nx.DiGraph(
+        [
+            ("a", "h1"),
+            ("b", "h1"),
+            ("b", "h2"),  # level 1
+            ("h1", "h3"),
+            ("h2", "h3"),  # level 2
+            ("h3", "y"),
+            ("a", "y"),  # level 3; a -> y skips two levels
+            ("z", "h3"),  # z has no input upstream: dead
+            ("h2", "q"),  # q reaches no output: dead
+        ]
+    )
     return graphnets.from_networkx(G, inputs=["a", "b"], outputs=["y"], seed=seed)
 
 
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> graphnets.GraphNet:
     width = max(len(str(lab)) for lab in net.order)
     print("to_dense() (rows: destination, columns: source, in net.order):")
     print(" " * width, " ".join(f"{str(lab):>6}" for lab in net.order))
-    for lab, row in zip(net.order, W.tolist()):
+    for lab, row in zip(net.order, W.tolist(), strict=True):
         print(f"{str(lab):>{width}}", " ".join(f"{w:6.2f}" for w in row))
     x = torch.tensor([[1.0, -1.0]])
     print()

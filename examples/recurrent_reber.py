@@ -38,8 +38,8 @@ class LastStep(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.net.run(x, batch_first=True)                   # [B, T, n_outputs]
-        last = (x.abs().sum(-1) > 0).sum(1).clamp(min=1) - 1    # index of the last real step
+        y = self.net.run(x, batch_first=True)  # [B, T, n_outputs]
+        last = (x.abs().sum(-1) > 0).sum(1).clamp(min=1) - 1  # index of the last real step
         return y[torch.arange(len(x)), last]
 
 
@@ -47,22 +47,38 @@ def main(argv: list[str] | None = None) -> float:
     """Build, train and report; returns the final test accuracy."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=40, help="hidden neurons (default: 40)")
-    parser.add_argument("--strings", type=int, default=3000,
-                        help="Reber strings, half of them corrupted (default: 3000)")
+    parser.add_argument(
+        "--strings",
+        type=int,
+        default=3000,
+        help="Reber strings, half of them corrupted (default: 3000)",
+    )
     parser.add_argument("--epochs", type=int, default=15, help="training epochs (default: 15)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of graph, weights, data and shuffles (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of graph, weights, data and shuffles (default: 0)"
+    )
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)  # small per-step calls: threads only add overhead
     data = reber.dataset(args.strings, seed=args.seed)
-    net = graphnets.priors.watts_strogatz(7, 2, args.nodes, 4, 0.3, seed=args.seed,
-                                          activation="tanh", recurrent="level")
+    net = graphnets.priors.watts_strogatz(
+        7, 2, args.nodes, 4, 0.3, seed=args.seed, activation="tanh", recurrent="level"
+    )
     print(net.summary())
     model = LastStep(net)
-    history = fit(model, data.x_train, data.y_train, data.x_test, data.y_test,
-                  epochs=args.epochs, batch_size=32, lr=1e-2, seed=args.seed, progress=False,
-                  log=lambda r: print(format_record(r), flush=True))
+    history = fit(
+        model,
+        data.x_train,
+        data.y_train,
+        data.x_test,
+        data.y_test,
+        epochs=args.epochs,
+        batch_size=32,
+        lr=1e-2,
+        seed=args.seed,
+        progress=False,
+        log=lambda r: print(format_record(r), flush=True),
+    )
     acc = history[-1]["test_acc"]
     print(f"test accuracy: {acc:.4f} on {len(data.y_test)} strings")
     return acc

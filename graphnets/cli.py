@@ -23,9 +23,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._util.version import VERSION
+from .build import priors
+from .data import digits
+from .experiment import EXECUTORS, STAGES, ConfigError, StageError, format_summary, resolve, run
+from .kernels import KERNELS
+from .train import fit, format_record
 
-__all__ = ["Command", "COMMANDS", "build_parser", "main", "positive_int", "positive_float",
-           "probability", "nonnegative_int", "usage_error"]
+__all__ = [
+    "Command",
+    "COMMANDS",
+    "build_parser",
+    "main",
+    "positive_int",
+    "positive_float",
+    "probability",
+    "nonnegative_int",
+    "usage_error",
+]
 
 
 # -- argument types ---------------------------------------------------------------------------
@@ -82,32 +96,64 @@ class Command:
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    from .kernels import KERNELS
 
     graph = parser.add_argument_group(
         "network (a Watts–Strogatz prior between 64 inputs and 10 outputs)"
     )
-    graph.add_argument("--nodes", type=positive_int, default=200, metavar="N",
-                       help="hidden nodes of the small-world graph (default: %(default)s)")
-    graph.add_argument("--k", type=positive_int, default=6, metavar="K",
-                       help="ring neighbours of every node, 2 <= K < N; odd K acts as K-1, as in "
-                            "networkx (default: %(default)s)")
-    graph.add_argument("--p", type=probability, default=0.3, metavar="P",
-                       help="rewiring probability in [0, 1] (default: %(default)s)")
-    graph.add_argument("--kernel", choices=KERNELS, default="auto",
-                       help="kernel of the schedule (default: %(default)s)")
+    graph.add_argument(
+        "--nodes",
+        type=positive_int,
+        default=200,
+        metavar="N",
+        help="hidden nodes of the small-world graph (default: %(default)s)",
+    )
+    graph.add_argument(
+        "--k",
+        type=positive_int,
+        default=6,
+        metavar="K",
+        help="ring neighbours of every node, 2 <= K < N; odd K acts as K-1, as in "
+        "networkx (default: %(default)s)",
+    )
+    graph.add_argument(
+        "--p",
+        type=probability,
+        default=0.3,
+        metavar="P",
+        help="rewiring probability in [0, 1] (default: %(default)s)",
+    )
+    graph.add_argument(
+        "--kernel",
+        choices=KERNELS,
+        default="auto",
+        help="kernel of the schedule (default: %(default)s)",
+    )
     train = parser.add_argument_group("training (Adam, cross-entropy)")
-    train.add_argument("--epochs", type=positive_int, default=10,
-                       help="passes over the training set (default: %(default)s)")
-    train.add_argument("--batch-size", type=positive_int, default=64, metavar="B",
-                       help="samples per step (default: %(default)s)")
-    train.add_argument("--lr", type=positive_float, default=1e-2,
-                       help="learning rate (default: %(default)s)")
-    parser.add_argument("--seed", type=nonnegative_int, default=0,
-                        help="seed of the graph, the weights, the split and the shuffles "
-                             "(default: %(default)s)")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the per-epoch progress bars")
+    train.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=10,
+        help="passes over the training set (default: %(default)s)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=64,
+        metavar="B",
+        help="samples per step (default: %(default)s)",
+    )
+    train.add_argument(
+        "--lr", type=positive_float, default=1e-2, help="learning rate (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        default=0,
+        help="seed of the graph, the weights, the split and the shuffles (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the per-epoch progress bars"
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -115,18 +161,16 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.k < 2 or args.k >= args.nodes:
         usage_error(args, f"argument --k: expected 2 <= K < --nodes ({args.nodes}), got {args.k}")
 
-    from .build import priors
-    from .data import digits
-    from .train import fit, format_record
-
     start = time.perf_counter()
     x_train, y_train, x_test, y_test = digits(seed=args.seed)
     print(
         f"Watts–Strogatz prior: {args.nodes} hidden nodes, k={args.k}, p={args.p}, "
         f"seed={args.seed}, between {x_train.shape[1]} inputs and 10 outputs"
     )
-    print(f"data: digits (scikit-learn), {len(x_train)} training and {len(x_test)} test samples",
-          flush=True)
+    print(
+        f"data: digits (scikit-learn), {len(x_train)} training and {len(x_test)} test samples",
+        flush=True,
+    )
     net = priors.watts_strogatz(
         x_train.shape[1], 10, args.nodes, args.k, args.p, seed=args.seed, kernel=args.kernel
     )
@@ -135,14 +179,25 @@ def run_demo(args: argparse.Namespace) -> int:
     print()
     print(f"training: {args.epochs} epochs, batch size {args.batch_size}, Adam lr {args.lr}")
     history = fit(
-        net, x_train, y_train, x_test, y_test, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, seed=args.seed, progress=not args.no_progress,
+        net,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        progress=not args.no_progress,
         log=lambda record: print(format_record(record), flush=True),
     )
     seconds = time.perf_counter() - start
-    print(f"test accuracy: {history[-1]['test_acc']:.4f} "
-          f"(best {max(r['test_acc'] for r in history):.4f}; {seconds:.1f} s in all)")
+    print(
+        f"test accuracy: {history[-1]['test_acc']:.4f} "
+        f"(best {max(r['test_acc'] for r in history):.4f}; {seconds:.1f} s in all)"
+    )
     return 0
+
 
 _EXPERIMENT_HELP = """\
 Sample architectures from random-graph priors, train them, measure their structure, learn to
@@ -168,56 +223,87 @@ on stderr), 2 bad usage, 130 interrupted.
 
 
 def _configure_experiment(parser: argparse.ArgumentParser) -> None:
-    from .experiment import EXECUTORS, STAGES
 
     parser.description = _EXPERIMENT_HELP
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--out", default=os.path.join("results", "experiment"), metavar="DIR",
-                        help="results folder; created, or resumed if it holds results "
-                             "(default: %(default)s)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="TOML configuration merged over the bundled default (see "
-                             "--show-config and docs/experiment.md)")
-    parser.add_argument("--stage", choices=STAGES + ("all",), default="all",
-                        help="run one stage on the folder: sample, train (only the unfinished "
-                             "nets), measure (graph properties), predict (cross-validated "
-                             "predictors and correlations), report (plots and report.md); "
-                             "'all' runs them in order and skips measure/predict when they are "
-                             "up to date (default: %(default)s)")
-    parser.add_argument("--graphs", type=positive_int, metavar="N",
-                        help="number of nets (sample.graphs); growing it trains only new nets")
-    parser.add_argument("--epochs", type=positive_int, metavar="N",
-                        help="training epochs per net (train.epochs)")
-    parser.add_argument("--seed", type=nonnegative_int, metavar="N",
-                        help="experiment seed: net i's graph, weights and shuffles come from "
-                             "(seed, i) only")
-    parser.add_argument("--workers", type=positive_int, metavar="N",
-                        help="parallel trainings (run.workers): 1 trains in this process, N > 1 "
-                             "in N local processes with one torch thread each; with --executor "
-                             "ray, the CPUs of a local Ray runtime")
-    parser.add_argument("--executor", choices=EXECUTORS,
-                        help="local processes, or Ray tasks (run.executor; needs "
-                             "pip install 'graphnets[ray]')")
-    parser.add_argument("--ray-address", metavar="ADDR",
-                        help="Ray cluster to join, e.g. auto or HOST:6379 (run.ray_address); "
-                             "empty: start a local Ray runtime")
-    parser.add_argument("--show-config", action="store_true",
-                        help="print the resolved configuration as JSON and exit")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="hide the progress bars (stderr)")
+    parser.add_argument(
+        "--out",
+        default=os.path.join("results", "experiment"),
+        metavar="DIR",
+        help="results folder; created, or resumed if it holds results (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML configuration merged over the bundled default (see "
+        "--show-config and docs/experiment.md)",
+    )
+    parser.add_argument(
+        "--stage",
+        choices=STAGES + ("all",),
+        default="all",
+        help="run one stage on the folder: sample, train (only the unfinished "
+        "nets), measure (graph properties), predict (cross-validated "
+        "predictors and correlations), report (plots and report.md); "
+        "'all' runs them in order and skips measure/predict when they are "
+        "up to date (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--graphs",
+        type=positive_int,
+        metavar="N",
+        help="number of nets (sample.graphs); growing it trains only new nets",
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, metavar="N", help="training epochs per net (train.epochs)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        metavar="N",
+        help="experiment seed: net i's graph, weights and shuffles come from (seed, i) only",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="parallel trainings (run.workers): 1 trains in this process, N > 1 "
+        "in N local processes with one torch thread each; with --executor "
+        "ray, the CPUs of a local Ray runtime",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="local processes, or Ray tasks (run.executor; needs pip install 'graphnets[ray]')",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to join, e.g. auto or HOST:6379 (run.ray_address); "
+        "empty: start a local Ray runtime",
+    )
+    parser.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print the resolved configuration as JSON and exit",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bars (stderr)"
+    )
 
 
 def run_experiment(args: argparse.Namespace) -> int:
     """Resolve the configuration, run the stages, print the summary."""
     import json
 
-    from .experiment import ConfigError, StageError, format_summary, resolve, run
-
     overrides: dict = {}
-    for flag, (section, key) in {"graphs": ("sample", "graphs"), "epochs": ("train", "epochs"),
-                                 "workers": ("run", "workers"),
-                                 "executor": ("run", "executor"),
-                                 "ray_address": ("run", "ray_address")}.items():
+    for flag, (section, key) in {
+        "graphs": ("sample", "graphs"),
+        "epochs": ("train", "epochs"),
+        "workers": ("run", "workers"),
+        "executor": ("run", "executor"),
+        "ray_address": ("run", "ray_address"),
+    }.items():
         if getattr(args, flag) is not None:
             overrides.setdefault(section, {})[key] = getattr(args, flag)
     if args.seed is not None:
@@ -227,14 +313,22 @@ def run_experiment(args: argparse.Namespace) -> int:
         if args.show_config:
             print(json.dumps(config, indent=2))
             return 0
-        summary = run(config, args.out, stage=args.stage, progress=not args.no_progress,
-                      log=lambda line: print(line, flush=True))
+        summary = run(
+            config,
+            args.out,
+            stage=args.stage,
+            progress=not args.no_progress,
+            log=lambda line: print(line, flush=True),
+        )
     except (ConfigError, StageError, FileNotFoundError, ImportError) as err:
         print(f"graphnets experiment: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("graphnets experiment: interrupted; finished trainings are saved, rerun the same "
-              "command to resume", file=sys.stderr)
+        print(
+            "graphnets experiment: interrupted; finished trainings are saved, rerun the same "
+            "command to resume",
+            file=sys.stderr,
+        )
         return 130
     print(format_summary(summary))
     return 0
@@ -242,10 +336,18 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 #: The subcommands, in the order ``graphnets --help`` lists them.
 COMMANDS: list[Command] = [
-    Command("experiment", "sample, train, measure and predict random-graph nets; write a "
-            "report (the main job)", _configure_experiment, run_experiment),
-    Command("demo", "train a Watts–Strogatz random-graph net on the bundled digits data",
-            _configure_demo, run_demo),
+    Command(
+        "experiment",
+        "sample, train, measure and predict random-graph nets; write a report (the main job)",
+        _configure_experiment,
+        run_experiment,
+    ),
+    Command(
+        "demo",
+        "train a Watts–Strogatz random-graph net on the bundled digits data",
+        _configure_demo,
+        run_demo,
+    ),
 ]
 
 
@@ -257,8 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural networks as explicit directed graphs of neurons.",
     )
     parser.add_argument("--version", action="version", version=f"graphnets {VERSION}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                title="commands")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="commands")
     for cmd in COMMANDS:
         description = cmd.help[:1].upper() + cmd.help[1:] + "."
         p = sub.add_parser(cmd.name, help=cmd.help, description=description)

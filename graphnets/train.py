@@ -186,8 +186,12 @@ def fit(
         perm = torch.randperm(n, generator=gen).to(x_train.device)
         total = 0.0
         bar = tqdm(
-            total=n_batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-            disable=not progress, dynamic_ncols=True,
+            total=n_batches,
+            desc=f"epoch {epoch}/{epochs}",
+            unit="batch",
+            leave=False,
+            disable=not progress,
+            dynamic_ncols=True,
         )
         with bar:
             for i in range(0, n, batch_size):
@@ -254,7 +258,7 @@ def _check_classes(net: nn.Module, x_train: torch.Tensor, *ys: torch.Tensor) -> 
             f"{list(logits.shape)}"
         )
     n_classes = logits.shape[1]
-    for y, what in zip(ys, ("y_train", "y_test")):
+    for y, what in zip(ys, ("y_train", "y_test"), strict=True):
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi

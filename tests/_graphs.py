@@ -55,8 +55,9 @@ def skip_dag_net(n: int = 16, n_in: int = 4, n_out: int = 3, p: float = 0.35, se
         if rng.random() < p or (u == v - 1)  # a chain guarantees depth, the rest skips
     ]
     ei = torch.tensor(edges, dtype=torch.long).T
-    net = graphnets.from_edges(ei, n, list(range(n_in)), list(range(n - n_out, n)),
-                               activation="tanh", seed=seed)
+    net = graphnets.from_edges(
+        ei, n, list(range(n_in)), list(range(n - n_out, n)), activation="tanh", seed=seed
+    )
     return randomize_bias(net, 2)
 
 
@@ -91,18 +92,40 @@ def mixed_activation_net() -> graphnets.GraphNet:
 
 def hidden_source_net() -> graphnets.GraphNet:
     """Hidden nodes ``s1``, ``s2`` have no in-edges: they output act(bias)."""
-    G = nx.DiGraph([("x0", "h0"), ("x1", "h0"), ("s1", "h0"), ("s1", "h1"), ("x1", "h1"),
-                    ("s2", "y0"), ("h0", "y0"), ("h1", "y1"), ("s2", "h1")])
+    G = nx.DiGraph(
+        [
+            ("x0", "h0"),
+            ("x1", "h0"),
+            ("s1", "h0"),
+            ("s1", "h1"),
+            ("x1", "h1"),
+            ("s2", "y0"),
+            ("h0", "y0"),
+            ("h1", "y1"),
+            ("s2", "h1"),
+        ]
+    )
     net = graphnets.from_networkx(G, ["x0", "x1"], ["y0", "y1"], activation="elu", seed=0)
     return randomize_bias(net, 5)
 
 
 def output_feeds_net() -> graphnets.GraphNet:
     """Output ``y0`` feeds hidden ``h1``, which feeds output ``y1``; outputs use tanh."""
-    G = nx.DiGraph([("x0", "h0"), ("x1", "h0"), ("h0", "y0"), ("x0", "y0"), ("y0", "h1"),
-                    ("x1", "h1"), ("h1", "y1"), ("y0", "y1")])
-    net = graphnets.from_networkx(G, ["x0", "x1"], ["y0", "y1"], activation="gelu",
-                                  output_activation="tanh", seed=0)
+    G = nx.DiGraph(
+        [
+            ("x0", "h0"),
+            ("x1", "h0"),
+            ("h0", "y0"),
+            ("x0", "y0"),
+            ("y0", "h1"),
+            ("x1", "h1"),
+            ("h1", "y1"),
+            ("y0", "y1"),
+        ]
+    )
+    net = graphnets.from_networkx(
+        G, ["x0", "x1"], ["y0", "y1"], activation="gelu", output_activation="tanh", seed=0
+    )
     return randomize_bias(net, 6)
 
 
@@ -137,8 +160,9 @@ def wide_sparse_net() -> graphnets.GraphNet:
     edges += [(h2 + h, out + o) for h in range(n_h2) for o in range(n_out)]
     ei = torch.tensor(edges, dtype=torch.long).T
     n = out + n_out
-    net = graphnets.from_edges(ei, n, list(range(n_in)), list(range(out, n)),
-                               activation="silu", seed=0)
+    net = graphnets.from_edges(
+        ei, n, list(range(n_in)), list(range(out, n)), activation="silu", seed=0
+    )
     return randomize_bias(net, 8)
 
 

@@ -28,31 +28,42 @@ MODULES = [
 
 def test_activations_names():
     assert ACTIVATIONS == (
-        "identity", "relu", "tanh", "sigmoid", "leaky_relu", "elu", "softplus", "gelu", "silu"
+        "identity",
+        "relu",
+        "tanh",
+        "sigmoid",
+        "leaky_relu",
+        "elu",
+        "softplus",
+        "gelu",
+        "silu",
     )
 
 
-@pytest.mark.parametrize("spec, canonical", [
-    (None, "identity"),
-    ("linear", "identity"),
-    ("none", "identity"),
-    ("ReLU", "relu"),
-    (" tanh ", "tanh"),
-    ("swish", "silu"),
-    ("lrelu", "leaky_relu"),
-    ("leaky_relu(0.01)", "leaky_relu"),
-    ("leaky_relu(0.2)", "leaky_relu(0.2)"),
-    ("leaky_relu( 0.2 )", "leaky_relu(0.2)"),
-    ("elu()", "elu"),
-    ("elu(1)", "elu"),
-    ("elu(0.5)", "elu(0.5)"),
-    ("softplus(1.0, 20.0)", "softplus"),
-    ("softplus(2)", "softplus(2.0, 20.0)"),
-    ("softplus(2.0, 10.0)", "softplus(2.0, 10.0)"),
-    ("gelu(none)", "gelu"),
-    ("gelu(tanh)", "gelu(tanh)"),
-    ("gelu('tanh')", "gelu(tanh)"),
-])
+@pytest.mark.parametrize(
+    "spec, canonical",
+    [
+        (None, "identity"),
+        ("linear", "identity"),
+        ("none", "identity"),
+        ("ReLU", "relu"),
+        (" tanh ", "tanh"),
+        ("swish", "silu"),
+        ("lrelu", "leaky_relu"),
+        ("leaky_relu(0.01)", "leaky_relu"),
+        ("leaky_relu(0.2)", "leaky_relu(0.2)"),
+        ("leaky_relu( 0.2 )", "leaky_relu(0.2)"),
+        ("elu()", "elu"),
+        ("elu(1)", "elu"),
+        ("elu(0.5)", "elu(0.5)"),
+        ("softplus(1.0, 20.0)", "softplus"),
+        ("softplus(2)", "softplus(2.0, 20.0)"),
+        ("softplus(2.0, 10.0)", "softplus(2.0, 10.0)"),
+        ("gelu(none)", "gelu"),
+        ("gelu(tanh)", "gelu(tanh)"),
+        ("gelu('tanh')", "gelu(tanh)"),
+    ],
+)
 def test_activations_canonical_spec(spec, canonical):
     act = parse_activation(spec)
     assert act.spec == canonical
@@ -102,21 +113,27 @@ def test_activations_codes_distinct():
 
 
 def test_activations_unknown_lists_names():
-    with pytest.raises(ValueError, match=r"unknown activation 'foo'; expected one of identity, "
-                                         r"relu, tanh, sigmoid, leaky_relu, elu, softplus, gelu, "
-                                         r"silu"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown activation 'foo'; expected one of identity, "
+        r"relu, tanh, sigmoid, leaky_relu, elu, softplus, gelu, "
+        r"silu",
+    ):
         parse_activation("foo")
 
 
-@pytest.mark.parametrize("spec, why", [
-    ("relu(1)", r"\(relu takes 0 parameter\(s\)\)"),
-    ("elu(1, 2)", r"\(elu takes 1 parameter\(s\)\)"),
-    ("leaky_relu(a)", r"\(parameters must be numbers\)"),
-    ("leaky_relu(nan)", r"\(parameters must be finite\)"),
-    ("softplus(inf)", r"\(parameters must be finite\)"),
-    ("gelu(fast)", r"\(gelu takes 'none' or 'tanh'\)"),
-    ("relu(", ""),
-])
+@pytest.mark.parametrize(
+    "spec, why",
+    [
+        ("relu(1)", r"\(relu takes 0 parameter\(s\)\)"),
+        ("elu(1, 2)", r"\(elu takes 1 parameter\(s\)\)"),
+        ("leaky_relu(a)", r"\(parameters must be numbers\)"),
+        ("leaky_relu(nan)", r"\(parameters must be finite\)"),
+        ("softplus(inf)", r"\(parameters must be finite\)"),
+        ("gelu(fast)", r"\(gelu takes 'none' or 'tanh'\)"),
+        ("relu(", ""),
+    ],
+)
 def test_activations_bad_spec(spec, why):
     prefix = "unknown activation " + re.escape(repr(spec)) + (" " if why else "")
     with pytest.raises(ValueError, match=prefix + why + r"; expected one of identity"):
@@ -124,6 +141,9 @@ def test_activations_bad_spec(spec, why):
 
 
 def test_activations_not_a_string():
-    with pytest.raises(TypeError, match=r"activation must be a string such as 'relu', got "
-                                        r"ReLU ReLU\(\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"activation must be a string such as 'relu', got "
+        r"ReLU ReLU\(\)",
+    ):
         parse_activation(nn.ReLU())

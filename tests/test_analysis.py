@@ -15,11 +15,28 @@ from graphnets import analysis
 def hand_dag() -> graphnets.GraphNet:
     """Skip edges, two hidden components, a hidden node isolated in the hidden graph."""
     G = nx.DiGraph()
-    G.add_edges_from([
-        ("a", "h1"), ("b", "h2"), ("h1", "h3"), ("h2", "h3"), ("h1", "h4"), ("h3", "h5"),
-        ("h4", "h5"), ("h1", "h5"), ("h5", "o1"), ("h4", "o2"), ("b", "h6"), ("h6", "h7"),
-        ("h7", "o2"), ("a", "h8"), ("h8", "o1"), ("h2", "h9"), ("h9", "h5"), ("h3", "o1"),
-    ])
+    G.add_edges_from(
+        [
+            ("a", "h1"),
+            ("b", "h2"),
+            ("h1", "h3"),
+            ("h2", "h3"),
+            ("h1", "h4"),
+            ("h3", "h5"),
+            ("h4", "h5"),
+            ("h1", "h5"),
+            ("h5", "o1"),
+            ("h4", "o2"),
+            ("b", "h6"),
+            ("h6", "h7"),
+            ("h7", "o2"),
+            ("a", "h8"),
+            ("h8", "o1"),
+            ("h2", "h9"),
+            ("h9", "h5"),
+            ("h3", "o1"),
+        ]
+    )
     return graphnets.from_networkx(G, ["a", "b"], ["o1", "o2"], seed=0)
 
 
@@ -58,10 +75,12 @@ def reference(net) -> dict:
         "eccentricity_var": np.var(ecc),
         "degree_var": np.var([d for _, d in U.degree()]),
         "closeness_var": np.var(list(nx.closeness_centrality(U, wf_improved=False).values())),
-        "nodes_betweenness_var": np.var(list(
-            nx.betweenness_centrality(U, normalized=False).values())),
-        "edge_betweenness_var": np.var(list(
-            nx.edge_betweenness_centrality(U, normalized=False).values())),
+        "nodes_betweenness_var": np.var(
+            list(nx.betweenness_centrality(U, normalized=False).values())
+        ),
+        "edge_betweenness_var": np.var(
+            list(nx.edge_betweenness_centrality(U, normalized=False).values())
+        ),
         "transitivity": nx.transitivity(U),
         "average_clustering": avg_cc,
         "clustering_ratio": c_ratio,
@@ -86,16 +105,24 @@ def reference(net) -> dict:
     assert walk_p.sum() == pytest.approx(1.0)
     mean_t = float(walk_t @ walk_p)
     ref.update(
-        shortest_path_mean=np.mean(shortest), shortest_path_std=np.std(shortest),
-        longest_path_mean=np.mean(longest), longest_path_std=np.std(longest),
+        shortest_path_mean=np.mean(shortest),
+        shortest_path_std=np.std(shortest),
+        longest_path_mean=np.mean(longest),
+        longest_path_std=np.std(longest),
         random_walk_mean=mean_t,
         random_walk_std=math.sqrt(float((walk_t - mean_t) ** 2 @ walk_p)),
     )
     fan_in = [G.in_degree(v) for v in G if G.nodes[v]["role"] != "input"]
-    mass = [len(gen) * len({u for v in gen for u in G.predecessors(v)})
-            for gen in list(nx.topological_generations(G))[1:]]
-    ref.update(fan_in_mean=np.mean(fan_in), fan_in_std=np.std(fan_in),
-               layer_mass_mean=np.mean(mass), layer_mass_std=np.std(mass))
+    mass = [
+        len(gen) * len({u for v in gen for u in G.predecessors(v)})
+        for gen in list(nx.topological_generations(G))[1:]
+    ]
+    ref.update(
+        fan_in_mean=np.mean(fan_in),
+        fan_in_std=np.std(fan_in),
+        layer_mass_mean=np.mean(mass),
+        layer_mass_std=np.std(mass),
+    )
     return ref
 
 
@@ -114,19 +141,48 @@ def test_properties_match_networkx(name):
 
 
 def test_properties_table1_names_first():
-    assert analysis.PROPERTIES[:12] == analysis.TABLE1 == (
-        "layers", "nodes", "edges", "source_nodes", "diameter", "density",
-        "average_shortest_path_length", "eccentricity_var", "degree_var", "closeness_var",
-        "nodes_betweenness_var", "edge_betweenness_var")
+    assert (
+        analysis.PROPERTIES[:12]
+        == analysis.TABLE1
+        == (
+            "layers",
+            "nodes",
+            "edges",
+            "source_nodes",
+            "diameter",
+            "density",
+            "average_shortest_path_length",
+            "eccentricity_var",
+            "degree_var",
+            "closeness_var",
+            "nodes_betweenness_var",
+            "edge_betweenness_var",
+        )
+    )
 
 
 def test_properties_hand_dag_values():
-    p = analysis.properties(hand_dag(), which=["nodes", "edges", "source_nodes", "layers",
-                                               "longest_path_mean", "shortest_path_mean"])
+    p = analysis.properties(
+        hand_dag(),
+        which=[
+            "nodes",
+            "edges",
+            "source_nodes",
+            "layers",
+            "longest_path_mean",
+            "shortest_path_mean",
+        ],
+    )
     # hidden sources h1, h2, h6, h8; sinks h5, h7, h8; shortest..longest per pair:
     # h1->h5 1..2, h2->h5 2..2, h6->h7 1..1, h8->h8 0..0 (isolated in the hidden graph).
-    assert p == {"layers": 3, "nodes": 9, "edges": 9, "source_nodes": 4,
-                 "shortest_path_mean": 1.0, "longest_path_mean": 1.25}
+    assert p == {
+        "layers": 3,
+        "nodes": 9,
+        "edges": 9,
+        "source_nodes": 4,
+        "shortest_path_mean": 1.0,
+        "longest_path_mean": 1.25,
+    }
 
 
 def test_properties_structure_same_as_net():
@@ -166,8 +222,15 @@ def test_properties_no_hidden_nodes():
     p = analysis.properties(graphnets.mlp([3, 2], seed=0))
     assert p["nodes"] == 0 and p["edges"] == 0 and p["layers"] == 0 and p["depth"] == 2
     assert p["fan_in_mean"] == 3.0 and p["layer_mass_mean"] == 6.0
-    for k in ("diameter", "density", "average_shortest_path_length", "closeness_var",
-              "small_world_sigma", "shortest_path_mean", "random_walk_mean"):
+    for k in (
+        "diameter",
+        "density",
+        "average_shortest_path_length",
+        "closeness_var",
+        "small_world_sigma",
+        "shortest_path_mean",
+        "random_walk_mean",
+    ):
         assert math.isnan(p[k]), k
 
 
@@ -189,8 +252,14 @@ def test_properties_table_single_net():
 
 def test_correlations_match_scipy():
     rng = np.random.default_rng(0)
-    t = pd.DataFrame({"a": rng.normal(size=12), "b": rng.normal(size=12),
-                      "const": np.ones(12), "acc": rng.normal(size=12)})
+    t = pd.DataFrame(
+        {
+            "a": rng.normal(size=12),
+            "b": rng.normal(size=12),
+            "const": np.ones(12),
+            "acc": rng.normal(size=12),
+        }
+    )
     t.loc[3, "b"] = np.nan
     c = analysis.correlations(t, "acc")
     assert list(c.index) == ["a", "b", "const"]
@@ -209,19 +278,23 @@ def test_correlations_match_scipy():
 
 
 def test_correlations_on_properties_table():
-    nets = [graphnets.priors.erdos_renyi(3, 2, 15, p, seed=i)
-            for i, p in enumerate([0.1, 0.2, 0.3, 0.4])]
+    nets = [
+        graphnets.priors.erdos_renyi(3, 2, 15, p, seed=i)
+        for i, p in enumerate([0.1, 0.2, 0.3, 0.4])
+    ]
     t = analysis.properties_table(nets, which=["edges", "density"])
     c = analysis.correlations(t, [1.0, 2.0, 3.0, 4.0])
     assert list(c.index) == ["edges", "density"]
     assert c.loc["edges", "spearman"] == pytest.approx(
-        stats.spearmanr(t["edges"], [1, 2, 3, 4]).statistic)
+        stats.spearmanr(t["edges"], [1, 2, 3, 4]).statistic
+    )
 
 
 def test_correlations_errors():
     t = pd.DataFrame({"a": [1.0, 2.0, 3.0], "acc": [1.0, 0.0, 2.0]})
-    with pytest.raises(ValueError, match="target 'loss' is not a column of the table; columns "
-                                         "are a, acc"):
+    with pytest.raises(
+        ValueError, match="target 'loss' is not a column of the table; columns are a, acc"
+    ):
         analysis.correlations(t, "loss")
     with pytest.raises(ValueError, match=r"expected one target value per row \(3\), got 2"):
         analysis.correlations(t, [1.0, 2.0])

@@ -63,8 +63,9 @@ def _imports(name: str, path: Path) -> list[tuple[str, str, int]]:
                 continue
             for a in node.names:
                 sub = f"{target}.{a.name}"
-                out.append((sub, "", node.lineno) if sub in MODULES else
-                           (target, a.name, node.lineno))
+                out.append(
+                    (sub, "", node.lineno) if sub in MODULES else (target, a.name, node.lineno)
+                )
     return out
 
 
@@ -90,10 +91,12 @@ def test_architecture_no_import_cycles():
 
 
 def test_architecture_no_private_names_imported_across_modules():
-    bad = [f"{path.relative_to(PACKAGE.parent)}:{line} imports {name} from {target}"
-           for module, path in MODULES.items()
-           for target, name, line in _imports(module, path)
-           if name.startswith("_") and not name.endswith("__") and target != module]
+    bad = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name} from {target}"
+        for module, path in MODULES.items()
+        for target, name, line in _imports(module, path)
+        if name.startswith("_") and not name.endswith("__") and target != module
+    ]
     assert not bad, "private names imported from other modules:\n" + "\n".join(bad)
 
 
@@ -103,8 +106,10 @@ def test_architecture_imports_point_down_the_layers():
         mine = RANK[_layer(module)]
         for target, _, line in _imports(module, path):
             if target in MODULES and RANK[_layer(target)] > mine:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({_layer(module)}) "
-                           f"imports {target} ({_layer(target)})")
+                bad.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} ({_layer(module)}) "
+                    f"imports {target} ({_layer(target)})"
+                )
     assert not bad, "imports that point up the layers:\n" + "\n".join(bad)
 
 
@@ -125,7 +130,8 @@ def test_architecture_old_module_paths_still_import(old, new):
     import importlib
 
     assert importlib.import_module(f"graphnets.{old}") is importlib.import_module(
-        f"graphnets.{new}")
+        f"graphnets.{new}"
+    )
     assert getattr(graphnets, old) is importlib.import_module(f"graphnets.{new}")
 
 

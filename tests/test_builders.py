@@ -7,15 +7,15 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
+from _graphs import GRAPHS
 from torch import nn
 
 import graphnets
-from _graphs import GRAPHS
 from graphnets.reference import evaluate
 
 
 def _weights_by_edge(net):
-    return dict(zip(net.edges(), net.weight.detach().tolist()))
+    return dict(zip(net.edges(), net.weight.detach().tolist(), strict=True))
 
 
 # -- from_networkx ----------------------------------------------------------------------------
@@ -28,8 +28,16 @@ def _attr_graph(with_weights: bool = True):
     G.add_node("h2", activation="leaky_relu(0.2)")
     G.add_node("y0", bias=-1.5)  # output without activation: output_activation
     G.add_node("y1", activation="sigmoid")  # output with its own activation
-    edges = [("x0", "h0", 0.5), ("x1", "h0", None), ("x0", "h1", -2.0), ("x1", "h2", None),
-             ("h0", "y0", 1.25), ("h1", "y0", None), ("h2", "y1", 3.0), ("h0", "y1", None)]
+    edges = [
+        ("x0", "h0", 0.5),
+        ("x1", "h0", None),
+        ("x0", "h1", -2.0),
+        ("x1", "h2", None),
+        ("h0", "y0", 1.25),
+        ("h1", "y0", None),
+        ("h2", "y1", 3.0),
+        ("h0", "y1", None),
+    ]
     for u, v, w in edges:
         if w is None or not with_weights:
             G.add_edge(u, v)
@@ -48,26 +56,33 @@ def test_from_networkx_uses_attributes_where_present():
         if given is not None:
             assert w[(u, v)] == given
     # Missing weights get the same fan-in initialisation as a graph without any weights.
-    bare = graphnets.from_networkx(_attr_graph(with_weights=False), ["x0", "x1"], ["y0", "y1"],
-                                   activation="elu", seed=3)
+    bare = graphnets.from_networkx(
+        _attr_graph(with_weights=False), ["x0", "x1"], ["y0", "y1"], activation="elu", seed=3
+    )
     w_bare = _weights_by_edge(bare)
     for u, v, given in G.edges(data="weight"):
         if given is None:
             assert w[(u, v)] == w_bare[(u, v)]
             assert w[(u, v)] != 0
-    bias = dict(zip(net.labels, net.bias.detach().tolist()))
+    bias = dict(zip(net.labels, net.bias.detach().tolist(), strict=True))
     assert bias == {"x0": 0.0, "x1": 0.0, "h0": 0.25, "h1": 0.0, "h2": 0.0, "y0": -1.5, "y1": 0.0}
     assert net.activations == {
-        "x0": "identity", "x1": "identity", "h0": "tanh", "h1": "elu", "h2": "leaky_relu(0.2)",
-        "y0": "identity", "y1": "sigmoid",
+        "x0": "identity",
+        "x1": "identity",
+        "h0": "tanh",
+        "h1": "elu",
+        "h2": "leaky_relu(0.2)",
+        "y0": "identity",
+        "y1": "sigmoid",
     }
     x = torch.randn(4, 2)
     torch.testing.assert_close(net(x), evaluate(net, x))
 
 
 def test_from_networkx_output_activation_default():
-    net = graphnets.from_networkx(_attr_graph(), ["x0", "x1"], ["y0", "y1"],
-                                  output_activation="tanh", seed=0)
+    net = graphnets.from_networkx(
+        _attr_graph(), ["x0", "x1"], ["y0", "y1"], output_activation="tanh", seed=0
+    )
     assert net.activations["y0"] == "tanh"
     assert net.activations["y1"] == "sigmoid"  # the node's own attribute wins
 
@@ -86,20 +101,25 @@ def test_from_networkx_weights_exact_hand_computed():
     G = nx.DiGraph()
     G.add_node("h", bias=0.1)
     G.add_node("y", bias=-1.0)
-    G.add_weighted_edges_from([("x0", "h", 0.5), ("x1", "h", -1.0), ("h", "y", 2.0),
-                               ("x0", "y", 3.0)])
+    G.add_weighted_edges_from(
+        [("x0", "h", 0.5), ("x1", "h", -1.0), ("h", "y", 2.0), ("x0", "y", 3.0)]
+    )
     net = graphnets.from_networkx(G, ["x0", "x1"], ["y"])
     x = torch.tensor([[1.0, 0.2], [0.0, 1.0]])
     want = 2 * torch.relu(0.5 * x[:, 0] - x[:, 1] + 0.1) + 3 * x[:, 0] - 1
     torch.testing.assert_close(net(x)[:, 0], want)
 
 
-@pytest.mark.parametrize("labels", [
-    ["in", "hid", "out"],
-    [10, 20, 30],
-    [("in", 0), ("h", 0, "deep"), ("out", 0)],
-    [("in", 0), 7, "out"],
-], ids=["str", "int", "tuple", "mixed"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["in", "hid", "out"],
+        [10, 20, 30],
+        [("in", 0), ("h", 0, "deep"), ("out", 0)],
+        [("in", 0), 7, "out"],
+    ],
+    ids=["str", "int", "tuple", "mixed"],
+)
 def test_from_networkx_label_types(labels):
     a, b, c = labels
     G = nx.DiGraph([(a, b), (b, c), (a, c)])
@@ -127,8 +147,9 @@ def test_from_edges_weights_biases_labels():
     ei = torch.tensor([[0, 1, 2, 0], [2, 2, 3, 3]])
     w = torch.tensor([0.5, -1.0, 2.0, 3.0])
     b = torch.tensor([0.0, 0.0, 0.1, -1.0])
-    net = graphnets.from_edges(ei, 4, ["x0", "x1"], ["y"], weight=w, bias=b,
-                               labels=["x0", "x1", "h", "y"])
+    net = graphnets.from_edges(
+        ei, 4, ["x0", "x1"], ["y"], weight=w, bias=b, labels=["x0", "x1", "h", "y"]
+    )
     assert net.edges() == [("x0", "h"), ("x1", "h"), ("h", "y"), ("x0", "y")]
     assert torch.equal(net.weight.detach(), w)
     assert torch.equal(net.bias.detach(), b)
@@ -199,10 +220,10 @@ def test_mlp_equals_torch_sequential():
         net.bias.normal_()
         net.bias[:4] = 0
     lin = []
-    for ell, (k_in, k_out) in enumerate(zip([4, 8, 5], [8, 5, 3])):
+    for ell, (k_in, k_out) in enumerate(zip([4, 8, 5], [8, 5, 3], strict=True)):
         layer = nn.Linear(k_in, k_out)
         w = _weights_by_edge(net)
-        b = dict(zip(net.labels, net.bias.detach().tolist()))
+        b = dict(zip(net.labels, net.bias.detach().tolist(), strict=True))
         with torch.no_grad():
             for o in range(k_out):
                 layer.bias[o] = b[(ell + 1, o)]
@@ -231,17 +252,18 @@ def test_mlp_no_hidden_layer():
 def test_mlp_seed():
     a, b = graphnets.mlp([3, 4, 2], seed=1), graphnets.mlp([3, 4, 2], seed=1)
     assert torch.equal(a.weight, b.weight)
-    assert not torch.equal(graphnets.mlp([3, 4, 2], seed=1).weight,
-                           graphnets.mlp([3, 4, 2], seed=2).weight)
+    assert not torch.equal(
+        graphnets.mlp([3, 4, 2], seed=1).weight, graphnets.mlp([3, 4, 2], seed=2).weight
+    )
 
 
 def test_mlp_fan_in_initialisation_bounds():
     net = graphnets.mlp([100, 50, 10], activation="relu", seed=0)
     w = net.weight.detach()
     first, second = w[: 100 * 50], w[100 * 50 :]
-    assert float(first.abs().max()) <= (3 ** 0.5) * (2 ** 0.5) / 10
-    assert float(second.abs().max()) <= (3 ** 0.5) / 50 ** 0.5
-    assert float(first.abs().max()) > 0.9 * (3 ** 0.5) * (2 ** 0.5) / 10
+    assert float(first.abs().max()) <= (3**0.5) * (2**0.5) / 10
+    assert float(second.abs().max()) <= (3**0.5) / 50**0.5
+    assert float(first.abs().max()) > 0.9 * (3**0.5) * (2**0.5) / 10
     assert bool((net.bias == 0).all())
 
 
@@ -290,8 +312,18 @@ def test_to_igraph_attributes():
 
 
 # -- from_torch --------------------------------------------------------------------------------
-ACT_MODULES = [nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity(), nn.LeakyReLU(0.1), nn.GELU(),
-               nn.GELU("tanh"), nn.ELU(0.5), nn.Softplus(2.0, 10.0), nn.SiLU()]
+ACT_MODULES = [
+    nn.ReLU(),
+    nn.Tanh(),
+    nn.Sigmoid(),
+    nn.Identity(),
+    nn.LeakyReLU(0.1),
+    nn.GELU(),
+    nn.GELU("tanh"),
+    nn.ELU(0.5),
+    nn.Softplus(2.0, 10.0),
+    nn.SiLU(),
+]
 
 
 def _check_same_function(seq, net, dtype=torch.float32):
@@ -369,8 +401,12 @@ def test_from_torch_linear_then_linear():
 
 
 def test_from_torch_nested_sequential():
-    seq = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.SiLU(), nn.Sequential(nn.Linear(4, 4))),
-                        nn.Tanh(), nn.Linear(4, 2))
+    seq = nn.Sequential(
+        nn.Linear(3, 4),
+        nn.Sequential(nn.SiLU(), nn.Sequential(nn.Linear(4, 4))),
+        nn.Tanh(),
+        nn.Linear(4, 2),
+    )
     net = graphnets.from_torch(seq)
     assert net.depth == 4
     _check_same_function(seq, net)

@@ -65,8 +65,9 @@ def _assert_same_as_torch(cell, rnn, x, state=None):
     torch.testing.assert_close(cell.weight.grad, gi)
     torch.testing.assert_close(cell.recurrent_weight.grad, gh)
     torch.testing.assert_close(cell.bias.grad, rnn.bias_ih_l0.grad.view(cell.num_gates, -1).t())
-    torch.testing.assert_close(cell.recurrent_bias.grad,
-                               rnn.bias_hh_l0.grad.view(cell.num_gates, -1).t())
+    torch.testing.assert_close(
+        cell.recurrent_bias.grad, rnn.bias_hh_l0.grad.view(cell.num_gates, -1).t()
+    )
     torch.testing.assert_close(x1.grad, x2.grad)
 
 
@@ -94,8 +95,9 @@ def test_cells_complete_builder_is_torch_layout(mode):
     cell = cells.complete(mode, 3, 4, seed=0, dtype=D64)
     dense = cell.dense_weights()
     g = G[mode]
-    torch.testing.assert_close(dense["weight_ih"].view(g, 4, 3),
-                               cell.weight.detach().t().reshape(g, 4, 3))
+    torch.testing.assert_close(
+        dense["weight_ih"].view(g, 4, 3), cell.weight.detach().t().reshape(g, 4, 3)
+    )
     assert torch.count_nonzero(dense["weight_skip"]) == 0
     _assert_same_as_torch(cell, _twin(cell), _x(n_in=3))
 
@@ -158,8 +160,11 @@ def _reference(cell, x):
     T, B, _ = x.shape
     src, dst = cell.edge_index.tolist()
     rsrc, rdst = cell.recurrent_edge_index.tolist()
-    order = list(nx.topological_sort(nx.DiGraph(
-        [(u, v) for u, v in zip(src, dst) if u >= n_in])))
+    order = list(
+        nx.topological_sort(
+            nx.DiGraph([(u, v) for u, v in zip(src, dst, strict=True) if u >= n_in])
+        )
+    )
     order += [v for v in range(n_in, n_in + H) if v not in order]
     h_prev = {v: x.new_zeros(B) for v in range(n_in, n_in + H)}
     c_prev = dict(h_prev)
@@ -169,14 +174,16 @@ def _reference(cell, x):
         for v in order:
             gi = [cell.bias[v - n_in, g] + x.new_zeros(B) for g in range(cell.num_gates)]
             gh = [cell.recurrent_bias[v - n_in, g] + x.new_zeros(B) for g in range(cell.num_gates)]
-            for e, (u, w) in enumerate(zip(src, dst)):
+            for e, (u, w) in enumerate(zip(src, dst, strict=True)):
                 if w == v:
                     a = x[t, :, u] if u < n_in else h[u]
                     gi = [gi[g] + cell.weight[e, g] * a for g in range(cell.num_gates)]
-            for e, (u, w) in enumerate(zip(rsrc, rdst)):
+            for e, (u, w) in enumerate(zip(rsrc, rdst, strict=True)):
                 if w == v:
-                    gh = [gh[g] + cell.recurrent_weight[e, g] * h_prev[u]
-                          for g in range(cell.num_gates)]
+                    gh = [
+                        gh[g] + cell.recurrent_weight[e, g] * h_prev[u]
+                        for g in range(cell.num_gates)
+                    ]
             if mode == "rnn_tanh":
                 h[v] = torch.tanh(gi[0] + gh[0])
             elif mode == "rnn_relu":
@@ -218,9 +225,10 @@ def test_cells_multilevel_matches_reference(mode):
     if mode == "lstm":
         torch.testing.assert_close(last[1][0], c_ref)
     grads = torch.autograd.grad(out.square().sum(), [cell.weight, cell.recurrent_weight, cell.bias])
-    grads_ref = torch.autograd.grad(out_ref.square().sum(),
-                                    [cell.weight, cell.recurrent_weight, cell.bias])
-    for a, b in zip(grads, grads_ref):
+    grads_ref = torch.autograd.grad(
+        out_ref.square().sum(), [cell.weight, cell.recurrent_weight, cell.bias]
+    )
+    for a, b in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(a, b)
 
 
@@ -245,8 +253,9 @@ def test_cells_dense_weights_reports_skips():
     src, dst = cell.edge_index
     hid = src >= n_in
     skip = dense["weight_skip"].view(3, H, H)
-    torch.testing.assert_close(skip[:, dst[hid] - n_in, src[hid] - n_in].t(),
-                               cell.weight[hid].detach())
+    torch.testing.assert_close(
+        skip[:, dst[hid] - n_in, src[hid] - n_in].t(), cell.weight[hid].detach()
+    )
     assert torch.count_nonzero(skip) == int(hid.sum()) * 3
     assert torch.count_nonzero(dense["weight_ih"]) == int((~hid).sum()) * 3
 
@@ -261,16 +270,19 @@ def test_cells_from_prior_recurrent_options():
     level = cells.from_prior("rnn_tanh", n_in, D, seed=0)
     groups = [{0, 4}, {1, 2}, {3}]
     assert pairs(level.recurrent_edge_index) == {
-        (u + n_in, v + n_in) for g in groups for u in g for v in g}
+        (u + n_in, v + n_in) for g in groups for u in g for v in g
+    }
     assert level.levels.tolist() == [0, 1, 1, 2, 0]
     assert pairs(cells.from_prior("gru", n_in, D, recurrent="self").recurrent_edge_index) == {
-        (v + n_in, v + n_in) for v in range(5)}
+        (v + n_in, v + n_in) for v in range(5)
+    }
     assert cells.from_prior("lstm", n_in, D, recurrent="complete").num_edges["h2h"] == 25
     assert cells.from_prior("lstm", n_in, D, recurrent="none").num_edges["h2h"] == 0
     # inputs feed the sources 0 and 4 (Fig. 6b), or every node
     assert pairs(level.edge_index) == (
         {(u, s + n_in) for u in range(n_in) for s in (0, 4)}
-        | {(u + n_in, v + n_in) for u, v in D.edges})
+        | {(u + n_in, v + n_in) for u, v in D.edges}
+    )
     assert cells.from_prior("lstm", n_in, D, inputs_to="all").num_edges["i2h"] == 10 + 5
 
 
@@ -285,10 +297,13 @@ def test_cells_from_prior_undirected_seeded():
     assert a.num_edges["i2h"] - 3 * int((a.levels == 0).sum()) == 15  # the 15 Petersen edges
 
 
-@pytest.mark.parametrize("build", [
-    lambda seed: cells.watts_strogatz("lstm", 7, 20, 4, 0.3, seed=seed),
-    lambda seed: cells.barabasi_albert("rnn_relu", 7, 20, 2, seed=seed, recurrent="self"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda seed: cells.watts_strogatz("lstm", 7, 20, 4, 0.3, seed=seed),
+        lambda seed: cells.barabasi_albert("rnn_relu", 7, 20, 2, seed=seed, recurrent="self"),
+    ],
+)
 def test_cells_random_priors_same_seed_same_cell(build):
     a, b, c = build(1), build(1), build(2)
     assert a.num_hidden == 20 and a.num_levels > 1
@@ -303,8 +318,15 @@ def test_cells_random_priors_same_seed_same_cell(build):
 def test_cells_load_state_dict_rebuilds_the_plan():
     # same edge counts, different edges and levels: loading must not keep the old plan
     a = _dag_cell("lstm", seed=0)
-    b = GraphRNN("lstm", 3, 7, torch.stack([torch.arange(14) % 3, 3 + torch.arange(14) % 7]),
-                 a.recurrent_edge_index.flip(0), seed=1, dtype=D64)
+    b = GraphRNN(
+        "lstm",
+        3,
+        7,
+        torch.stack([torch.arange(14) % 3, 3 + torch.arange(14) % 7]),
+        a.recurrent_edge_index.flip(0),
+        seed=1,
+        dtype=D64,
+    )
     assert b.num_levels == 1
     b.load_state_dict(a.state_dict())
     x = _x(T=3, B=2, n_in=3)
@@ -411,8 +433,10 @@ def test_cells_to_networkx_and_repr():
     e = g.edges[3, 3, "h2h"]
     assert e["delay"] == 1 and e["kind"] == "h2h" and len(e["weight"]) == 4
     assert g.edges[8, 4, "i2h"]["delay"] == 0
-    assert repr(cell) == ("GraphRNN(mode='lstm', inputs=3, hidden=7, i2h=14 (6 from inputs, "
-                          "8 skip), h2h=6, levels=5, density=17.1%)")
+    assert repr(cell) == (
+        "GraphRNN(mode='lstm', inputs=3, hidden=7, i2h=14 (6 from inputs, "
+        "8 skip), h2h=6, levels=5, density=17.1%)"
+    )
 
 
 # ----------------------------------------------------------------------------- classifier
@@ -448,8 +472,18 @@ def test_cells_sequence_classifier_trains_with_fit():
     majority = max(y_test.float().mean().item(), 1 - y_test.float().mean().item())
     torch.manual_seed(0)
     net = SequenceClassifier(cells.complete("gru", 4, 12, seed=0), 2, seed=0)
-    history = fit(net, x_train, y_train, x_test, y_test, epochs=5, batch_size=25, lr=0.05,
-                  seed=0, progress=False)
+    history = fit(
+        net,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        epochs=5,
+        batch_size=25,
+        lr=0.05,
+        seed=0,
+        progress=False,
+    )
     assert history[-1]["test_acc"] > max(0.9, majority + 0.3)
 
 
@@ -469,30 +503,48 @@ def test_cells_sequence_classifier_reads_last_real_step():
 
 def test_cells_errors_constructor():
     ei = [[0], [2]]
-    with pytest.raises(ValueError, match="unknown mode 'elman'; expected one of 'rnn_tanh', "
-                                         "'rnn_relu', 'lstm', 'gru'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown mode 'elman'; expected one of 'rnn_tanh', 'rnn_relu', 'lstm', 'gru'",
+    ):
         GraphRNN("elman", 2, 2, ei)
     with pytest.raises(ValueError, match="num_hidden must be a positive int, got 0"):
         GraphRNN("gru", 2, 0, ei)
-    with pytest.raises(TypeError, match="expected edge_index to hold integer node ids, got dtype "
-                                        "torch.float32"):
+    with pytest.raises(
+        TypeError, match="expected edge_index to hold integer node ids, got dtype torch.float32"
+    ):
         GraphRNN("gru", 2, 2, torch.tensor([[0.0], [2.0]]))
-    with pytest.raises(ValueError, match=r"expected edge_index of shape \[2, num_edges\], got "
-                                         r"\[3, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected edge_index of shape \[2, num_edges\], got "
+        r"\[3, 1\]",
+    ):
         GraphRNN("gru", 2, 2, [[0], [2], [3]])
-    with pytest.raises(ValueError, match=r"edge_index has destination node 1, expected destination "
-                                         r"nodes in 2..3"):
+    with pytest.raises(
+        ValueError,
+        match=r"edge_index has destination node 1, expected destination "
+        r"nodes in 2..3",
+    ):
         GraphRNN("gru", 2, 2, [[0], [1]])
-    with pytest.raises(ValueError, match=r"edge_index has source node 4, expected source nodes in "
-                                         r"0..3"):
+    with pytest.raises(
+        ValueError,
+        match=r"edge_index has source node 4, expected source nodes in "
+        r"0..3",
+    ):
         GraphRNN("gru", 2, 2, [[4], [2]])
-    with pytest.raises(ValueError, match=r"recurrent_edge_index has node 0, expected nodes in "
-                                         r"2..3"):
+    with pytest.raises(
+        ValueError,
+        match=r"recurrent_edge_index has node 0, expected nodes in "
+        r"2..3",
+    ):
         GraphRNN("gru", 2, 2, ei, [[0], [2]])
     with pytest.raises(ValueError, match=r"edge_index holds the edge \(0, 2\) more than once"):
         GraphRNN("gru", 2, 2, [[0, 0], [2, 2]])
-    with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 2 -> 3; "
-                                         r"make one of its edges recurrent \(delay 1\)"):
+    with pytest.raises(
+        CycleError,
+        match="the hidden delay-0 edges contain the cycle 3 -> 2 -> 3; "
+        r"make one of its edges recurrent \(delay 1\)",
+    ):
         GraphRNN("gru", 2, 2, [[2, 3], [3, 2]])
     with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 3"):
         GraphRNN("gru", 2, 2, [[3], [3]])
@@ -506,21 +558,31 @@ def test_cells_errors_forward():
     cell = cells.complete("lstm", 2, 3, seed=0)
     with pytest.raises(TypeError, match="expected x to be a torch.Tensor, got list"):
         cell([[1.0, 2.0]])
-    with pytest.raises(ValueError, match=r"expected x of shape \[T, B, n_in\] with n_in=2, got "
-                                         r"\[4, 2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x of shape \[T, B, n_in\] with n_in=2, got "
+        r"\[4, 2\]",
+    ):
         cell(torch.zeros(4, 2))
     with pytest.raises(ValueError, match=r"with n_in=2, got \[4, 1, 3\]"):
         cell(torch.zeros(4, 1, 3))
-    with pytest.raises(TypeError, match="expected x of dtype torch.float32 .the cell's., got "
-                                        "torch.float64; convert x or the cell"):
+    with pytest.raises(
+        TypeError,
+        match="expected x of dtype torch.float32 .the cell's., got "
+        "torch.float64; convert x or the cell",
+    ):
         cell(torch.zeros(4, 1, 2, dtype=D64))
-    with pytest.raises(TypeError, match=r"expected the LSTM state as a tuple \(h_0, c_0\), got "
-                                        r"Tensor"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected the LSTM state as a tuple \(h_0, c_0\), got "
+        r"Tensor",
+    ):
         cell(torch.zeros(4, 1, 2), torch.zeros(1, 1, 3))
     with pytest.raises(ValueError, match=r"expected c_0 of shape \[1, 1, 3\], got \[1, 3\]"):
         cell(torch.zeros(4, 1, 2), (torch.zeros(1, 1, 3), torch.zeros(1, 3)))
-    with pytest.raises(TypeError, match="expected h_0 to be a tensor of dtype torch.float32, got "
-                                        "torch.float64"):
+    with pytest.raises(
+        TypeError, match="expected h_0 to be a tensor of dtype torch.float32, got torch.float64"
+    ):
         cells.complete("gru", 2, 3)(torch.zeros(4, 1, 2), torch.zeros(1, 1, 3, dtype=D64))
 
 
@@ -536,8 +598,10 @@ def test_cells_errors_builders():
     with pytest.raises(ValueError, match="got proj_size=1"):
         cells.from_torch(torch.nn.LSTM(2, 2, proj_size=1))
     D = nx.DiGraph([(0, 1)])
-    with pytest.raises(ValueError, match="unknown recurrent 'all'; expected one of 'level', "
-                                         "'self', 'complete', 'none'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown recurrent 'all'; expected one of 'level', 'self', 'complete', 'none'",
+    ):
         cells.from_prior("gru", 2, D, recurrent="all")
     with pytest.raises(ValueError, match="unknown inputs_to 'sinks'; expected 'sources' or 'all'"):
         cells.from_prior("gru", 2, D, inputs_to="sinks")
@@ -545,8 +609,9 @@ def test_cells_errors_builders():
         cells.from_prior("gru", 2, [(0, 1)])
     with pytest.raises(ValueError, match="the prior graph has no nodes"):
         cells.from_prior("gru", 2, nx.DiGraph())
-    with pytest.raises(ValueError, match="self loop on node 1; a prior graph must have no self "
-                                         "loops"):
+    with pytest.raises(
+        ValueError, match="self loop on node 1; a prior graph must have no self loops"
+    ):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 1)]))
     with pytest.raises(CycleError, match="the prior graph has the cycle 2 -> 3; give a DAG"):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 0)]))
@@ -568,8 +633,10 @@ def test_cells_errors_edits():
         cell.remove_edges("h2h", torch.zeros(6, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"the i2h edges to remove has id 6, expected ids in 0..5"):
         cell.remove_edges("i2h", [6])
-    with pytest.raises(ValueError, match="expected i2h edges as a bool mask or a 1-d list of ids, "
-                                         "got dtype torch.float32"):
+    with pytest.raises(
+        ValueError,
+        match="expected i2h edges as a bool mask or a 1-d list of ids, got dtype torch.float32",
+    ):
         cell.remove_edges("i2h", torch.tensor([0.0]))
     with pytest.raises(TypeError, match="expected a graphnets.cells.GraphRNN, got GRU"):
         cells.magnitude_prune(torch.nn.GRU(2, 2), 0.5)
@@ -598,8 +665,11 @@ def test_cells_errors_classifier():
     net = SequenceClassifier(cell, 2)
     with pytest.raises(ValueError, match=r"expected a flat x \[B, T \* 2\], got \[4, 5\]"):
         net(torch.ones(4, 5))
-    with pytest.raises(ValueError, match=r"expected x \[B, T, 2\] or \[B, T \* 2\], got \[4, 5, "
-                                         r"3\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x \[B, T, 2\] or \[B, T \* 2\], got \[4, 5, "
+        r"3\]",
+    ):
         net(torch.ones(4, 5, 3))
     with pytest.raises(ValueError, match="sequence 1 is all zeros"):
         net(torch.cat([torch.ones(1, 3, 2), torch.zeros(1, 3, 2)]))

@@ -98,8 +98,9 @@ def test_cli_help_lists_every_command(capsys):
 
 
 def test_cli_python_dash_m_runs_the_same_main():
-    done = subprocess.run([sys.executable, "-m", "graphnets", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "graphnets", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0
     assert done.stdout.startswith("usage: graphnets")
     assert "demo" in done.stdout

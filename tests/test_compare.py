@@ -8,15 +8,22 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
+from _graphs import mixed_activation_net, randomize_bias, skip_dag_net
 from scipy import stats
 from sklearn.metrics import r2_score
 
 import graphnets
-from graphnets.compare import (METRICS, PREDICTORS, compare, kendall, r2, spearman, synflow,
-                               top_k_precision)
+from graphnets.compare import (
+    METRICS,
+    PREDICTORS,
+    compare,
+    kendall,
+    r2,
+    spearman,
+    synflow,
+    top_k_precision,
+)
 from graphnets.reference import evaluate
-
-from _graphs import mixed_activation_net, randomize_bias, skip_dag_net
 
 
 def _reference_synflow(net):
@@ -30,10 +37,14 @@ def _reference_synflow(net):
     return float((g * twin.weight).sum().detach())
 
 
-@pytest.mark.parametrize("make", [lambda: randomize_bias(skip_dag_net()),
-                                  lambda: randomize_bias(mixed_activation_net()),
-                                  lambda: graphnets.priors.watts_strogatz(5, 3, 12, 4, 0.3,
-                                                                          seed=2)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: randomize_bias(skip_dag_net()),
+        lambda: randomize_bias(mixed_activation_net()),
+        lambda: graphnets.priors.watts_strogatz(5, 3, 12, 4, 0.3, seed=2),
+    ],
+)
 def test_synflow_matches_reference(make):
     net = make()
     assert synflow(net) == pytest.approx(_reference_synflow(net), rel=1e-10)
@@ -47,13 +58,16 @@ def test_synflow_is_path_sum():
     net = graphnets.from_edges(torch.tensor(edges).T, 9, [0, 1, 2], [7, 8], seed=3)
     s = net.structure
     G = nx.DiGraph(s.edge_index.t().tolist())
-    w = {tuple(e): abs(float(v)) for e, v in zip(s.edge_index.t().tolist(), net.weight.detach())}
+    w = {
+        tuple(e): abs(float(v))
+        for e, v in zip(s.edge_index.t().tolist(), net.weight.detach(), strict=True)
+    }
     expected = 0.0
     for i in s.inputs.tolist():
         for o in s.outputs.tolist():
             if i in G and o in G:
                 for path in nx.all_simple_paths(G, i, o):
-                    edges = list(zip(path[:-1], path[1:]))
+                    edges = list(zip(path[:-1], path[1:], strict=True))
                     expected += len(edges) * math.prod(w[e] for e in edges)
     assert expected > 0
     assert synflow(net) == pytest.approx(expected, rel=1e-10)
@@ -72,7 +86,7 @@ def test_synflow_deep_does_not_overflow():
     net = graphnets.mlp([1] * 61, seed=0)
     with torch.no_grad():
         net.weight.fill_(8.0)
-    assert synflow(net) == pytest.approx(60 * 8.0 ** 60, rel=1e-9)
+    assert synflow(net) == pytest.approx(60 * 8.0**60, rel=1e-9)
 
 
 def test_synflow_errors():
@@ -129,8 +143,15 @@ def edge_task():
 
 def test_compare_table(edge_task):
     nets, y = edge_task
-    table = compare(nets, y, folds=3, seeds=(0,), gnn_kwargs={"hidden": 16, "layers": 2},
-                    fit_kwargs={"epochs": 40}, top_k=0.2)
+    table = compare(
+        nets,
+        y,
+        folds=3,
+        seeds=(0,),
+        gnn_kwargs={"hidden": 16, "layers": 2},
+        fit_kwargs={"epochs": 40},
+        top_k=0.2,
+    )
     assert list(table.index) == list(PREDICTORS)
     assert list(table.columns) == [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["n"]
     assert (table["n"] == 3).all()
@@ -157,13 +178,14 @@ def test_compare_seeds_and_subset(edge_task):
     # per-fold metrics are those of these predictions
     pred = table.attrs["predictions"]
     assert len(pred) == 2 * 2 * len(nets)
-    for (name, seed), part in pred.groupby(["predictor", "seed"]):
+    for _, part in pred.groupby(["predictor", "seed"]):
         assert sorted(part.net) == list(range(len(nets)))
         np.testing.assert_array_equal(part.actual.to_numpy(), y[part.net.to_numpy()])
     folds = table.attrs["folds"]
     for row in folds.itertuples():
-        part = pred[(pred.predictor == row.predictor) & (pred.seed == row.seed)
-                    & (pred.fold == row.fold)]
+        part = pred[
+            (pred.predictor == row.predictor) & (pred.seed == row.seed) & (pred.fold == row.fold)
+        ]
         assert row.kendall == pytest.approx(kendall(part.actual, part.predicted), nan_ok=True)
 
 
@@ -197,6 +219,9 @@ def test_compare_is_also_graphnets_predict_compare():
     # issue 5 names it graphnets.predict.compare; both names run the same function
     import graphnets
 
-    with pytest.raises(ValueError, match=r"expected at least 10 nets for 5 folds \(2 per test "
-                                         r"fold\), got 6; use fewer folds or more nets"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected at least 10 nets for 5 folds \(2 per test "
+        r"fold\), got 6; use fewer folds or more nets",
+    ):
         graphnets.predict.compare([graphnets.mlp([2, 2], seed=0)] * 6, [0.0] * 6)

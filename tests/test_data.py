@@ -35,7 +35,7 @@ def test_digits_split_is_stratified():
 
 def test_digits_same_seed_same_split_other_seed_other_split():
     a, b, c = digits(seed=3), digits(seed=3), digits(seed=4)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         assert torch.equal(u, v)
     assert not torch.equal(a[0], c[0])
 

@@ -40,23 +40,32 @@ def test_edits_remove_edges_equals_rebuilt_net(how):
     net = graphnets.mlp([4, 6, 3], seed=0)
     edges, w = net.edges(), net.weight.detach().clone()
     drop = [1, 5, 6, 20, 29]
-    arg = {"mask": torch.isin(torch.arange(net.num_edges), torch.tensor(drop)),
-           "ids": drop, "pairs": [edges[i] for i in drop]}[how]
+    arg = {
+        "mask": torch.isin(torch.arange(net.num_edges), torch.tensor(drop)),
+        "ids": drop,
+        "pairs": [edges[i] for i in drop],
+    }[how]
     record = net.remove_edges(arg)
     keep = [i for i in range(len(edges)) if i not in drop]
     assert net.edges() == [edges[i] for i in keep]
     assert torch.equal(net.weight.detach(), w[keep])
     assert record.removed_edges == [edges[i] for i in drop]
-    assert record.edge_map.tolist() == [keep.index(i) if i in keep else -1 for i in range(len(edges))]
+    assert record.edge_map.tolist() == [
+        keep.index(i) if i in keep else -1 for i in range(len(edges))
+    ]
     x = torch.randn(5, 4)
     torch.testing.assert_close(net(x), evaluate(net, x))
 
 
-@pytest.mark.parametrize("opt_cls, kw, keys", [
-    (torch.optim.SGD, dict(lr=0.1, momentum=0.9), ["momentum_buffer"]),
-    (torch.optim.Adam, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
-    (torch.optim.AdamW, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
-], ids=["sgd", "adam", "adamw"])
+@pytest.mark.parametrize(
+    "opt_cls, kw, keys",
+    [
+        (torch.optim.SGD, dict(lr=0.1, momentum=0.9), ["momentum_buffer"]),
+        (torch.optim.Adam, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+        (torch.optim.AdamW, dict(lr=0.01), ["exp_avg", "exp_avg_sq"]),
+    ],
+    ids=["sgd", "adam", "adamw"],
+)
 def test_edits_remove_edges_carries_optimizer_state(opt_cls, kw, keys):
     net, opt, x, y = _trained(opt_cls, **kw)
     weight, bias = net.weight, net.bias
@@ -99,8 +108,11 @@ def test_edits_add_edges_default_init_is_seeded():
 def test_edits_add_edge_closing_a_cycle_changes_nothing():
     net, opt, _, _ = _trained(torch.optim.Adam, lr=0.01)
     before = _snapshot(net, opt)
-    with pytest.raises(CycleError, match=r"adding these edges would close a feed-forward cycle: "
-                                         r".*\(2, 0\).*; the net is unchanged"):
+    with pytest.raises(
+        CycleError,
+        match=r"adding these edges would close a feed-forward cycle: "
+        r".*\(2, 0\).*; the net is unchanged",
+    ):
         net.add_edges([(2, 0)], [(1, 0)], optimizer=opt)
     after = _snapshot(net, opt)
     assert before[0] == after[0]
@@ -111,13 +123,16 @@ def test_edits_add_edge_closing_a_cycle_changes_nothing():
     assert net.history == []
 
 
-@pytest.mark.parametrize("src, dst, message", [
-    ([(1, 0)], [(0, 0)], r"enters input node \(0, 0\)"),
-    ([(1, 0)], [(1, 0)], r"self loop on node \(1, 0\)"),
-    ([(0, 0)], [(1, 0)], r"duplicate edge \(0, 0\) -> \(1, 0\)"),
-    (["nope"], [(1, 0)], r"src name 'nope', which is not a node of the graph"),
-    ([(0, 0), (0, 1)], [(1, 0)], r"expected as many sources as destinations, got 2 and 1"),
-])
+@pytest.mark.parametrize(
+    "src, dst, message",
+    [
+        ([(1, 0)], [(0, 0)], r"enters input node \(0, 0\)"),
+        ([(1, 0)], [(1, 0)], r"self loop on node \(1, 0\)"),
+        ([(0, 0)], [(1, 0)], r"duplicate edge \(0, 0\) -> \(1, 0\)"),
+        (["nope"], [(1, 0)], r"src name 'nope', which is not a node of the graph"),
+        ([(0, 0), (0, 1)], [(1, 0)], r"expected as many sources as destinations, got 2 and 1"),
+    ],
+)
 def test_edits_add_edges_errors(src, dst, message):
     net = graphnets.mlp([3, 4, 2], seed=0)
     edges = net.edges()
@@ -137,7 +152,9 @@ def test_edits_remove_nodes_remaps_bias_and_state():
     assert torch.equal(opt.state[net.bias]["momentum_buffer"], buf[keep])
     assert all((1, 2) not in e and (2, 4) not in e for e in net.edges())
     # (1, 2): 4 in, 5 out; (2, 4): 6 in, 3 out; the edge (1, 2) -> (2, 4) counted once
-    assert record.removed_nodes == [(1, 2), (2, 4)] and len(record.removed_edges) == 4 + 5 + 6 + 3 - 1
+    assert (
+        record.removed_nodes == [(1, 2), (2, 4)] and len(record.removed_edges) == 4 + 5 + 6 + 3 - 1
+    )
     _step(net, opt, x, y)
 
 
@@ -179,7 +196,9 @@ def test_edits_set_weights_in_the_given_order():
     assert net.weight[3].item() == 7.0 and net.weight[0].item() == -1.0
     net.set_weights([((0, 0), (1, 1))], 2.5)
     assert net.weight[net.edges().index(((0, 0), (1, 1)))].item() == 2.5
-    with pytest.raises(ValueError, match=r"expected 1 or 2 values \(one per selected edge\), got 3"):
+    with pytest.raises(
+        ValueError, match=r"expected 1 or 2 values \(one per selected edge\), got 3"
+    ):
         net.set_weights([0, 1], [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"weights must be finite"):
         net.set_weights([0], float("nan"))
@@ -198,12 +217,19 @@ def test_edits_follow_an_edge_through_history():
     assert [r.kind for r in net.history] == ["remove_edges", "add_edges", "remove_edges"]
 
 
-@pytest.mark.parametrize("edges, error, message", [
-    (torch.ones(3, dtype=torch.bool), ValueError, r"expected an edge mask of 20 booleans"),
-    ([20], ValueError, r"edge id 20 is out of range; the net has 20 edges \(ids 0..19\)"),
-    ([((0, 0), (2, 0))], ValueError, r"\(0, 0\) -> \(2, 0\) is not an edge of the graph"),
-    (["a"], TypeError, r"edges must be a boolean mask over the edges, edge ids, or \(src, dst\)"),
-])
+@pytest.mark.parametrize(
+    "edges, error, message",
+    [
+        (torch.ones(3, dtype=torch.bool), ValueError, r"expected an edge mask of 20 booleans"),
+        ([20], ValueError, r"edge id 20 is out of range; the net has 20 edges \(ids 0..19\)"),
+        ([((0, 0), (2, 0))], ValueError, r"\(0, 0\) -> \(2, 0\) is not an edge of the graph"),
+        (
+            ["a"],
+            TypeError,
+            r"edges must be a boolean mask over the edges, edge ids, or \(src, dst\)",
+        ),
+    ],
+)
 def test_edits_bad_edges(edges, error, message):
     net = graphnets.mlp([3, 4, 2], seed=0)
     with pytest.raises(error, match=message):
@@ -229,13 +255,12 @@ def test_edits_removal_keeps_the_layering_and_matches_a_fresh_compile(kernel):
     layering = [(lv.start, lv.stop) for lv in net.schedule.levels]
     net.remove_edges(drop)
     assert [(lv.start, lv.stop) for lv in net.schedule.levels] == layering
-    fresh = graphnets.GraphNet(net.structure, net.weight.detach(), net.bias.detach(),
-                               kernel=kernel)
+    fresh = graphnets.GraphNet(net.structure, net.weight.detach(), net.bias.detach(), kernel=kernel)
     x = torch.randn(7, 5)
     gy = torch.randn(7, 3)
     got = [net(x)] + list(torch.autograd.grad(net(x), [net.weight, net.bias], gy))
     want = [fresh(x)] + list(torch.autograd.grad(fresh(x), [fresh.weight, fresh.bias], gy))
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w)
     assert net.depth <= len(layering)  # the true levels may be fewer; compile() uses them
     assert net.compile(kernel).schedule.num_levels == net.depth
@@ -260,8 +285,13 @@ def test_edits_online_levels_match_a_fresh_levelling(seed):
         H.add_edge(u, v)
         if nx.is_directed_acyclic_graph(H):
             net.add_edges([u], [v])
-            fresh = graphnets.Structure(net.edge_index, net.labels, net.structure.inputs,
-                                        net.structure.outputs, list(net.structure.activations))
+            fresh = graphnets.Structure(
+                net.edge_index,
+                net.labels,
+                net.structure.inputs,
+                net.structure.outputs,
+                list(net.structure.activations),
+            )
             assert net.structure.level.tolist() == fresh.level.tolist()
         else:
             with pytest.raises(CycleError, match="adding these edges would close a feed-forward"):
@@ -271,10 +301,14 @@ def test_edits_online_levels_match_a_fresh_levelling(seed):
 
 
 def test_edits_add_edge_cycle_message_names_the_cycle_in_order():
-    net = graphnets.from_networkx(nx.DiGraph([("x", "a"), ("a", "b"), ("b", "c"), ("c", "y")]),
-                                  ["x"], ["y"], seed=0)
-    with pytest.raises(CycleError, match=r"would close a feed-forward cycle: 'c' -> 'a' -> 'b' "
-                                         r"-> 'c'; leave one of them out or give it a delay "
-                                         r">= 1; the net is unchanged") as info:
+    net = graphnets.from_networkx(
+        nx.DiGraph([("x", "a"), ("a", "b"), ("b", "c"), ("c", "y")]), ["x"], ["y"], seed=0
+    )
+    with pytest.raises(
+        CycleError,
+        match=r"would close a feed-forward cycle: 'c' -> 'a' -> 'b' "
+        r"-> 'c'; leave one of them out or give it a delay "
+        r">= 1; the net is unchanged",
+    ) as info:
         net.add_edges(["c"], ["a"])
     assert [net.labels[i] for i in info.value.cycle] == ["c", "a", "b"]

@@ -39,8 +39,11 @@ def _is_rotation(names, cycle):
 
 def test_errors_cycle_names_its_nodes():
     G = nx.DiGraph([("x", "a"), ("a", "b"), ("b", "c"), ("c", "a"), ("c", "y")])
-    with pytest.raises(CycleError, match=r"contain a cycle: '[abc]' -> '[abc]' -> '[abc]' -> "
-                                         r"'[abc]'; remove one of its edges$") as info:
+    with pytest.raises(
+        CycleError,
+        match=r"contain a cycle: '[abc]' -> '[abc]' -> '[abc]' -> "
+        r"'[abc]'; remove one of its edges$",
+    ) as info:
         graphnets.from_networkx(G, ["x"], ["y"])
     assert _is_rotation(_cycle_names(str(info.value)), ["a", "b", "c"])
     assert isinstance(info.value, ValueError)
@@ -65,16 +68,22 @@ def test_errors_cycle_two_nodes_among_dag():
 def test_errors_self_loop():
     G = _chain()
     G.add_edge("h", "h")
-    with pytest.raises(ValueError, match=r"self loop on node 'h' \(edge 'h' -> 'h'\); a "
-                                         r"feed-forward edge must join two different nodes"):
+    with pytest.raises(
+        ValueError,
+        match=r"self loop on node 'h' \(edge 'h' -> 'h'\); a "
+        r"feed-forward edge must join two different nodes",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
 def test_errors_edge_into_input():
     G = _chain()
     G.add_edge("h", "x1")
-    with pytest.raises(ValueError, match=r"edge 'h' -> 'x1' enters input node 'x1'; input nodes "
-                                         r"take no in-edges"):
+    with pytest.raises(
+        ValueError,
+        match=r"edge 'h' -> 'x1' enters input node 'x1'; input nodes "
+        r"take no in-edges",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
@@ -82,8 +91,11 @@ def test_errors_edge_into_input():
 def test_errors_label_not_in_graph(which):
     args = {"inputs": ["x0", "x1"], "outputs": ["y"]}
     args[which] = args[which][:1] + ["nope"]
-    with pytest.raises(ValueError, match=rf"{which} name 'nope', which is not a node of the "
-                                         r"graph \(its nodes are e\.g\. 'x0', 'h', 'x1', \.\.\.\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{which} name 'nope', which is not a node of the "
+        r"graph \(its nodes are e\.g\. 'x0', 'h', 'x1', \.\.\.\)",
+    ):
         graphnets.from_networkx(_chain(), args["inputs"], args["outputs"])
 
 
@@ -98,8 +110,11 @@ def test_errors_unhashable_label():
 
 
 def test_errors_overlapping_inputs_outputs():
-    with pytest.raises(ValueError, match=r"node 'x1' is both an input and an output; inputs and "
-                                         r"outputs must be disjoint"):
+    with pytest.raises(
+        ValueError,
+        match=r"node 'x1' is both an input and an output; inputs and "
+        r"outputs must be disjoint",
+    ):
         graphnets.from_networkx(_chain(), ["x0", "x1"], ["y", "x1"])
 
 
@@ -107,42 +122,59 @@ def test_errors_overlapping_inputs_outputs():
 def test_errors_empty_inputs_outputs(which):
     args = {"inputs": ["x0", "x1"], "outputs": ["y"]}
     args[which] = []
-    with pytest.raises(ValueError, match=rf"{which} must name at least one node, got an empty "
-                                         r"list"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{which} must name at least one node, got an empty "
+        r"list",
+    ):
         graphnets.from_networkx(_chain(), args["inputs"], args["outputs"])
 
 
 def test_errors_repeated_input():
-    with pytest.raises(ValueError, match=r"inputs list node 'x0' more than once; each node may "
-                                         r"appear once"):
+    with pytest.raises(
+        ValueError,
+        match=r"inputs list node 'x0' more than once; each node may "
+        r"appear once",
+    ):
         graphnets.from_networkx(_chain(), ["x0", "x1", "x0"], ["y"])
 
 
 def test_errors_inputs_not_a_list():
-    with pytest.raises(TypeError, match=r"inputs must be an ordered list of node labels, got "
-                                        r"'x0'"):
+    with pytest.raises(
+        TypeError,
+        match=r"inputs must be an ordered list of node labels, got "
+        r"'x0'",
+    ):
         graphnets.from_networkx(_chain(), "x0", ["y"])
-    with pytest.raises(TypeError, match=r"outputs must be an ordered list of node labels, got "
-                                        r"\{'y'\}"):
+    with pytest.raises(
+        TypeError,
+        match=r"outputs must be an ordered list of node labels, got "
+        r"\{'y'\}",
+    ):
         graphnets.from_networkx(_chain(), ["x0", "x1"], {"y"})
 
 
 def test_errors_inputs_missing():
-    with pytest.raises(ValueError, match=r"inputs and outputs are needed: pass them, or set "
-                                         r"G\.graph\['inputs'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"inputs and outputs are needed: pass them, or set "
+        r"G\.graph\['inputs'\]",
+    ):
         graphnets.from_networkx(_chain())
 
 
 def test_errors_duplicate_edge():
-    with pytest.raises(ValueError, match=r"duplicate edge 0 -> 2 \(edges 0 and 2\); give each "
-                                         r"pair at most one edge \(sum their weights\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"duplicate edge 0 -> 2 \(edges 0 and 2\); give each "
+        r"pair at most one edge \(sum their weights\)",
+    ):
         _edges([(0, 2), (1, 2), (0, 2), (2, 3)], 4, [0, 1], [3])
 
 
 def test_errors_duplicate_edge_labels():
     with pytest.raises(ValueError, match=r"duplicate edge 'h' -> 'y' \(edges 2 and 3\)"):
-        _edges([(0, 2), (1, 2), (2, 3), (2, 3)], 4, ["a", "b"], ["y"],
-               labels=["a", "b", "h", "y"])
+        _edges([(0, 2), (1, 2), (2, 3), (2, 3)], 4, ["a", "b"], ["y"], labels=["a", "b", "h", "y"])
 
 
 def test_errors_duplicate_edge_igraph():
@@ -156,16 +188,28 @@ def test_errors_duplicate_edge_igraph():
 def test_errors_nonfinite_weight_networkx(bad):
     G = _chain()
     G.edges["x1", "h"]["weight"] = bad
-    with pytest.raises(ValueError, match=rf"weight of edge 'x1' -> 'h' is {bad}; weights and "
-                                         r"biases must be finite"):
+    with pytest.raises(
+        ValueError,
+        match=rf"weight of edge 'x1' -> 'h' is {bad}; weights and "
+        r"biases must be finite",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
 def test_errors_nonfinite_weight_from_edges():
-    with pytest.raises(ValueError, match=r"weight of edge 'h' -> 'y' is nan; weights and biases "
-                                         r"must be finite"):
-        _edges([(0, 2), (1, 2), (2, 3)], 4, ["a", "b"], ["y"], labels=["a", "b", "h", "y"],
-               weight=torch.tensor([1.0, 2.0, float("nan")]))
+    with pytest.raises(
+        ValueError,
+        match=r"weight of edge 'h' -> 'y' is nan; weights and biases "
+        r"must be finite",
+    ):
+        _edges(
+            [(0, 2), (1, 2), (2, 3)],
+            4,
+            ["a", "b"],
+            ["y"],
+            labels=["a", "b", "h", "y"],
+            weight=torch.tensor([1.0, 2.0, float("nan")]),
+        )
 
 
 def test_errors_nonfinite_weight_igraph():
@@ -180,22 +224,34 @@ def test_errors_nonfinite_weight_igraph():
 def test_errors_nonfinite_bias_networkx(bad):
     G = _chain()
     G.nodes["h"]["bias"] = bad
-    with pytest.raises(ValueError, match=rf"bias of node 'h' is {bad}; weights and biases must "
-                                         r"be finite"):
+    with pytest.raises(
+        ValueError,
+        match=rf"bias of node 'h' is {bad}; weights and biases must "
+        r"be finite",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
 def test_errors_nonfinite_bias_from_edges():
     with pytest.raises(ValueError, match=r"bias of node 'y' is -inf"):
-        _edges([(0, 1), (1, 2)], 3, ["x"], ["y"], labels=["x", "h", "y"],
-               bias=torch.tensor([0.0, 0.0, float("-inf")]))
+        _edges(
+            [(0, 1), (1, 2)],
+            3,
+            ["x"],
+            ["y"],
+            labels=["x", "h", "y"],
+            bias=torch.tensor([0.0, 0.0, float("-inf")]),
+        )
 
 
 def test_errors_input_bias_networkx():
     G = _chain()
     G.nodes["x1"]["bias"] = 0.5
-    with pytest.raises(ValueError, match=r"input node 'x1' has bias 0\.5; input nodes take x as "
-                                         r"it is, so their bias must be 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"input node 'x1' has bias 0\.5; input nodes take x as "
+        r"it is, so their bias must be 0",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
@@ -213,8 +269,10 @@ def test_errors_parameter_counts():
 
 
 # -- activations ------------------------------------------------------------------------------
-ACCEPTED = (r"expected one of identity, relu, tanh, sigmoid, leaky_relu, elu, softplus, gelu, "
-            r"silu \(parameters in brackets")
+ACCEPTED = (
+    r"expected one of identity, relu, tanh, sigmoid, leaky_relu, elu, softplus, gelu, "
+    r"silu \(parameters in brackets"
+)
 
 
 def test_errors_unknown_activation_keyword():
@@ -234,17 +292,23 @@ def test_errors_unknown_activation_attribute():
 def test_errors_activated_input():
     G = _chain()
     G.nodes["x0"]["activation"] = "relu"
-    with pytest.raises(ValueError, match=r"input node 'x0' has activation 'relu'; inputs are "
-                                         r"never activated"):
+    with pytest.raises(
+        ValueError,
+        match=r"input node 'x0' has activation 'relu'; inputs are "
+        r"never activated",
+    ):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
 # -- forward ----------------------------------------------------------------------------------
 def test_errors_x_dtype():
     net = graphnets.mlp([3, 2], seed=0)
-    with pytest.raises(TypeError, match=r"expected x of dtype torch\.float32 \(the network's "
-                                        r"parameters\), got torch\.float64; convert x with "
-                                        r"x\.to\(torch\.float32\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected x of dtype torch\.float32 \(the network's "
+        r"parameters\), got torch\.float64; convert x with "
+        r"x\.to\(torch\.float32\)",
+    ):
         net(torch.randn(2, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"expected x of dtype torch\.float64 .* got torch\.int64"):
         net.double()(torch.ones(2, 3, dtype=torch.long))
@@ -253,22 +317,31 @@ def test_errors_x_dtype():
 @pytest.mark.parametrize("shape", [(2, 4), (2, 3, 1), (4,), ()])
 def test_errors_x_shape(shape):
     net = graphnets.mlp([3, 2], seed=0)
-    with pytest.raises(ValueError, match=r"expected x of shape \[B, 3\] \(one column per input "
-                                         r"node\), got " + re.escape(str(list(shape)))):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x of shape \[B, 3\] \(one column per input "
+        r"node\), got " + re.escape(str(list(shape))),
+    ):
         net(torch.randn(shape))
 
 
 def test_errors_x_device():
     net = graphnets.mlp([3, 2], seed=0)
-    with pytest.raises(ValueError, match=r"expected x on device cpu \(the network's parameters\), "
-                                         r"got meta; move x with x\.to\('cpu'\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x on device cpu \(the network's parameters\), "
+        r"got meta; move x with x\.to\('cpu'\)",
+    ):
         net(torch.empty(2, 3, device="meta"))
 
 
 def test_errors_x_not_a_tensor():
     net = graphnets.mlp([3, 2], seed=0)
-    with pytest.raises(TypeError, match=r"expected x to be a torch\.Tensor of shape \[B, 3\], "
-                                        r"got list"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected x to be a torch\.Tensor of shape \[B, 3\], "
+        r"got list",
+    ):
         net([[1.0, 2.0, 3.0]])
 
 
@@ -300,8 +373,11 @@ def test_errors_bad_seed(seed):
 
 # -- graph types ------------------------------------------------------------------------------
 def test_errors_undirected_networkx():
-    with pytest.raises(TypeError, match=r"expected a networkx\.DiGraph, got Graph \(orient it "
-                                        r"first, e\.g\. with graphnets.priors.orient\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected a networkx\.DiGraph, got Graph \(orient it "
+        r"first, e\.g\. with graphnets.priors.orient\)",
+    ):
         graphnets.from_networkx(nx.Graph([(0, 1)]), [0], [1])
 
 
@@ -311,8 +387,11 @@ def test_errors_not_a_graph():
 
 
 def test_errors_multidigraph():
-    with pytest.raises(TypeError, match=r"expected a simple networkx\.DiGraph, got a "
-                                        r"MultiDiGraph; merge parallel edges into one edge first"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected a simple networkx\.DiGraph, got a "
+        r"MultiDiGraph; merge parallel edges into one edge first",
+    ):
         graphnets.from_networkx(nx.MultiDiGraph([(0, 1), (0, 1)]), [0], [1])
 
 
@@ -328,33 +407,46 @@ def test_errors_igraph_types():
 
 
 # -- edge_index -------------------------------------------------------------------------------
-@pytest.mark.parametrize("ei", [torch.tensor([[0, 1, 2]]), torch.tensor([0, 1]),
-                                torch.zeros(3, 2, dtype=torch.long)],
-                         ids=["1xE", "1d", "3xE"])
+@pytest.mark.parametrize(
+    "ei",
+    [torch.tensor([[0, 1, 2]]), torch.tensor([0, 1]), torch.zeros(3, 2, dtype=torch.long)],
+    ids=["1xE", "1d", "3xE"],
+)
 def test_errors_edge_index_shape(ei):
-    with pytest.raises(ValueError, match=r"edge_index must have shape \[2, E\], got "
-                                         + re.escape(str(list(ei.shape)))):
+    with pytest.raises(
+        ValueError,
+        match=r"edge_index must have shape \[2, E\], got " + re.escape(str(list(ei.shape))),
+    ):
         graphnets.from_edges(ei, 3, [0], [2])
 
 
 def test_errors_edge_index_float():
-    with pytest.raises(TypeError, match=r"edge_index must hold integers, got dtype "
-                                        r"torch\.float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"edge_index must hold integers, got dtype "
+        r"torch\.float32",
+    ):
         graphnets.from_edges(torch.tensor([[0.0, 1.0], [1.0, 2.0]]), 3, [0], [2])
 
 
 @pytest.mark.parametrize("bad", [3, 10, -1])
 def test_errors_edge_index_out_of_range(bad):
-    with pytest.raises(ValueError, match=rf"edge_index refers to node {bad}, but there are 3 "
-                                         r"nodes \(valid indices 0\.\.2\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"edge_index refers to node {bad}, but there are 3 "
+        r"nodes \(valid indices 0\.\.2\)",
+    ):
         graphnets.from_edges(torch.tensor([[0, bad], [1, 2]]), 3, [0], [2])
 
 
 def test_errors_from_edges_num_nodes_and_labels():
     ei = torch.tensor([[0], [1]])
     for bad in (0, -1, 2.0, True, "2"):
-        with pytest.raises(ValueError, match=rf"num_nodes must be a positive int, got "
-                                             rf"{re.escape(repr(bad))}"):
+        with pytest.raises(
+            ValueError,
+            match=rf"num_nodes must be a positive int, got "
+            rf"{re.escape(repr(bad))}",
+        ):
             graphnets.from_edges(ei, bad, [0], [1])
     with pytest.raises(ValueError, match=r"expected 2 labels \(num_nodes\), got 3"):
         graphnets.from_edges(ei, 2, ["a"], ["b"], labels=["a", "b", "c"])
@@ -365,20 +457,28 @@ def test_errors_from_edges_num_nodes_and_labels():
 # -- mlp --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sizes", [[], [3], [3, 0], [3, -1, 2], [3, 2.0], [3, True], [3, "2"]])
 def test_errors_mlp_sizes(sizes):
-    with pytest.raises(ValueError, match=r"sizes must list at least two positive ints \(inputs, "
-                                         r"\.\.\., outputs\), got " + re.escape(repr(sizes))):
+    with pytest.raises(
+        ValueError,
+        match=r"sizes must list at least two positive ints \(inputs, "
+        r"\.\.\., outputs\), got " + re.escape(repr(sizes)),
+    ):
         graphnets.mlp(sizes)
 
 
 # -- from_torch -------------------------------------------------------------------------------
-@pytest.mark.parametrize("layer, where", [(nn.Dropout(), "1"), (nn.Conv1d(1, 1, 1), "1"),
-                                          (nn.Softmax(dim=1), "1")],
-                         ids=["Dropout", "Conv1d", "Softmax"])
+@pytest.mark.parametrize(
+    "layer, where",
+    [(nn.Dropout(), "1"), (nn.Conv1d(1, 1, 1), "1"), (nn.Softmax(dim=1), "1")],
+    ids=["Dropout", "Conv1d", "Softmax"],
+)
 def test_errors_from_torch_unsupported_layer(layer, where):
     seq = nn.Sequential(nn.Linear(3, 4), layer, nn.Linear(4, 2))
     name = type(layer).__name__
-    with pytest.raises(TypeError, match=rf"cannot convert layer {where} \({name}\): from_torch "
-                                        r"takes nn\.Linear and the elementwise activations ReLU"):
+    with pytest.raises(
+        TypeError,
+        match=rf"cannot convert layer {where} \({name}\): from_torch "
+        r"takes nn\.Linear and the elementwise activations ReLU",
+    ):
         graphnets.from_torch(seq)
 
 
@@ -389,27 +489,40 @@ def test_errors_from_torch_nested_layer_named():
 
 
 def test_errors_from_torch_activation_first():
-    with pytest.raises(ValueError, match=r"layer 0 \(ReLU\) comes before any nn\.Linear; inputs "
-                                         r"are never activated"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 0 \(ReLU\) comes before any nn\.Linear; inputs "
+        r"are never activated",
+    ):
         graphnets.from_torch(nn.Sequential(nn.ReLU(), nn.Linear(3, 2)))
 
 
 def test_errors_from_torch_two_activations():
-    with pytest.raises(ValueError, match=r"layer 2 \(Sigmoid\) follows another activation; a node "
-                                         r"has one activation, so merge them into one module"):
-        graphnets.from_torch(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sigmoid(),
-                                           nn.Linear(4, 2)))
+    with pytest.raises(
+        ValueError,
+        match=r"layer 2 \(Sigmoid\) follows another activation; a node "
+        r"has one activation, so merge them into one module",
+    ):
+        graphnets.from_torch(
+            nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sigmoid(), nn.Linear(4, 2))
+        )
 
 
 def test_errors_from_torch_sizes():
-    with pytest.raises(ValueError, match=r"layer 1 \(Linear\) expects 5 inputs but the layer "
-                                         r"before gives 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 1 \(Linear\) expects 5 inputs but the layer "
+        r"before gives 4",
+    ):
         graphnets.from_torch(nn.Sequential(nn.Linear(3, 4), nn.Linear(5, 2)))
 
 
 def test_errors_from_torch_not_sequential():
-    with pytest.raises(TypeError, match=r"expected an nn\.Sequential of nn\.Linear and "
-                                        r"elementwise activations, got ModuleList"):
+    with pytest.raises(
+        TypeError,
+        match=r"expected an nn\.Sequential of nn\.Linear and "
+        r"elementwise activations, got ModuleList",
+    ):
         graphnets.from_torch(nn.ModuleList([nn.Linear(2, 2)]))
     with pytest.raises(ValueError, match=r"the module holds no nn\.Linear layer"):
         graphnets.from_torch(nn.Sequential())
@@ -419,8 +532,11 @@ def test_errors_from_torch_not_sequential():
 def test_errors_load_torch_file_without_header(tmp_path):
     path = tmp_path / "other.pt"
     torch.save({"weight": torch.zeros(3)}, path)
-    with pytest.raises(ValueError, match=r"'.*other\.pt' is not a saved GraphNet \(no "
-                                         r"'graphnets\.GraphNet' header\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'.*other\.pt' is not a saved GraphNet \(no "
+        r"'graphnets\.GraphNet' header\)",
+    ):
         graphnets.load(path)
     torch.save(torch.zeros(3), path)
     with pytest.raises(ValueError, match=r"is not a saved GraphNet"):
@@ -441,15 +557,21 @@ def test_errors_load_newer_format(tmp_path):
     state = torch.load(path, weights_only=True)
     state["version"] = 99
     torch.save(state, path)
-    with pytest.raises(ValueError, match=r"was saved by a newer graphnets \(format 99, this one "
-                                         r"reads up to 2\); upgrade graphnets"):
+    with pytest.raises(
+        ValueError,
+        match=r"was saved by a newer graphnets \(format 99, this one "
+        r"reads up to 2\); upgrade graphnets",
+    ):
         graphnets.load(path)
 
 
 # -- priors -----------------------------------------------------------------------------------
 def test_errors_priors_generators():
-    with pytest.raises(ValueError, match=r"k=10 must be smaller than n=10; choose a smaller k or "
-                                         r"a larger n"):
+    with pytest.raises(
+        ValueError,
+        match=r"k=10 must be smaller than n=10; choose a smaller k or "
+        r"a larger n",
+    ):
         priors.watts_strogatz(2, 2, 10, 10, 0.3)
     with pytest.raises(ValueError, match=r"m=0 must satisfy 1 <= m < n=10"):
         priors.barabasi_albert(2, 2, 10, 0)
@@ -458,13 +580,19 @@ def test_errors_priors_generators():
 
 
 def test_errors_priors_orient():
-    with pytest.raises(ValueError, match=r"unknown orientation 'sorted'; expected 'random' or "
-                                         r"'index'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown orientation 'sorted'; expected 'random' or "
+        r"'index'",
+    ):
         priors.orient(nx.path_graph(3), orientation="sorted")
     G = nx.path_graph(3)
     G.add_edge(1, 1)
-    with pytest.raises(ValueError, match=r"self loop on node 1; a prior graph must have no self "
-                                         r"loops"):
+    with pytest.raises(
+        ValueError,
+        match=r"self loop on node 1; a prior graph must have no self "
+        r"loops",
+    ):
         priors.orient(G)
     with pytest.raises(TypeError, match=r"expected a simple graph, got a multigraph"):
         priors.orient(nx.MultiGraph([(0, 1), (0, 1)]))
@@ -476,16 +604,25 @@ def test_errors_priors_embed():
         priors.embed(D, 0, 1)
     with pytest.raises(ValueError, match=r"n_outputs must be a positive int, got 1\.0"):
         priors.embed(D, 1, 1.0)
-    with pytest.raises(ValueError, match=r"unknown inputs_to 'every'; expected 'sources' or "
-                                         r"'all'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown inputs_to 'every'; expected 'sources' or "
+        r"'all'",
+    ):
         priors.embed(D, 1, 1, inputs_to="every")
-    with pytest.raises(ValueError, match=r"unknown outputs_from 'sources'; expected 'sinks' or "
-                                         r"'all'"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown outputs_from 'sources'; expected 'sinks' or "
+        r"'all'",
+    ):
         priors.embed(D, 1, 1, outputs_from="sources")
     with pytest.raises(ValueError, match=r"the prior graph has no nodes; give it at least one"):
         priors.embed(nx.DiGraph(), 1, 1)
-    with pytest.raises(ValueError, match=r"the prior graph has a node labelled \('in', 0\), "
-                                         r"which is reserved"):
+    with pytest.raises(
+        ValueError,
+        match=r"the prior graph has a node labelled \('in', 0\), "
+        r"which is reserved",
+    ):
         priors.embed(nx.DiGraph([(("in", 0), 1)]), 1, 1)
 
 

@@ -68,8 +68,9 @@ def test_example_convert_torch_mlp_outputs_agree(capsys):
     out = capsys.readouterr().out
     assert diff < 1e-5
     assert "same predictions on all 450 test samples: True" in out
-    torch_acc, graph_acc = (float(s.split()[-1]) for s in
-                            out.split("test accuracy: ")[1].strip().split(","))
+    torch_acc, graph_acc = (
+        float(s.split()[-1]) for s in out.split("test accuracy: ")[1].strip().split(",")
+    )
     assert torch_acc == graph_acc
 
 
@@ -98,8 +99,9 @@ def test_examples_run_as_scripts(name, capsys, monkeypatch):
 @pytest.mark.parametrize("page", ["concepts.md", "api.md", "edits.md"])
 def test_docs_examples_are_correct(page):
     # the pages' examples are doctests: they run and print exactly what the page shows
-    result = doctest.testfile(str(ROOT / "docs" / page), module_relative=False,
-                              optionflags=doctest.ELLIPSIS)
+    result = doctest.testfile(
+        str(ROOT / "docs" / page), module_relative=False, optionflags=doctest.ELLIPSIS
+    )
     assert result.attempted > 10
     assert result.failed == 0
 
@@ -119,7 +121,8 @@ def test_readme_quick_start_is_make_experiment_and_make_test():
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert [c for c in commands if c] == ["make experiment", "make test"]
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^experiment:.*\n\t.*graphnets experiment --out results/experiment$",
-                     makefile, re.M)
+    assert re.search(
+        r"^experiment:.*\n\t.*graphnets experiment --out results/experiment$", makefile, re.M
+    )
     assert re.search(r"^demo:.*\n\t.*graphnets demo$", makefile, re.M)
     assert re.search(r"^test:", makefile, re.M)

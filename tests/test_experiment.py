@@ -16,22 +16,39 @@ from graphnets.experiment.tasks import load_data
 from graphnets.train import accuracy
 
 #: A tiny experiment: 6 nets of 10-20 hidden nodes, 1 epoch on 300 samples, 2-fold prediction.
-TINY = merge(default_config(), {
-    "sample": {"graphs": 6, "hidden": [10, 20],
-               "priors": {"ws": {"k": [2, 4]}, "er": {"degree": [1.0, 4.0]}}},
-    "data": {"train_samples": 300},
-    "train": {"epochs": 1},
-    "predict": {"folds": 2, "gnn_epochs": 1},
-    "report": {"top_properties": 3},
-})
+TINY = merge(
+    default_config(),
+    {
+        "sample": {
+            "graphs": 6,
+            "hidden": [10, 20],
+            "priors": {"ws": {"k": [2, 4]}, "er": {"degree": [1.0, 4.0]}},
+        },
+        "data": {"train_samples": 300},
+        "train": {"epochs": 1},
+        "predict": {"folds": 2, "gnn_epochs": 1},
+        "report": {"top_properties": 3},
+    },
+)
 
 #: Columns that differ between identical runs (wall times).
 TIMES = ["train_seconds", "measure_seconds"]
 
-FILES = ["config.json", "samples.csv", "results.csv", "curves.csv", "properties.csv",
-         "comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv",
-         "report.md", "plots/accuracy_vs_properties.png", "plots/predicted_vs_actual.png",
-         "plots/learning_curves.png"]
+FILES = [
+    "config.json",
+    "samples.csv",
+    "results.csv",
+    "curves.csv",
+    "properties.csv",
+    "comparison.csv",
+    "comparison_folds.csv",
+    "predictions.csv",
+    "correlations.csv",
+    "report.md",
+    "plots/accuracy_vs_properties.png",
+    "plots/predicted_vs_actual.png",
+    "plots/learning_curves.png",
+]
 
 
 def _quiet(lines):
@@ -81,17 +98,35 @@ def test_experiment_writes_every_file(finished):
 def test_experiment_results_one_row_per_net_with_promised_columns(finished):
     rows = _rows(finished[0])
     assert list(rows.index) == list(range(6))
-    expected = {"prior", "hidden", "k", "p", "m", "degree", "graph_seed", "train_seed", "seed",
-                "epochs", "batch_size", "lr", "num_nodes", "num_edges", "train_acc", "test_acc",
-                "loss", "train_seconds", "measure_seconds", *PROPERTIES}
+    expected = {
+        "prior",
+        "hidden",
+        "k",
+        "p",
+        "m",
+        "degree",
+        "graph_seed",
+        "train_seed",
+        "seed",
+        "epochs",
+        "batch_size",
+        "lr",
+        "num_nodes",
+        "num_edges",
+        "train_acc",
+        "test_acc",
+        "loss",
+        "train_seconds",
+        "measure_seconds",
+        *PROPERTIES,
+    }
     assert expected <= set(rows.columns)
     assert set(rows["prior"]) <= {"ws", "ba", "er"}
     assert rows["test_acc"].between(0, 1).all() and (rows["epochs"] == 1).all()
     ws = rows[rows.prior == "ws"]
     assert ws["k"].notna().all() and ws["m"].isna().all()
     curves = pd.read_csv(os.path.join(finished[0], "curves.csv"))
-    assert len(curves) == 6 and set(curves.columns) >= {"id", "repeat", "epoch", "loss",
-                                                        "test_acc"}
+    assert len(curves) == 6 and set(curves.columns) >= {"id", "repeat", "epoch", "loss", "test_acc"}
 
 
 def test_experiment_nets_reload_to_recorded_accuracy(finished):
@@ -110,11 +145,12 @@ def test_experiment_repeats_average_fresh_trainings(tmp_path):
     rows = _rows(out)
     _, _, x_test, y_test = load_data(TINY["data"])
     for i in rows.index:
-        accs = [accuracy(graphnets.load(os.path.join(out, "nets", name)), x_test, y_test)
-                for name in (f"{i:04d}.pt", f"{i:04d}_r1.pt")]
+        accs = [
+            accuracy(graphnets.load(os.path.join(out, "nets", name)), x_test, y_test)
+            for name in (f"{i:04d}.pt", f"{i:04d}_r1.pt")
+        ]
         assert rows.loc[i, "test_acc"] == pytest.approx(sum(accs) / 2, abs=1e-12)
-        assert rows.loc[i, "test_acc_std"] == pytest.approx(abs(accs[0] - accs[1]) / 2,
-                                                            abs=1e-12)
+        assert rows.loc[i, "test_acc_std"] == pytest.approx(abs(accs[0] - accs[1]) / 2, abs=1e-12)
         assert len(rows.loc[i, "train_seeds"].split()) == 2
     # repeat 0 trains the sampled weights: the same net as an experiment without repeats
     _trained(str(tmp_path / "one"), sample={"graphs": 2})
@@ -134,19 +170,30 @@ def test_experiment_tables_and_report(finished):
     assert list(corr.index[:12]) == list(TABLE1)
     preds = pd.read_csv(os.path.join(out, "predictions.csv"))
     assert len(preds) == 6 and set(preds["fold"]) == {0, 1}
-    assert preds[[c for c in preds.columns if c not in ("id", "actual", "fold")]].notna().all().all()
+    assert (
+        preds[[c for c in preds.columns if c not in ("id", "actual", "fold")]].notna().all().all()
+    )
     report = open(os.path.join(out, "report.md"), encoding="utf-8").read()
-    for ref in ("plots/accuracy_vs_properties.png", "plots/predicted_vs_actual.png",
-                "plots/learning_curves.png", "results.csv", "comparison.csv",
-                "| gnn |", "| layers |", "Best by Kendall"):
+    for ref in (
+        "plots/accuracy_vs_properties.png",
+        "plots/predicted_vs_actual.png",
+        "plots/learning_curves.png",
+        "results.csv",
+        "comparison.csv",
+        "| gnn |",
+        "| layers |",
+        "Best by Kendall",
+    ):
         assert ref in report, ref
 
 
 def test_experiment_each_stage_alone(finished, tmp_path):
     out = str(tmp_path / "copy")
     shutil.copytree(finished[0], out)
-    before = {n: open(os.path.join(out, n), "rb").read() for n in
-              ("properties.csv", "comparison.csv", "correlations.csv")}
+    before = {
+        n: open(os.path.join(out, n), "rb").read()
+        for n in ("properties.csv", "comparison.csv", "correlations.csv")
+    }
     os.remove(os.path.join(out, "report.md"))
     for stage in ("sample", "train", "measure", "predict", "report"):
         lines = []
@@ -170,12 +217,14 @@ def test_cli_experiment_resumes_a_folder_with_its_own_settings(finished, tmp_pat
     assert main(["experiment", "--out", out, "--no-progress"]) == 0  # no --config: config.json
     stdout, stderr = capsys.readouterr()
     assert stderr == ""
-    for line in ("train: 6 of 6 nets already trained (skipped); training 0 in this process",
-                 "measure: properties of the 6 nets are up to date (skipped)",
-                 "predict: comparison of the 6 nets is up to date (skipped)",
-                 f"experiment in {out}: 6 of 6 nets trained",
-                 "  this run: 0 trained, 6 skipped (already done)",
-                 f"  report: {os.path.join(out, 'report.md')}"):
+    for line in (
+        "train: 6 of 6 nets already trained (skipped); training 0 in this process",
+        "measure: properties of the 6 nets are up to date (skipped)",
+        "predict: comparison of the 6 nets is up to date (skipped)",
+        f"experiment in {out}: 6 of 6 nets trained",
+        "  this run: 0 trained, 6 skipped (already done)",
+        f"  report: {os.path.join(out, 'report.md')}",
+    ):
         assert line in stdout.splitlines(), line
     assert "  best predictor (Kendall τ): " in stdout and "  best net: #" in stdout
     # a flag that changes a row-defining setting is refused, naming it
@@ -188,8 +237,11 @@ def test_experiment_stage_needs_earlier_stages(tmp_path):
     run(TINY, out, stage="sample", progress=False, log=_quiet([]))
     with pytest.raises(StageError, match=r"measure: no trained nets in .*; run --stage train"):
         run(TINY, out, stage="measure", progress=False, log=_quiet([]))
-    with pytest.raises(StageError, match=r"report: results\.csv, curves\.csv, comparison\.csv, "
-                                         r"predictions\.csv, correlations\.csv missing"):
+    with pytest.raises(
+        StageError,
+        match=r"report: results\.csv, curves\.csv, comparison\.csv, "
+        r"predictions\.csv, correlations\.csv missing",
+    ):
         run(TINY, out, stage="report", progress=False, log=_quiet([]))
     with pytest.raises(ValueError, match=r"unknown stage 'fit'; expected one of sample, train"):
         run(TINY, out, stage="fit")
@@ -205,8 +257,10 @@ def test_experiment_same_seed_same_rows_other_seed_other_rows(finished, tmp_path
 def test_experiment_growing_graphs_trains_only_new_nets(finished, tmp_path):
     out = str(tmp_path / "grow")
     shutil.copytree(finished[0], out)
-    stat = {f: os.stat(os.path.join(out, "runs", f)).st_mtime_ns
-            for f in os.listdir(os.path.join(out, "runs"))}
+    stat = {
+        f: os.stat(os.path.join(out, "runs", f)).st_mtime_ns
+        for f in os.listdir(os.path.join(out, "runs"))
+    }
     lines = _trained(out, sample={"graphs": 8})
     assert lines[0] == "train: 6 of 8 nets already trained (skipped); training 2 in this process"
     for f, mtime in stat.items():
@@ -221,9 +275,12 @@ def test_experiment_growing_graphs_trains_only_new_nets(finished, tmp_path):
 
 
 def test_experiment_changed_config_refused(finished):
-    with pytest.raises(ConfigError, match=r"(?s)holds results of other settings:\n  "
-                                          r"train\.epochs: 1 in this folder, 2 now\n.*"
-                                          r"Start a new folder with --out NEW_DIR"):
+    with pytest.raises(
+        ConfigError,
+        match=r"(?s)holds results of other settings:\n  "
+        r"train\.epochs: 1 in this folder, 2 now\n.*"
+        r"Start a new folder with --out NEW_DIR",
+    ):
         run(merge(TINY, {"train": {"epochs": 2}}), finished[0], progress=False)
     with pytest.raises(ConfigError, match=r"seed: 0 in this folder, 5 now"):
         run(merge(TINY, {"seed": 5}), finished[0], progress=False)
@@ -233,8 +290,12 @@ def test_experiment_predict_settings_rerun_only_predict(finished, tmp_path):
     out = str(tmp_path / "refit")
     shutil.copytree(finished[0], out)
     lines = []
-    run(merge(TINY, {"predict": {"predictors": ["edges", "nodes"]}}), out, progress=False,
-        log=_quiet(lines))
+    run(
+        merge(TINY, {"predict": {"predictors": ["edges", "nodes"]}}),
+        out,
+        progress=False,
+        log=_quiet(lines),
+    )
     assert lines[1].startswith("train: 6 of 6 nets already trained (skipped); training 0")
     assert lines[2] == "measure: properties of the 6 nets are up to date (skipped)"
     assert lines[3].startswith("predict: 2-fold cross-validation of 6 nets")
@@ -245,10 +306,18 @@ def test_experiment_predict_settings_rerun_only_predict(finished, tmp_path):
 def test_experiment_predict_needs_two_nets_per_fold(finished, tmp_path):
     out = str(tmp_path / "folds")
     shutil.copytree(finished[0], out)
-    with pytest.raises(StageError, match=r"predict: predict\.folds = 4 needs at least 8 trained "
-                                         r"nets, .* has 6; train more \(--graphs\)"):
-        run(merge(TINY, {"predict": {"folds": 4}}), out, stage="predict", progress=False,
-            log=_quiet([]))
+    with pytest.raises(
+        StageError,
+        match=r"predict: predict\.folds = 4 needs at least 8 trained "
+        r"nets, .* has 6; train more \(--graphs\)",
+    ):
+        run(
+            merge(TINY, {"predict": {"folds": 4}}),
+            out,
+            stage="predict",
+            progress=False,
+            log=_quiet([]),
+        )
 
 
 def test_experiment_two_workers_equal_one(finished, tmp_path):
@@ -281,8 +350,20 @@ def uninterrupted(tmp_path_factory):
 
 
 def _cli(config, out, *args):
-    return [sys.executable, "-m", "graphnets", "experiment", "--config", str(config), "--out",
-            out, "--stage", "train", "--no-progress", *args]
+    return [
+        sys.executable,
+        "-m",
+        "graphnets",
+        "experiment",
+        "--config",
+        str(config),
+        "--out",
+        out,
+        "--stage",
+        "train",
+        "--no-progress",
+        *args,
+    ]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -290,11 +371,13 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
     config, reference = uninterrupted
     out = str(tmp_path / "killed")
     runs = os.path.join(out, "runs")
-    proc = subprocess.Popen(_cli(config, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        _cli(config, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
-    while not (os.path.isdir(runs) and any(re.fullmatch(r"\d{4}\.json", f)
-                                           for f in os.listdir(runs))):
+    while not (
+        os.path.isdir(runs) and any(re.fullmatch(r"\d{4}\.json", f) for f in os.listdir(runs))
+    ):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(sig)
@@ -304,8 +387,10 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
     done = sorted(f for f in os.listdir(runs) if re.fullmatch(r"\d{4}\.json", f))
     assert 1 <= len(done) < 20
     if sig == signal.SIGINT:
-        assert f"interrupted: {len(done)} of 20 nets are trained and saved; rerun the same " \
-               "command to resume" in stdout
+        assert (
+            f"interrupted: {len(done)} of 20 nets are trained and saved; rerun the same "
+            "command to resume" in stdout
+        )
     kept = {}
     for f in done:
         i = f[:4]
@@ -314,8 +399,10 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
 
     again = subprocess.run(_cli(config, out), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert f"train: {len(done)} of 20 nets already trained (skipped); training " \
-           f"{20 - len(done)} in this process" in again.stdout
+    assert (
+        f"train: {len(done)} of 20 nets already trained (skipped); training "
+        f"{20 - len(done)} in this process" in again.stdout
+    )
     assert f"this run: {20 - len(done)} trained, {len(done)} skipped" in again.stdout
     for p, (mtime, content) in kept.items():
         assert os.stat(p).st_mtime_ns == mtime and open(p, "rb").read() == content

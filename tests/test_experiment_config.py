@@ -17,43 +17,68 @@ def test_config_default_is_valid():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ({"train": {"epoch": 3}},
-         r"^train\.epoch: unknown key; expected one of epochs, batch_size, lr, repeats in "
-         r"\[train\]$"),
+        (
+            {"train": {"epoch": 3}},
+            r"^train\.epoch: unknown key; expected one of epochs, batch_size, lr, repeats in "
+            r"\[train\]$",
+        ),
         ({"colour": "red"}, r"^colour: unknown key; expected one of seed, data, sample"),
         ({"sample": {"priors": {"sw": {"k": [2]}}}}, r"^sample\.priors\.sw: unknown key"),
         ({"train": {"lr": "fast"}}, r"^train\.lr: expected a number > 0\.0, got 'fast'$"),
         ({"train": {"epochs": 2.5}}, r"^train\.epochs: expected an int >= 1, got 2\.5$"),
         ({"train": {"epochs": True}}, r"^train\.epochs: expected an int >= 1, got True$"),
-        ({"sample": {"priors": {"ws": {"k": [3]}}}},
-         r"^sample\.priors\.ws\.k: expected a non-empty list of even ints >= 2, got \[3\]$"),
-        ({"sample": {"hidden": [50, 20]}},
-         r"^sample\.hidden: expected \[low, high\], ints with 2 <= low <= high, got \[50, 20\]$"),
-        ({"sample": {"priors": {"ws": {"p": [0.2, 1.5]}}}},
-         r"^sample\.priors\.ws\.p: expected \[low, high\], numbers with 0\.0 <= low <= high "
-         r"<= 1\.0, got \[0\.2, 1\.5\]$"),
-        ({"sample": {"hidden": [8, 30]}},
-         r"^sample\.priors\.ws\.k: expected every k < the fewest hidden nodes "
-         r"\(sample\.hidden = \[8, 30\]\), got \[2, 4, 6, 8\]$"),
-        ({"sample": {"priors": {"ws": {"weight": 0}, "ba": {"weight": 0},
-                                "er": {"weight": 0}}}},
-         r"^sample\.priors: expected at least one prior with weight > 0"),
-        ({"data": {"test_size": 1.0}},
-         r"^data\.test_size: expected a number in \(0\.0, 1\.0\), got 1\.0$"),
-        ({"data": {"train_samples": 5}},
-         r"^data\.train_samples: expected \"all\" or an int >= 10, got 5$"),
-        ({"measure": {"properties": ["nodes", "girth"]}},
-         r"^measure\.properties: expected \"all\" or a non-empty list of layers, .*; got "
-         r"\['nodes', 'girth'\] \('girth' is unknown\)$"),
-        ({"predict": {"predictors": ["gnn", "oracle"]}},
-         r"^predict\.predictors: .*\('oracle' is unknown\)$"),
-        ({"predict": {"target": "accuracy"}},
-         r"^predict\.target: expected one of 'test_acc', 'train_acc', 'loss', got 'accuracy'$"),
+        (
+            {"sample": {"priors": {"ws": {"k": [3]}}}},
+            r"^sample\.priors\.ws\.k: expected a non-empty list of even ints >= 2, got \[3\]$",
+        ),
+        (
+            {"sample": {"hidden": [50, 20]}},
+            r"^sample\.hidden: expected \[low, high\], ints with 2 <= low <= high, got \[50, 20\]$",
+        ),
+        (
+            {"sample": {"priors": {"ws": {"p": [0.2, 1.5]}}}},
+            r"^sample\.priors\.ws\.p: expected \[low, high\], numbers with 0\.0 <= low <= high "
+            r"<= 1\.0, got \[0\.2, 1\.5\]$",
+        ),
+        (
+            {"sample": {"hidden": [8, 30]}},
+            r"^sample\.priors\.ws\.k: expected every k < the fewest hidden nodes "
+            r"\(sample\.hidden = \[8, 30\]\), got \[2, 4, 6, 8\]$",
+        ),
+        (
+            {"sample": {"priors": {"ws": {"weight": 0}, "ba": {"weight": 0}, "er": {"weight": 0}}}},
+            r"^sample\.priors: expected at least one prior with weight > 0",
+        ),
+        (
+            {"data": {"test_size": 1.0}},
+            r"^data\.test_size: expected a number in \(0\.0, 1\.0\), got 1\.0$",
+        ),
+        (
+            {"data": {"train_samples": 5}},
+            r"^data\.train_samples: expected \"all\" or an int >= 10, got 5$",
+        ),
+        (
+            {"measure": {"properties": ["nodes", "girth"]}},
+            r"^measure\.properties: expected \"all\" or a non-empty list of layers, .*; got "
+            r"\['nodes', 'girth'\] \('girth' is unknown\)$",
+        ),
+        (
+            {"predict": {"predictors": ["gnn", "oracle"]}},
+            r"^predict\.predictors: .*\('oracle' is unknown\)$",
+        ),
+        (
+            {"predict": {"target": "accuracy"}},
+            r"^predict\.target: expected one of 'test_acc', 'train_acc', 'loss', got 'accuracy'$",
+        ),
         ({"predict": {"folds": 1}}, r"^predict\.folds: expected an int >= 2, got 1$"),
-        ({"predict": {"top_k": 1.5}},
-         r"^predict\.top_k: expected an int >= 1 or a fraction in \(0, 1\), got 1\.5$"),
-        ({"run": {"executor": "slurm"}},
-         r"^run\.executor: expected one of 'local', 'ray', got 'slurm'$"),
+        (
+            {"predict": {"top_k": 1.5}},
+            r"^predict\.top_k: expected an int >= 1 or a fraction in \(0, 1\), got 1\.5$",
+        ),
+        (
+            {"run": {"executor": "slurm"}},
+            r"^run\.executor: expected one of 'local', 'ray', got 'slurm'$",
+        ),
         ({"train": 5}, r"^train: expected a table, got 5$"),
     ],
 )
@@ -86,8 +111,15 @@ def test_config_file_errors(tmp_path):
 
 def test_config_changes_lists_row_settings_only():
     a = default_config()
-    b = merge(a, {"seed": 1, "sample": {"graphs": 500, "priors": {"ba": {"m": [1, 2]}}},
-                  "predict": {"folds": 5}, "run": {"workers": 2}})
+    b = merge(
+        a,
+        {
+            "seed": 1,
+            "sample": {"graphs": 500, "priors": {"ba": {"m": [1, 2]}}},
+            "predict": {"folds": 5},
+            "run": {"workers": 2},
+        },
+    )
     assert changes(a, b) == [("seed", 0, 1), ("sample.priors.ba.m", [1, 5], [1, 2])]
 
 
@@ -110,8 +142,25 @@ def test_cli_flags_override_config(tmp_path, capsys):
     out = str(tmp_path / "out")
     c = _show(capsys, "--out", out, "--config", str(path))
     assert (c["seed"], c["sample"]["graphs"], c["train"]["epochs"]) == (3, 12, 2)
-    c = _show(capsys, "--out", out, "--config", str(path), "--epochs", "7", "--seed", "4",
-              "--graphs", "20", "--workers", "2", "--executor", "ray", "--ray-address", "auto")
+    c = _show(
+        capsys,
+        "--out",
+        out,
+        "--config",
+        str(path),
+        "--epochs",
+        "7",
+        "--seed",
+        "4",
+        "--graphs",
+        "20",
+        "--workers",
+        "2",
+        "--executor",
+        "ray",
+        "--ray-address",
+        "auto",
+    )
     assert (c["seed"], c["sample"]["graphs"], c["train"]["epochs"]) == (4, 20, 7)
     assert c["run"] == {"workers": 2, "executor": "ray", "ray_address": "auto"}
 
@@ -124,8 +173,9 @@ def test_cli_experiment_bad_config_exits_1(tmp_path, capsys):
     assert "error: sample.priors.ws.k: expected a non-empty list of even ints >= 2, got [3]" in err
 
 
-@pytest.mark.parametrize("args", [["--graphs", "0"], ["--executor", "slurm"],
-                                  ["--stage", "fit"], ["--seed", "-1"]])
+@pytest.mark.parametrize(
+    "args", [["--graphs", "0"], ["--executor", "slurm"], ["--stage", "fit"], ["--seed", "-1"]]
+)
 def test_cli_experiment_bad_flags_exit_2(args, capsys):
     with pytest.raises(SystemExit) as info:
         main(["experiment", *args])
@@ -138,8 +188,17 @@ def test_cli_experiment_help_mentions_every_option():
     sub = next(a for a in parser._actions if a.dest == "command").choices["experiment"]
     text = sub.format_help()
     options = [o for a in sub._actions for o in a.option_strings if o.startswith("--")]
-    assert {"--out", "--config", "--graphs", "--epochs", "--seed", "--workers", "--executor",
-            "--stage", "--ray-address"} <= set(options)
+    assert {
+        "--out",
+        "--config",
+        "--graphs",
+        "--epochs",
+        "--seed",
+        "--workers",
+        "--executor",
+        "--stage",
+        "--ray-address",
+    } <= set(options)
     for option in options:
         assert option in text
     for word in ("Resuming", "resumes", "docs/experiment.md", "new --out folder", "report.md"):

@@ -2,10 +2,9 @@ import os
 
 import pandas as pd
 import pytest
+from test_experiment import TINY, _quiet, _same_rows
 
 from graphnets.experiment import merge, run
-
-from test_experiment import TINY, _quiet, _same_rows
 
 ray = pytest.importorskip("ray")
 

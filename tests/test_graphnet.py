@@ -4,9 +4,9 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
+from _graphs import GRAPHS
 
 import graphnets
-from _graphs import GRAPHS
 from graphnets.reference import evaluate
 
 
@@ -22,8 +22,8 @@ def _all_nodes(net, x):
     G = nx.DiGraph()
     G.add_nodes_from(net.labels)
     G.add_edges_from(net.edges())
-    w = dict(zip(net.edges(), net.weight.detach()))
-    b = dict(zip(net.labels, net.bias.detach()))
+    w = dict(zip(net.edges(), net.weight.detach(), strict=True))
+    b = dict(zip(net.labels, net.bias.detach(), strict=True))
     acts = {lab: graphnets.parse_activation(a) for lab, a in net.activations.items()}
     z, a = {}, {}
     for k, lab in enumerate(net.inputs):
@@ -31,8 +31,10 @@ def _all_nodes(net, x):
     for lab in nx.topological_sort(G):
         if lab in a:
             continue
-        z[lab] = b[lab] + sum((w[(u, lab)] * a[u] for u in G.predecessors(lab)),
-                              torch.zeros(x.shape[0], dtype=x.dtype))
+        z[lab] = b[lab] + sum(
+            (w[(u, lab)] * a[u] for u in G.predecessors(lab)),
+            torch.zeros(x.shape[0], dtype=x.dtype),
+        )
         a[lab] = acts[lab].forward(z[lab])
     return z, a
 
@@ -58,8 +60,9 @@ def test_graphnet_outputs_linear_by_default():
 
 def test_graphnet_inputs_not_activated():
     # relu would clip the negative input; inputs pass x as it is.
-    net = graphnets.from_edges(torch.tensor([[0], [1]]), 2, [0], [1], weight=torch.tensor([1.0]),
-                               activation="relu")
+    net = graphnets.from_edges(
+        torch.tensor([[0], [1]]), 2, [0], [1], weight=torch.tensor([1.0]), activation="relu"
+    )
     x = torch.tensor([[-3.0], [2.0]])
     assert net(x).tolist() == [[-3.0], [2.0]]
 
@@ -68,7 +71,7 @@ def test_graphnet_hidden_source_outputs_activated_bias():
     net = GRAPHS["hidden_sources"]().double()
     x = torch.randn(3, 2, dtype=torch.float64)
     _, a = _all_nodes(net, x)
-    b = dict(zip(net.labels, net.bias.detach()))
+    b = dict(zip(net.labels, net.bias.detach(), strict=True))
     torch.testing.assert_close(a["s1"], torch.nn.functional.elu(b["s1"]).expand(3))
     torch.testing.assert_close(net(x), evaluate(net, x))
 
@@ -105,14 +108,15 @@ def test_graphnet_edges_order_is_weight_order(graph):
     net = GRAPHS[graph]().double()
     lab = net.labels
     src, dst = net.edge_index.tolist()
-    assert net.edges() == [(lab[s], lab[d]) for s, d in zip(src, dst)]
+    assert net.edges() == [(lab[s], lab[d]) for s, d in zip(src, dst, strict=True)]
     # Zeroing weight[e] is the same function as removing edges()[e].
     e = net.num_edges // 2
     keep = [k for k in range(net.num_edges) if k != e]
     s = net.structure
     cut = graphnets.GraphNet(
         graphnets.Structure(s.edge_index[:, keep], s.labels, s.inputs, s.outputs, s.activations),
-        net.weight.detach()[keep], net.bias.detach(),
+        net.weight.detach()[keep],
+        net.bias.detach(),
     ).double()
     with torch.no_grad():
         net.weight[e] = 0
@@ -181,11 +185,13 @@ def test_graphnet_dead_nodes_hidden_source_feeding_outputs():
 
 def test_graphnet_repr():
     net = graphnets.mlp([4, 8, 3], seed=0, kernel="levelwise")
-    assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
-                         "kernel=levelwise[densex2])")
+    assert repr(net) == (
+        "GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, kernel=levelwise[densex2])"
+    )
     net.compile("fused")
-    assert repr(net) == ("GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, "
-                         "kernel=fused[fusedx2])")
+    assert repr(net) == (
+        "GraphNet(nodes=15, edges=56, inputs=4, outputs=3, levels=3, kernel=fused[fusedx2])"
+    )
 
 
 def test_graphnet_summary():
@@ -195,8 +201,11 @@ def test_graphnet_summary():
     assert lines[0] == repr(net)
     assert "parameters: 67 (56 weights, 11 biases)" in text
     rows = [line.split() for line in lines[3:6]]
-    assert [r[:4] for r in rows] == [["0", "4", "0", "0"], ["1", "8", "32", "4"],
-                                     ["2", "3", "24", "8"]]
+    assert [r[:4] for r in rows] == [
+        ["0", "4", "0", "0"],
+        ["1", "8", "32", "4"],
+        ["2", "3", "24", "8"],
+    ]
     assert rows[1][4] == "100.00%" and rows[1][5] == "dense" and rows[1][6] == "relu"
     table = net.level_table()
     assert [r["nodes"] for r in table] == [4, 8, 3]
@@ -261,7 +270,7 @@ def test_graphnet_to_dense_layered_block_structure():
                 assert bool((block != 0).all())  # the sub-diagonal: layer c feeds layer c+1
             else:
                 assert bool((block == 0).all())
-    w = dict(zip(net.edges(), net.weight.detach().tolist()))
+    w = dict(zip(net.edges(), net.weight.detach().tolist(), strict=True))
     assert float(W.detach()[offs[1] + 2, 1]) == w[((0, 1), (1, 2))]
 
 
@@ -273,7 +282,7 @@ def test_graphnet_to_dense_computes_z(graph):
     order = net.order
     W = net.to_dense()
     A = torch.stack([a[v] for v in order])  # [N, B], rows in order
-    b = dict(zip(net.labels, net.bias.detach()))
+    b = dict(zip(net.labels, net.bias.detach(), strict=True))
     Z = W @ A + torch.stack([b[v] for v in order])[:, None]
     n_in = len(net.inputs)
     torch.testing.assert_close(Z[n_in:], torch.stack([z[v] for v in order[n_in:]]))
@@ -307,8 +316,15 @@ def test_graphnet_save_load_round_trip(graph, tmp_path):
 def test_graphnet_save_load_label_types(tmp_path):
     labels = [("in", 0), ("in", (1, "nested")), 7, "h", 2.5, None, True, ("out", 0)]
     ei = torch.tensor([[0, 1, 2, 3, 4, 5, 6], [2, 2, 3, 4, 5, 6, 7]])
-    net = graphnets.from_edges(ei, 8, [("in", 0), ("in", (1, "nested"))], [("out", 0)],
-                               labels=labels, activation="tanh", seed=0)
+    net = graphnets.from_edges(
+        ei,
+        8,
+        [("in", 0), ("in", (1, "nested"))],
+        [("out", 0)],
+        labels=labels,
+        activation="tanh",
+        seed=0,
+    )
     net.save(tmp_path / "n.pt")
     back = graphnets.load(tmp_path / "n.pt")
     assert back.labels == labels
@@ -327,12 +343,20 @@ def test_graphnet_save_load_float64(tmp_path):
     assert torch.equal(back(x), net(x))
 
 
-@pytest.mark.parametrize("label", [frozenset({1}), object(), (1, frozenset())],
-                         ids=["frozenset", "object", "tuple-with-frozenset"])
+@pytest.mark.parametrize(
+    "label",
+    [frozenset({1}), object(), (1, frozenset())],
+    ids=["frozenset", "object", "tuple-with-frozenset"],
+)
 def test_graphnet_save_unsaveable_label(label, tmp_path):
-    net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 3, ["x"], ["y"],
-                               labels=["x", label, "y"], seed=0)
-    with pytest.raises(TypeError, match=r"cannot save node label .* of type "
-                                        + type(label).__name__ + r": labels must be int"):
+    net = graphnets.from_edges(
+        torch.tensor([[0, 1], [1, 2]]), 3, ["x"], ["y"], labels=["x", label, "y"], seed=0
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"cannot save node label .* of type "
+        + type(label).__name__
+        + r": labels must be int",
+    ):
         net.save(tmp_path / "n.pt")
     assert not (tmp_path / "n.pt").exists()

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from _graphs import GRAPHS, forward_backward, reference
 from torch.autograd import gradcheck
 from torch.func import functional_call
 
 import graphnets
-from _graphs import GRAPHS, forward_backward, reference
 from graphnets.reference import evaluate
 
 KERNELS = ["dense", "sparse", "scatter", "fused", "auto", "levelwise"]
@@ -21,7 +21,7 @@ def _data(net, batch: int, dtype: torch.dtype, seed: int = 0):
 
 
 def _assert_matches(got, want, dtype):
-    for name, g, w in zip(("y", "weight.grad", "bias.grad", "x.grad"), got, want):
+    for name, g, w in zip(("y", "weight.grad", "bias.grad", "x.grad"), got, want, strict=True):
         assert g.dtype == dtype, name
         torch.testing.assert_close(g, w, **TOL[dtype], msg=lambda m, name=name: f"{name}: {m}")
 
@@ -142,8 +142,14 @@ def test_kernels_agree_after_parameter_update():
 
 def test_kernels_graph_with_no_edges():
     # Every non-input node is a source: y is act(bias), whatever x is.
-    net = graphnets.from_edges(torch.empty(2, 0, dtype=torch.long), 3, [0], [1, 2],
-                               bias=torch.tensor([0.0, 0.5, -2.0]), output_activation="relu")
+    net = graphnets.from_edges(
+        torch.empty(2, 0, dtype=torch.long),
+        3,
+        [0],
+        [1, 2],
+        bias=torch.tensor([0.0, 0.5, -2.0]),
+        output_activation="relu",
+    )
     x = torch.randn(4, 1)
     for kernel in KERNELS:
         torch.testing.assert_close(net.compile(kernel)(x), torch.tensor([[0.5, 0.0]]).expand(4, 2))
@@ -225,9 +231,11 @@ def test_kernels_fused_two_graphs_in_flight():
     gen = torch.Generator().manual_seed(3)
     xs = [torch.randn(b, len(net.inputs), generator=gen) for b in (5, 5, 9)]
     gys = [torch.randn(len(x), len(net.outputs), generator=gen) for x in xs]
-    want = [reference(net, x, gy) for x, gy in zip(xs, gys)]
+    want = [reference(net, x, gy) for x, gy in zip(xs, gys, strict=True)]
     ys = [net(x) for x in xs]  # three graphs alive at once
-    for y, gy, (_, w_ref, b_ref, _) in zip(reversed(ys), reversed(gys), reversed(want)):
+    for y, gy, (_, w_ref, b_ref, _) in zip(
+        reversed(ys), reversed(gys), reversed(want), strict=True
+    ):
         gw, gb = torch.autograd.grad(y, [net.weight, net.bias], gy, retain_graph=True)
         torch.testing.assert_close(gw, w_ref, **TOL[torch.float32])
         gw2, gb2 = torch.autograd.grad(y, [net.weight, net.bias], gy)

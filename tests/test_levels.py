@@ -28,7 +28,7 @@ def _random_dag(n: int, p: float, seed: int):
 def _nx_levels(src, dst, n):
     G = nx.DiGraph()
     G.add_nodes_from(range(n))
-    G.add_edges_from(zip(src.tolist(), dst.tolist()))
+    G.add_edges_from(zip(src.tolist(), dst.tolist(), strict=True))
     out = np.empty(n, dtype=np.int64)
     for k, gen in enumerate(nx.topological_generations(G)):
         out[list(gen)] = k
@@ -87,10 +87,10 @@ def test_levels_large_graph_default_walk():
 
 
 def _assert_is_cycle(cycle, src, dst):
-    edges = set(zip(src.tolist(), dst.tolist()))
+    edges = set(zip(src.tolist(), dst.tolist(), strict=True))
     assert len(cycle) >= 1
     assert len(set(cycle)) == len(cycle)
-    for a, b in zip(cycle, cycle[1:] + cycle[:1]):
+    for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True):
         assert (a, b) in edges
 
 
@@ -134,7 +134,7 @@ def test_reachable_matches_networkx(seed):
     start = rng.choice(n, 3, replace=False)
     G = nx.DiGraph()
     G.add_nodes_from(range(n))
-    G.add_edges_from(zip(src.tolist(), dst.tolist()))
+    G.add_edges_from(zip(src.tolist(), dst.tolist(), strict=True))
     want = set(start.tolist())
     for s in start.tolist():
         want |= nx.descendants(G, s)

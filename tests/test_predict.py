@@ -23,8 +23,10 @@ def _er_nets(k, seed):
     # Erdős–Rényi priors with 16 hidden nodes and a random edge probability each: the number
     # of edges varies widely and is a property of the graph alone, so it is a learnable target.
     ps = np.random.default_rng(seed).uniform(0.1, 0.5, k)
-    return [graphnets.priors.erdos_renyi(4, 2, 16, float(p), seed=seed * 1000 + i)
-            for i, p in enumerate(ps)]
+    return [
+        graphnets.priors.erdos_renyi(4, 2, 16, float(p), seed=seed * 1000 + i)
+        for i, p in enumerate(ps)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +88,11 @@ def test_to_pyg_weights():
 
 
 def test_to_pyg_batching_with_loader():
-    nets = [graphnets.mlp([3, 4, 2], seed=0), graphnets.priors.erdos_renyi(2, 1, 6, 0.5, seed=0),
-            graphnets.mlp([2, 1], seed=1)]
+    nets = [
+        graphnets.mlp([3, 4, 2], seed=0),
+        graphnets.priors.erdos_renyi(2, 1, 6, 0.5, seed=0),
+        graphnets.mlp([2, 1], seed=1),
+    ]
     graphs = [to_pyg(n, weights=True) for n in nets]
     (batch,) = list(DataLoader(graphs, batch_size=3))
     assert batch.num_graphs == 3
@@ -95,8 +100,9 @@ def test_to_pyg_batching_with_loader():
     assert batch.edge_attr.shape == (sum(n.num_edges for n in nets), 1)
     offset = nets[0].num_nodes
     first = nets[0].num_edges
-    assert torch.equal(batch.edge_index[:, first:first + nets[1].num_edges],
-                       nets[1].edge_index + offset)
+    assert torch.equal(
+        batch.edge_index[:, first : first + nets[1].num_edges], nets[1].edge_index + offset
+    )
     assert torch.equal(batch.batch.bincount(), torch.tensor([n.num_nodes for n in nets]))
     assert Batch.from_data_list(graphs).x.shape == batch.x.shape
 
@@ -176,8 +182,9 @@ def test_regressor_rank_loss_improves_kendall_tau(data):
 
 def test_rank_loss_values():
     p, t = torch.tensor([2.0, 0.0, 1.0]), torch.tensor([3.0, 1.0, 2.0])
-    ref = torch.stack([torch.log1p(torch.exp(-(p[i] - p[j])))
-                       for i in range(3) for j in range(3) if t[i] > t[j]]).mean()
+    ref = torch.stack(
+        [torch.log1p(torch.exp(-(p[i] - p[j]))) for i in range(3) for j in range(3) if t[i] > t[j]]
+    ).mean()
     torch.testing.assert_close(rank_loss(p, t), ref)
     tied = rank_loss(p.requires_grad_(), torch.ones(3))
     assert float(tied.detach()) == 0.0
@@ -186,8 +193,9 @@ def test_rank_loss_values():
 
 def test_regressor_val_fraction_zero_runs_all_epochs(data):
     nets, y, _, _ = data
-    model = GraphRegressor(hidden=8, layers=1).fit(nets[:6], y[:6], epochs=4, val_fraction=0,
-                                                   seed=0)
+    model = GraphRegressor(hidden=8, layers=1).fit(
+        nets[:6], y[:6], epochs=4, val_fraction=0, seed=0
+    )
     assert len(model.history["train"]) == 4 and model.history["val"] == []
 
 

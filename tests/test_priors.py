@@ -12,8 +12,9 @@ BUILDERS = {
     "barabasi_albert": lambda seed: priors.barabasi_albert(3, 2, 30, 2, seed=seed),
     "erdos_renyi": lambda seed: priors.erdos_renyi(3, 2, 30, 0.15, seed=seed),
     "from_graph": lambda seed: priors.from_graph(nx.petersen_graph(), 3, 2, seed=seed),
-    "embed": lambda seed: priors.embed(nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2)]), 3, 2,
-                                       seed=seed),
+    "embed": lambda seed: priors.embed(
+        nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2)]), 3, 2, seed=seed
+    ),
 }
 
 
@@ -168,8 +169,13 @@ def test_priors_embed_labels():
     net = priors.embed(D, 2, 1, activation="tanh", seed=0)
     assert net.labels == [("in", 0), ("in", 1), "a", "b", "c", ("out", 0)]
     assert set(net.edges()) == {
-        (("in", 0), "a"), (("in", 1), "a"), (("in", 0), "c"), (("in", 1), "c"),
-        ("a", "b"), ("c", "b"), ("b", ("out", 0)),
+        (("in", 0), "a"),
+        (("in", 1), "a"),
+        (("in", 0), "c"),
+        (("in", 1), "c"),
+        ("a", "b"),
+        ("c", "b"),
+        ("b", ("out", 0)),
     }
     assert net.activations["b"] == "tanh"
     x = torch.randn(3, 2)
@@ -185,8 +191,13 @@ def test_priors_embed_node_and_edge_order():
     net = priors.embed(D, 2, 1, seed=0)
     assert net.labels == [("in", 0), ("in", 1), "s", "a", "b", ("out", 0)]
     assert net.edges() == [
-        (("in", 0), "s"), (("in", 0), "a"), (("in", 1), "s"), (("in", 1), "a"),
-        ("s", ("out", 0)), ("a", "b"), ("b", ("out", 0)),
+        (("in", 0), "s"),
+        (("in", 0), "a"),
+        (("in", 1), "s"),
+        (("in", 1), "a"),
+        ("s", ("out", 0)),
+        ("a", "b"),
+        ("b", ("out", 0)),
     ]
     src = net.edge_index[0]
     assert bool((src[1:] >= src[:-1]).all())
@@ -226,8 +237,9 @@ def test_priors_nets_evaluate(name):
 
 
 def test_priors_options_pass_through():
-    net = priors.watts_strogatz(3, 2, 20, 4, 0.3, seed=0, activation="tanh",
-                                output_activation="sigmoid", kernel="scatter")
+    net = priors.watts_strogatz(
+        3, 2, 20, 4, 0.3, seed=0, activation="tanh", output_activation="sigmoid", kernel="scatter"
+    )
     assert net.kernel == "scatter"
     hidden = set(net.labels) - set(net.inputs) - set(net.outputs)
     assert {net.activations[v] for v in hidden} == {"tanh"}

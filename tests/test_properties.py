@@ -23,19 +23,45 @@ from graphnets import CycleError
 from graphnets.reference import evaluate
 
 KERNELS = ["dense", "sparse", "scatter", "fused", "auto"]
-ACTS = ["relu", "tanh", "sigmoid", "identity", "linear", "leaky_relu(0.2)", "elu", "elu(0.5)",
-        "softplus", "softplus(2.0, 5.0)", "gelu", "gelu(tanh)", "silu"]
+ACTS = [
+    "relu",
+    "tanh",
+    "sigmoid",
+    "identity",
+    "linear",
+    "leaky_relu(0.2)",
+    "elu",
+    "elu(0.5)",
+    "softplus",
+    "softplus(2.0, 5.0)",
+    "gelu",
+    "gelu(tanh)",
+    "silu",
+]
 LABELS = [lambda i: 3 * i - 5, lambda i: f"n{i}", lambda i: ("t", i), lambda i: (i, ("deep", "x"))]
-CORRUPTIONS = ["back_edge", "back_edge", "self_loop", "repeat_edge", "into_input", "overlap",
-               "no_inputs", "no_outputs", "repeat_input", "unknown_output", "bad_activation",
-               "repeat_label"]
+CORRUPTIONS = [
+    "back_edge",
+    "back_edge",
+    "self_loop",
+    "repeat_edge",
+    "into_input",
+    "overlap",
+    "no_inputs",
+    "no_outputs",
+    "repeat_input",
+    "unknown_output",
+    "bad_activation",
+    "repeat_label",
+]
 
 
 @st.composite
 def cases(draw):
     n = draw(st.integers(2, 12))
-    labels = [LABELS[k](i) for i, k in enumerate(draw(st.lists(st.integers(0, 3), min_size=n,
-                                                                   max_size=n)))]
+    labels = [
+        LABELS[k](i)
+        for i, k in enumerate(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    ]
     rank = draw(st.permutations(range(n)))  # node rank[k] is k-th in topological order
     n_in = draw(st.integers(1, min(3, n - 1)))
     ins = list(rank[:n_in])
@@ -50,8 +76,10 @@ def cases(draw):
     outs = draw(st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True))
     acts = draw(st.lists(st.sampled_from(ACTS), min_size=n, max_size=n))
     # About half the cases stay clean.
-    corruptions = draw(st.lists(st.sampled_from(["none"] + CORRUPTIONS), min_size=1, max_size=2)
-                       | st.just(["none"]))
+    corruptions = draw(
+        st.lists(st.sampled_from(["none"] + CORRUPTIONS), min_size=1, max_size=2)
+        | st.just(["none"])
+    )
     u, v = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
     for c in corruptions:
         inner = [(a, b) for a, b in edges if a not in ins]
@@ -90,7 +118,12 @@ def cases(draw):
         elif c == "repeat_label" and u != v:
             labels[v] = labels[u]
     return dict(
-        n=n, labels=labels, edges=edges, ins=ins, outs=outs, acts=acts,
+        n=n,
+        labels=labels,
+        edges=edges,
+        ins=ins,
+        outs=outs,
+        acts=acts,
         builder=draw(st.sampled_from(["edges", "networkx", "structure"])),
         batch=draw(st.integers(1, 4)),
         single=draw(st.booleans()),
@@ -151,16 +184,24 @@ def _build(case, rng):
     ins, outs = [lab(i) for i in case["ins"]], [lab(i) for i in case["outs"]]
     if case["builder"] == "edges":
         ei = torch.tensor(edges, dtype=torch.long).reshape(-1, 2).T
-        return graphnets.from_edges(ei, n, ins, outs, labels=labels,
-                                    weight=torch.from_numpy(weight).float(),
-                                    bias=torch.from_numpy(bias).float(),
-                                    activation=case["acts"][0], output_activation=case["acts"][1],
-                                    seed=case["seed"])
+        return graphnets.from_edges(
+            ei,
+            n,
+            ins,
+            outs,
+            labels=labels,
+            weight=torch.from_numpy(weight).float(),
+            bias=torch.from_numpy(bias).float(),
+            activation=case["acts"][0],
+            output_activation=case["acts"][1],
+            seed=case["seed"],
+        )
     if case["builder"] == "structure":
         ei = torch.tensor(edges, dtype=torch.long).reshape(-1, 2).T
         s = graphnets.Structure(ei, labels, case["ins"], case["outs"], case["acts"])
-        return graphnets.GraphNet(s, torch.from_numpy(weight), torch.from_numpy(bias),
-                                  seed=case["seed"])
+        return graphnets.GraphNet(
+            s, torch.from_numpy(weight), torch.from_numpy(bias), seed=case["seed"]
+        )
     G = nx.DiGraph()
     for i in range(n):
         attrs = {}
@@ -172,8 +213,14 @@ def _build(case, rng):
     for k, (u, v) in enumerate(edges):
         given = case["weight_attrs"] == "all" or (case["weight_attrs"] == "some" and k % 2 == 0)
         G.add_edge(labels[u], labels[v], **({"weight": float(weight[k])} if given else {}))
-    return graphnets.from_networkx(G, ins, outs, activation=case["acts"][1],
-                                   output_activation=case["acts"][-1], seed=case["seed"])
+    return graphnets.from_networkx(
+        G,
+        ins,
+        outs,
+        activation=case["acts"][1],
+        output_activation=case["acts"][-1],
+        seed=case["seed"],
+    )
 
 
 @contextlib.contextmanager
@@ -212,9 +259,10 @@ def _check_net(net, case, rng):
         y = net(xk)
         (y * gy).sum().backward()
         got = (y.detach(), _grad(net.weight), _grad(net.bias), _grad(xk))
-        for name, g, w in zip(("y", "weight.grad", "bias.grad", "x.grad"), got, want):
-            torch.testing.assert_close(g, w, **tol,
-                                       msg=lambda m, k=kernel, nm=name: f"{k} {nm}: {m}")
+        for name, g, w in zip(("y", "weight.grad", "bias.grad", "x.grad"), got, want, strict=True):
+            torch.testing.assert_close(
+                g, w, **tol, msg=lambda m, k=kernel, nm=name: f"{k} {nm}: {m}"
+            )
         if case["single"]:
             torch.testing.assert_close(net(x[0]), want[0][0], **tol)
     # The levels are the topological generations of the graph.
@@ -263,10 +311,19 @@ def test_properties_strategy_covers_both_outcomes():
 @pytest.mark.parametrize("builder", ["edges", "networkx", "structure"])
 def test_properties_known_case(builder):
     # A fixed case through the same machinery, so a broken harness cannot pass silently.
-    case = dict(n=5, labels=["a", 1, ("t", 2), "d", (3, ("deep", "x"))],
-                edges=[(0, 2), (1, 2), (2, 3), (0, 3), (3, 4), (1, 4)], ins=[1, 0], outs=[4, 2],
-                acts=["identity", "tanh", "gelu", "elu", "identity"], builder=builder, batch=1,
-                single=True, seed=0, weight_attrs="some")
+    case = dict(
+        n=5,
+        labels=["a", 1, ("t", 2), "d", (3, ("deep", "x"))],
+        edges=[(0, 2), (1, 2), (2, 3), (0, 3), (3, 4), (1, 4)],
+        ins=[1, 0],
+        outs=[4, 2],
+        acts=["identity", "tanh", "gelu", "elu", "identity"],
+        builder=builder,
+        batch=1,
+        single=True,
+        seed=0,
+        weight_attrs="some",
+    )
     assert _problems(case) == []
     rng = np.random.default_rng(0)
     _check_net(_build(case, rng), case, rng)

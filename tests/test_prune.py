@@ -33,8 +33,19 @@ def _data(net, n=12, seed=0):
 
 def _skip_net(activation="relu"):
     # a graph with a skip connection (input -> output) and hidden nodes on two levels
-    G = nx.DiGraph([("x0", "h0"), ("x1", "h0"), ("x1", "h1"), ("h0", "h1"), ("h0", "y0"),
-                    ("h1", "y0"), ("h1", "y1"), ("x0", "y1"), ("h0", "y1")])
+    G = nx.DiGraph(
+        [
+            ("x0", "h0"),
+            ("x1", "h0"),
+            ("x1", "h1"),
+            ("h0", "h1"),
+            ("h0", "y0"),
+            ("h1", "y0"),
+            ("h1", "y1"),
+            ("x0", "y1"),
+            ("h0", "y1"),
+        ]
+    )
     for v in ("h0", "h1"):
         G.nodes[v]["activation"] = activation
     return graphnets.from_networkx(G, ["x0", "x1"], ["y0", "y1"], seed=3).double()
@@ -68,7 +79,9 @@ def _brute_hessian_diag(net, x, y):
     ref = _Ref(net)
 
     def loss(w):
-        out = torch.func.functional_call(ref, {"net.weight": w, "net.bias": net.bias.detach()}, (x,))
+        out = torch.func.functional_call(
+            ref, {"net.weight": w, "net.bias": net.bias.detach()}, (x,)
+        )
         return F.cross_entropy(out, y)
 
     return torch.autograd.functional.hessian(loss, net.weight.detach().clone()).diagonal()
@@ -78,9 +91,12 @@ def _brute_gauss_newton_diag(net, x, y):
     ref = _Ref(net)
     G = torch.zeros(net.num_edges, dtype=torch.float64)
     for n in range(x.shape[0]):
+
         def out(w, n=n):
-            return torch.func.functional_call(ref, {"net.weight": w, "net.bias": net.bias.detach()},
-                                              (x[n:n + 1],))[0]
+            return torch.func.functional_call(
+                ref, {"net.weight": w, "net.bias": net.bias.detach()}, (x[n : n + 1],)
+            )[0]
+
         J = torch.autograd.functional.jacobian(out, net.weight.detach().clone())  # [C, E]
         p = torch.softmax(out(net.weight.detach()), 0)
         H = torch.diag(p) - torch.outer(p, p)
@@ -88,8 +104,7 @@ def _brute_gauss_newton_diag(net, x, y):
     return G / x.shape[0]
 
 
-@pytest.mark.parametrize("make", [lambda: graphnets.mlp([3, 4, 3, 2], seed=0).double(),
-                                  _skip_net])
+@pytest.mark.parametrize("make", [lambda: graphnets.mlp([3, 4, 3, 2], seed=0).double(), _skip_net])
 def test_prune_hessian_diagonal_equals_true_hessian_for_relu(make):
     # ReLU nets with linear outputs are piecewise linear in each single weight: there the
     # Gauss-Newton diagonal is the exact Hessian diagonal
@@ -97,15 +112,15 @@ def test_prune_hessian_diagonal_equals_true_hessian_for_relu(make):
     x, y = _data(net)
     exact = _brute_hessian_diag(net, x, y)
     assert torch.allclose(prune.hessian_diagonal(net, x, y, batch_size=5), exact, atol=1e-12)
-    assert torch.allclose(prune.obd(net, x, y), 0.5 * net.weight.detach() ** 2 * exact,
-                          atol=1e-12)
+    assert torch.allclose(prune.obd(net, x, y), 0.5 * net.weight.detach() ** 2 * exact, atol=1e-12)
 
 
 def test_prune_hessian_diagonal_tanh_is_gauss_newton():
     net = _skip_net("tanh")
     x, y = _data(net)
-    assert torch.allclose(prune.hessian_diagonal(net, x, y), _brute_gauss_newton_diag(net, x, y),
-                          atol=1e-12)
+    assert torch.allclose(
+        prune.hessian_diagonal(net, x, y), _brute_gauss_newton_diag(net, x, y), atol=1e-12
+    )
 
 
 def test_prune_hessian_diagonal_mse_loss():
@@ -115,7 +130,7 @@ def test_prune_hessian_diagonal_mse_loss():
     t = torch.randn(7, 2, dtype=torch.float64)
     h = prune.hessian_diagonal(net, x, t, loss=F.mse_loss)
     src = net.edge_index[0]
-    assert torch.allclose(h, (2 / (7 * 2)) * (x ** 2).sum(0)[src], atol=1e-12)
+    assert torch.allclose(h, (2 / (7 * 2)) * (x**2).sum(0)[src], atol=1e-12)
 
 
 def test_prune_node_scores_sum_in_and_out():
@@ -140,15 +155,18 @@ def test_prune_check_amount():
     assert prune.check_amount(0.34, 10) == 3
 
 
-@pytest.mark.parametrize("amount, err, match", [
-    (11, ValueError, r"amount must be a count in \[0, 10\], got 11"),
-    (-1, ValueError, r"amount must be a count in \[0, 10\], got -1"),
-    (1.5, ValueError, r"amount must be a fraction in \[0, 1\], got 1.5"),
-    (-0.1, ValueError, r"amount must be a fraction in \[0, 1\], got -0.1"),
-    (math.nan, ValueError, r"amount must be a fraction in \[0, 1\], got nan"),
-    (True, TypeError, r"amount must be an int \(how many\) or a float .*got bool True"),
-    ("5", TypeError, r"got str '5'"),
-])
+@pytest.mark.parametrize(
+    "amount, err, match",
+    [
+        (11, ValueError, r"amount must be a count in \[0, 10\], got 11"),
+        (-1, ValueError, r"amount must be a count in \[0, 10\], got -1"),
+        (1.5, ValueError, r"amount must be a fraction in \[0, 1\], got 1.5"),
+        (-0.1, ValueError, r"amount must be a fraction in \[0, 1\], got -0.1"),
+        (math.nan, ValueError, r"amount must be a fraction in \[0, 1\], got nan"),
+        (True, TypeError, r"amount must be an int \(how many\) or a float .*got bool True"),
+        ("5", TypeError, r"got str '5'"),
+    ],
+)
 def test_prune_check_amount_errors(amount, err, match):
     with pytest.raises(err, match=match):
         prune.check_amount(amount, 10)
@@ -213,7 +231,9 @@ def test_prune_selection_errors():
     s = torch.rand(4)
     with pytest.raises(TypeError, match="expected scores to be a torch.Tensor, got list"):
         prune.select_blinded([1.0, 2.0], 1)
-    with pytest.raises(ValueError, match=r"expected 4 group ids \(one per element\), got shape \[3\]"):
+    with pytest.raises(
+        ValueError, match=r"expected 4 group ids \(one per element\), got shape \[3\]"
+    ):
         prune.select_uniform(s, 1, torch.tensor([0, 1, 1]))
     with pytest.raises(TypeError, match="groups must be an integer tensor .*got torch.float32"):
         prune.select_uniform(s, 1, torch.zeros(4))
@@ -339,8 +359,10 @@ def test_prune_schedule_errors():
         prune.bucket(net, -1, 2)
     with pytest.raises(ValueError, match="bucket pruning needs non-negative scores, got -1.0"):
         prune.bucket(net, 1.0, 1, score=-torch.ones(42))
-    with pytest.raises(ValueError, match="select must be one of blinded, uniform, distributed "
-                                         "or a callable, got 'global'"):
+    with pytest.raises(
+        ValueError,
+        match="select must be one of blinded, uniform, distributed or a callable, got 'global'",
+    ):
         prune.one_shot(net, 1, select="global")
     with pytest.raises(ValueError, match="unit must be one of edges, nodes, got 'neurons'"):
         prune.one_shot(net, 1, unit="neurons")
@@ -348,16 +370,18 @@ def test_prune_schedule_errors():
         prune.one_shot(net, 1, retrain=3)
     with pytest.raises(ValueError, match=r"expected 42 scores \(one per edge\), got shape \[3\]"):
         prune.one_shot(net, 1, score=torch.ones(3))
-    with pytest.raises(ValueError, match="a select callable must return a boolean mask of 42 "
-                                         "entries with 2 True"):
+    with pytest.raises(
+        ValueError, match="a select callable must return a boolean mask of 42 entries with 2 True"
+    ):
         prune.one_shot(net, 2, select=lambda s, k, g: torch.zeros(42, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"expected x \[B, features\] and y \[B\]"):
         prune.taylor(net, torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="expected x and y to be torch.Tensors, got list"):
         prune.obd(net, [[0.0] * 4], torch.zeros(1, dtype=torch.long))
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
-        prune.hessian_diagonal(net, torch.zeros(3, 4), torch.zeros(3, dtype=torch.long),
-                               batch_size=0)
+        prune.hessian_diagonal(
+            net, torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), batch_size=0
+        )
     assert net.num_edges == 42  # no failed call pruned anything
 
 

@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("benchmarks_prune_digits",
-                                                  ROOT / "benchmarks" / "prune_digits.py")
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_prune_digits", ROOT / "benchmarks" / "prune_digits.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -18,8 +19,24 @@ def _load():
 
 def test_prune_example_small_setting(tmp_path, capsys):
     out = tmp_path / "p.png"
-    res = _load().main(["--archs", "100", "--repeats", "1", "--steps", "2", "--base-epochs", "3",
-                        "--retrain-epochs", "1", "--score-samples", "64", "--out", str(out)])
+    res = _load().main(
+        [
+            "--archs",
+            "100",
+            "--repeats",
+            "1",
+            "--steps",
+            "2",
+            "--base-epochs",
+            "3",
+            "--retrain-epochs",
+            "1",
+            "--score-samples",
+            "64",
+            "--out",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
     assert np.allclose(res["compression"], [0.0, 0.475, 0.95], atol=1e-3)
@@ -37,7 +54,8 @@ def test_prune_example_small_setting(tmp_path, capsys):
 def test_prune_docs_page_examples_are_correct():
     import doctest
 
-    result = doctest.testfile(str(ROOT / "docs" / "pruning.md"), module_relative=False,
-                              optionflags=doctest.ELLIPSIS)
+    result = doctest.testfile(
+        str(ROOT / "docs" / "pruning.md"), module_relative=False, optionflags=doctest.ELLIPSIS
+    )
     assert result.attempted >= 8
     assert result.failed == 0

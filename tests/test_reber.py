@@ -221,7 +221,7 @@ def test_corrupt_is_one_edit_away_and_invalid(embedded):
     valid = generate(600, embedded=embedded, seed=1)
     bad = corrupt(valid, embedded=embedded, seed=2)
     assert len(bad) == len(valid)
-    for s, t in zip(valid, bad):
+    for s, t in zip(valid, bad, strict=True):
         assert not is_valid(t, embedded=embedded) and not reference(t, embedded=embedded)
         assert edit_distance(s, t) == 1
         # the outer frame is kept and no B or E is added
@@ -233,10 +233,11 @@ def test_corrupt_is_one_edit_away_and_invalid(embedded):
 def test_corrupt_uses_every_kind():
     valid = generate(400, seed=0)
     bad = corrupt(valid, seed=0)
-    diffs = {len(t) - len(s) for s, t in zip(valid, bad)}
+    diffs = {len(t) - len(s) for s, t in zip(valid, bad, strict=True)}
     assert diffs == {-1, 0, 1}
     swaps = sum(
-        len(s) == len(t) and sorted(s) == sorted(t) and s != t for s, t in zip(valid, bad)
+        len(s) == len(t) and sorted(s) == sorted(t) and s != t
+        for s, t in zip(valid, bad, strict=True)
     )
     assert 50 < swaps < 150
 
@@ -350,7 +351,7 @@ def test_dataset_labels_match_the_grammar(embedded):
         assert y.tolist() == [int(is_valid(s, embedded=embedded)) for s in strings]
         assert y.tolist() == [int(reference(s, embedded=embedded)) for s in strings]
         assert decode(x) == strings
-        negatives = [s for s, label in zip(strings, y.tolist()) if label == 0]
+        negatives = [s for s, label in zip(strings, y.tolist(), strict=True) if label == 0]
         assert all(s[0] == "B" and s[-1] == "E" for s in negatives)
     assert int(data.y_train.sum()) == 750 and int(data.y_test.sum()) == 250
 
@@ -364,7 +365,7 @@ def test_dataset_is_shuffled():
 
 def test_dataset_same_seed_same_data_other_seed_other_data():
     a, b, c = dataset(400, seed=3), dataset(400, seed=3), dataset(400, seed=4)
-    for u, v in zip(a[:4], b[:4]):
+    for u, v in zip(a[:4], b[:4], strict=True):
         assert torch.equal(u, v)
     assert a.strings_train == b.strings_train and a.strings_test == b.strings_test
     assert a.strings_train != c.strings_train

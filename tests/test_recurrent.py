@@ -53,19 +53,34 @@ def recurrent_net(kernel="auto", dtype=torch.float64, seed=0):
     """Delays 1 and 2, self loops, a delayed edge from an input and from an output, and a
     delayed edge parallel to a delay-0 edge."""
     G = nx.DiGraph()
-    G.add_edges_from([("x0", "h0"), ("x1", "h0"), ("x1", "h1"), ("h0", "h2"), ("h1", "h2"),
-                      ("h2", "y0"), ("h0", "y1"), ("x0", "y1")])
-    G.add_edge("h2", "h0", delay=1)         # a cycle through a delay
-    G.add_edge("h1", "h1", delay=1)         # a recurrent self loop
-    G.add_edge("y0", "h1", delay=2)         # from an output, two steps back
-    G.add_edge("x0", "h2", delay=1)         # from an input
+    G.add_edges_from(
+        [
+            ("x0", "h0"),
+            ("x1", "h0"),
+            ("x1", "h1"),
+            ("h0", "h2"),
+            ("h1", "h2"),
+            ("h2", "y0"),
+            ("h0", "y1"),
+            ("x0", "y1"),
+        ]
+    )
+    G.add_edge("h2", "h0", delay=1)  # a cycle through a delay
+    G.add_edge("h1", "h1", delay=1)  # a recurrent self loop
+    G.add_edge("y0", "h1", delay=2)  # from an output, two steps back
+    G.add_edge("x0", "h2", delay=1)  # from an input
     G.add_edge("h2", "y1", delay=3)
-    net = graphnets.from_networkx(G, ["x0", "x1"], ["y0", "y1"], activation="tanh",
-                                  seed=seed, kernel=kernel)
+    net = graphnets.from_networkx(
+        G, ["x0", "x1"], ["y0", "y1"], activation="tanh", seed=seed, kernel=kernel
+    )
     net = net.to(dtype)
     with torch.no_grad():
-        net.bias.copy_(0.3 * torch.randn(net.num_nodes, generator=torch.Generator()
-                                         .manual_seed(seed + 1), dtype=dtype))
+        net.bias.copy_(
+            0.3
+            * torch.randn(
+                net.num_nodes, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype
+            )
+        )
         net.bias[net.structure.inputs] = 0
     # h0 -> h2 at delay 0 and again at delay 1: two different connections
     net.add_edges(["h0"], ["h2"], delay=1, seed=seed)
@@ -82,8 +97,16 @@ def test_recurrent_structure_levels_ignore_delays():
 
 def test_recurrent_state_labels():
     net = recurrent_net()
-    assert net.state_labels == [("x0", 1), ("h0", 1), ("h1", 1), ("h2", 1), ("h2", 2),
-                                ("h2", 3), ("y0", 1), ("y0", 2)]
+    assert net.state_labels == [
+        ("x0", 1),
+        ("h0", 1),
+        ("h1", 1),
+        ("h2", 1),
+        ("h2", 2),
+        ("h2", 3),
+        ("y0", 1),
+        ("y0", 2),
+    ]
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -138,8 +161,8 @@ def test_recurrent_unroll_structure():
     assert not u.is_recurrent
     assert unrolled.inputs[:2] == [("x0", 0), ("x1", 0)]
     assert unrolled.outputs[-2:] == [("y0", 3), ("y1", 3)]
-    assert ((("h2", 0), ("h0", 1)) in unrolled.edges())
-    assert ((("y0", 0), ("h1", 2)) in unrolled.edges())
+    assert (("h2", 0), ("h0", 1)) in unrolled.edges()
+    assert (("y0", 0), ("h1", 2)) in unrolled.edges()
     # tied: one parameter per original edge
     assert [p.shape for p in unrolled.parameters()] == [net.weight.shape, net.bias.shape]
     assert unrolled.parameters().__next__() is net.weight
@@ -217,9 +240,12 @@ def test_recurrent_matches_torch_rnn():
         for k in range(n_in):
             G.add_edge(ins[k], hs[j], weight=float(W_ih[j, k]))
     net = graphnets.from_networkx(G, ins, hs, output_activation="tanh")
-    net.add_edges([hs[k] for j in range(H) for k in range(H)],
-                  [hs[j] for j in range(H) for k in range(H)],
-                  W_hh.reshape(-1), delay=1)
+    net.add_edges(
+        [hs[k] for j in range(H) for k in range(H)],
+        [hs[j] for j in range(H) for k in range(H)],
+        W_hh.reshape(-1),
+        delay=1,
+    )
     net = net.to(torch.float64)
     with torch.no_grad():
         net.bias[net.structure.lookup(hs)] = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach()
@@ -234,10 +260,14 @@ def test_recurrent_matches_torch_rnn():
 
 def test_recurrent_edits_keep_delays():
     net = recurrent_net()
-    before = dict(zip(zip(net.edges(), net.delay.tolist()), net.weight.tolist()))
+    before = dict(
+        zip(zip(net.edges(), net.delay.tolist(), strict=True), net.weight.tolist(), strict=True)
+    )
     net.remove_edges([("h1", "h1")])
     net.remove_nodes(["h1"])
-    after = dict(zip(zip(net.edges(), net.delay.tolist()), net.weight.tolist()))
+    after = dict(
+        zip(zip(net.edges(), net.delay.tolist(), strict=True), net.weight.tolist(), strict=True)
+    )
     assert set(after) <= set(before)
     assert all(before[k] == v for k, v in after.items())
     assert (("h2", "h0"), 1) in after and (("h0", "h2"), 1) in after
@@ -250,9 +280,12 @@ def test_recurrent_add_delayed_edge_may_close_a_cycle():
     assert not net.is_recurrent
     net.add_edges([2], [1], delay=1)
     assert net.is_recurrent and net.delay.tolist() == [0, 0, 1]
-    with pytest.raises(graphnets.CycleError, match=r"cycle: 2 -> 1 -> 2; leave one of them out "
-                                                   r"or give it a delay >= 1; the net is "
-                                                   r"unchanged"):
+    with pytest.raises(
+        graphnets.CycleError,
+        match=r"cycle: 2 -> 1 -> 2; leave one of them out "
+        r"or give it a delay >= 1; the net is "
+        r"unchanged",
+    ):
         net.add_edges([2], [1])
     assert net.num_edges == 3
 
@@ -275,8 +308,11 @@ def test_recurrent_save_load_and_exports(tmp_path):
 
 
 def test_recurrent_to_networkx_refuses_parallel_delays():
-    with pytest.raises(ValueError, match=r"edge 'h0' -> 'h2' exists with delays 0 and 1; a "
-                                         r"networkx.DiGraph holds one edge per pair"):
+    with pytest.raises(
+        ValueError,
+        match=r"edge 'h0' -> 'h2' exists with delays 0 and 1; a "
+        r"networkx.DiGraph holds one edge per pair",
+    ):
         recurrent_net().to_networkx()
 
 
@@ -303,22 +339,28 @@ def test_recurrent_feedforward_net_steps_like_forward():
 def test_recurrent_summary_and_repr():
     net = recurrent_net()
     assert "delayed=6" in repr(net)
-    assert "recurrent: 6 delayed edges (delays 1..3, not in the table), state of 8 values" \
+    assert (
+        "recurrent: 6 delayed edges (delays 1..3, not in the table), state of 8 values"
         in net.summary()
+    )
     assert "steps=3, tied to 14 weights" in repr(graphnets.unroll(net, 3))
 
 
 # -- errors ------------------------------------------------------------------------------------
 def test_recurrent_errors_forward_needs_step():
-    with pytest.raises(ValueError, match=r"this net has 6 delayed \(recurrent\) edges, so it "
-                                         r"needs a time step and a state: use net.step"):
+    with pytest.raises(
+        ValueError,
+        match=r"this net has 6 delayed \(recurrent\) edges, so it "
+        r"needs a time step and a state: use net.step",
+    ):
         recurrent_net()(torch.zeros(1, 2, dtype=torch.float64))
 
 
 def test_recurrent_errors_delay_zero_cycle():
     G = nx.DiGraph([("x", "a"), ("a", "b"), ("b", "a"), ("b", "y")])
-    with pytest.raises(graphnets.CycleError,
-                       match=r"cycle: 'b' -> 'a' -> 'b'; remove one of its edges$"):
+    with pytest.raises(
+        graphnets.CycleError, match=r"cycle: 'b' -> 'a' -> 'b'; remove one of its edges$"
+    ):
         graphnets.from_networkx(G, ["x"], ["y"])
     G.edges["b", "a"]["delay"] = 1
     assert graphnets.from_networkx(G, ["x"], ["y"]).is_recurrent
@@ -328,8 +370,11 @@ def test_recurrent_errors_bad_delays():
     ei = torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(ValueError, match=r"delay of edge 1 is -1; delays are ints >= 0"):
         graphnets.from_edges(ei, 3, [0], [2], delay=[0, -1])
-    with pytest.raises(TypeError, match=r"delay must hold integers \(time steps\), got dtype "
-                                        r"torch.float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"delay must hold integers \(time steps\), got dtype "
+        r"torch.float32",
+    ):
         graphnets.from_edges(ei, 3, [0], [2], delay=torch.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"expected 2 delays \(one per edge\), got 3"):
         graphnets.from_edges(ei, 3, [0], [2], delay=[0, 1, 1])
@@ -340,11 +385,17 @@ def test_recurrent_errors_bad_delays():
 
 
 def test_recurrent_errors_self_loop_and_duplicates():
-    with pytest.raises(ValueError, match=r"self loop on node 1 .* \(a recurrent self loop "
-                                         r"needs a delay >= 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"self loop on node 1 .* \(a recurrent self loop "
+        r"needs a delay >= 1\)",
+    ):
         graphnets.from_edges(torch.tensor([[0, 1], [1, 1]]), 2, [0], [1], delay=[0, 0])
-    with pytest.raises(ValueError, match=r"duplicate edge 1 -> 2 with delay 1 \(edges 1 and 2\)"
-                                         r"; give each pair at most one edge per delay"):
+    with pytest.raises(
+        ValueError,
+        match=r"duplicate edge 1 -> 2 with delay 1 \(edges 1 and 2\)"
+        r"; give each pair at most one edge per delay",
+    ):
         graphnets.from_edges(torch.tensor([[0, 1, 1], [1, 2, 2]]), 3, [0], [2], delay=[0, 1, 1])
     with pytest.raises(ValueError, match=r"enters input node 0"):
         graphnets.from_edges(torch.tensor([[0, 1], [1, 0]]), 2, [0], [1], delay=[0, 1])
@@ -353,15 +404,21 @@ def test_recurrent_errors_self_loop_and_duplicates():
 def test_recurrent_errors_state_and_sequence():
     net = recurrent_net()
     x = torch.zeros(3, 2, 2, dtype=torch.float64)
-    with pytest.raises(ValueError, match=r"expected a state of shape \[2, 8\] \(or \[8\]\), one "
-                                         r"column per net.state_labels entry, got \[2, 3\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a state of shape \[2, 8\] \(or \[8\]\), one "
+        r"column per net.state_labels entry, got \[2, 3\]",
+    ):
         net.run(x, torch.zeros(2, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"expected a state of dtype torch.float64"):
         net.run(x, torch.zeros(2, 8))
     with pytest.raises(TypeError, match=r"state must be None, a number or a tensor"):
         net.run(x, "zeros")
-    with pytest.raises(ValueError, match=r"expected a sequence x of shape \[T, B, n_inputs\] "
-                                         r"with n_inputs=2, got \[2, 2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a sequence x of shape \[T, B, n_inputs\] "
+        r"with n_inputs=2, got \[2, 2\]",
+    ):
         net.run(x[0])
     with pytest.raises(TypeError, match=r"expected x of dtype torch.float64"):
         net.run(x.float())
@@ -380,11 +437,17 @@ def test_recurrent_errors_unroll():
     unrolled = graphnets.unroll(net, 3)
     with pytest.raises(TypeError, match=r"expected a GraphNet to unroll, got UnrolledNet"):
         graphnets.unroll(unrolled, 2)
-    with pytest.raises(TypeError, match=r"cannot remove_edges an unrolled net: its weights are "
-                                        r"tied .* \(unrolled.source.remove_edges"):
+    with pytest.raises(
+        TypeError,
+        match=r"cannot remove_edges an unrolled net: its weights are "
+        r"tied .* \(unrolled.source.remove_edges",
+    ):
         unrolled.remove_edges([0])
-    with pytest.raises(ValueError, match=r"expected a sequence of shape \[3, B, 2\] \(the net "
-                                         r"was unrolled for 3 steps\), got \[4, 1, 2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected a sequence of shape \[3, B, 2\] \(the net "
+        r"was unrolled for 3 steps\), got \[4, 1, 2\]",
+    ):
         unrolled.run(torch.zeros(4, 1, 2, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"unrolled with state_inputs=False"):
         unrolled.run(torch.zeros(3, 1, 2, dtype=torch.float64), torch.zeros(1, 8))
@@ -408,11 +471,16 @@ def test_recurrent_unroll_kernel_choice_and_large_graph():
 
 def test_recurrent_analysis_measures_the_delay_zero_graph():
     net = recurrent_net()
-    ff = graphnets.from_networkx(nx.DiGraph([(u, v) for (u, v), d in
-                                             zip(net.edges(), net.delay.tolist()) if d == 0]),
-                                 net.inputs, net.outputs)
+    ff = graphnets.from_networkx(
+        nx.DiGraph(
+            [(u, v) for (u, v), d in zip(net.edges(), net.delay.tolist(), strict=True) if d == 0]
+        ),
+        net.inputs,
+        net.outputs,
+    )
     assert graphnets.analysis.properties(net) == pytest.approx(
-        graphnets.analysis.properties(ff), nan_ok=True)
+        graphnets.analysis.properties(ff), nan_ok=True
+    )
 
 
 def test_recurrent_docs_section_runs():
@@ -442,8 +510,9 @@ def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
     ei = torch.cat([cell.edge_index, cell.recurrent_edge_index], 1)
     delay = [0] * cell.edge_index.shape[1] + [1] * cell.recurrent_edge_index.shape[1]
     hidden = list(range(n_in, n_in + H))
-    net = graphnets.from_edges(ei, n_in + H, list(range(n_in)), hidden, delay=delay,
-                               output_activation=mode[4:])
+    net = graphnets.from_edges(
+        ei, n_in + H, list(range(n_in)), hidden, delay=delay, output_activation=mode[4:]
+    )
     net = net.to(torch.float64)
     with torch.no_grad():
         net.weight.copy_(torch.cat([cell.weight[:, 0], cell.recurrent_weight[:, 0]]))
@@ -462,8 +531,11 @@ def test_recurrent_graphnet_equals_graph_structured_rnn_cell(mode):
 def test_recurrent_cell_to_graphnet_refuses_gated_cells():
     from graphnets import cells
 
-    with pytest.raises(TypeError, match=r"a lstm cell has 4 gates per neuron, which a GraphNet's "
-                                        r"scalar neurons cannot express"):
+    with pytest.raises(
+        TypeError,
+        match=r"a lstm cell has 4 gates per neuron, which a GraphNet's "
+        r"scalar neurons cannot express",
+    ):
         cells.complete("lstm", 2, 3).to_graphnet()
 
 
@@ -497,8 +569,7 @@ def test_recurrent_add_recurrent_patterns(connect):
         expected = {(u, v) for u in hidden for v in hidden}
     else:
         expected = {(u, v) for u in hidden for v in hidden if s.level[u] == s.level[v]}
-        assert len(expected) == sum(
-            c * c for c in np.bincount(s.level[hidden]).tolist())
+        assert len(expected) == sum(c * c for c in np.bincount(s.level[hidden]).tolist())
     assert {tuple(e) for e in new} == expected and len(new) == len(expected)
     assert net.levels == graphnets.priors.watts_strogatz(5, 2, 16, 4, 0.4, seed=3).levels
     x = torch.randn(4, 3, 5)
@@ -512,8 +583,11 @@ def test_recurrent_priors_take_recurrent_option():
     assert a.is_recurrent and not c.is_recurrent
     assert torch.equal(a.weight, b.weight) and a.edges() == b.edges()
     assert torch.equal(a.weight[: c.num_edges], c.weight)  # the feed-forward part is unchanged
-    with pytest.raises(ValueError, match=r"unknown recurrent pattern 'layer'; expected one of "
-                                         r"'level', 'self', 'complete' or None"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown recurrent pattern 'layer'; expected one of "
+        r"'level', 'self', 'complete' or None",
+    ):
         graphnets.priors.barabasi_albert(4, 2, 12, 2, seed=1, recurrent="layer")
     with pytest.raises(ValueError, match=r"delay must be an int >= 1 for recurrent edges, got 0"):
         graphnets.priors.add_recurrent(c, delay=0)

@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _load():
     spec = importlib.util.spec_from_file_location(
-        "recurrent_reber", os.path.join(ROOT, "benchmarks", "recurrent_reber.py"))
+        "recurrent_reber", os.path.join(ROOT, "benchmarks", "recurrent_reber.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,11 +31,36 @@ N_SEQ, HIDDEN, STEPS, NETS = 240, 8, 2, 2
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("recurrent_reber")
-    argv = ["--sequences", str(N_SEQ), "--hidden", str(HIDDEN), "--seeds", "1",
-            "--base-epochs", "1", "--retrain-epochs", "1", "--steps", str(STEPS),
-            "--nets", str(NETS), "--prior-nodes", "5", "9", "--prior-epochs", "1",
-            "--folds", "2", "--no-progress", "--out", str(out),
-            "--pruning-fig", str(out / "pruning.png"), "--priors-fig", str(out / "priors.png")]
+    argv = [
+        "--sequences",
+        str(N_SEQ),
+        "--hidden",
+        str(HIDDEN),
+        "--seeds",
+        "1",
+        "--base-epochs",
+        "1",
+        "--retrain-epochs",
+        "1",
+        "--steps",
+        str(STEPS),
+        "--nets",
+        str(NETS),
+        "--prior-nodes",
+        "5",
+        "9",
+        "--prior-epochs",
+        "1",
+        "--folds",
+        "2",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--pruning-fig",
+        str(out / "pruning.png"),
+        "--priors-fig",
+        str(out / "priors.png"),
+    ]
     torch_threads = torch.get_num_threads()
     try:
         result = rr.main(argv)
@@ -67,8 +93,9 @@ def test_recurrent_reber_pruning(run):
     # an RNN without any edge computes a constant: it predicts one class for every string
     y_test = reber.dataset(N_SEQ, seed=0).y_test.float()
     shares = {round(float(y_test.mean()), 6), round(1 - float(y_test.mean()), 6)}
-    empty = df[(df["kind"] == "both") & (df["fraction"] == 1.0)
-               & df["mode"].isin(["rnn_tanh", "rnn_relu"])]
+    empty = df[
+        (df["kind"] == "both") & (df["fraction"] == 1.0) & df["mode"].isin(["rnn_tanh", "rnn_relu"])
+    ]
     assert len(empty) == 2 and {round(a, 6) for a in empty["before"]} <= shares
     summary, grid = result["pruning_summary"], result["pruning_grid"]
     assert summary.count("\n") == 1 + 3 * len(cells.MODES)
@@ -90,8 +117,9 @@ def test_recurrent_reber_priors(run):
     # ... and the cell's i2h edges are the inputs into its sources plus the DAG's edges
     assert (df["i2h_edges"] == 7 * df["source_nodes"] + df["edges"]).all()
     # the same graphs for every cell type
-    per_mode = [g.sort_values("net")[["edges", "diameter"]].to_numpy()
-                for _, g in df.groupby("mode")]
+    per_mode = [
+        g.sort_values("net")[["edges", "diameter"]].to_numpy() for _, g in df.groupby("mode")
+    ]
     assert all(np.array_equal(per_mode[0], p, equal_nan=True) for p in per_mode)
     assert all(result["table1"].count(f"| {p} |") == 1 for p in TABLE1)
     assert result["r2"].count("\n") == 1 + len(cells.MODES)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from _graphs import GRAPHS
 
 import graphnets
-from _graphs import GRAPHS
 from graphnets.schedule import compile_schedule
 
 
@@ -50,7 +50,7 @@ def test_schedule_activation_groups(graph):
 def test_schedule_edge_order(graph):
     s = GRAPHS[graph]().structure
     sched = compile_schedule(s, "auto")
-    eorder = (torch.arange(s.num_edges) if sched.edge_order is None else sched.edge_order)
+    eorder = torch.arange(s.num_edges) if sched.edge_order is None else sched.edge_order
     src, dst = s.edge_index[:, eorder]
     assert torch.equal(sched.src_pos, sched.position[src])
     assert torch.equal(sched.dst_pos, sched.position[dst])
@@ -122,8 +122,9 @@ def test_schedule_predicted_costs_follow_the_model():
     s = graphnets.schedule
     net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 3, [0], [2])
     costs = s.predicted_costs(net.structure)
-    assert costs["fused"] == pytest.approx(s.FUSED_CALL_US + 1e-3 * (s.FUSED_INPUT_EDGE_NS
-                                                                       + s.FUSED_EDGE_NS))
+    assert costs["fused"] == pytest.approx(
+        s.FUSED_CALL_US + 1e-3 * (s.FUSED_INPUT_EDGE_NS + s.FUSED_EDGE_NS)
+    )
     assert costs["levelwise"] == pytest.approx(2 * s.LEVEL_US + 1e-3 * 2 * s.DENSE_EDGE_NS)
 
 
@@ -147,7 +148,9 @@ def test_schedule_fused_off_cpu_raises():
 
 
 def test_schedule_unknown_kernel():
-    with pytest.raises(ValueError, match=r"unknown kernel 'gpu'; expected one of auto, levelwise, dense"):
+    with pytest.raises(
+        ValueError, match=r"unknown kernel 'gpu'; expected one of auto, levelwise, dense"
+    ):
         compile_schedule(GRAPHS["mlp"]().structure, "gpu")
 
 
@@ -184,8 +187,11 @@ def test_schedule_auto_other_dtype_is_levelwise():
 
 def test_schedule_fused_other_dtype_raises():
     net = graphnets.mlp([4, 8, 3], seed=0).to(torch.bfloat16)
-    with pytest.raises(TypeError, match=r"kernel 'fused' computes in float32 or float64, got "
-                                        r"torch.bfloat16; use kernel='auto' or 'levelwise'"):
+    with pytest.raises(
+        TypeError,
+        match=r"kernel 'fused' computes in float32 or float64, got "
+        r"torch.bfloat16; use kernel='auto' or 'levelwise'",
+    ):
         net.compile("fused")
 
 
@@ -211,8 +217,13 @@ def _run_fallback(**env) -> list[str]:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", _FALLBACK_CODE], env=dict(os.environ, **env),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _FALLBACK_CODE],
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.splitlines()
 
 
@@ -220,8 +231,10 @@ def test_schedule_no_cpp_env_runs_levelwise():
     # GRAPHNETS_NO_CPP=1 is an explicit choice: level-wise kernels, no warning.
     out = _run_fallback(GRAPHNETS_NO_CPP="1")
     assert out[:3] == ["['bias', 'dense']", "False", "True"]
-    assert out[3] == ("kernel 'fused' is unavailable here (disabled by GRAPHNETS_NO_CPP); use "
-                      "kernel='auto', which falls back to the level-wise kernels")
+    assert out[3] == (
+        "kernel 'fused' is unavailable here (disabled by GRAPHNETS_NO_CPP); use "
+        "kernel='auto', which falls back to the level-wise kernels"
+    )
 
 
 def test_schedule_without_compiler_falls_back_with_a_warning(tmp_path):

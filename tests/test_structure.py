@@ -43,8 +43,11 @@ def test_structure_edge_index_conversions():
 def test_structure_lookup():
     s = _s([(0, 1), (1, 2), (2, 3)])
     assert s.lookup(["c", "a"]) == [2, 0]
-    with pytest.raises(ValueError, match=r"outputs name 'z', which is not a node of the graph "
-                                         r"\(it has 4 nodes, e\.g\. 'a', 'b', 'c', \.\.\.\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"outputs name 'z', which is not a node of the graph "
+        r"\(it has 4 nodes, e\.g\. 'a', 'b', 'c', \.\.\.\)",
+    ):
         s.lookup(["a", "z"], "outputs")
     with pytest.raises(ValueError, match=r"nodes name \[1\], which is not a node"):
         s.lookup([[1]])  # unhashable: still a ValueError naming it
@@ -72,8 +75,11 @@ def test_structure_activation_count():
 
 
 def test_structure_roles_out_of_range():
-    with pytest.raises(ValueError, match=r"inputs refer to node index \[0, 7\], valid indices "
-                                         r"are 0\.\.3"):
+    with pytest.raises(
+        ValueError,
+        match=r"inputs refer to node index \[0, 7\], valid indices "
+        r"are 0\.\.3",
+    ):
         _s([(0, 1)], inputs=(0, 7))
 
 
@@ -88,8 +94,11 @@ def test_structure_empty_role():
 
 
 def test_structure_edge_index_type():
-    with pytest.raises(TypeError, match=r"edge_index must be a LongTensor of shape \[2, E\], "
-                                        r"got list"):
+    with pytest.raises(
+        TypeError,
+        match=r"edge_index must be a LongTensor of shape \[2, E\], "
+        r"got list",
+    ):
         Structure([[0], [1]], [0, 1], [0], [1], ["relu"] * 2)
 
 
@@ -99,8 +108,11 @@ def test_structure_edge_index_bool():
 
 
 def test_structure_activation_not_a_string():
-    with pytest.raises(TypeError, match=r"activation must be a string such as 'relu', got list "
-                                        r"\['tanh'\]"):
+    with pytest.raises(
+        TypeError,
+        match=r"activation must be a string such as 'relu', got list "
+        r"\['tanh'\]",
+    ):
         Structure(torch.tensor([[0], [1]]), [0, 1], [0], [1], ["relu", ["tanh"]])
 
 

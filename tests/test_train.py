@@ -70,7 +70,7 @@ def test_fit_graphnet_matches_torch_reference(data):
     net = graphnets.from_torch(seq)
     h_torch = fit(seq, *data, epochs=2, seed=3, progress=False)
     h_graph = fit(net, *data, epochs=2, seed=3, progress=False)
-    for rt, rg in zip(h_torch, h_graph):
+    for rt, rg in zip(h_torch, h_graph, strict=True):
         assert rg["loss"] == pytest.approx(rt["loss"], rel=1e-5)
         assert rg["test_acc"] == pytest.approx(rt["test_acc"], abs=1 / 450)
     torch.testing.assert_close(net.weight, graphnets.from_torch(seq).weight, atol=1e-5, rtol=1e-4)
@@ -78,8 +78,9 @@ def test_fit_graphnet_matches_torch_reference(data):
 
 def test_fit_log_is_called_per_epoch(data):
     seen = []
-    history = fit(graphnets.mlp([64, 10], seed=0), *data, epochs=2, seed=0, progress=False,
-                  log=seen.append)
+    history = fit(
+        graphnets.mlp([64, 10], seed=0), *data, epochs=2, seed=0, progress=False, log=seen.append
+    )
     assert seen == history
 
 
@@ -96,14 +97,24 @@ def test_fit_progress_bar_on_stderr_only_when_asked(data, capsys):
 def test_fit_last_batch_may_be_smaller(data):
     x_train, y_train, x_test, y_test = data
     net = graphnets.mlp([64, 10], seed=0)
-    history = fit(net, x_train[:10], y_train[:10], x_test, y_test, epochs=1, batch_size=4,
-                  seed=0, progress=False)
+    history = fit(
+        net,
+        x_train[:10],
+        y_train[:10],
+        x_test,
+        y_test,
+        epochs=1,
+        batch_size=4,
+        seed=0,
+        progress=False,
+    )
     assert len(history) == 1
 
 
 def test_format_record():
-    line = format_record({"epoch": 3, "loss": 0.5, "train_acc": 0.75, "test_acc": 0.5,
-                          "seconds": 1.25})
+    line = format_record(
+        {"epoch": 3, "loss": 0.5, "train_acc": 0.75, "test_acc": 0.5, "seconds": 1.25}
+    )
     assert line == "epoch   3  loss 0.5000  train acc 0.7500  test acc 0.5000  (1.25 s)"
 
 
@@ -137,16 +148,20 @@ def test_fit_bad_net_and_data(data):
         fit(graphnets.mlp([64, 10]), x_train.numpy(), y_train, x_test, y_test)
     with pytest.raises(ValueError, match="got x_train with 1347 rows and y_train with 10 labels"):
         fit(graphnets.mlp([64, 10]), x_train, y_train[:10], x_test, y_test)
-    with pytest.raises(ValueError, match=r"y_test to be a 1-d tensor of integer class labels, "
-                                         r"got shape \[450\] and dtype torch.float32"):
+    with pytest.raises(
+        ValueError,
+        match=r"y_test to be a 1-d tensor of integer class labels, "
+        r"got shape \[450\] and dtype torch.float32",
+    ):
         fit(graphnets.mlp([64, 10]), x_train, y_train, x_test, y_test.float())
     with pytest.raises(ValueError, match="expected x_test with the 64 features of x_train, got 63"):
         fit(graphnets.mlp([64, 10]), x_train, y_train, x_test[:, :63], y_test)
 
 
 def test_fit_labels_outside_the_outputs(data):
-    with pytest.raises(ValueError,
-                       match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"):
+    with pytest.raises(
+        ValueError, match=r"y_train holds label 9, but the net has 5 outputs \(classes 0..4\)"
+    ):
         fit(graphnets.mlp([64, 5]), *data, progress=False)
 
 
@@ -160,14 +175,25 @@ def test_fit_sequences_3d():
     flat = cells.SequenceClassifier(cells.complete("gru", 7, 8, seed=0), 2, seed=0)
     history = fit(net, x_train, y_train, x_test, y_test, epochs=2, seed=0, progress=False)
     # the same net on the flattened sequences is the same training run
-    reference = fit(flat, x_train.flatten(1), y_train, x_test.flatten(1), y_test, epochs=2,
-                    seed=0, progress=False)
-    for r, ref in zip(history, reference):
+    reference = fit(
+        flat,
+        x_train.flatten(1),
+        y_train,
+        x_test.flatten(1),
+        y_test,
+        epochs=2,
+        seed=0,
+        progress=False,
+    )
+    for r, ref in zip(history, reference, strict=True):
         assert r["loss"] == pytest.approx(ref["loss"], rel=1e-5)
         assert r["test_acc"] == ref["test_acc"]
     assert accuracy(net, x_test, y_test) == history[-1]["test_acc"]
-    with pytest.raises(ValueError, match=r"expected x_test of shape \[B, 18, 7\] like x_train, "
-                                         r"got \[50, 18, 6\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected x_test of shape \[B, 18, 7\] like x_train, "
+        r"got \[50, 18, 6\]",
+    ):
         fit(net, x_train, y_train, x_test[..., :6], y_test, progress=False)
     with pytest.raises(ValueError, match=r"expected x_train of shape \[B, features\], got \[150\]"):
         fit(net, x_train[:, 0, 0], y_train, x_test, y_test, progress=False)

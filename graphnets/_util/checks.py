@@ -53,14 +53,18 @@ def amount(value: object, total: int, name: str = "amount") -> int:
             f"{type(value).__name__} {value!r}"
         )
     if isinstance(value, numbers.Integral):
-        if not 0 <= value <= total:
+        count = int(value)
+        if not 0 <= count <= total:
             raise ValueError(
-                f"{name} must be a count in [0, {total}], got {value}; pass a float for a fraction"
+                f"{name} must be a count in [0, {total}], got {count}; pass a float for a fraction"
             )
-        return int(value)
+        return count
+    value = float(value)
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must be a fraction in [0, 1], got {value}; pass an int for a count")
-    return int(round(float(value) * total))
+        raise ValueError(
+            f"{name} must be a fraction in [0, 1], got {value}; pass an int for a count"
+        )
+    return int(round(value * total))
 
 
 def choice(value: object, accepted: Sequence[str], what: str) -> str:

@@ -29,7 +29,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from .._util.seeds import Seed, spawn
+from .._util.seeds import spawn
 from ..core.levels import levels as _levels
 from ..io.convert import from_networkx
 from ..nn.graphnet import GraphNet
@@ -52,8 +52,9 @@ __all__ = [
 RECURRENT = ("level", "self", "complete")
 
 
-def orient(G: nx.Graph, *, orientation: str = "random", seed: int | torch.Generator | None = None
-           ) -> nx.DiGraph:
+def orient(
+    G: nx.Graph, *, orientation: str = "random", seed: int | torch.Generator | None = None
+) -> nx.DiGraph:
     """Direct an undirected graph into a DAG (see the module docstring for the rule).
 
     Args:
@@ -79,7 +80,7 @@ def orient(G: nx.Graph, *, orientation: str = "random", seed: int | torch.Genera
     else:
         (s,) = spawn(seed, 1)
         perm = np.random.default_rng(s).permutation(len(nodes))
-        rank = {v: int(r) for v, r in zip(nodes, perm)}
+        rank = {v: int(r) for v, r in zip(nodes, perm, strict=True)}
     D = nx.DiGraph()
     D.add_nodes_from(G.nodes(data=True))
     for u, v, data in G.edges(data=True):
@@ -102,7 +103,7 @@ def layer_index(D: nx.DiGraph) -> dict[Hashable, int]:
     index = {v: i for i, v in enumerate(nodes)}
     ei = np.array([(index[u], index[v]) for u, v in D.edges], dtype=np.int64).reshape(-1, 2).T
     lv = _levels(ei[0], ei[1], len(nodes))
-    return dict(zip(nodes, lv.tolist()))
+    return dict(zip(nodes, lv.tolist(), strict=True))
 
 
 def embed(
@@ -138,7 +139,10 @@ def embed(
     for name, val in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"{name} must be a positive int, got {val!r}")
-    for name, val, ok in (("inputs_to", inputs_to, "sources"), ("outputs_from", outputs_from, "sinks")):
+    for name, val, ok in (
+        ("inputs_to", inputs_to, "sources"),
+        ("outputs_from", outputs_from, "sinks"),
+    ):
         if val not in (ok, "all"):
             raise ValueError(f"unknown {name} {val!r}; expected {ok!r} or 'all'")
     if D.number_of_nodes() == 0:
@@ -147,8 +151,10 @@ def embed(
     outs = [("out", k) for k in range(n_outputs)]
     clash = next((v for v in ins + outs if v in D), None)
     if clash is not None:
-        raise ValueError(f"the prior graph has a node labelled {clash!r}, which is reserved for "
-                         "the input/output layer; relabel it")
+        raise ValueError(
+            f"the prior graph has a node labelled {clash!r}, which is reserved for "
+            "the input/output layer; relabel it"
+        )
     hidden = list(D.nodes)
     sources = hidden if inputs_to == "all" else [v for v in hidden if D.in_degree(v) == 0]
     sinks = hidden if outputs_from == "all" else [v for v in hidden if D.out_degree(v) == 0]
@@ -160,17 +166,32 @@ def embed(
     N.add_edges_from(D.edges(data=True))
     N.add_edges_from((s, o) for o in outs for s in sinks)
     if recurrent is not None and recurrent not in RECURRENT:  # before any work is done
-        raise ValueError(f"unknown recurrent pattern {recurrent!r}; expected one of "
-                         f"{', '.join(map(repr, RECURRENT))} or None")
-    net = from_networkx(N, ins, outs, activation=activation, output_activation=output_activation,
-                        seed=seed, kernel=kernel)
+        raise ValueError(
+            f"unknown recurrent pattern {recurrent!r}; expected one of "
+            f"{', '.join(map(repr, RECURRENT))} or None"
+        )
+    net = from_networkx(
+        N,
+        ins,
+        outs,
+        activation=activation,
+        output_activation=output_activation,
+        seed=seed,
+        kernel=kernel,
+    )
     if recurrent is not None:
         add_recurrent(net, recurrent, seed=None if seed is None else spawn(seed, 1)[0])
     return net
 
 
-def add_recurrent(net: GraphNet, connect: str = "level", *, delay: int = 1,
-                  seed: int | torch.Generator | None = None, optimizer=None):
+def add_recurrent(
+    net: GraphNet,
+    connect: str = "level",
+    *,
+    delay: int = 1,
+    seed: int | torch.Generator | None = None,
+    optimizer=None,
+):
     """Make a net recurrent: delayed edges between its hidden nodes (``002_…`` Fig. 6c).
 
     A graph edit (:meth:`GraphNet.add_edges`): the new edges get fan-in weights from ``seed``
@@ -200,8 +221,10 @@ def add_recurrent(net: GraphNet, connect: str = "level", *, delay: int = 1,
         (True, 12)
     """
     if connect not in RECURRENT:
-        raise ValueError(f"unknown recurrent pattern {connect!r}; expected one of "
-                         f"{', '.join(map(repr, RECURRENT))}")
+        raise ValueError(
+            f"unknown recurrent pattern {connect!r}; expected one of "
+            f"{', '.join(map(repr, RECURRENT))}"
+        )
     if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or delay < 1:
         raise ValueError(f"delay must be an int >= 1 for recurrent edges, got {delay!r}")
     s = net.structure
@@ -217,8 +240,13 @@ def add_recurrent(net: GraphNet, connect: str = "level", *, delay: int = 1,
             same = s.level[src] == s.level[dst]
             src, dst = src[same], dst[same]
     lab = s.labels
-    return net.add_edges([lab[i] for i in src.tolist()], [lab[i] for i in dst.tolist()],
-                         delay=int(delay), seed=seed, optimizer=optimizer)
+    return net.add_edges(
+        [lab[i] for i in src.tolist()],
+        [lab[i] for i in dst.tolist()],
+        delay=int(delay),
+        seed=seed,
+        optimizer=optimizer,
+    )
 
 
 def from_graph(
@@ -241,12 +269,25 @@ def from_graph(
         11
     """
     s_orient, s_weights = spawn(seed, 2)
-    return embed(orient(G, orientation=orientation, seed=s_orient), n_inputs, n_outputs,
-                 seed=s_weights, **options)
+    return embed(
+        orient(G, orientation=orientation, seed=s_orient),
+        n_inputs,
+        n_outputs,
+        seed=s_weights,
+        **options,
+    )
 
 
-def watts_strogatz(n_inputs: int, n_outputs: int, n: int, k: int, p: float, *,
-                   seed: int | torch.Generator | None = None, **options) -> GraphNet:
+def watts_strogatz(
+    n_inputs: int,
+    n_outputs: int,
+    n: int,
+    k: int,
+    p: float,
+    *,
+    seed: int | torch.Generator | None = None,
+    **options,
+) -> GraphNet:
     """A Watts–Strogatz small-world prior (``networkx.watts_strogatz_graph(n, k, p)``).
 
     Example:
@@ -275,15 +316,29 @@ def ba_graph(n: int, m: int, seed) -> tuple[nx.Graph, int | None]:
     return nx.barabasi_albert_graph(n, m, seed=s_graph), s_rest
 
 
-def barabasi_albert(n_inputs: int, n_outputs: int, n: int, m: int, *,
-                    seed: int | torch.Generator | None = None, **options) -> GraphNet:
+def barabasi_albert(
+    n_inputs: int,
+    n_outputs: int,
+    n: int,
+    m: int,
+    *,
+    seed: int | torch.Generator | None = None,
+    **options,
+) -> GraphNet:
     """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``)."""
     G, s_rest = ba_graph(n, m, seed)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
 
 
-def erdos_renyi(n_inputs: int, n_outputs: int, n: int, p: float, *,
-                seed: int | torch.Generator | None = None, **options) -> GraphNet:
+def erdos_renyi(
+    n_inputs: int,
+    n_outputs: int,
+    n: int,
+    p: float,
+    *,
+    seed: int | torch.Generator | None = None,
+    **options,
+) -> GraphNet:
     """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p={p} must be a probability in [0, 1]")

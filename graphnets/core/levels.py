@@ -133,8 +133,14 @@ def reachable(src: np.ndarray, dst: np.ndarray, num_nodes: int, start: np.ndarra
     return seen
 
 
-def insert_edges(level: np.ndarray, src: np.ndarray, dst: np.ndarray, num_nodes: int,
-                 new_src: np.ndarray, new_dst: np.ndarray) -> np.ndarray:
+def insert_edges(
+    level: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    num_nodes: int,
+    new_src: np.ndarray,
+    new_dst: np.ndarray,
+) -> np.ndarray:
     """The levels after appending the edges ``new_src -> new_dst`` to ``src -> dst``, updated
     online instead of recomputed, or ``CycleError`` naming a cycle they close.
 
@@ -156,7 +162,7 @@ def insert_edges(level: np.ndarray, src: np.ndarray, dst: np.ndarray, num_nodes:
         return level
     ptr, succ = _csr(np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), num_nodes)
     added: dict[int, list[int]] = {}  # successors through the new edges inserted so far
-    for u, v in zip(new_src.tolist(), new_dst.tolist()):
+    for u, v in zip(new_src.tolist(), new_dst.tolist(), strict=True):
         added.setdefault(u, []).append(v)
         if level[v] > level[u]:
             continue

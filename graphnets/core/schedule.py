@@ -14,7 +14,7 @@ its kernels: the graph knows nothing about them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -101,7 +101,7 @@ class Schedule:
             for k, t in lv.tensors().items():
                 setattr(new, k, t.to(device))
             levels.append(new)
-        fields = {k: mv(v) for k, v in self.__dict__.items()}
+        fields: dict[str, Any] = {k: mv(v) for k, v in self.__dict__.items()}
         fields["levels"] = levels
         if self.fused is not None:
             fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
@@ -136,8 +136,11 @@ def node_order(structure: Structure) -> Order:
     input_rank = np.full(n, n_in, dtype=np.int64)
     input_rank[structure.inputs.numpy()] = np.arange(n_in)
     spec_ids: dict[str, int] = {}
-    act_id = np.fromiter((spec_ids.setdefault(a, len(spec_ids)) for a in structure.activations),
-                         dtype=np.int64, count=n)
+    act_id = np.fromiter(
+        (spec_ids.setdefault(a, len(spec_ids)) for a in structure.activations),
+        dtype=np.int64,
+        count=n,
+    )
     order = np.lexsort((np.arange(n), act_id, input_rank, level))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
@@ -155,15 +158,23 @@ def restricted_order(sched: Schedule, edge_map: np.ndarray) -> Order:
     levels may now be deeper than the layer index rule would give, until the next full
     compile); the surviving edges stay sorted.
     """
-    eorder = (np.arange(sched.src_pos.numel()) if sched.edge_order is None
-              else sched.edge_order.cpu().numpy())
+    eorder = (
+        np.arange(sched.src_pos.numel())
+        if sched.edge_order is None
+        else sched.edge_order.cpu().numpy()
+    )
     new_ids = edge_map[eorder]
     kept = new_ids >= 0
     level_by_pos = np.zeros(sched.num_nodes, dtype=np.int64)
     for k, lv in enumerate(sched.levels):
         level_by_pos[lv.start : lv.stop] = k
-    return Order(sched.order.cpu().numpy(), level_by_pos, sched.src_pos.cpu().numpy()[kept],
-                 sched.dst_pos.cpu().numpy()[kept], new_ids[kept])
+    return Order(
+        sched.order.cpu().numpy(),
+        level_by_pos,
+        sched.src_pos.cpu().numpy()[kept],
+        sched.dst_pos.cpu().numpy()[kept],
+        new_ids[kept],
+    )
 
 
 def is_range(a: np.ndarray) -> bool:

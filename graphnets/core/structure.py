@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from .activations import parse_activation
-from .levels import CycleError, insert_edges, levels as _levels
+from .levels import CycleError, insert_edges
+from .levels import levels as _levels
 
 __all__ = ["Structure", "check_delay", "layered"]
 
@@ -55,8 +56,16 @@ class Structure:
             labels or unknown activations. Each message names the offending nodes by label.
     """
 
-    __slots__ = ("edge_index", "labels", "inputs", "outputs", "activations", "delay", "_level",
-                 "_index")
+    __slots__ = (
+        "edge_index",
+        "labels",
+        "inputs",
+        "outputs",
+        "activations",
+        "delay",
+        "_level",
+        "_index",
+    )
 
     def __init__(
         self,
@@ -89,8 +98,11 @@ class Structure:
         try:
             self._level: np.ndarray | None = _levels(src, dst, n)
         except CycleError as err:
-            hint = ("remove one of its edges or give one a delay >= 1" if self.is_recurrent
-                    else "remove one of its edges")
+            hint = (
+                "remove one of its edges or give one a delay >= 1"
+                if self.is_recurrent
+                else "remove one of its edges"
+            )
             raise CycleError(
                 f"the feed-forward edges contain a cycle: {self.cycle_text(err.cycle)}; {hint}",
                 err.cycle,
@@ -197,24 +209,40 @@ class Structure:
         ids = np.flatnonzero(self.delay.numpy() == 0)
         if not self.is_recurrent:
             return self, ids
-        new = self._trusted(self.labels, self.edge_index[:, torch.from_numpy(ids)], self.inputs,
-                            self.outputs, self.activations, torch.zeros(ids.size, dtype=torch.long),
-                            self._level, self._index)
+        new = self._trusted(
+            self.labels,
+            self.edge_index[:, torch.from_numpy(ids)],
+            self.inputs,
+            self.outputs,
+            self.activations,
+            torch.zeros(ids.size, dtype=torch.long),
+            self._level,
+            self._index,
+        )
         return new, ids
 
     # -- trusted constructors: results of operations that keep a valid structure valid --------
     @classmethod
-    def _trusted(cls, labels: tuple, edge_index: torch.Tensor, inputs: torch.Tensor,
-                 outputs: torch.Tensor, activations: tuple, delay: torch.Tensor,
-                 level: np.ndarray | None = None, index: dict | None = None) -> Structure:
+    def _trusted(
+        cls,
+        labels: tuple,
+        edge_index: torch.Tensor,
+        inputs: torch.Tensor,
+        outputs: torch.Tensor,
+        activations: tuple,
+        delay: torch.Tensor,
+        level: np.ndarray | None = None,
+        index: dict | None = None,
+    ) -> Structure:
         """A structure from parts known to be valid, without validating them again."""
         new = cls.__new__(cls)
         new.labels, new.edge_index, new.inputs, new.outputs = labels, edge_index, inputs, outputs
         new.activations, new.delay, new._level, new._index = activations, delay, level, index
         return new
 
-    def subgraph(self, keep_edges: np.ndarray, keep_nodes: np.ndarray
-                 ) -> tuple[Structure, np.ndarray, np.ndarray]:
+    def subgraph(
+        self, keep_edges: np.ndarray, keep_nodes: np.ndarray
+    ) -> tuple[Structure, np.ndarray, np.ndarray]:
         """The structure restricted to kept nodes and edges, with the old → new index maps.
 
         A subgraph of a valid structure is valid (no new cycle, duplicate or edge into an
@@ -234,20 +262,27 @@ class Structure:
         ei = self.edge_index.numpy()[:, keep_edges]
         all_nodes = bool(keep_nodes.all())
         new = self._trusted(
-            self.labels if all_nodes else tuple(lab for lab, k in zip(self.labels, keep_nodes) if k),
+            self.labels
+            if all_nodes
+            else tuple(lab for lab, k in zip(self.labels, keep_nodes, strict=True) if k),
             torch.from_numpy(node_map[ei]),
             torch.from_numpy(node_map[self.inputs.numpy()]),
             torch.from_numpy(node_map[self.outputs.numpy()]),
-            self.activations if all_nodes
-            else tuple(a for a, k in zip(self.activations, keep_nodes) if k),
+            self.activations
+            if all_nodes
+            else tuple(a for a, k in zip(self.activations, keep_nodes, strict=True) if k),
             self.delay[torch.from_numpy(keep_edges)],
             None,  # computed when first asked for: the schedule may not need it
             self._index if all_nodes else None,
         )
         return new, edge_map, node_map
 
-    def add_edges(self, src: Sequence[int] | np.ndarray, dst: Sequence[int] | np.ndarray,
-                  delay: Sequence[int] | torch.Tensor | None = None) -> Structure:
+    def add_edges(
+        self,
+        src: Sequence[int] | np.ndarray,
+        dst: Sequence[int] | np.ndarray,
+        delay: Sequence[int] | torch.Tensor | None = None,
+    ) -> Structure:
         """This structure with the edges ``src[k] -> dst[k]`` (node indices) appended.
 
         Only the new edges are validated (as the constructor would), and the levels are updated
@@ -265,19 +300,28 @@ class Structure:
         src = np.asarray(src, dtype=np.int64).reshape(-1)
         dst = np.asarray(dst, dtype=np.int64).reshape(-1)
         if src.size != dst.size:
-            raise ValueError(f"expected as many sources as destinations, got {src.size} and "
-                             f"{dst.size}")
+            raise ValueError(
+                f"expected as many sources as destinations, got {src.size} and {dst.size}"
+            )
         new_ei = _check_edge_index(torch.from_numpy(np.stack([src, dst])), self.num_nodes)
         new_delay = check_delay(delay, src.size)
-        new = self._trusted(self.labels, torch.cat([self.edge_index, new_ei], 1), self.inputs,
-                            self.outputs, self.activations, torch.cat([self.delay, new_delay]),
-                            None, self._index)
+        new = self._trusted(
+            self.labels,
+            torch.cat([self.edge_index, new_ei], 1),
+            self.inputs,
+            self.outputs,
+            self.activations,
+            torch.cat([self.delay, new_delay]),
+            None,
+            self._index,
+        )
         new._check_edges(self.num_edges)
         ff = new_delay.numpy() == 0
         old_src, old_dst = self._feedforward_edges()
         try:
-            new._level = insert_edges(self.level, old_src, old_dst, self.num_nodes, src[ff],
-                                      dst[ff])
+            new._level = insert_edges(
+                self.level, old_src, old_dst, self.num_nodes, src[ff], dst[ff]
+            )
         except CycleError as err:
             raise CycleError(
                 f"adding these edges would close a feed-forward cycle: "
@@ -320,7 +364,7 @@ class Structure:
         return out
 
     def __repr__(self) -> str:
-        rec = (f", delayed={int((self.delay > 0).sum())}" if self.is_recurrent else "")
+        rec = f", delayed={int((self.delay > 0).sum())}" if self.is_recurrent else ""
         return (
             f"Structure(nodes={self.num_nodes}, edges={self.num_edges}{rec}, "
             f"inputs={len(self.inputs)}, outputs={len(self.outputs)}, levels={self.num_levels})"
@@ -355,7 +399,9 @@ def _check_edge_index(edge_index: torch.Tensor, n: int) -> torch.Tensor:
     return edge_index
 
 
-def check_delay(delay, num_edges: int) -> torch.Tensor:
+def check_delay(
+    delay: Sequence[int] | torch.Tensor | np.ndarray | None, num_edges: int
+) -> torch.Tensor:
     """``delay`` as a ``LongTensor [num_edges]`` of ints ``>= 0`` (``None``: all 0), or the error
     that names the bad entry."""
     if delay is None:
@@ -366,8 +412,9 @@ def check_delay(delay, num_edges: int) -> torch.Tensor:
         try:
             delay = torch.as_tensor(list(delay))
         except (TypeError, ValueError, RuntimeError):
-            raise TypeError(f"delay must be a sequence of ints (one per edge), got {delay!r}"
-                            ) from None
+            raise TypeError(
+                f"delay must be a sequence of ints (one per edge), got {delay!r}"
+            ) from None
     if delay.dtype.is_floating_point or delay.dtype == torch.bool or delay.is_complex():
         raise TypeError(f"delay must hold integers (time steps), got dtype {delay.dtype}")
     delay = delay.detach().to("cpu", torch.long).reshape(-1).contiguous()
@@ -375,8 +422,10 @@ def check_delay(delay, num_edges: int) -> torch.Tensor:
         raise ValueError(f"expected {num_edges} delays (one per edge), got {delay.numel()}")
     if delay.numel() and int(delay.min()) < 0:
         e = int((delay < 0).nonzero()[0, 0])
-        raise ValueError(f"delay of edge {e} is {int(delay[e])}; delays are ints >= 0 (0: "
-                         "feed-forward, d >= 1: from d time steps back)")
+        raise ValueError(
+            f"delay of edge {e} is {int(delay[e])}; delays are ints >= 0 (0: "
+            "feed-forward, d >= 1: from d time steps back)"
+        )
     return delay
 
 

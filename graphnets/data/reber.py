@@ -118,7 +118,7 @@ def generate(
     if not embedded:
         return _walk(n, rng)
     outer = np.array(["T", "P"])[rng.integers(0, 2, size=n)]
-    return [f"B{c}{s}{c}E" for c, s in zip(outer.tolist(), _walk(n, rng))]
+    return [f"B{c}{s}{c}E" for c, s in zip(outer.tolist(), _walk(n, rng), strict=True)]
 
 
 def is_valid(s: str, *, embedded: bool = False) -> bool:
@@ -149,8 +149,13 @@ def is_valid(s: str, *, embedded: bool = False) -> bool:
     _check_bool(embedded, "embedded")
     if not embedded:
         return _accepts(s)
-    return len(s) >= 4 and s[0] == "B" and s[1] in "TP" and s[-2] == s[1] and s[-1] == "E" and (
-        _accepts(s[2:-2])
+    return (
+        len(s) >= 4
+        and s[0] == "B"
+        and s[1] in "TP"
+        and s[-2] == s[1]
+        and s[-1] == "E"
+        and (_accepts(s[2:-2]))
     )
 
 
@@ -217,7 +222,7 @@ def _corrupt(
         pos = rng.integers(1, high[pending]).tolist()
         sym = rng.integers(0, len(_EDIT_SYMBOLS), size=pending.size).tolist()
         still_valid = []
-        for i, p, c in zip(pending.tolist(), pos, sym):
+        for i, p, c in zip(pending.tolist(), pos, sym, strict=True):
             s, c = strings[i], _EDIT_SYMBOLS[c]
             kind = kinds[i]
             if kind == 0:

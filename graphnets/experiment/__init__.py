@@ -29,13 +29,32 @@ from .sample import build, spec, specs
 from .store import Store
 from .tasks import train_task
 
-__all__ = ["ConfigError", "StageError", "STAGES", "EXECUTORS", "Store", "build", "default_config",
-           "format_summary", "load_config", "merge", "resolve", "run", "run_tasks", "spec",
-           "specs", "train_task", "validate"]
+__all__ = [
+    "ConfigError",
+    "StageError",
+    "STAGES",
+    "EXECUTORS",
+    "Store",
+    "build",
+    "default_config",
+    "format_summary",
+    "load_config",
+    "merge",
+    "resolve",
+    "run",
+    "run_tasks",
+    "spec",
+    "specs",
+    "train_task",
+    "validate",
+]
 
 
-def resolve(out: str | os.PathLike, config_path: str | os.PathLike | None = None,
-            overrides: Mapping | None = None) -> dict:
+def resolve(
+    out: str | os.PathLike,
+    config_path: str | os.PathLike | None = None,
+    overrides: Mapping | None = None,
+) -> dict:
     """The configuration a run on ``out`` uses.
 
     With ``config_path`` the file is merged over the bundled defaults; without it, a folder

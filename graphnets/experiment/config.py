@@ -17,14 +17,24 @@ import copy
 import math
 import numbers
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from importlib import resources
+
+import tomllib
+
 from ..methods.analysis import PROPERTIES
 from ..methods.predict.compare import PREDICTORS
 
-__all__ = ["ConfigError", "default_config", "load_config", "merge", "validate", "changes",
-           "COMPARABLE", "flat"]
+__all__ = [
+    "ConfigError",
+    "default_config",
+    "load_config",
+    "merge",
+    "validate",
+    "changes",
+    "COMPARABLE",
+    "flat",
+]
 
 
 class ConfigError(ValueError):
@@ -49,14 +59,19 @@ def _int(lo: int) -> Callable:
         if not _is_int(v) or v < lo:
             raise _fail(path, f"an int >= {lo}", v)
         return int(v)
+
     return check
 
 
-def _real(lo: float, hi: float | None = None, *, open_lo: bool = False,
-          open_hi: bool = False) -> Callable:
+def _real(
+    lo: float, hi: float | None = None, *, open_lo: bool = False, open_hi: bool = False
+) -> Callable:
     left, right = "(" if open_lo else "[", ")" if open_hi else "]"
-    what = f"a number > {lo}" if hi is None and open_lo else (
-        f"a number >= {lo}" if hi is None else f"a number in {left}{lo}, {hi}{right}")
+    what = (
+        f"a number > {lo}"
+        if hi is None and open_lo
+        else (f"a number >= {lo}" if hi is None else f"a number in {left}{lo}, {hi}{right}")
+    )
 
     def check(v, path):
         ok = _is_real(v) and (v > lo if open_lo else v >= lo)
@@ -65,6 +80,7 @@ def _real(lo: float, hi: float | None = None, *, open_lo: bool = False,
         if not ok:
             raise _fail(path, what, v)
         return float(v)
+
     return check
 
 
@@ -73,6 +89,7 @@ def _choice(*accepted: str) -> Callable:
         if v not in accepted:
             raise _fail(path, "one of " + ", ".join(map(repr, accepted)), v)
         return v
+
     return check
 
 
@@ -84,10 +101,15 @@ def _string(v, path):
 
 def _int_range(lo: int) -> Callable:
     def check(v, path):
-        if not (isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= lo for x in v)
-                and v[0] <= v[1]):
+        if not (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(_is_int(x) and x >= lo for x in v)
+            and v[0] <= v[1]
+        ):
             raise _fail(path, f"[low, high], ints with {lo} <= low <= high", v)
         return [int(x) for x in v]
+
     return check
 
 
@@ -95,10 +117,16 @@ def _real_range(lo: float, hi: float | None = None) -> Callable:
     bound = f"{lo} <= low <= high" + ("" if hi is None else f" <= {hi}")
 
     def check(v, path):
-        if not (isinstance(v, list) and len(v) == 2 and all(_is_real(x) for x in v)
-                and lo <= v[0] <= v[1] and (hi is None or v[1] <= hi)):
+        if not (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(_is_real(x) for x in v)
+            and lo <= v[0] <= v[1]
+            and (hi is None or v[1] <= hi)
+        ):
             raise _fail(path, f"[low, high], numbers with {bound}", v)
         return [float(x) for x in v]
+
     return check
 
 
@@ -120,11 +148,13 @@ def _all_or_subset(accepted: tuple[str, ...]) -> Callable:
             return "all"
         if not (isinstance(v, list) and v and all(x in accepted for x in v)):
             bad = [x for x in v if x not in accepted] if isinstance(v, list) else v
-            raise ConfigError(f"{path}: expected \"all\" or a non-empty list of "
-                              f"{', '.join(accepted)}; got {v!r}"
-                              + (f" ({bad[0]!r} is unknown)" if isinstance(bad, list) and bad
-                                 else ""))
+            raise ConfigError(
+                f'{path}: expected "all" or a non-empty list of '
+                f"{', '.join(accepted)}; got {v!r}"
+                + (f" ({bad[0]!r} is unknown)" if isinstance(bad, list) and bad else "")
+            )
         return [x for x in accepted if x in v]  # canonical order, no duplicates
+
     return check
 
 
@@ -158,9 +188,12 @@ TARGETS = ("test_acc", "train_acc", "loss")
 #: The schema: section -> key -> checker (a dict nests a table). Mirrors ``default.toml``.
 SCHEMA: dict = {
     "seed": _int(0),
-    "data": {"name": _choice("digits"), "split_seed": _int(0),
-             "test_size": _real(0.0, 1.0, open_lo=True, open_hi=True),
-             "train_samples": _all_or_count},
+    "data": {
+        "name": _choice("digits"),
+        "split_seed": _int(0),
+        "test_size": _real(0.0, 1.0, open_lo=True, open_hi=True),
+        "train_samples": _all_or_count,
+    },
     "sample": {
         "graphs": _int(1),
         "hidden": _int_range(2),
@@ -170,12 +203,22 @@ SCHEMA: dict = {
             "er": {"weight": _real(0.0), "degree": _real_range(0.0)},
         },
     },
-    "train": {"epochs": _int(1), "batch_size": _int(1), "lr": _real(0.0, open_lo=True),
-              "repeats": _int(1)},
+    "train": {
+        "epochs": _int(1),
+        "batch_size": _int(1),
+        "lr": _real(0.0, open_lo=True),
+        "repeats": _int(1),
+    },
     "measure": {"properties": None},  # checker built lazily (imports analysis)
-    "predict": {"target": _choice(*TARGETS), "folds": _int(2), "cv_seeds": _ints,
-                "predictors": None, "top_k": _top_k, "gnn_epochs": _int(1),
-                "gnn_patience": _int(1)},
+    "predict": {
+        "target": _choice(*TARGETS),
+        "folds": _int(2),
+        "cv_seeds": _ints,
+        "predictors": None,
+        "top_k": _top_k,
+        "gnn_epochs": _int(1),
+        "gnn_patience": _int(1),
+    },
     "report": {"top_properties": _int(1)},
     "run": {"workers": _int(1), "executor": _choice("local", "ray"), "ray_address": _string},
 }
@@ -195,8 +238,10 @@ def _walk(config: object, schema: dict, prefix: str) -> dict:
     for key, value in config.items():
         path = f"{prefix}.{key}" if prefix else key
         if key not in schema:
-            raise ConfigError(f"{path}: unknown key; expected one of "
-                              f"{', '.join(schema)}" + (f" in [{prefix}]" if prefix else ""))
+            raise ConfigError(
+                f"{path}: unknown key; expected one of "
+                f"{', '.join(schema)}" + (f" in [{prefix}]" if prefix else "")
+            )
         rule = schema[key]
         if isinstance(rule, dict):
             out[key] = _walk(value, rule, path)
@@ -207,9 +252,11 @@ def _walk(config: object, schema: dict, prefix: str) -> dict:
     missing = [k for k in schema if k not in config]
     if missing:
         where = f"{prefix}." if prefix else ""
-        raise ConfigError(f"{where}{missing[0]}: missing; every key of default.toml is needed "
-                          "(a config file is merged over the defaults, so this only happens "
-                          "when a section is replaced by a non-table)")
+        raise ConfigError(
+            f"{where}{missing[0]}: missing; every key of default.toml is needed "
+            "(a config file is merged over the defaults, so this only happens "
+            "when a section is replaced by a non-table)"
+        )
     return out
 
 
@@ -232,17 +279,24 @@ def validate(config: Mapping) -> dict:
     lo = c["sample"]["hidden"][0]
     priors = c["sample"]["priors"]
     if max(priors["ws"]["k"]) >= lo and priors["ws"]["weight"] > 0:
-        raise ConfigError(f"sample.priors.ws.k: expected every k < the fewest hidden nodes "
-                          f"(sample.hidden = {c['sample']['hidden']}), got {priors['ws']['k']}")
+        raise ConfigError(
+            f"sample.priors.ws.k: expected every k < the fewest hidden nodes "
+            f"(sample.hidden = {c['sample']['hidden']}), got {priors['ws']['k']}"
+        )
     if priors["ba"]["m"][1] >= lo and priors["ba"]["weight"] > 0:
-        raise ConfigError(f"sample.priors.ba.m: expected m < the fewest hidden nodes "
-                          f"(sample.hidden = {c['sample']['hidden']}), got {priors['ba']['m']}")
+        raise ConfigError(
+            f"sample.priors.ba.m: expected m < the fewest hidden nodes "
+            f"(sample.hidden = {c['sample']['hidden']}), got {priors['ba']['m']}"
+        )
     if priors["er"]["degree"][1] > lo - 1 and priors["er"]["weight"] > 0:
-        raise ConfigError(f"sample.priors.er.degree: expected a mean degree <= the fewest hidden "
-                          f"nodes - 1 = {lo - 1}, got {priors['er']['degree']}")
+        raise ConfigError(
+            f"sample.priors.er.degree: expected a mean degree <= the fewest hidden "
+            f"nodes - 1 = {lo - 1}, got {priors['er']['degree']}"
+        )
     if sum(p["weight"] for p in priors.values()) <= 0:
-        raise ConfigError("sample.priors: expected at least one prior with weight > 0, got "
-                          "all weights 0")
+        raise ConfigError(
+            "sample.priors: expected at least one prior with weight > 0, got all weights 0"
+        )
     return c
 
 
@@ -268,8 +322,12 @@ def default_config() -> dict:
     return tomllib.loads(text)
 
 
-def load_config(path: str | os.PathLike | None = None, *, base: Mapping | None = None,
-                overrides: Mapping | None = None) -> dict:
+def load_config(
+    path: str | os.PathLike | None = None,
+    *,
+    base: Mapping | None = None,
+    overrides: Mapping | None = None,
+) -> dict:
     """``base`` (default: the bundled defaults), the TOML file ``path`` over it, then
     ``overrides`` (a nested dict, e.g. from flags); validated.
 
@@ -307,8 +365,9 @@ def flat(config: Mapping, prefix: str = "") -> dict:
     return out
 
 
-def changes(old: Mapping, new: Mapping, sections=COMPARABLE, *,
-            ignore: tuple[str, ...] = ("sample.graphs",)) -> list[tuple[str, object, object]]:
+def changes(
+    old: Mapping, new: Mapping, sections=COMPARABLE, *, ignore: tuple[str, ...] = ("sample.graphs",)
+) -> list[tuple[str, object, object]]:
     """``(key path, old value, new value)`` for every setting of ``sections`` that differs.
 
     Example:

@@ -41,8 +41,11 @@ def _local(fn: Callable, calls: Sequence[tuple]) -> Iterator:
 def _processes(fn: Callable, calls: Sequence[tuple], workers: int) -> Iterator:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                               mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_init_worker,
+        mp_context=multiprocessing.get_context("spawn"),
+    )
     pending = set()
     try:
         pending = {pool.submit(fn, *args) for args in calls}
@@ -60,16 +63,21 @@ def _ray(fn: Callable, calls: Sequence[tuple], workers: int, address: str) -> It
     try:
         import ray
     except ImportError:
-        raise ImportError("executor 'ray' needs Ray: pip install 'graphnets[ray]' (or "
-                          "pip install ray) on this machine and on every node of the cluster"
-                          ) from None
+        raise ImportError(
+            "executor 'ray' needs Ray: pip install 'graphnets[ray]' (or "
+            "pip install ray) on this machine and on every node of the cluster"
+        ) from None
     started = not ray.is_initialized()
     if started:
         if address:
             ray.init(address=address, log_to_driver=False)
         else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                     object_store_memory=100 * 1024 * 1024)
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                object_store_memory=100 * 1024 * 1024,
+            )
     pending = []
     try:
         remote = ray.remote(num_cpus=1)(fn)
@@ -85,8 +93,14 @@ def _ray(fn: Callable, calls: Sequence[tuple], workers: int, address: str) -> It
             ray.shutdown()
 
 
-def run_tasks(fn: Callable, calls: Sequence[tuple], *, executor: str = "local",
-              workers: int = 1, address: str = "") -> Iterator:
+def run_tasks(
+    fn: Callable,
+    calls: Sequence[tuple],
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    address: str = "",
+) -> Iterator:
     """Yield ``fn(*args)`` for every ``args`` of ``calls``, in order of completion.
 
     Args:

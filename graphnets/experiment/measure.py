@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+
 from ..methods.analysis import properties
 from ..nn.graphnet import load
 
 __all__ = ["measure"]
 
 
-def measure(paths: Sequence[tuple[int, str]], which: Sequence[str] | str = "all", *,
-            progress: bool = True):
+def measure(
+    paths: Sequence[tuple[int, str]], which: Sequence[str] | str = "all", *, progress: bool = True
+):
     """Properties of the nets saved at ``paths`` (``(id, path)`` pairs), one row per net.
 
     Args:
@@ -30,11 +32,11 @@ def measure(paths: Sequence[tuple[int, str]], which: Sequence[str] | str = "all"
     import pandas as pd
     from tqdm.auto import tqdm
 
-
     which = None if which == "all" else list(which)
     rows = {}
-    for i, path in tqdm(paths, desc="measure", unit="net", disable=not progress,
-                        dynamic_ncols=True):
+    for i, path in tqdm(
+        paths, desc="measure", unit="net", disable=not progress, dynamic_ncols=True
+    ):
         start = time.perf_counter()
         row = properties(load(path), which=which)
         row["measure_seconds"] = time.perf_counter() - start

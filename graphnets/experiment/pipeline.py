@@ -26,11 +26,16 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .config import validate
-from .store import Store
 from ..methods.analysis import PROPERTIES
 from ..nn.graphnet import load
+from .config import validate
+from .executors import run_tasks
+from .measure import measure
 from .ranking import best_predictors, comparison, correlation_table, out_of_fold
+from .report import plot_curves, plot_predictions, plot_properties, write_report
+from .sample import specs as draw
+from .store import Store
+from .tasks import one_thread, train_task
 
 __all__ = ["STAGES", "run", "results_table", "format_summary"]
 
@@ -58,10 +63,16 @@ def results_table(store: Store, specs: list[dict], config: Mapping):
             continue
         spec = dict(s)
         seeds = spec.pop("train_seeds")
-        row = {**spec, "train_seed": seeds[0], "seed": config["seed"],
-               "epochs": config["train"]["epochs"], "batch_size": config["train"]["batch_size"],
-               "lr": config["train"]["lr"], "repeats": config["train"]["repeats"],
-               **record["row"]}
+        row = {
+            **spec,
+            "train_seed": seeds[0],
+            "seed": config["seed"],
+            "epochs": config["train"]["epochs"],
+            "batch_size": config["train"]["batch_size"],
+            "lr": config["train"]["lr"],
+            "repeats": config["train"]["repeats"],
+            **record["row"],
+        }
         if len(seeds) > 1:
             row["train_seeds"] = " ".join(map(str, seeds))
         rows.append(row)
@@ -89,45 +100,66 @@ def _write_results(store: Store, specs, config) -> object:
 def _sample(store, config, specs, log):
     import pandas as pd
 
-    table = pd.DataFrame([{**s, "train_seeds": " ".join(map(str, s["train_seeds"]))}
-                          for s in specs]).set_index("id")
+    table = pd.DataFrame(
+        [{**s, "train_seeds": " ".join(map(str, s["train_seeds"]))} for s in specs]
+    ).set_index("id")
     store.write_csv("samples.csv", table)
     counts = table["prior"].value_counts().to_dict()
-    log(f"sample: {len(specs)} nets ("
-        + ", ".join(f"{counts.get(p, 0)} {p}" for p in ("ws", "ba", "er")) + ")")
+    log(
+        f"sample: {len(specs)} nets ("
+        + ", ".join(f"{counts.get(p, 0)} {p}" for p in ("ws", "ba", "er"))
+        + ")"
+    )
 
 
 def _train(store, config, specs, log, progress):
     from tqdm.auto import tqdm
 
-    from .executors import run_tasks
-    from .tasks import train_task
-
     store.clean()
     done = set(store.finished(specs))
     todo = [s for s in specs if s["id"] not in done]
     run = config["run"]
-    where = "in this process" if run["workers"] == 1 and run["executor"] == "local" else (
-        f"on {run['workers']} local worker processes" if run["executor"] == "local" else
-        f"as Ray tasks ({run['ray_address'] or 'local runtime'})")
-    log(f"train: {len(done)} of {len(specs)} nets already trained (skipped); training "
-        f"{len(todo)} {where}")
+    where = (
+        "in this process"
+        if run["workers"] == 1 and run["executor"] == "local"
+        else (
+            f"on {run['workers']} local worker processes"
+            if run["executor"] == "local"
+            else f"as Ray tasks ({run['ray_address'] or 'local runtime'})"
+        )
+    )
+    log(
+        f"train: {len(done)} of {len(specs)} nets already trained (skipped); training "
+        f"{len(todo)} {where}"
+    )
     by_id = {s["id"]: s for s in todo}
     calls = [(s, config["data"], config["train"]) for s in todo]
     finished = 0
-    bar = tqdm(total=len(todo), desc="train", unit="net", disable=not progress or not todo,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo),
+        desc="train",
+        unit="net",
+        disable=not progress or not todo,
+        dynamic_ncols=True,
+    )
     try:
         with bar:
-            for result in run_tasks(train_task, calls, executor=run["executor"],
-                                    workers=run["workers"], address=run["ray_address"]):
+            for result in run_tasks(
+                train_task,
+                calls,
+                executor=run["executor"],
+                workers=run["workers"],
+                address=run["ray_address"],
+            ):
                 store.save_run(by_id[result["id"]], result)
                 finished += 1
                 bar.update(1)
                 bar.set_postfix(test_acc=f"{result['row']['test_acc']:.3f}", refresh=False)
     except KeyboardInterrupt:
-        log(f"interrupted: {len(done) + finished} of {len(specs)} nets are trained and saved; "
-            "rerun the same command to resume")
+        log(
+            f"interrupted: {len(done) + finished} of {len(specs)} nets are trained and saved; "
+            "rerun the same command to resume"
+        )
         _write_results(store, specs, config)
         raise
     _write_results(store, specs, config)
@@ -140,14 +172,16 @@ def _finished_paths(store, specs):
 
 
 def _measure(store, config, specs, log, progress, forced):
-    from .measure import measure
 
     ids, paths = _finished_paths(store, specs)
     if not ids:
         raise StageError(f"measure: no trained nets in {store.out}; run --stage train first")
     stamp = {"properties": config["measure"]["properties"], "ids": _digest(ids)}
-    if not forced and store.stamps().get("measure") == stamp and \
-            os.path.exists(store.path("properties.csv")):
+    if (
+        not forced
+        and store.stamps().get("measure") == stamp
+        and os.path.exists(store.path("properties.csv"))
+    ):
         log(f"measure: properties of the {len(ids)} nets are up to date (skipped)")
         return
     log(f"measure: properties of {len(ids)} nets")
@@ -158,29 +192,38 @@ def _measure(store, config, specs, log, progress, forced):
 
 
 def _predict(store, config, specs, log, progress, forced):
-    from .tasks import one_thread
 
     table = _write_results(store, specs, config)
     props = [p for p in PROPERTIES if p in table.columns]
     if not len(table) or not props or table[props].isna().all(axis=1).any():
-        raise StageError(f"predict: properties of some trained nets in {store.out} are missing; "
-                         "run --stage measure first")
+        raise StageError(
+            f"predict: properties of some trained nets in {store.out} are missing; "
+            "run --stage measure first"
+        )
     settings = config["predict"]
     if len(table) < 2 * settings["folds"]:
-        raise StageError(f"predict: predict.folds = {settings['folds']} needs at least "
-                         f"{2 * settings['folds']} trained nets, {store.out} has {len(table)}; "
-                         "train more (--graphs) or use fewer folds")
+        raise StageError(
+            f"predict: predict.folds = {settings['folds']} needs at least "
+            f"{2 * settings['folds']} trained nets, {store.out} has {len(table)}; "
+            "train more (--graphs) or use fewer folds"
+        )
     target = settings["target"]
     y = table[target].to_numpy(dtype=np.float64)
-    stamp = {"predict": settings, "ids": _digest(list(map(int, table.index))),
-             "y": _digest(np.round(y, 12).tolist()), "properties": props}
+    stamp = {
+        "predict": settings,
+        "ids": _digest(list(map(int, table.index))),
+        "y": _digest(np.round(y, 12).tolist()),
+        "properties": props,
+    }
     files = ("comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv")
-    if not forced and store.stamps().get("predict") == json.loads(json.dumps(stamp)) and \
-            all(os.path.exists(store.path(f)) for f in files):
+    if (
+        not forced
+        and store.stamps().get("predict") == json.loads(json.dumps(stamp))
+        and all(os.path.exists(store.path(f)) for f in files)
+    ):
         log(f"predict: comparison of the {len(table)} nets is up to date (skipped)")
         return
-    log(f"predict: {settings['folds']}-fold cross-validation of {len(table)} nets, "
-        f"target {target}")
+    log(f"predict: {settings['folds']}-fold cross-validation of {len(table)} nets, target {target}")
     nets = [load(store.net_path(int(i))) for i in table.index]
     # one thread: the GNN's small matrices gain nothing from more (measured 3-4x faster on
     # 2 busy cores), and its numbers do not depend on the machine's core count
@@ -199,14 +242,13 @@ def _predict(store, config, specs, log, progress, forced):
 def _report(store, config, specs, log, timings):
     import pandas as pd
 
-    from .report import plot_curves, plot_predictions, plot_properties, write_report
-
-    needed = ("results.csv", "curves.csv", "comparison.csv", "predictions.csv",
-              "correlations.csv")
+    needed = ("results.csv", "curves.csv", "comparison.csv", "predictions.csv", "correlations.csv")
     missing = [f for f in needed if not os.path.exists(store.path(f))]
     if missing:
-        raise StageError(f"report: {', '.join(missing)} missing in {store.out}; run the "
-                         "earlier stages first (--stage all)")
+        raise StageError(
+            f"report: {', '.join(missing)} missing in {store.out}; run the "
+            "earlier stages first (--stage all)"
+        )
     results = pd.read_csv(store.path("results.csv"), index_col="id")
     curves = pd.read_csv(store.path("curves.csv"))
     comp = pd.read_csv(store.path("comparison.csv"), index_col="predictor")
@@ -215,23 +257,43 @@ def _report(store, config, specs, log, timings):
     target = config["predict"]["target"]
     best = [c for c in preds.columns if c not in ("id", "actual", "fold")]
     plots = {
-        "properties": plot_properties(results, corr, target, config["report"]["top_properties"],
-                                      store.path("plots", "accuracy_vs_properties.png")),
-        "predictions": plot_predictions(preds, best, target,
-                                        store.path("plots", "predicted_vs_actual.png")),
-        "curves": plot_curves(curves, results["prior"].to_dict(),
-                              store.path("plots", "learning_curves.png")),
+        "properties": plot_properties(
+            results,
+            corr,
+            target,
+            config["report"]["top_properties"],
+            store.path("plots", "accuracy_vs_properties.png"),
+        ),
+        "predictions": plot_predictions(
+            preds, best, target, store.path("plots", "predicted_vs_actual.png")
+        ),
+        "curves": plot_curves(
+            curves, results["prior"].to_dict(), store.path("plots", "learning_curves.png")
+        ),
     }
-    path = write_report(store.path("report.md"), config=config, results=results,
-                        comparison=comp, correlations=corr, plots=plots, best=best,
-                        timings=timings)
+    path = write_report(
+        store.path("report.md"),
+        config=config,
+        results=results,
+        comparison=comp,
+        correlations=corr,
+        plots=plots,
+        best=best,
+        timings=timings,
+    )
     log(f"report: {path}")
     return {"best_predictor": best[0], "comparison": comp}
 
 
 # -- orchestration ----------------------------------------------------------------------------
-def run(config: Mapping, out: str | os.PathLike, *, stage: str = "all", progress: bool = True,
-        log: Callable[[str], object] = print) -> dict:
+def run(
+    config: Mapping,
+    out: str | os.PathLike,
+    *,
+    stage: str = "all",
+    progress: bool = True,
+    log: Callable[[str], object] = print,
+) -> dict:
     """Run ``stage`` (or all stages) of the experiment ``config`` in the folder ``out``.
 
     Args:
@@ -252,7 +314,6 @@ def run(config: Mapping, out: str | os.PathLike, *, stage: str = "all", progress
     """
     if stage not in STAGES + ("all",):
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}, all")
-    from .sample import specs as draw
 
     config = validate(config)
     store = Store(out)
@@ -285,12 +346,19 @@ def run(config: Mapping, out: str | os.PathLike, *, stage: str = "all", progress
         results = pd.read_csv(store.path("results.csv"), index_col="id")
         summary["finished"] = len(results)
         best = results["test_acc"].idxmax()
-        summary["best_net"] = {"id": int(best), "prior": results.loc[best, "prior"],
-                               "test_acc": float(results.loc[best, "test_acc"]),
-                               "path": store.net_path(int(best))}
+        summary["best_net"] = {
+            "id": int(best),
+            "prior": results.loc[best, "prior"],
+            "test_acc": float(results.loc[best, "test_acc"]),
+            "path": store.net_path(int(best)),
+        }
         acc = results["test_acc"]
-        summary["test_acc"] = {"mean": acc.mean(), "std": acc.std(ddof=0), "min": acc.min(),
-                               "max": acc.max()}
+        summary["test_acc"] = {
+            "mean": acc.mean(),
+            "std": acc.std(ddof=0),
+            "min": acc.min(),
+            "max": acc.max(),
+        }
     if os.path.exists(store.path("report.md")):
         summary["report"] = store.path("report.md")
     return summary
@@ -298,26 +366,36 @@ def run(config: Mapping, out: str | os.PathLike, *, stage: str = "all", progress
 
 def format_summary(summary: Mapping) -> str:
     """The one-screen summary the command line prints at the end."""
-    lines = ["", f"experiment in {summary['out']}: {summary.get('finished', 0)} of "
-             f"{summary['nets']} nets trained"]
+    lines = [
+        "",
+        f"experiment in {summary['out']}: {summary.get('finished', 0)} of "
+        f"{summary['nets']} nets trained",
+    ]
     if "trained" in summary:
-        lines.append(f"  this run: {summary['trained']} trained, {summary['skipped']} skipped "
-                     "(already done)")
+        lines.append(
+            f"  this run: {summary['trained']} trained, {summary['skipped']} skipped (already done)"
+        )
     if "test_acc" in summary:
         t = summary["test_acc"]
-        lines.append(f"  test accuracy: mean {t['mean']:.3f}, std {t['std']:.3f}, "
-                     f"min {t['min']:.3f}, max {t['max']:.3f}")
+        lines.append(
+            f"  test accuracy: mean {t['mean']:.3f}, std {t['std']:.3f}, "
+            f"min {t['min']:.3f}, max {t['max']:.3f}"
+        )
         b = summary["best_net"]
-        lines.append(f"  best net: #{b['id']} ({b['prior']}), test accuracy "
-                     f"{b['test_acc']:.3f}: {b['path']}")
+        lines.append(
+            f"  best net: #{b['id']} ({b['prior']}), test accuracy {b['test_acc']:.3f}: {b['path']}"
+        )
     if "comparison" in summary:
         comp = summary["comparison"]
         best = summary["best_predictor"]
-        lines.append(f"  best predictor (Kendall τ): {best}: τ {comp.loc[best, 'kendall_mean']:.3f}"
-                     f", Spearman {comp.loc[best, 'spearman_mean']:.3f}, R² "
-                     f"{comp.loc[best, 'r2_mean']:.3f}")
-        lines.append("  " + ", ".join(f"{p} τ {comp.loc[p, 'kendall_mean']:.2f}"
-                                      for p in comp.index))
+        lines.append(
+            f"  best predictor (Kendall τ): {best}: τ {comp.loc[best, 'kendall_mean']:.3f}"
+            f", Spearman {comp.loc[best, 'spearman_mean']:.3f}, R² "
+            f"{comp.loc[best, 'r2_mean']:.3f}"
+        )
+        lines.append(
+            "  " + ", ".join(f"{p} τ {comp.loc[p, 'kendall_mean']:.2f}" for p in comp.index)
+        )
     times = summary.get("timings", {})
     if times:
         lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))

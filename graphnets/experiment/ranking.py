@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
 from ..methods.analysis import TABLE1, correlations
 from ..methods.predict.compare import PREDICTORS, compare
 
@@ -51,18 +52,31 @@ def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bo
 
     folds = settings["folds"]
     if len(nets) < 2 * folds:
-        raise ValueError(f"predict.folds = {folds} needs at least {2 * folds} trained nets, got "
-                         f"{len(nets)}; train more (--graphs) or use fewer folds")
-    table = compare(nets, y, folds=folds, seeds=tuple(settings["cv_seeds"]),
-                    fit_kwargs=_gnn_fit_kwargs(settings), top_k=settings["top_k"],
-                    predictors=_names(settings), progress=progress)
+        raise ValueError(
+            f"predict.folds = {folds} needs at least {2 * folds} trained nets, got "
+            f"{len(nets)}; train more (--graphs) or use fewer folds"
+        )
+    table = compare(
+        nets,
+        y,
+        folds=folds,
+        seeds=tuple(settings["cv_seeds"]),
+        fit_kwargs=_gnn_fit_kwargs(settings),
+        top_k=settings["top_k"],
+        predictors=_names(settings),
+        progress=progress,
+    )
     return table, table.attrs.pop("folds"), table.attrs.pop("predictions")
 
 
 def best_predictors(table, count: int = 2) -> list[str]:
     """The ``count`` predictors of highest mean Kendall τ (ranking is what a search needs)."""
-    order = table["kendall_mean"].astype(float).fillna(-np.inf).sort_values(ascending=False,
-                                                                            kind="stable")
+    order = (
+        table["kendall_mean"]
+        .astype(float)
+        .fillna(-np.inf)
+        .sort_values(ascending=False, kind="stable")
+    )
     return list(order.index[:count])
 
 

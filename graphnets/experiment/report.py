@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
+
+from .._util.files import atomic_write
 from ..methods.predict.compare import METRICS
 
 __all__ = ["plot_properties", "plot_predictions", "plot_curves", "write_report", "PRIOR_LABELS"]
@@ -36,8 +38,6 @@ def _pyplot():
 def _save(fig, path: str) -> str:
     import io
 
-    from .store import atomic_write
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     atomic_write(path, buf.getvalue())
@@ -56,10 +56,16 @@ def plot_properties(results, correlations, target: str, count: int, path: str) -
     names = strongest(correlations, count)
     cols = max(1, len(names))
     fig, axes = plt.subplots(1, cols, figsize=(3.6 * cols, 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=False):
         for prior, part in results.groupby("prior"):
-            ax.scatter(part[name], part[target], s=12, alpha=0.7, color=_COLOURS.get(prior),
-                       label=PRIOR_LABELS.get(prior, prior))
+            ax.scatter(
+                part[name],
+                part[target],
+                s=12,
+                alpha=0.7,
+                color=_COLOURS.get(prior),
+                label=PRIOR_LABELS.get(prior, prior),
+            )
         ax.set_xlabel(name)
         ax.set_title(f"Spearman ρ = {correlations.loc[name, 'spearman']:.2f}", fontsize=9)
     axes[0][0].set_ylabel(target)
@@ -76,7 +82,7 @@ def plot_predictions(predictions, names, target: str, path: str) -> str:
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
     y = predictions["actual"].to_numpy()
     lo, hi = float(np.min(y)), float(np.max(y))
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         ax.scatter(y, predictions[name], s=12, alpha=0.7)
         ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
         ax.set_xlabel(f"actual {target}")
@@ -93,7 +99,7 @@ def plot_curves(curves, priors: Mapping[int, str], path: str) -> str:
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
     seen = set()
-    for (i, repeat), part in curves.groupby(["id", "repeat"]):
+    for (i, _), part in curves.groupby(["id", "repeat"]):
         prior = priors.get(i)
         label = None if prior in seen else PRIOR_LABELS.get(prior, prior)
         seen.add(prior)
@@ -115,10 +121,12 @@ def plot_curves(curves, priors: Mapping[int, str], path: str) -> str:
 def _md_table(table, digits: int = 3) -> str:
     """A DataFrame as a Markdown table (no extra dependency): columns of whole numbers as ints,
     other numbers with ``digits`` decimals (significant digits below 0.001), missing as –."""
+
     def column(values):
         v = np.asarray(values, dtype=object)
-        numeric = [x for x in v if isinstance(x, (int, float, np.number)) and not isinstance(
-            x, bool)]
+        numeric = [
+            x for x in v if isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+        ]
         finite = [float(x) for x in numeric if np.isfinite(float(x))]
         whole = len(numeric) == len(v) and all(x == int(x) for x in finite)
 
@@ -131,20 +139,28 @@ def _md_table(table, digits: int = 3) -> str:
             if whole:
                 return str(int(x))
             return f"{x:.{digits}g}" if 0 < abs(x) < 1e-3 else f"{x:.{digits}f}"
+
         return [cell(x) for x in v]
 
     header = [str(table.index.name or "")] + [str(c) for c in table.columns]
-    cols = [column(table.index)] + [column(table[c].to_numpy(dtype=object))
-                                    for c in table.columns]
+    cols = [column(table.index)] + [column(table[c].to_numpy(dtype=object)) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in zip(*cols)]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*cols, strict=True)]
     return "\n".join(lines)
 
 
-def write_report(path: str, *, config: Mapping, results, comparison, correlations,
-                 plots: Mapping[str, str], best: list[str], timings: Mapping[str, float]) -> str:
+def write_report(
+    path: str,
+    *,
+    config: Mapping,
+    results,
+    comparison,
+    correlations,
+    plots: Mapping[str, str],
+    best: list[str],
+    timings: Mapping[str, float],
+) -> str:
     """Write ``report.md``: setup, summary, comparison, correlations and the plots."""
-    from .store import atomic_write
 
     c = config
     target = c["predict"]["target"]
@@ -153,8 +169,11 @@ def write_report(path: str, *, config: Mapping, results, comparison, correlation
     by_prior.index = [PRIOR_LABELS.get(p, p) for p in by_prior.index]
     by_prior.index.name = "prior"
     top = results.sort_values("test_acc", ascending=False).head(5)
-    top_cols = [k for k in ("prior", "hidden", "k", "p", "m", "degree", "num_edges", "depth",
-                            "test_acc") if k in top.columns]
+    top_cols = [
+        k
+        for k in ("prior", "hidden", "k", "p", "m", "degree", "num_edges", "depth", "test_acc")
+        if k in top.columns
+    ]
     pri = c["sample"]["priors"]
     rel = lambda p: os.path.relpath(p, os.path.dirname(path))  # noqa: E731
     data = c["data"]
@@ -203,8 +222,7 @@ def write_report(path: str, *, config: Mapping, results, comparison, correlation
         "",
         _md_table(_with_std(comparison)),
         "",
-        f"Best by Kendall τ: **{best[0]}**"
-        + (f", then {best[1]}" if len(best) > 1 else "") + ".",
+        f"Best by Kendall τ: **{best[0]}**" + (f", then {best[1]}" if len(best) > 1 else "") + ".",
         "",
         f"![predicted vs actual]({rel(plots['predictions'])})",
         "",
@@ -233,7 +251,8 @@ def write_report(path: str, *, config: Mapping, results, comparison, correlation
         "- `config.json`: the settings; rerun `graphnets experiment --out <this folder>` to "
         "resume or extend",
         "",
-        "Time per stage (this run): " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+        "Time per stage (this run): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
         + ".",
         "",
     ]
@@ -245,11 +264,12 @@ def _with_std(table):
     """``mean ± std`` cells for every metric of a comparison table."""
     import pandas as pd
 
-
     out = pd.DataFrame(index=table.index)
     for m in METRICS:
-        out[m] = [f"{a:.3f} ± {b:.3f}" if np.isfinite(a) else "nan"
-                  for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"])]
+        out[m] = [
+            f"{a:.3f} ± {b:.3f}" if np.isfinite(a) else "nan"
+            for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"], strict=True)
+        ]
     out["n"] = table["n"]
     out.index.name = "predictor"
     return out

@@ -89,8 +89,7 @@ def build(s: Mapping, n_inputs: int, n_outputs: int, *, seed: int | None = None)
     elif s["prior"] == "er":
         net = priors.erdos_renyi(n_inputs, n_outputs, n, s["p"], seed=gs)
     else:
-        raise ValueError(f"unknown prior {s['prior']!r}; expected one of "
-                         f"{', '.join(PRIOR_NAMES)}")
+        raise ValueError(f"unknown prior {s['prior']!r}; expected one of {', '.join(PRIOR_NAMES)}")
     if seed is not None:
         net.reset_parameters(seed)
     return net

@@ -20,12 +20,15 @@ from collections.abc import Mapping
 
 import torch
 
+from ..data import digits
+from ..train import fit
+from .sample import build
+
 __all__ = ["load_data", "train_task", "net_bytes", "one_thread"]
 
 
 @functools.lru_cache(maxsize=4)
 def _data(name: str, split_seed: int, test_size: float, train_samples: int | str):
-    from ..data import digits
 
     if name != "digits":  # validated by the config; a guard for direct callers
         raise ValueError(f"unknown data set {name!r}; expected 'digits'")
@@ -70,8 +73,6 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
         dict: ``{"id", "row": {metrics, means over repeats}, "history": [per-epoch records
         with a "repeat" key], "nets": [bytes of each trained net]}``.
     """
-    from ..train import fit
-    from .sample import build
 
     with one_thread():
         x_train, y_train, x_test, y_test = load_data(data)
@@ -79,11 +80,19 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
         start = time.perf_counter()
         finals, history, nets = [], [], []
         for r, shuffle_seed in enumerate(spec["train_seeds"]):
-            net = build(spec, x_train.shape[1], n_classes,
-                        seed=None if r == 0 else shuffle_seed)
-            records = fit(net, x_train, y_train, x_test, y_test, epochs=train["epochs"],
-                          batch_size=train["batch_size"], lr=train["lr"], seed=shuffle_seed,
-                          progress=False)
+            net = build(spec, x_train.shape[1], n_classes, seed=None if r == 0 else shuffle_seed)
+            records = fit(
+                net,
+                x_train,
+                y_train,
+                x_test,
+                y_test,
+                epochs=train["epochs"],
+                batch_size=train["batch_size"],
+                lr=train["lr"],
+                seed=shuffle_seed,
+                progress=False,
+            )
             history += [{"repeat": r, **rec} for rec in records]
             finals.append(records[-1])
             nets.append(net_bytes(net))
@@ -95,9 +104,9 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
         "train_acc": mean("train_acc"),
         "test_acc": mean("test_acc"),
         "loss": mean("loss"),
-        "test_acc_std": float(torch.tensor([f["test_acc"] for f in finals],
-                                           dtype=torch.float64).std(unbiased=False)),
+        "test_acc_std": float(
+            torch.tensor([f["test_acc"] for f in finals], dtype=torch.float64).std(unbiased=False)
+        ),
         "train_seconds": seconds,
     }
     return {"id": spec["id"], "row": row, "history": history, "nets": nets}
-

@@ -8,5 +8,12 @@ The writers (a net to networkx, igraph or a dense matrix) read a net and live wi
 from ..nn.export import to_dense, to_igraph, to_networkx
 from .convert import from_edges, from_igraph, from_networkx, from_torch
 
-__all__ = ["from_networkx", "from_igraph", "from_edges", "from_torch", "to_networkx",
-           "to_igraph", "to_dense"]
+__all__ = [
+    "from_networkx",
+    "from_igraph",
+    "from_edges",
+    "from_torch",
+    "to_networkx",
+    "to_igraph",
+    "to_dense",
+]

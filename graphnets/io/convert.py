@@ -8,7 +8,6 @@ same function.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -22,7 +21,9 @@ from ..nn.graphnet import GraphNet
 __all__ = ["from_networkx", "from_edges", "from_igraph", "from_torch"]
 
 
-def _roles(labels: Sequence[Hashable], index: dict, which: Sequence[Hashable], what: str) -> list[int]:
+def _roles(
+    labels: Sequence[Hashable], index: dict, which: Sequence[Hashable], what: str
+) -> list[int]:
     if isinstance(which, (str, bytes)) or not isinstance(which, Sequence):
         raise TypeError(f"{what} must be an ordered list of node labels, got {which!r}")
     if len(which) == 0:
@@ -110,7 +111,8 @@ def from_networkx(
         G (networkx.DiGraph): the graph. Its edges without a ``delay`` attribute (or with
             ``delay=0``) must be acyclic; an edge with ``delay=d >= 1`` is recurrent (it
             carries its source's value from ``d`` time steps back, see :meth:`GraphNet.step`).
-        inputs (list): input labels in the order of ``x``'s columns (default: ``G.graph["inputs"]``).
+        inputs (list): input labels in the order of ``x``'s columns
+            (default: ``G.graph["inputs"]``).
         outputs (list): output labels in the order of ``y``'s columns
             (default: ``G.graph["outputs"]``).
         activation (str): activation of hidden nodes without an ``activation`` attribute
@@ -173,12 +175,14 @@ def from_networkx(
             given[e] = True
         d = data.get("delay", 0)
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-            raise ValueError(f"edge {u!r} -> {v!r} has delay {d!r}; a delay is an int >= 0 "
-                             "(0: feed-forward, d >= 1: from d time steps back)")
+            raise ValueError(
+                f"edge {u!r} -> {v!r} has delay {d!r}; a delay is an int >= 0 "
+                "(0: feed-forward, d >= 1: from d time steps back)"
+            )
         delay[e] = d
     bias = np.zeros(len(labels))
     acts_given: dict[int, str] = {}
-    for i, (lab, data) in enumerate(G.nodes(data=True)):
+    for i, (_, data) in enumerate(G.nodes(data=True)):
         if data:
             b = data.get("bias")
             if b is not None:
@@ -189,10 +193,16 @@ def from_networkx(
     acts = _activations(len(labels), inp, out, activation, output_activation, acts_given, labels)
     _check_given(weight, given, bias, labels, src, dst)
     return _make(
-        torch.from_numpy(np.stack([src, dst])), labels, inp, out, acts,
+        torch.from_numpy(np.stack([src, dst])),
+        labels,
+        inp,
+        out,
+        acts,
         torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
         torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None, seed, kernel,
+        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None,
+        seed,
+        kernel,
         torch.from_numpy(delay),
     )
 
@@ -293,7 +303,9 @@ def from_igraph(
     if not isinstance(g, ig.Graph):
         raise TypeError(f"expected an igraph.Graph, got {type(g).__name__}")
     if not g.is_directed():
-        raise TypeError("expected a directed igraph.Graph; orient it first (graphnets.priors.orient)")
+        raise TypeError(
+            "expected a directed igraph.Graph; orient it first (graphnets.priors.orient)"
+        )
     n = g.vcount()
     vattrs = set(g.vs.attributes())
     if "label" in vattrs:
@@ -308,7 +320,9 @@ def from_igraph(
     if outputs is None and "outputs" in gattrs:
         outputs = [labels[i] for i in g["outputs"]]
     if inputs is None or outputs is None:
-        raise ValueError("inputs and outputs are needed: pass them, or set g['inputs'] / g['outputs']")
+        raise ValueError(
+            "inputs and outputs are needed: pass them, or set g['inputs'] / g['outputs']"
+        )
     index = {lab: i for i, lab in enumerate(labels)}
     if len(index) != n:
         raise ValueError("vertex labels must be unique")
@@ -329,10 +343,16 @@ def from_igraph(
     acts = _activations(n, inp, out, activation, output_activation, acts_given, labels)
     _check_given(weight, given, bias, labels, el[0], el[1])
     return _make(
-        torch.from_numpy(el), labels, inp, out, acts,
+        torch.from_numpy(el),
+        labels,
+        inp,
+        out,
+        acts,
         torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
         torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None, seed, kernel,
+        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None,
+        seed,
+        kernel,
     )
 
 
@@ -420,7 +440,8 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
         net.to(dtype)
         net.weight.copy_(torch.cat([w.reshape(-1) for w in weights]))
         bias = [torch.zeros(sizes[0], dtype=dtype)] + [
-            torch.zeros(k, dtype=dtype) if b is None else b for k, b in zip(sizes[1:], biases)
+            torch.zeros(k, dtype=dtype) if b is None else b
+            for k, b in zip(sizes[1:], biases, strict=True)
         ]
         net.bias.copy_(torch.cat(bias))
     return net.to(weights[0].device)

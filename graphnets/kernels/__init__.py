@@ -24,12 +24,18 @@ from .planner import (
     restrict_schedule,
 )
 
-__all__ = ["run", "KERNELS", "FUSED_DTYPES", "check_kernel", "compile_schedule",
-           "restrict_schedule", "predicted_costs"]
+__all__ = [
+    "run",
+    "KERNELS",
+    "FUSED_DTYPES",
+    "check_kernel",
+    "compile_schedule",
+    "restrict_schedule",
+    "predicted_costs",
+]
 
 
-def run(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, sched: Schedule
-        ) -> torch.Tensor:
+def run(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, sched: Schedule) -> torch.Tensor:
     """Evaluate ``sched`` on ``x [B, n_in]``; ``weight [E]`` and ``bias [N]`` in the net's order."""
     if sched.fused is not None:
         return run_fused(x, weight, bias, sched)

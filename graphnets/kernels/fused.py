@@ -13,9 +13,9 @@ call); ``benchmarks/bench_mlp.py`` and ``bench_deep.py`` show the figures.
 The C++ lives in ``fused.cpp`` beside this file; the cases of its activation switches are
 generated from the rows of :data:`graphnets.core.activations.REGISTRY`, so an activation is
 written once. The extension is compiled on first use with
-``torch.utils.cpp_extension.load_inline`` (about 40 s, cached in ``~/.cache/torch_extensions``). Where no compiler is available, :func:`available`
-is ``False`` and ``auto`` schedules fall back to the level-by-level torch kernels; set
-``GRAPHNETS_NO_CPP=1`` to force that fallback.
+``torch.utils.cpp_extension.load_inline`` (about 40 s, cached in ``~/.cache/torch_extensions``).
+Where no compiler is available, :func:`available` is ``False`` and ``auto`` schedules fall back
+to the level-by-level torch kernels; set ``GRAPHNETS_NO_CPP=1`` to force that fallback.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import warnings
+from typing import Any
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -46,13 +47,21 @@ def cpp_source() -> str:
         fwd.append(f"    case {code}: {{ {row.cpp_forward.strip()} }}")
         grad.append(f"    case {code}: {{ {row.cpp_grad.strip()} }}")
         if row.cpp_rows_forward:
-            rows_fwd.append(f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
-                            f"{row.cpp_rows_forward} }} break;")
+            rows_fwd.append(
+                f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
+                f"{row.cpp_rows_forward} }} break;"
+            )
         if row.cpp_rows_grad:
-            rows_grad.append(f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
-                             f"{row.cpp_rows_grad} }} break;")
-    for mark, lines in (("ACT_FORWARD", fwd), ("ACT_GRAD", grad),
-                        ("ACT_ROWS_FORWARD", rows_fwd), ("ACT_ROWS_GRAD", rows_grad)):
+            rows_grad.append(
+                f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
+                f"{row.cpp_rows_grad} }} break;"
+            )
+    for mark, lines in (
+        ("ACT_FORWARD", fwd),
+        ("ACT_GRAD", grad),
+        ("ACT_ROWS_FORWARD", rows_fwd),
+        ("ACT_ROWS_GRAD", rows_grad),
+    ):
         source = source.replace(f"// @{mark}@", "\n".join(lines))
     return source
 
@@ -97,7 +106,8 @@ def _load():
                 verbose=False,
             )
         except Exception as err:  # no compiler, no headers, ...: fall back to torch kernels
-            _failed = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+            last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
+            _failed = f"{type(err).__name__}: {last}"
             warnings.warn(
                 f"graphnets: the fused C++ kernel could not be built ({_failed}); deep narrow "
                 "graphs will run on the slower level-by-level torch kernels",
@@ -143,11 +153,25 @@ def why_unavailable() -> str | None:
 _ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params")
 
 
+def _built() -> Any:
+    """The compiled extension (``RuntimeError`` if it could not be built)."""
+    module = _load()
+    if module is None:
+        raise RuntimeError(f"the fused C++ kernel is unavailable: {_failed}")
+    return module
+
+
+def _arrays(sched: Schedule) -> list[torch.Tensor]:
+    if sched.fused is None:
+        raise RuntimeError("the schedule was not compiled for the fused kernel")
+    return [sched.fused[k] for k in _ARRAYS]
+
+
 class _FusedRun(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, sched: Schedule):  # type: ignore[override]
-        arrays = [sched.fused[k] for k in _ARRAYS]
-        y, H, Z = _module.forward(
+    def forward(ctx, x, weight, bias, sched: Schedule):
+        arrays = _arrays(sched)
+        y, H, Z = _built().forward(
             x, weight.contiguous(), bias.contiguous(), arrays, sched.out_pos, sched.fused_keep_z
         )
         ctx.sched = sched
@@ -156,27 +180,36 @@ class _FusedRun(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, gy):  # type: ignore[override]
+    def backward(ctx, gy):
         sched: Schedule = ctx.sched
         x, H, Z, weight = ctx.saved_tensors
         need_x = ctx.needs_input_grad[0]
-        gx, gw, gb = _module.backward(
-            gy, x, H, Z, weight.contiguous(), sched.num_nodes,
-            [sched.fused[k] for k in _ARRAYS], sched.out_pos, need_x,
+        gx, gw, gb = _built().backward(
+            gy,
+            x,
+            H,
+            Z,
+            weight.contiguous(),
+            sched.num_nodes,
+            _arrays(sched),
+            sched.out_pos,
+            need_x,
         )
         return (gx if need_x else None), gw, gb, None
 
 
 def transpose(x: torch.Tensor) -> torch.Tensor:
     """``x.T.contiguous()`` for a CPU float matrix, by the C++ tiled transpose when it is built."""
-    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and _load() is not None:
-        return _module.transpose(x)
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
+        module = _load()
+        if module is not None:
+            return module.transpose(x)
     return x.T.contiguous()
 
 
-def run_fused(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, sched: Schedule
-              ) -> torch.Tensor:
+def run_fused(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, sched: Schedule
+) -> torch.Tensor:
     """Evaluate a fused schedule on ``x [B, n_in]``; ``weight`` and ``bias`` in the net's order."""
-    if _load() is None:
-        raise RuntimeError(f"the fused C++ kernel is unavailable: {_failed}")
+    _built()
     return _FusedRun.apply(x, weight, bias, sched)

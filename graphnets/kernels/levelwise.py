@@ -16,6 +16,7 @@ The backward is first-order only (``once_differentiable``): double backward rais
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -28,6 +29,11 @@ __all__ = ["run_levels"]
 # torch warns once per process that CSR support is beta; the kernels are tested against the
 # reference evaluator, so the warning tells a user nothing they can act on.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+def _t(t: torch.Tensor | None) -> torch.Tensor:
+    """A plan tensor the level's kind guarantees to be set (a cast for the type checker)."""
+    return cast(torch.Tensor, t)
 
 
 def _part(rows: torch.Tensor, part) -> torch.Tensor:
@@ -61,13 +67,17 @@ def _dense_weight(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
     if lv.complete:
         return w.view(n_dst, -1)
     W = w.new_zeros(n_dst, lv.num_sources)
-    W[lv.dst, lv.col] = w
+    W[_t(_t(lv.dst)), _t(_t(lv.col))] = w
     return W
 
 
 def _csr(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
     return torch.sparse_csr_tensor(
-        lv.crow, lv.col, w, (lv.stop - lv.start, lv.num_sources), check_invariants=False
+        _t(_t(lv.crow)),
+        _t(_t(lv.col)),
+        w,
+        (lv.stop - lv.start, lv.num_sources),
+        check_invariants=False,
     )
 
 
@@ -83,7 +93,7 @@ def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
         torch.add(_csr(w, lv) @ X, b[:, None], out=out)
     else:
         out.copy_(b[:, None])
-        out.index_add_(0, lv.dst, X.index_select(0, lv.col) * w[:, None])
+        out.index_add_(0, _t(_t(lv.dst)), X.index_select(0, _t(lv.col)) * w[:, None])
 
 
 def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
@@ -98,28 +108,31 @@ def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src:
         if lv.complete:
             torch.mm(gZ, X.T, out=gw_out.view(lv.stop - lv.start, -1))
         else:
-            gw_out.copy_((gZ @ X.T)[lv.dst, lv.col])
+            gw_out.copy_((gZ @ X.T)[_t(_t(lv.dst)), _t(_t(lv.col))])
         if need_src:
             gX = _dense_weight(w, lv).T @ gZ
     elif lv.kind == "sparse":
         gw_out.copy_(torch.sparse.sampled_addmm(_csr(w, lv), gZ, X.T, beta=0.0).values())
         if need_src:
             wt = torch.sparse_csr_tensor(
-                lv.crow_t, lv.col_t, w[lv.perm_t], (lv.num_sources, lv.stop - lv.start),
+                _t(_t(lv.crow_t)),
+                _t(_t(lv.col_t)),
+                w[_t(_t(lv.perm_t))],
+                (lv.num_sources, lv.stop - lv.start),
                 check_invariants=False,
             )
             gX = wt @ gZ
     else:
-        gZe = gZ.index_select(0, lv.dst)
-        torch.sum(gZe * X.index_select(0, lv.col), 1, out=gw_out)
+        gZe = gZ.index_select(0, _t(lv.dst))
+        torch.sum(gZe * X.index_select(0, _t(lv.col)), 1, out=gw_out)
         if need_src:
-            gX = X.new_zeros(X.shape).index_add_(0, lv.col, gZe * w[:, None])
+            gX = X.new_zeros(X.shape).index_add_(0, _t(_t(lv.col)), gZe * w[:, None])
     return gX
 
 
 class _LevelwiseRun(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, w, b, sched: Schedule):  # type: ignore[override]
+    def forward(ctx, x, w, b, sched: Schedule):
         # x [B, n_in], w [E] and b [N] in schedule order.
         n_in = sched.num_inputs
         # CSR products and gathers want node-major rows; dense levels take x.T as a free view.
@@ -142,7 +155,7 @@ class _LevelwiseRun(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, gy):  # type: ignore[override]
+    def backward(ctx, gy):
         sched: Schedule = ctx.sched
         n_in = sched.num_inputs
         w, xt, H, *zs = ctx.saved_tensors
@@ -180,13 +193,13 @@ class _LevelwiseRun(torch.autograd.Function):
             k = 0
             if lv.src_in is not None:
                 k = _part_size(lv.src_in)
-                if need_x:
+                if gxt is not None:
                     _add_part(gxt, lv.src_in, gX[:k])
             if lv.src_h is not None:
                 _add_part(G, lv.src_h, gX[k:])
-        return (gxt.T if need_x else None), gw, gb, None
+        return (None if gxt is None else gxt.T), gw, gb, None
 
 
 def run_levels(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, sched: Schedule) -> torch.Tensor:
-    """Evaluate ``sched`` on ``x [B, n_in]`` with weights ``w`` and biases ``b`` in schedule order."""
+    """Evaluate ``sched`` on ``x [B, n_in]``; weights ``w`` and biases ``b`` in schedule order."""
     return _LevelwiseRun.apply(x, w, b, sched)

@@ -32,8 +32,14 @@ from ..core.schedule import LevelPlan, Order, Schedule, is_range, node_order, re
 from ..core.structure import Structure
 from . import fused as _fused
 
-__all__ = ["KERNELS", "FUSED_DTYPES", "check_kernel", "compile_schedule", "restrict_schedule",
-           "predicted_costs"]
+__all__ = [
+    "KERNELS",
+    "FUSED_DTYPES",
+    "check_kernel",
+    "compile_schedule",
+    "restrict_schedule",
+    "predicted_costs",
+]
 
 #: Kernels a schedule can be forced to use.
 KERNELS: tuple[str, ...] = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
@@ -52,7 +58,6 @@ DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
 SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
 
-
 #: Parameter dtypes the fused C++ kernel computes in.
 FUSED_DTYPES = (torch.float32, torch.float64)
 
@@ -62,8 +67,9 @@ def check_kernel(kernel: object) -> str:
     return choice(kernel, KERNELS, "kernel")
 
 
-def _costs(n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
-           ) -> tuple[float, float]:
+def _costs(
+    n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
+) -> tuple[float, float]:
     """Predicted µs of one step, fused and level-wise, from scheduled edge positions."""
     computed_levels = np.unique(level_by_pos[n_in:]).size
     n_edges = dp.size
@@ -80,11 +86,13 @@ def _costs(n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
     sources = np.bincount(pairs[first] // level_by_pos.size, minlength=num_levels)
     dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * nodes * np.maximum(sources, 1))
     e_dense = int(edges[dense].sum())
-    levelwise = (LEVEL_US * computed_levels
-                 + 1e-3 * (DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)))
+    levelwise = LEVEL_US * computed_levels + 1e-3 * (
+        DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)
+    )
     e_input = int((sp < n_in).sum())
-    fused = FUSED_CALL_US + 1e-3 * (FUSED_INPUT_EDGE_NS * e_input
-                                    + FUSED_EDGE_NS * (n_edges - e_input))
+    fused = FUSED_CALL_US + 1e-3 * (
+        FUSED_INPUT_EDGE_NS * e_input + FUSED_EDGE_NS * (n_edges - e_input)
+    )
     return fused, levelwise
 
 
@@ -93,28 +101,8 @@ def predicted_costs(structure: Structure) -> dict[str, float]:
 
     Example:
         >>> import graphnets
-        >>> costs = predicted_costs(graphnets.mlp([784, 300, 100, 10], kernel="levelwise").structure)
-        >>> costs["levelwise"] < costs["fused"]
-        True
-    """
-    n = structure.num_nodes
-    n_in = int(structure.inputs.numel())
-    input_rank = np.full(n, n_in, dtype=np.int64)
-    input_rank[structure.inputs.numpy()] = np.arange(n_in)
-    order = np.lexsort((np.arange(n), input_rank, structure.level))
-    position = np.empty(n, dtype=np.int64)
-    position[order] = np.arange(n)
-    src, dst = structure.edge_index.numpy()
-    fused, levelwise = _costs(n_in, structure.level[order], position[dst], position[src])
-    return {"fused": fused, "levelwise": levelwise}
-
-
-def predicted_costs(structure: Structure) -> dict[str, float]:
-    """The cost model ``auto`` decides by: predicted µs per step (batch 256) of each path.
-
-    Example:
-        >>> import graphnets
-        >>> costs = predicted_costs(graphnets.mlp([784, 300, 100, 10], kernel="levelwise").structure)
+        >>> net = graphnets.mlp([784, 300, 100, 10], kernel="levelwise")
+        >>> costs = predicted_costs(net.structure)
         >>> costs["levelwise"] < costs["fused"]
         True
     """
@@ -163,12 +151,14 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
         >>> restrict_schedule(net.schedule, sub, emap).kinds()
         ['bias', 'dense', 'dense']
     """
-    return _assemble(structure, sched.kernel, sched.device, sched.dtype,
-                     restricted_order(sched, edge_map))
+    return _assemble(
+        structure, sched.kernel, sched.device, sched.dtype, restricted_order(sched, edge_map)
+    )
 
 
-def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype,
-              o: Order) -> Schedule:
+def _assemble(
+    structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype, o: Order
+) -> Schedule:
     """Plans from a node and edge order (see :class:`~graphnets.core.schedule.Order`)."""
     order, level_by_pos, sp, dp, eorder = o
     n = structure.num_nodes
@@ -236,7 +226,8 @@ def _assemble(structure: Structure, kernel: str, device: torch.device, dtype: to
         node_identity=node_identity,
         src_pos=t(sp),
         dst_pos=t(dp),
-        inputs_contiguous=not use_fused and any(
+        inputs_contiguous=not use_fused
+        and any(
             lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
             for lv in levels
         ),

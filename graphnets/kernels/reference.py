@@ -1,7 +1,8 @@
 """A per-neuron reference evaluator of the GraphNet semantics (``../shared/DESIGN.md``).
 
 One gather and one dot product per node, in topological order, with torch autograd: slow and
-obviously right. It reads only ``net.structure``, ``net.weight`` and ``net.bias``. Tests compare every kernel with it; ``benchmarks/`` time against it.
+obviously right. It reads only ``net.structure``, ``net.weight`` and ``net.bias``. Tests compare
+every kernel with it; ``benchmarks/`` time against it.
 """
 
 from __future__ import annotations

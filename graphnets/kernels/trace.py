@@ -53,12 +53,17 @@ class Trace:
     def pre_activations(self) -> torch.Tensor:
         """``[B, N]`` pre-activations in node-index order (inputs: ``x``, never activated)."""
         out = self.a[:, self.pos].clone()
-        for nodes, z in zip(self.nodes, self.z):
+        for nodes, z in zip(self.nodes, self.z, strict=True):
             out[:, nodes.to(out.device)] = z
         return out
 
-    def node_gradients(self, output: torch.Tensor, grad_output: torch.Tensor | None = None, *,
-                       retain_graph: bool | None = None) -> torch.Tensor:
+    def node_gradients(
+        self,
+        output: torch.Tensor,
+        grad_output: torch.Tensor | None = None,
+        *,
+        retain_graph: bool | None = None,
+    ) -> torch.Tensor:
         """``[B, N]`` gradient of ``output`` (e.g. a loss computed from :attr:`y`) with respect to
         every node's pre-activation, in node-index order; ``0`` for inputs.
 
@@ -66,10 +71,11 @@ class Trace:
         backpropagation, whose outer product with the activations is the gradient of every edge,
         present or not.
         """
-        grads = torch.autograd.grad(output, self.z, grad_output, retain_graph=retain_graph,
-                                    allow_unused=True)
+        grads = torch.autograd.grad(
+            output, self.z, grad_output, retain_graph=retain_graph, allow_unused=True
+        )
         out = self.a.new_zeros(self.a.shape[0], self.pos.numel())
-        for nodes, g in zip(self.nodes, grads):
+        for nodes, g in zip(self.nodes, grads, strict=True):
             if g is not None:
                 out[:, nodes.to(out.device)] = g
         return out

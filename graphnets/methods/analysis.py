@@ -95,18 +95,38 @@ __all__ = ["PROPERTIES", "TABLE1", "properties", "properties_table", "correlatio
 
 #: Names of the 12 properties of Table 1 of ``002_…``, in its order.
 TABLE1 = (
-    "layers", "nodes", "edges", "source_nodes", "diameter", "density",
-    "average_shortest_path_length", "eccentricity_var", "degree_var", "closeness_var",
-    "nodes_betweenness_var", "edge_betweenness_var",
+    "layers",
+    "nodes",
+    "edges",
+    "source_nodes",
+    "diameter",
+    "density",
+    "average_shortest_path_length",
+    "eccentricity_var",
+    "degree_var",
+    "closeness_var",
+    "nodes_betweenness_var",
+    "edge_betweenness_var",
 )
 
 #: Every property :func:`properties` computes, in the order of its result.
 PROPERTIES = TABLE1 + (
-    "transitivity", "average_clustering", "clustering_ratio", "path_length_ratio",
+    "transitivity",
+    "average_clustering",
+    "clustering_ratio",
+    "path_length_ratio",
     "small_world_sigma",
-    "shortest_path_mean", "shortest_path_std", "longest_path_mean", "longest_path_std",
-    "random_walk_mean", "random_walk_std",
-    "depth", "fan_in_mean", "fan_in_std", "layer_mass_mean", "layer_mass_std",
+    "shortest_path_mean",
+    "shortest_path_std",
+    "longest_path_mean",
+    "longest_path_std",
+    "random_walk_mean",
+    "random_walk_std",
+    "depth",
+    "fan_in_mean",
+    "fan_in_std",
+    "layer_mass_mean",
+    "layer_mass_std",
 )
 
 # Bound the [sources, N] longest-path table to about this many entries per block of sources.
@@ -150,8 +170,12 @@ class _Graphs:
     def und(self):
         import igraph as ig
 
-        return self.get("und", lambda: ig.Graph(
-            n=self.nh, edges=np.stack([self.h_src, self.h_dst], 1).tolist(), directed=False))
+        return self.get(
+            "und",
+            lambda: ig.Graph(
+                n=self.nh, edges=np.stack([self.h_src, self.h_dst], 1).tolist(), directed=False
+            ),
+        )
 
     def density(self) -> float:
         n = self.nh
@@ -160,14 +184,16 @@ class _Graphs:
     def avg_path(self) -> float:
         if self.nh == 0:
             return math.nan
-        return self.get("apl", lambda: float(
-            self.und.average_path_length(directed=False, unconn=True)))
+        return self.get(
+            "apl", lambda: float(self.und.average_path_length(directed=False, unconn=True))
+        )
 
     def avg_clustering(self) -> float:
         if self.nh == 0:
             return math.nan
-        return self.get("acc", lambda: float(
-            self.und.transitivity_avglocal_undirected(mode="zero")))
+        return self.get(
+            "acc", lambda: float(self.und.transitivity_avglocal_undirected(mode="zero"))
+        )
 
     def clustering_ratio(self) -> float:
         p = self.density()
@@ -199,10 +225,13 @@ class _Graphs:
             import igraph as ig
 
             sources, sinks = self.ends
-            g = ig.Graph(n=self.nh, edges=np.stack([self.h_src, self.h_dst], 1).tolist(),
-                         directed=True)
-            d = np.asarray(g.distances(source=sources.tolist(), target=sinks.tolist(),
-                                       mode="out"), dtype=np.float64)
+            g = ig.Graph(
+                n=self.nh, edges=np.stack([self.h_src, self.h_dst], 1).tolist(), directed=True
+            )
+            d = np.asarray(
+                g.distances(source=sources.tolist(), target=sinks.tolist(), mode="out"),
+                dtype=np.float64,
+            )
             return _mean_std(d[np.isfinite(d)])
 
         return self.get("shortest", build)
@@ -219,10 +248,10 @@ class _Graphs:
             found = []
             block = max(1, _BLOCK_ENTRIES // max(self.nh, 1))
             for b in range(0, sources.size, block):
-                rows = sources[b:b + block]
+                rows = sources[b : b + block]
                 L = np.full((rows.size, self.nh), -np.inf)
                 L[np.arange(rows.size), rows] = 0.0
-                for lo, hi in zip(bounds[:-1], bounds[1:]):
+                for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
                     if lo == hi:
                         continue
                     d = dst[lo:hi]
@@ -294,18 +323,19 @@ _COMPUTE: dict[str, Callable[[_Graphs], float]] = {
     "nodes": lambda G: G.nh,
     "edges": lambda G: int(G.h_src.size),
     "source_nodes": lambda G: int(G.nh - np.unique(G.h_dst).size),
-    "diameter": lambda G: (float(G.und.diameter(directed=False, unconn=True))
-                           if G.nh else math.nan),
+    "diameter": lambda G: float(G.und.diameter(directed=False, unconn=True)) if G.nh else math.nan,
     "density": lambda G: G.density(),
     "average_shortest_path_length": lambda G: G.avg_path(),
     "eccentricity_var": lambda G: _var(G.und.eccentricity()),
     "degree_var": lambda G: _var(G.und.degree()),
-    "closeness_var": lambda G: _var(np.nan_to_num(
-        np.asarray(G.und.closeness(normalized=True), dtype=np.float64), nan=0.0)),
+    "closeness_var": lambda G: _var(
+        np.nan_to_num(np.asarray(G.und.closeness(normalized=True), dtype=np.float64), nan=0.0)
+    ),
     "nodes_betweenness_var": lambda G: _var(G.und.betweenness(directed=False)),
     "edge_betweenness_var": lambda G: _var(G.und.edge_betweenness(directed=False)),
-    "transitivity": lambda G: (float(G.und.transitivity_undirected(mode="zero"))
-                               if G.nh else math.nan),
+    "transitivity": lambda G: (
+        float(G.und.transitivity_undirected(mode="zero")) if G.nh else math.nan
+    ),
     "average_clustering": lambda G: G.avg_clustering(),
     "clustering_ratio": lambda G: G.clustering_ratio(),
     "path_length_ratio": lambda G: G.path_length_ratio(),
@@ -338,14 +368,18 @@ def _names(which: Iterable[str] | None) -> list[str]:
     if which is None:
         return list(PROPERTIES)
     if isinstance(which, str):
-        raise TypeError(f"which must be a collection of property names, got the string "
-                        f"{which!r}; write which=[{which!r}]")
+        raise TypeError(
+            f"which must be a collection of property names, got the string "
+            f"{which!r}; write which=[{which!r}]"
+        )
     names = list(which)
     unknown = [w for w in names if w not in _COMPUTE]
     if unknown:
-        raise ValueError(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
-                         f"{', '.join(map(repr, unknown))}; expected some of "
-                         f"{', '.join(PROPERTIES)}")
+        raise ValueError(
+            f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(map(repr, unknown))}; expected some of "
+            f"{', '.join(PROPERTIES)}"
+        )
     return [p for p in PROPERTIES if p in set(names)]
 
 
@@ -401,13 +435,18 @@ def properties_table(nets: Sequence | Mapping, *, which: Iterable[str] | None = 
     names = _names(which)
     if isinstance(nets, Mapping):
         keys, values = list(nets.keys()), list(nets.values())
-    elif isinstance(nets, Iterable) and not isinstance(nets, (Structure, str)) and \
-            not hasattr(nets, "structure"):
+    elif (
+        isinstance(nets, Iterable)
+        and not isinstance(nets, (Structure, str))
+        and not hasattr(nets, "structure")
+    ):
         values = list(nets)
         keys = list(range(len(values)))
     else:
-        raise TypeError(f"expected a sequence or a mapping of nets, got {type(nets).__name__}; "
-                        "wrap a single net in a list")
+        raise TypeError(
+            f"expected a sequence or a mapping of nets, got {type(nets).__name__}; "
+            "wrap a single net in a list"
+        )
     rows = [properties(v, which=names) for v in values]
     return pd.DataFrame(rows, index=keys, columns=names)
 
@@ -447,8 +486,10 @@ def correlations(table, target, *, columns: Iterable[str] | None = None):
         raise TypeError(f"expected a pandas DataFrame, got {type(table).__name__}")
     if isinstance(target, str):
         if target not in table.columns:
-            raise ValueError(f"target {target!r} is not a column of the table; columns are "
-                             f"{', '.join(map(str, table.columns))}")
+            raise ValueError(
+                f"target {target!r} is not a column of the table; columns are "
+                f"{', '.join(map(str, table.columns))}"
+            )
         y = table[target].to_numpy(dtype=np.float64)
         skip = {target}
     else:
@@ -462,19 +503,30 @@ def correlations(table, target, *, columns: Iterable[str] | None = None):
         columns = list(columns)
         unknown = [c for c in columns if c not in table.columns]
         if unknown:
-            raise ValueError(f"unknown column {unknown[0]!r}; columns are "
-                             f"{', '.join(map(str, table.columns))}")
+            raise ValueError(
+                f"unknown column {unknown[0]!r}; columns are {', '.join(map(str, table.columns))}"
+            )
     rows = {}
     for c in columns:
         x = table[c].to_numpy(dtype=np.float64)
         ok = np.isfinite(x) & np.isfinite(y)
         xs, ys = x[ok], y[ok]
-        r = dict(pearson=math.nan, pearson_p=math.nan, spearman=math.nan, spearman_p=math.nan,
-                 n=int(ok.sum()))
+        r = dict(
+            pearson=math.nan,
+            pearson_p=math.nan,
+            spearman=math.nan,
+            spearman_p=math.nan,
+            n=int(ok.sum()),
+        )
         if xs.size >= 3 and np.ptp(xs) > 0 and np.ptp(ys) > 0:
             pr, sr = stats.pearsonr(xs, ys), stats.spearmanr(xs, ys)
-            r.update(pearson=float(pr.statistic), pearson_p=float(pr.pvalue),
-                     spearman=float(sr.statistic), spearman_p=float(sr.pvalue))
+            r.update(
+                pearson=float(pr.statistic),
+                pearson_p=float(pr.pvalue),
+                spearman=float(sr.statistic),
+                spearman_p=float(sr.pvalue),
+            )
         rows[c] = r
-    return pd.DataFrame.from_dict(rows, orient="index",
-                                  columns=["pearson", "pearson_p", "spearman", "spearman_p", "n"])
+    return pd.DataFrame.from_dict(
+        rows, orient="index", columns=["pearson", "pearson_p", "spearman", "spearman_p", "n"]
+    )

@@ -15,5 +15,13 @@ from .graphnet import GraphNet, load
 from .history import EditRecord, History
 from .unrolled import UnrolledNet, unroll
 
-__all__ = ["BaseGraphNet", "GraphNet", "UnrolledNet", "EditRecord", "History", "load",
-           "unroll", "remap_optimizer_state"]
+__all__ = [
+    "BaseGraphNet",
+    "GraphNet",
+    "UnrolledNet",
+    "EditRecord",
+    "History",
+    "load",
+    "unroll",
+    "remap_optimizer_state",
+]

@@ -82,13 +82,13 @@ class BaseGraphNet(nn.Module):
         device, else the error that says what to change."""
         n_in = self.structure.inputs.numel()
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected x to be a torch.Tensor of shape [B, {n_in}], got "
-                            f"{type(x).__name__}")
+            raise TypeError(
+                f"expected x to be a torch.Tensor of shape [B, {n_in}], got {type(x).__name__}"
+            )
         w = self._reference()
         if x.dim() not in (1, 2) or x.shape[-1] != n_in:
             raise ValueError(
-                f"expected x of shape [B, {n_in}] (one column per input node), got "
-                f"{list(x.shape)}"
+                f"expected x of shape [B, {n_in}] (one column per input node), got {list(x.shape)}"
             )
         if x.dtype != w.dtype:
             if not (x.is_floating_point() or x.is_complex()):
@@ -159,7 +159,7 @@ class BaseGraphNet(nn.Module):
     @property
     def activations(self) -> dict:
         """Label → activation spec of every node."""
-        return dict(zip(self.structure.labels, self.structure.activations))
+        return dict(zip(self.structure.labels, self.structure.activations, strict=True))
 
     @property
     def delay(self) -> torch.Tensor:
@@ -175,7 +175,7 @@ class BaseGraphNet(nn.Module):
         """The ``(src, dst)`` label pairs, in the order of ``weight``."""
         lab = self.structure.labels
         src, dst = self.structure.edge_index.tolist()
-        return [(lab[s], lab[d]) for s, d in zip(src, dst)]
+        return [(lab[s], lab[d]) for s, d in zip(src, dst, strict=True)]
 
     @property
     def levels(self) -> list[list]:
@@ -184,7 +184,10 @@ class BaseGraphNet(nn.Module):
         order = np.argsort(s.level, kind="stable")
         bounds = np.searchsorted(s.level[order], np.arange(s.num_levels + 1))
         lab = s.labels
-        return [[lab[i] for i in order[a:b].tolist()] for a, b in zip(bounds[:-1], bounds[1:])]
+        return [
+            [lab[i] for i in order[a:b].tolist()]
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
 
     @property
     def depth(self) -> int:
@@ -193,7 +196,8 @@ class BaseGraphNet(nn.Module):
 
     @property
     def order(self) -> list:
-        """Labels in schedule order (inputs first, then level by level): rows of :meth:`to_dense`."""
+        """Labels in schedule order (inputs first, then level by level): the rows of
+        :meth:`to_dense`."""
         lab = self.structure.labels
         return [lab[i] for i in self.schedule.order.tolist()]
 

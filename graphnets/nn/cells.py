@@ -50,7 +50,7 @@ Not done: multi-layer or bidirectional stacks (stack cells yourself), LSTM proje
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
@@ -58,15 +58,24 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from .._util.checks import amount as check_amount, positive_int
+from .._util.checks import amount as check_amount
+from .._util.checks import positive_int
 from .._util.seeds import generator as _generator
+from ..core.levels import CycleError
+from ..core.levels import levels as _levels
 from ..core.structure import Structure
-from ..core.levels import CycleError, levels as _levels
 from .edits import remap_optimizer_state
 from .graphnet import GraphNet
 
-__all__ = ["MODES", "GATES", "RECURRENT", "GraphRNN", "check_mode", "magnitude_prune",
-           "SequenceClassifier"]
+__all__ = [
+    "MODES",
+    "GATES",
+    "RECURRENT",
+    "GraphRNN",
+    "check_mode",
+    "magnitude_prune",
+    "SequenceClassifier",
+]
 
 MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -115,8 +124,9 @@ def _check_duplicates(ei: torch.Tensor, name: str) -> None:
 def _check_ids(ids: torch.Tensor, lo: int, hi: int, name: str, what: str) -> None:
     bad = (ids < lo) | (ids >= hi)
     if bool(bad.any()):
-        raise ValueError(f"{name} has {what} {int(ids[bad][0])}, expected {what}s in "
-                         f"{lo}..{hi - 1}")
+        raise ValueError(
+            f"{name} has {what} {int(ids[bad][0])}, expected {what}s in {lo}..{hi - 1}"
+        )
 
 
 def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
@@ -127,15 +137,17 @@ def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]
     return out.view(G * rows, cols)
 
 
-def _flat_index(rows: torch.Tensor, cols: torch.Tensor, G: int, n_rows: int, n_cols: int
-                ) -> torch.Tensor:
+def _flat_index(
+    rows: torch.Tensor, cols: torch.Tensor, G: int, n_rows: int, n_cols: int
+) -> torch.Tensor:
     """``[G, k]`` positions of ``(rows, cols)`` in every gate block of a ``[G*n_rows, n_cols]``."""
     gate = torch.arange(G).view(G, 1) * (n_rows * n_cols)
     return gate + (rows * n_cols + cols).view(1, -1)
 
 
-def _step(mode: str, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
-          ) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _step(
+    mode: str, gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """torch's cell equations on ``gi, gh [B, G, n]`` and ``h, c [B, n]``.
 
     Gates are taken apart with ``unbind``/``squeeze``, not indexing: the backward of ``x[:, k]``
@@ -258,8 +270,11 @@ class GraphRNN(nn.Module):
         except CycleError as err:
             cycle = [v + n_in for v in err.cycle]
             named = " -> ".join(map(str, cycle + cycle[:1]))
-            raise CycleError(f"the hidden delay-0 edges contain the cycle {named}; make one of its "
-                             "edges recurrent (delay 1) or remove it", cycle) from None
+            raise CycleError(
+                f"the hidden delay-0 edges contain the cycle {named}; make one of its "
+                "edges recurrent (delay 1) or remove it",
+                cycle,
+            ) from None
         lv = torch.from_numpy(lv)
         # hidden nodes sorted by level (stable): every level is a contiguous slice
         order = torch.argsort(lv, stable=True)
@@ -268,7 +283,7 @@ class GraphRNN(nn.Module):
         counts = torch.bincount(lv, minlength=1).tolist()
         bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
         self._levels = lv
-        self._bounds = list(zip(bounds[:-1], bounds[1:]))
+        self._bounds = list(zip(bounds[:-1], bounds[1:], strict=True))
         self._identity = bool((order == torch.arange(H)).all())
         in_ids = (~hid).nonzero().flatten()
         skip_ids = hid.nonzero().flatten()
@@ -317,8 +332,11 @@ class GraphRNN(nn.Module):
         G, H, n_in = self.num_gates, self.num_hidden, self.num_inputs
         w_ih = _dense(self.weight[self._in_ids], self._in_flat, (G, H, n_in))
         w_hh = _dense(self.recurrent_weight, self._rec_flat, (G, H, H))
-        w_skip = (_dense(self.weight[self._skip_ids], self._skip_flat, (G, H, H))
-                  if self._skip_ids.numel() else None)
+        w_skip = (
+            _dense(self.weight[self._skip_ids], self._skip_flat, (G, H, H))
+            if self._skip_ids.numel()
+            else None
+        )
         b_ih, b_hh = self.bias, self.recurrent_bias
         if not self._identity:
             b_ih, b_hh = b_ih[self._order], b_hh[self._order]
@@ -340,14 +358,20 @@ class GraphRNN(nn.Module):
         src, dst = self.edge_index
         rsrc, rdst = self.recurrent_edge_index - n_in
         hid = src >= n_in
-        w_ih = _dense(self.weight[~hid], _flat_index(dst[~hid] - n_in, src[~hid], G, H, n_in),
-                      (G, H, n_in))
-        w_skip = _dense(self.weight[hid], _flat_index(dst[hid] - n_in, src[hid] - n_in, G, H, H),
-                        (G, H, H))
+        w_ih = _dense(
+            self.weight[~hid], _flat_index(dst[~hid] - n_in, src[~hid], G, H, n_in), (G, H, n_in)
+        )
+        w_skip = _dense(
+            self.weight[hid], _flat_index(dst[hid] - n_in, src[hid] - n_in, G, H, H), (G, H, H)
+        )
         w_hh = _dense(self.recurrent_weight, _flat_index(rdst, rsrc, G, H, H), (G, H, H))
-        return {"weight_ih": w_ih, "weight_hh": w_hh, "weight_skip": w_skip,
-                "bias_ih": self.bias.t().reshape(-1).clone(),
-                "bias_hh": self.recurrent_bias.t().reshape(-1).clone()}
+        return {
+            "weight_ih": w_ih,
+            "weight_hh": w_hh,
+            "weight_skip": w_skip,
+            "bias_ih": self.bias.t().reshape(-1).clone(),
+            "bias_hh": self.recurrent_bias.t().reshape(-1).clone(),
+        }
 
     # -- forward ---------------------------------------------------------------------------
 
@@ -356,11 +380,14 @@ class GraphRNN(nn.Module):
             raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
         layout = "[B, T, n_in]" if self.batch_first else "[T, B, n_in]"
         if x.dim() != 3 or x.shape[2] != self.num_inputs:
-            raise ValueError(f"expected x of shape {layout} with n_in={self.num_inputs}, got "
-                             f"{list(x.shape)}")
+            raise ValueError(
+                f"expected x of shape {layout} with n_in={self.num_inputs}, got {list(x.shape)}"
+            )
         if x.dtype != self.weight.dtype:
-            raise TypeError(f"expected x of dtype {self.weight.dtype} (the cell's), got {x.dtype}; "
-                            "convert x or the cell with .to(dtype)")
+            raise TypeError(
+                f"expected x of dtype {self.weight.dtype} (the cell's), got {x.dtype}; "
+                "convert x or the cell with .to(dtype)"
+            )
         return x
 
     def _check_state(self, state: object, B: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -370,13 +397,14 @@ class GraphRNN(nn.Module):
             return (zero, zero) if self.mode == "lstm" else (zero,)
         if self.mode == "lstm":
             if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise TypeError("expected the LSTM state as a tuple (h_0, c_0), got "
-                                f"{type(state).__name__}")
+                raise TypeError(
+                    f"expected the LSTM state as a tuple (h_0, c_0), got {type(state).__name__}"
+                )
             parts, names = tuple(state), ("h_0", "c_0")
         else:
             parts, names = (state,), ("h_0",)
         out = []
-        for s, name in zip(parts, names):
+        for s, name in zip(parts, names, strict=True):
             if not isinstance(s, torch.Tensor) or s.dtype != x.dtype:
                 got = s.dtype if isinstance(s, torch.Tensor) else type(s).__name__
                 raise TypeError(f"expected {name} to be a tensor of dtype {x.dtype}, got {got}")
@@ -404,8 +432,12 @@ class GraphRNN(nn.Module):
 
     def _fused(self, x, state, w_ih, w_hh, b_ih, b_hh):
         """One level: torch's own layer with the masked matrices as its weights."""
-        weights = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih,
-                   "bias_hh_l0": b_hh}
+        weights = {
+            "weight_ih_l0": w_ih,
+            "weight_hh_l0": w_hh,
+            "bias_ih_l0": b_ih,
+            "bias_hh_l0": b_hh,
+        }
         hx = tuple(s.unsqueeze(0) for s in state)
         layer = self._torch[0]
         try:
@@ -457,8 +489,13 @@ class GraphRNN(nn.Module):
 
     # -- edits -----------------------------------------------------------------------------
 
-    def remove_edges(self, kind: str, edges: torch.Tensor | Sequence[int], *,
-                     optimizer: torch.optim.Optimizer | None = None) -> torch.Tensor:
+    def remove_edges(
+        self,
+        kind: str,
+        edges: torch.Tensor | Sequence[int],
+        *,
+        optimizer: torch.optim.Optimizer | None = None,
+    ) -> torch.Tensor:
         """Remove i2h or h2h edges for good (all their gates); returns the kept edge ids.
 
         Parameters are swapped through ``.data`` (an optimizer holding them keeps working);
@@ -487,8 +524,11 @@ class GraphRNN(nn.Module):
             {'i2h': 4, 'h2h': 2}
         """
         _check_kind(kind)
-        ei_name, w_name = (("edge_index", "weight") if kind == "i2h"
-                           else ("recurrent_edge_index", "recurrent_weight"))
+        ei_name, w_name = (
+            ("edge_index", "weight")
+            if kind == "i2h"
+            else ("recurrent_edge_index", "recurrent_weight")
+        )
         ei, w = getattr(self, ei_name), getattr(self, w_name)
         E = ei.shape[1]
         t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
@@ -499,8 +539,10 @@ class GraphRNN(nn.Module):
             drop = t
         else:
             if t.dtype.is_floating_point or t.dtype.is_complex or t.dim() > 1:
-                raise ValueError(f"expected {kind} edges as a bool mask or a 1-d list of ids, got "
-                                 f"dtype {t.dtype} and shape {list(t.shape)}")
+                raise ValueError(
+                    f"expected {kind} edges as a bool mask or a 1-d list of ids, got "
+                    f"dtype {t.dtype} and shape {list(t.shape)}"
+                )
             t = t.reshape(-1).long()
             _check_ids(t, 0, E, f"the {kind} edges to remove", "id")
             drop = torch.zeros(E, dtype=torch.bool)
@@ -540,9 +582,11 @@ class GraphRNN(nn.Module):
             True
         """
         if self.num_gates != 1:
-            raise TypeError(f"a {self.mode} cell has {self.num_gates} gates per neuron, which a "
-                            "GraphNet's scalar neurons cannot express; only rnn_tanh and "
-                            "rnn_relu cells convert")
+            raise TypeError(
+                f"a {self.mode} cell has {self.num_gates} gates per neuron, which a "
+                "GraphNet's scalar neurons cannot express; only rnn_tanh and "
+                "rnn_relu cells convert"
+            )
         n_in, H = self.num_inputs, self.num_hidden
         ei = torch.cat([self.edge_index, self.recurrent_edge_index], 1).cpu()
         delay = [0] * self.edge_index.shape[1] + [1] * self.recurrent_edge_index.shape[1]
@@ -550,10 +594,13 @@ class GraphRNN(nn.Module):
         bias = torch.zeros(n_in + H, dtype=dtype)
         bias[n_in:] = (self.bias + self.recurrent_bias).detach().cpu()[:, 0]
         acts = ["identity"] * n_in + [self.mode[4:]] * H
-        structure = Structure(ei, range(n_in + H), range(n_in), range(n_in, n_in + H), acts,
-                              delay)
-        net = GraphNet(structure, torch.cat([self.weight, self.recurrent_weight]).detach().cpu()
-                       [:, 0], bias, kernel=kernel)
+        structure = Structure(ei, range(n_in + H), range(n_in), range(n_in, n_in + H), acts, delay)
+        net = GraphNet(
+            structure,
+            torch.cat([self.weight, self.recurrent_weight]).detach().cpu()[:, 0],
+            bias,
+            kernel=kernel,
+        )
         return net.to(self.weight.device)
 
     def to_networkx(self) -> nx.MultiDiGraph:
@@ -574,9 +621,11 @@ class GraphRNN(nn.Module):
         g.add_nodes_from(range(n_in), role="input")
         for v, lv in enumerate(self._levels.tolist()):
             g.add_node(n_in + v, role="hidden", level=lv)
-        for kind, ei, w, delay in (("i2h", self.edge_index, self.weight, 0),
-                                   ("h2h", self.recurrent_edge_index, self.recurrent_weight, 1)):
-            for (u, v), wt in zip(ei.t().tolist(), w.detach().tolist()):
+        for kind, ei, w, delay in (
+            ("i2h", self.edge_index, self.weight, 0),
+            ("h2h", self.recurrent_edge_index, self.recurrent_weight, 1),
+        ):
+            for (u, v), wt in zip(ei.t().tolist(), w.detach().tolist(), strict=True):
                 g.add_edge(u, v, key=kind, kind=kind, delay=delay, weight=wt)
         return g
 
@@ -587,9 +636,11 @@ class GraphRNN(nn.Module):
         # density: the share of a dense torch layer's weights that are edges here (skips aside)
         H = self.num_hidden
         density = (E - n_skip + R) / (H * (self.num_inputs + H))
-        return (f"mode={self.mode!r}, inputs={self.num_inputs}, hidden={H}, "
-                f"i2h={E} ({E - n_skip} from inputs, {n_skip} skip), h2h={R}, "
-                f"levels={self.num_levels}, density={density:.1%}")
+        return (
+            f"mode={self.mode!r}, inputs={self.num_inputs}, hidden={H}, "
+            f"i2h={E} ({E - n_skip} from inputs, {n_skip} skip), h2h={R}, "
+            f"levels={self.num_levels}, density={density:.1%}"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
@@ -602,9 +653,13 @@ def _recompile(module: GraphRNN, incompatible_keys) -> None:
 # ----------------------------------------------------------------------------- pruning
 
 
-def magnitude_prune(cell: GraphRNN, amount: int | float, *,
-                    kind: str | Sequence[str] = ("i2h", "h2h"),
-                    optimizer: torch.optim.Optimizer | None = None) -> dict[str, torch.Tensor]:
+def magnitude_prune(
+    cell: GraphRNN,
+    amount: int | float,
+    *,
+    kind: str | Sequence[str] = ("i2h", "h2h"),
+    optimizer: torch.optim.Optimizer | None = None,
+) -> dict[str, torch.Tensor]:
     """Remove the edges of smallest magnitude, each kind with its own threshold (``002_…`` §4.2).
 
     §4.2 prunes ``p``% of a layer with the ``p``-th percentile of its absolute weights as the
@@ -682,8 +737,9 @@ class SequenceClassifier(nn.Module):
         torch.Size([2, 2])
     """
 
-    def __init__(self, cell: GraphRNN, num_classes: int, *,
-                 seed: int | torch.Generator | None = None) -> None:
+    def __init__(
+        self, cell: GraphRNN, num_classes: int, *, seed: int | torch.Generator | None = None
+    ) -> None:
         super().__init__()
         if not isinstance(cell, GraphRNN):
             raise TypeError(f"expected a graphnets.cells.GraphRNN, got {type(cell).__name__}")
@@ -706,8 +762,10 @@ class SequenceClassifier(nn.Module):
             raise TypeError(f"expected x to be a torch.Tensor, got {type(x).__name__}")
         if x.dim() == 2:
             if x.shape[1] % n_in:
-                raise ValueError(f"expected a flat x [B, T * {n_in}], got {list(x.shape)}: "
-                                 f"{x.shape[1]} is not a multiple of {n_in}")
+                raise ValueError(
+                    f"expected a flat x [B, T * {n_in}], got {list(x.shape)}: "
+                    f"{x.shape[1]} is not a multiple of {n_in}"
+                )
             x = x.reshape(x.shape[0], -1, n_in)
         elif x.dim() != 3 or x.shape[2] != n_in:
             raise ValueError(f"expected x [B, T, {n_in}] or [B, T * {n_in}], got {list(x.shape)}")

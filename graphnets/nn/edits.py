@@ -30,9 +30,19 @@ from ..core.structure import Structure, check_delay
 from ..kernels.planner import restrict_schedule
 from .history import EditRecord
 
-__all__ = ["Edit", "edge_mask", "edge_ids", "remove_edges", "remove_nodes", "add_edges",
-           "add_nodes", "set_weights", "remapped_state", "remap_optimizer_state",
-           "check_optimizer"]
+__all__ = [
+    "Edit",
+    "edge_mask",
+    "edge_ids",
+    "remove_edges",
+    "remove_nodes",
+    "add_edges",
+    "add_nodes",
+    "set_weights",
+    "remapped_state",
+    "remap_optimizer_state",
+    "check_optimizer",
+]
 
 
 @dataclass
@@ -70,8 +80,9 @@ def edge_mask(structure: Structure, edges) -> np.ndarray:
     if isinstance(edges, (torch.Tensor, np.ndarray)) and edges.dtype in (torch.bool, np.bool_):
         mask = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges).reshape(-1)
         if mask.size != E:
-            raise ValueError(f"expected an edge mask of {E} booleans (one per edge), got "
-                             f"{mask.size}")
+            raise ValueError(
+                f"expected an edge mask of {E} booleans (one per edge), got {mask.size}"
+            )
         return mask.copy()
     if isinstance(edges, (torch.Tensor, np.ndarray)):
         ids = np.asarray(edges.cpu() if isinstance(edges, torch.Tensor) else edges).reshape(-1)
@@ -87,7 +98,9 @@ def edge_mask(structure: Structure, edges) -> np.ndarray:
             f"got {edges[:3]!r}"
         )
     src, dst = structure.edge_index.numpy()
-    lookup = {(int(s), int(d)): e for e, (s, d) in enumerate(zip(src.tolist(), dst.tolist()))}
+    lookup = {
+        (int(s), int(d)): e for e, (s, d) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
+    }
     mask = np.zeros(E, dtype=bool)
     for u, v in edges:
         s, d = structure.lookup([u, v], "edges")
@@ -113,8 +126,9 @@ def edge_ids(structure: Structure, edges) -> np.ndarray:
         return ids
     if not edges:
         return np.zeros(0, dtype=np.int64)
-    return np.concatenate([np.flatnonzero(edge_mask(structure, [e])) for e in edges]
-                          ).astype(np.int64)
+    return np.concatenate([np.flatnonzero(edge_mask(structure, [e])) for e in edges]).astype(
+        np.int64
+    )
 
 
 def _ids_to_mask(ids: np.ndarray, E: int) -> np.ndarray:
@@ -144,19 +158,33 @@ def remove_edges(net, edges) -> Edit:
     # The node order stays valid: only the plans are rebuilt (planner.restrict_schedule).
     w = net.weight
     sched = None if s.is_recurrent else restrict_schedule(net.schedule, new, edge_map)
-    record = EditRecord("remove_edges", s.num_edges, s.num_nodes, labels=s.labels,
-                        removed_edge_ids=np.flatnonzero(drop),
-                        removed_pairs=s.edge_index.numpy()[:, drop])
-    return Edit(new, w.detach()[keep], net.bias.detach(), _inverse(edge_map, new.num_edges),
-                torch.arange(s.num_nodes), record, sched)
+    record = EditRecord(
+        "remove_edges",
+        s.num_edges,
+        s.num_nodes,
+        labels=s.labels,
+        removed_edge_ids=np.flatnonzero(drop),
+        removed_pairs=s.edge_index.numpy()[:, drop],
+    )
+    return Edit(
+        new,
+        w.detach()[keep],
+        net.bias.detach(),
+        _inverse(edge_map, new.num_edges),
+        torch.arange(s.num_nodes),
+        record,
+        sched,
+    )
 
 
 def remove_nodes(net, nodes: Sequence[Hashable]) -> Edit:
     """Remove hidden nodes with all their edges; inputs and outputs cannot be removed."""
     s = net.structure
     if isinstance(nodes, (str, bytes)):
-        raise TypeError(f"nodes must be a list of node labels, got the string {nodes!r}; write "
-                        f"[{nodes!r}] for one node")
+        raise TypeError(
+            f"nodes must be a list of node labels, got the string {nodes!r}; write "
+            f"[{nodes!r}] for one node"
+        )
     idx = s.lookup(list(nodes), "nodes")
     inputs, outputs = set(s.inputs.tolist()), set(s.outputs.tolist())
     for i in idx:
@@ -172,31 +200,42 @@ def remove_nodes(net, nodes: Sequence[Hashable]) -> Edit:
     drop = ~(keep_nodes[src] & keep_nodes[dst])
     new, edge_map, node_map = s.subgraph(~drop, keep_nodes)
     dev = net.weight.device
-    record = EditRecord("remove_nodes", s.num_edges, s.num_nodes, labels=s.labels,
-                        removed_edge_ids=np.flatnonzero(drop),
-                        removed_pairs=s.edge_index.numpy()[:, drop],
-                        removed_node_ids=np.asarray(sorted(set(idx)), dtype=np.int64))
-    return Edit(new, net.weight.detach()[torch.from_numpy(~drop).to(dev)],
-                net.bias.detach()[torch.from_numpy(keep_nodes).to(dev)],
-                _inverse(edge_map, new.num_edges), _inverse(node_map, new.num_nodes), record)
+    record = EditRecord(
+        "remove_nodes",
+        s.num_edges,
+        s.num_nodes,
+        labels=s.labels,
+        removed_edge_ids=np.flatnonzero(drop),
+        removed_pairs=s.edge_index.numpy()[:, drop],
+        removed_node_ids=np.asarray(sorted(set(idx)), dtype=np.int64),
+    )
+    return Edit(
+        new,
+        net.weight.detach()[torch.from_numpy(~drop).to(dev)],
+        net.bias.detach()[torch.from_numpy(keep_nodes).to(dev)],
+        _inverse(edge_map, new.num_edges),
+        _inverse(node_map, new.num_nodes),
+        record,
+    )
 
 
-def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None, seed=None,
-              delay=0) -> Edit:
+def add_edges(
+    net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None, seed=None, delay=0
+) -> Edit:
     """Add edges ``src[k] -> dst[k]`` (labels) after the existing ones."""
     s = net.structure
     src, dst = list(src), list(dst)
     if len(src) != len(dst):
-        raise ValueError(f"expected as many sources as destinations, got {len(src)} and "
-                         f"{len(dst)}")
+        raise ValueError(f"expected as many sources as destinations, got {len(src)} and {len(dst)}")
     si = s.lookup(src, "src")
     di = s.lookup(dst, "dst")
     k = len(si)
     if isinstance(delay, (int, np.integer)) and not isinstance(delay, bool):
         delay = [int(delay)] * k
     try:
-        new = s.add_edges(np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64),
-                          check_delay(delay, k))
+        new = s.add_edges(
+            np.asarray(si, dtype=np.int64), np.asarray(di, dtype=np.int64), check_delay(delay, k)
+        )
     except CycleError as err:
         raise CycleError(f"{err}; the net is unchanged", err.cycle) from None
     dev, dtype = net.weight.device, net.weight.dtype
@@ -209,43 +248,71 @@ def add_edges(net, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None
         bad = ~torch.isfinite(w_new)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(f"weight of new edge {src[i]!r} -> {dst[i]!r} is {float(w_new[i])}; "
-                             "weights must be finite")
+            raise ValueError(
+                f"weight of new edge {src[i]!r} -> {dst[i]!r} is {float(w_new[i])}; "
+                "weights must be finite"
+            )
     old_e = s.num_edges
     edge_source = torch.cat([torch.arange(old_e), torch.full((k,), -1, dtype=torch.long)])
-    record = EditRecord("add_edges", old_e, s.num_nodes, labels=s.labels,
-                        added_pairs=new.edge_index[:, old_e:].numpy())
-    return Edit(new, torch.cat([net.weight.detach(), w_new]), net.bias.detach(), edge_source,
-                torch.arange(s.num_nodes), record)
+    record = EditRecord(
+        "add_edges",
+        old_e,
+        s.num_nodes,
+        labels=s.labels,
+        added_pairs=new.edge_index[:, old_e:].numpy(),
+    )
+    return Edit(
+        new,
+        torch.cat([net.weight.detach(), w_new]),
+        net.bias.detach(),
+        edge_source,
+        torch.arange(s.num_nodes),
+        record,
+    )
 
 
 def add_nodes(net, labels: Sequence[Hashable], activation: str = "relu", bias=None) -> Edit:
     """Add hidden nodes without edges."""
     s = net.structure
     if isinstance(labels, (str, bytes)):
-        raise TypeError(f"labels must be a list of new node labels, got the string {labels!r}; "
-                        f"write [{labels!r}] for one node")
+        raise TypeError(
+            f"labels must be a list of new node labels, got the string {labels!r}; "
+            f"write [{labels!r}] for one node"
+        )
     labels = list(labels)
     spec = parse_activation(activation).spec
     clash = [lab for lab in labels if lab in s.index]
     if clash:
         raise ValueError(f"node {clash[0]!r} is already in the graph; labels must be unique")
-    new = Structure(s.edge_index, s.labels + tuple(labels), s.inputs, s.outputs,
-                    s.activations + (spec,) * len(labels), delay=s.delay)
+    new = Structure(
+        s.edge_index,
+        s.labels + tuple(labels),
+        s.inputs,
+        s.outputs,
+        s.activations + (spec,) * len(labels),
+        delay=s.delay,
+    )
     dev, dtype = net.bias.device, net.bias.dtype
     b_new = torch.zeros(len(labels), dtype=dtype, device=dev)
     if bias is not None:
         b_new = torch.as_tensor(bias, dtype=dtype).reshape(-1).to(dev)
         if b_new.numel() != len(labels):
-            raise ValueError(f"expected {len(labels)} biases (one per new node), got "
-                             f"{b_new.numel()}")
+            raise ValueError(
+                f"expected {len(labels)} biases (one per new node), got {b_new.numel()}"
+            )
         if not bool(torch.isfinite(b_new).all()):
             raise ValueError("biases of new nodes must be finite")
     n = s.num_nodes
     node_source = torch.cat([torch.arange(n), torch.full((len(labels),), -1, dtype=torch.long)])
     record = EditRecord("add_nodes", s.num_edges, n, labels=new.labels, added_nodes=labels)
-    return Edit(new, net.weight.detach(), torch.cat([net.bias.detach(), b_new]),
-                torch.arange(s.num_edges), node_source, record)
+    return Edit(
+        new,
+        net.weight.detach(),
+        torch.cat([net.bias.detach(), b_new]),
+        torch.arange(s.num_edges),
+        node_source,
+        record,
+    )
 
 
 def set_weights(net, edges, values) -> tuple[torch.Tensor, torch.Tensor, EditRecord]:
@@ -268,8 +335,9 @@ def check_optimizer(net, optimizer) -> None:
     if optimizer is None:
         return
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     params = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if id(net.weight) not in params and id(net.bias) not in params:
         raise ValueError(
@@ -278,8 +346,9 @@ def check_optimizer(net, optimizer) -> None:
         )
 
 
-def remapped_state(optimizer, param: torch.nn.Parameter, index: torch.Tensor,
-                   new_size: int) -> dict | None:
+def remapped_state(
+    optimizer, param: torch.nn.Parameter, index: torch.Tensor, new_size: int
+) -> dict | None:
     """``optimizer``'s state of ``param`` carried over an edit, as a new dict (or ``None`` when
     there is none); nothing is changed.
 
@@ -307,8 +376,9 @@ def remapped_state(optimizer, param: torch.nn.Parameter, index: torch.Tensor,
     return out
 
 
-def remap_optimizer_state(optimizer, param: torch.nn.Parameter, old_size: int,
-                          index: torch.Tensor, new_size: int) -> None:
+def remap_optimizer_state(
+    optimizer, param: torch.nn.Parameter, old_size: int, index: torch.Tensor, new_size: int
+) -> None:
     """Carry ``optimizer``'s per-element state of ``param`` over an edit, in place.
 
     ``param`` still has its old size (``old_size`` entries along dim 0); see

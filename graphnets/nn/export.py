@@ -45,10 +45,10 @@ def to_networkx(net):
         G.add_node(lab, bias=bias[i], activation=s.activations[i], role=role[i])
     w = net.weight.detach().cpu().tolist()
     if not s.is_recurrent:
-        G.add_weighted_edges_from((u, v, wi) for (u, v), wi in zip(net.edges(), w))
+        G.add_weighted_edges_from((u, v, wi) for (u, v), wi in zip(net.edges(), w, strict=True))
         return G
     d = s.delay.tolist()
-    for (u, v), wi, di in zip(net.edges(), w, d):
+    for (u, v), wi, di in zip(net.edges(), w, d, strict=True):
         if G.has_edge(u, v):
             raise ValueError(
                 f"edge {u!r} -> {v!r} exists with delays {G.edges[u, v]['delay']} and {di}; "

@@ -101,9 +101,14 @@ class GraphNet(BaseGraphNet):
             raise TypeError(f"expected a graphnets Structure, got {type(structure).__name__}")
         check_kernel(kernel)
         if dtype is None:  # given float64 parameters keep their precision
-            dtype = next((t.dtype for t in (weight, bias)
-                          if isinstance(t, torch.Tensor) and t.is_floating_point()),
-                         torch.get_default_dtype())
+            dtype = next(
+                (
+                    t.dtype
+                    for t in (weight, bias)
+                    if isinstance(t, torch.Tensor) and t.is_floating_point()
+                ),
+                torch.get_default_dtype(),
+            )
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
         self.structure = structure
@@ -130,12 +135,14 @@ class GraphNet(BaseGraphNet):
         weight = torch.as_tensor(weight).reshape(-1)
         if weight.numel() != e:
             raise ValueError(f"expected {e} weights (one per edge), got {weight.numel()}")
-        ids = (torch.arange(e) if given is None else given.nonzero()[:, 0])
+        ids = torch.arange(e) if given is None else given.nonzero()[:, 0]
         bad = ~torch.isfinite(weight[ids])
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(f"weight of {self._edge_name(int(ids[i]))} is "
-                             f"{float(weight[ids[i]])}; weights and biases must be finite")
+            raise ValueError(
+                f"weight of {self._edge_name(int(ids[i]))} is "
+                f"{float(weight[ids[i]])}; weights and biases must be finite"
+            )
         self.weight[ids] = weight[ids].to(self.weight.dtype)
 
     def _set_bias(self, bias: torch.Tensor) -> None:
@@ -146,8 +153,10 @@ class GraphNet(BaseGraphNet):
         bad = ~torch.isfinite(bias)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
-            raise ValueError(f"bias of node {s.labels[i]!r} is {float(bias[i])}; weights and "
-                             "biases must be finite")
+            raise ValueError(
+                f"bias of node {s.labels[i]!r} is {float(bias[i])}; weights and "
+                "biases must be finite"
+            )
         nz = bias[s.inputs] != 0
         if bool(nz.any()):
             i = int(s.inputs[nz.nonzero()[0, 0]])
@@ -171,8 +180,7 @@ class GraphNet(BaseGraphNet):
             self.bias.zero_()
 
     # -- the one writer ---------------------------------------------------------------------
-    def _swap(self, edit: edits.Edit, optimizer: torch.optim.Optimizer | None = None
-              ) -> EditRecord:
+    def _swap(self, edit: edits.Edit, optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
         """Swap an edit's structure and parameters in, carrying optimizer state and gradients.
 
         Everything that can fail is computed first (schedule, new optimizer state, new
@@ -183,21 +191,28 @@ class GraphNet(BaseGraphNet):
         bias = edit.bias.to(b.device, b.dtype)
         schedule = edit.schedule
         if schedule is None:
-            schedule = compile_schedule(edit.structure.feedforward()[0], self._kernel, w.device,
-                                        w.dtype)
+            schedule = compile_schedule(
+                edit.structure.feedforward()[0], self._kernel, w.device, w.dtype
+            )
         if optimizer is not None and all(r() is not optimizer for r in self._optimizers):
             self._optimizers.append(weakref.ref(optimizer))
         known = [opt for opt in (r() for r in self._optimizers) if opt is not None]
         states = []
         for opt in known:
-            for p, index, size in ((w, edit.edge_source, weight.numel()),
-                                   (b, edit.node_source, bias.numel())):
+            for p, index, size in (
+                (w, edit.edge_source, weight.numel()),
+                (b, edit.node_source, bias.numel()),
+            ):
                 new_state = edits.remapped_state(opt, p, index, size)
                 if new_state is not None:
                     states.append((opt, p, new_state))
-        grads = [None if p.grad is None else _carry(p.grad, index.to(p.device), size)
-                 for p, index, size in ((w, edit.edge_source, weight.numel()),
-                                        (b, edit.node_source, bias.numel()))]
+        grads = [
+            None if p.grad is None else _carry(p.grad, index.to(p.device), size)
+            for p, index, size in (
+                (w, edit.edge_source, weight.numel()),
+                (b, edit.node_source, bias.numel()),
+            )
+        ]
         with deferred_interrupt():
             self.structure = edit.structure
             self._schedule = schedule
@@ -213,8 +228,7 @@ class GraphNet(BaseGraphNet):
         return edit.record
 
     # -- edits (graphnets.nn.edits) ---------------------------------------------------------
-    def remove_edges(self, edges, *, optimizer: torch.optim.Optimizer | None = None
-                     ) -> EditRecord:
+    def remove_edges(self, edges, *, optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
         """Remove edges (a mask over edges, edge ids, or ``(src, dst)`` label pairs).
 
         Surviving edges keep their order, weights, gradients and (with ``optimizer=``)
@@ -232,9 +246,16 @@ class GraphNet(BaseGraphNet):
         edits.check_optimizer(self, optimizer)
         return self._swap(edits.remove_edges(self, edges), optimizer)
 
-    def add_edges(self, src: Sequence[Hashable], dst: Sequence[Hashable], weight=None, *,
-                  delay=0, optimizer: torch.optim.Optimizer | None = None, seed: Seed = None
-                  ) -> EditRecord:
+    def add_edges(
+        self,
+        src: Sequence[Hashable],
+        dst: Sequence[Hashable],
+        weight=None,
+        *,
+        delay=0,
+        optimizer: torch.optim.Optimizer | None = None,
+        seed: Seed = None,
+    ) -> EditRecord:
         """Add edges ``src[k] -> dst[k]`` (labels), appended after the existing ones.
 
         ``weight`` gives their weights (default: fan-in initialisation with ``seed``);
@@ -246,14 +267,21 @@ class GraphNet(BaseGraphNet):
         edits.check_optimizer(self, optimizer)
         return self._swap(edits.add_edges(self, src, dst, weight, seed, delay), optimizer)
 
-    def remove_nodes(self, nodes: Sequence[Hashable], *,
-                     optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
+    def remove_nodes(
+        self, nodes: Sequence[Hashable], *, optimizer: torch.optim.Optimizer | None = None
+    ) -> EditRecord:
         """Remove hidden nodes (labels) with all their edges; inputs and outputs stay."""
         edits.check_optimizer(self, optimizer)
         return self._swap(edits.remove_nodes(self, nodes), optimizer)
 
-    def add_nodes(self, labels: Sequence[Hashable], *, activation: str = "relu", bias=None,
-                  optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
+    def add_nodes(
+        self,
+        labels: Sequence[Hashable],
+        *,
+        activation: str = "relu",
+        bias=None,
+        optimizer: torch.optim.Optimizer | None = None,
+    ) -> EditRecord:
         """Add hidden nodes without edges (connect them with :meth:`add_edges`)."""
         edits.check_optimizer(self, optimizer)
         return self._swap(edits.add_nodes(self, labels, activation, bias), optimizer)
@@ -271,8 +299,9 @@ class GraphNet(BaseGraphNet):
         return self.remove_nodes(self.dead_nodes(), optimizer=optimizer)
 
     # -- time (graphnets.nn.recurrent) ------------------------------------------------------
-    def step(self, x: torch.Tensor, state: torch.Tensor | float | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(
+        self, x: torch.Tensor, state: torch.Tensor | float | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One time step of a recurrent net: ``(y_t, next_state)``.
 
         Every delayed edge ``u -> v`` of delay ``d`` feeds ``v`` the value ``a_u`` had ``d``
@@ -300,8 +329,14 @@ class GraphNet(BaseGraphNet):
         """
         return recurrent.step(self, x, state)
 
-    def run(self, x: torch.Tensor, state: torch.Tensor | float | None = None, *,
-            batch_first: bool = False, return_state: bool = False):
+    def run(
+        self,
+        x: torch.Tensor,
+        state: torch.Tensor | float | None = None,
+        *,
+        batch_first: bool = False,
+        return_state: bool = False,
+    ):
         """Run a sequence through the net, one :meth:`step` per time step.
 
         Args:
@@ -358,8 +393,11 @@ def _check_optimizer_state(optimizer: torch.optim.Optimizer, args, kwargs) -> No
             if ref is None or ref() is not p:
                 continue
             for key, value in optimizer.state.get(p, {}).items():
-                if isinstance(value, torch.Tensor) and value.dim() >= 1 \
-                        and value.shape[0] != p.shape[0]:
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.dim() >= 1
+                    and value.shape[0] != p.shape[0]
+                ):
                     raise RuntimeError(
                         f"this optimizer's state {key!r} has {value.shape[0]} entries but its "
                         f"GraphNet parameter now has {p.shape[0]}: the net was edited without "
@@ -372,8 +410,7 @@ def _check_optimizer_state(optimizer: torch.optim.Optimizer, args, kwargs) -> No
 register_optimizer_step_pre_hook(_check_optimizer_state)
 
 
-def load(path: str | os.PathLike, *, map_location: str | torch.device | None = None
-         ) -> GraphNet:
+def load(path: str | os.PathLike, *, map_location: str | torch.device | None = None) -> GraphNet:
     """Load a GraphNet saved with :meth:`GraphNet.save` (``torch.load(weights_only=True)``).
 
     Every field of the file is checked before the net is built

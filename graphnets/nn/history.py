@@ -49,34 +49,60 @@ class EditRecord:
             edge / node, ``-1`` if removed (built when read).
     """
 
-    __slots__ = ("kind", "num_edges_before", "num_nodes_before", "removed_edge_ids",
-                 "removed_node_ids", "num_added_edges", "num_added_nodes", "edge_ids",
-                 "removed_nodes", "added_nodes", "_removed", "_added")
+    __slots__ = (
+        "kind",
+        "num_edges_before",
+        "num_nodes_before",
+        "removed_edge_ids",
+        "removed_node_ids",
+        "num_added_edges",
+        "num_added_nodes",
+        "edge_ids",
+        "removed_nodes",
+        "added_nodes",
+        "_removed",
+        "_added",
+    )
 
-    def __init__(self, kind: str, num_edges_before: int, num_nodes_before: int, *,
-                 labels: Sequence[Hashable] = (), removed_edge_ids: np.ndarray | None = None,
-                 removed_pairs: np.ndarray | None = None, added_pairs: np.ndarray | None = None,
-                 removed_node_ids: np.ndarray | None = None,
-                 added_nodes: Iterable[Hashable] = (), edge_ids: np.ndarray | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        kind: str,
+        num_edges_before: int,
+        num_nodes_before: int,
+        *,
+        labels: Sequence[Hashable] = (),
+        removed_edge_ids: np.ndarray | None = None,
+        removed_pairs: np.ndarray | None = None,
+        added_pairs: np.ndarray | None = None,
+        removed_node_ids: np.ndarray | None = None,
+        added_nodes: Iterable[Hashable] = (),
+        edge_ids: np.ndarray | None = None,
+    ) -> None:
         empty = np.zeros(0, dtype=np.int64)
         self.kind = kind
         self.num_edges_before = int(num_edges_before)
         self.num_nodes_before = int(num_nodes_before)
-        self.removed_edge_ids = torch.from_numpy(np.sort(
-            empty if removed_edge_ids is None else removed_edge_ids).astype(np.int64))
-        self.removed_node_ids = torch.from_numpy(np.sort(
-            empty if removed_node_ids is None else removed_node_ids).astype(np.int64))
+        self.removed_edge_ids = torch.from_numpy(
+            np.sort(empty if removed_edge_ids is None else removed_edge_ids).astype(np.int64)
+        )
+        self.removed_node_ids = torch.from_numpy(
+            np.sort(empty if removed_node_ids is None else removed_node_ids).astype(np.int64)
+        )
         self.removed_nodes = [labels[i] for i in self.removed_node_ids.tolist()]
         self.added_nodes = list(added_nodes)
         self.num_added_nodes = len(self.added_nodes)
         self.num_added_edges = 0 if added_pairs is None else int(added_pairs.shape[1])
-        self.edge_ids = None if edge_ids is None else torch.from_numpy(
-            np.asarray(edge_ids, dtype=np.int64).copy())
-        self._removed = _compact(labels, np.zeros((2, 0), np.int64) if removed_pairs is None
-                                 else removed_pairs)
-        self._added = _compact(labels, np.zeros((2, 0), np.int64) if added_pairs is None
-                               else added_pairs)
+        self.edge_ids = (
+            None
+            if edge_ids is None
+            else torch.from_numpy(np.asarray(edge_ids, dtype=np.int64).copy())
+        )
+        self._removed = _compact(
+            labels, np.zeros((2, 0), np.int64) if removed_pairs is None else removed_pairs
+        )
+        self._added = _compact(
+            labels, np.zeros((2, 0), np.int64) if added_pairs is None else added_pairs
+        )
 
     @staticmethod
     def _pairs(compact: tuple[tuple, np.ndarray]) -> list:
@@ -117,11 +143,13 @@ class EditRecord:
         return sum(int(a.nbytes) for a in arrays)
 
     def __repr__(self) -> str:
-        counts = (("removed_edges", self.removed_edge_ids.numel()),
-                  ("added_edges", self.num_added_edges),
-                  ("removed_nodes", len(self.removed_nodes)),
-                  ("added_nodes", len(self.added_nodes)),
-                  ("set", 0 if self.edge_ids is None else self.edge_ids.numel()))
+        counts = (
+            ("removed_edges", self.removed_edge_ids.numel()),
+            ("added_edges", self.num_added_edges),
+            ("removed_nodes", len(self.removed_nodes)),
+            ("added_nodes", len(self.added_nodes)),
+            ("set", 0 if self.edge_ids is None else self.edge_ids.numel()),
+        )
         parts = [f"{k}={v}" for k, v in counts if v]
         return f"EditRecord({self.kind}, {', '.join(parts) or 'no change'})"
 

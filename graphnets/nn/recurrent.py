@@ -41,10 +41,20 @@ import torch
 from .._util.checks import positive_int
 from ..core.schedule import Schedule
 from ..core.structure import Structure
-from ..kernels import FUSED_DTYPES, compile_schedule, fused, run as run_kernels
+from ..kernels import FUSED_DTYPES, compile_schedule, fused
+from ..kernels import run as run_kernels
 
-__all__ = ["StateSlot", "StepPlan", "state_layout", "state_labels", "step_plan", "step", "run",
-           "initial_state", "check_state"]
+__all__ = [
+    "StateSlot",
+    "StepPlan",
+    "state_layout",
+    "state_labels",
+    "step_plan",
+    "step",
+    "run",
+    "initial_state",
+    "check_state",
+]
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,9 @@ def state_labels(s: Structure) -> list[tuple]:
     return [(lab[u], int(k)) for u, k in state_layout(s)[0].tolist()]
 
 
-def step_plan(structure: Structure, kernel: str, device: torch.device | str,
-              dtype: torch.dtype) -> StepPlan:
+def step_plan(
+    structure: Structure, kernel: str, device: torch.device | str, dtype: torch.dtype
+) -> StepPlan:
     """Build and compile the step graph of ``structure`` (see the module docstring)."""
     s = structure
     n, n_in, n_out = s.num_nodes, s.inputs.numel(), s.outputs.numel()
@@ -118,7 +129,8 @@ def step_plan(structure: Structure, kernel: str, device: torch.device | str,
     extra = carried[role[carried] == 0]  # hidden nodes whose values the state keeps
     labels = s.labels + tuple(StateSlot(s.labels[u], int(k)) for u, k in slots.tolist())
     step_structure = Structure(
-        torch.from_numpy(np.stack([src, dst])), labels,
+        torch.from_numpy(np.stack([src, dst])),
+        labels,
         torch.from_numpy(np.concatenate([inputs, n + np.arange(S)])),
         torch.from_numpy(np.concatenate([outputs, extra])),
         s.activations + ("identity",) * S,
@@ -131,10 +143,13 @@ def step_plan(structure: Structure, kernel: str, device: torch.device | str,
     width = n_in + n_out + extra.size
     u, lag = slots[:, 0], slots[:, 1]
     next_state = np.where(lag == 1, col[u], width + np.arange(S) - 1)
-    return StepPlan(step_structure, compile_schedule(step_structure, _step_kernel(kernel, device,
-                                                                                 dtype),
-                                                     device, dtype),
-                    slots, torch.from_numpy(next_state).to(device), n_out)
+    return StepPlan(
+        step_structure,
+        compile_schedule(step_structure, _step_kernel(kernel, device, dtype), device, dtype),
+        slots,
+        torch.from_numpy(next_state).to(device),
+        n_out,
+    )
 
 
 def _step_kernel(kernel: str, device, dtype: torch.dtype) -> str:
@@ -142,8 +157,12 @@ def _step_kernel(kernel: str, device, dtype: torch.dtype) -> str:
     step's batch, many times over, so fixed per-call costs dominate, and the fused call has the
     smallest (``benchmarks/bench_recurrent.py``: 4.3 vs 7.2 ms level-wise for a 50-neuron RNN
     over 20 steps; ``auto``'s cost model, fitted on large batches, would pick level-wise)."""
-    if kernel == "auto" and torch.device(device).type == "cpu" and dtype in FUSED_DTYPES \
-            and fused.available():
+    if (
+        kernel == "auto"
+        and torch.device(device).type == "cpu"
+        and dtype in FUSED_DTYPES
+        and fused.available()
+    ):
         return "fused"
     return kernel
 
@@ -174,21 +193,28 @@ def check_state(net, state, batch: int) -> torch.Tensor:
     if isinstance(state, (int, float)) and not isinstance(state, bool):
         return w.new_full((batch, S), float(state))
     if not isinstance(state, torch.Tensor):
-        raise TypeError(f"state must be None, a number or a tensor of shape [B, {S}], got "
-                        f"{type(state).__name__}")
+        raise TypeError(
+            f"state must be None, a number or a tensor of shape [B, {S}], got "
+            f"{type(state).__name__}"
+        )
     if state.dim() == 1:
         state = state.expand(batch, -1)
     if state.dim() != 2 or state.shape[1] != S or state.shape[0] != batch:
-        raise ValueError(f"expected a state of shape [{batch}, {S}] (or [{S}]), one column per "
-                         f"net.state_labels entry, got {list(state.shape)}")
+        raise ValueError(
+            f"expected a state of shape [{batch}, {S}] (or [{S}]), one column per "
+            f"net.state_labels entry, got {list(state.shape)}"
+        )
     if state.dtype != w.dtype or state.device != w.device:
-        raise TypeError(f"expected a state of dtype {w.dtype} on {w.device} (the net's "
-                        f"parameters), got {state.dtype} on {state.device}")
+        raise TypeError(
+            f"expected a state of dtype {w.dtype} on {w.device} (the net's "
+            f"parameters), got {state.dtype} on {state.device}"
+        )
     return state
 
 
-def step(net, x: torch.Tensor, state: torch.Tensor | float | None = None
-         ) -> tuple[torch.Tensor, torch.Tensor]:
+def step(
+    net, x: torch.Tensor, state: torch.Tensor | float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One time step: ``(y_t [B, n_out], next state [B, S])`` (see :meth:`GraphNet.step`)."""
     x = net._check_x(x)
     single = x.dim() == 1
@@ -209,17 +235,25 @@ def _step(net, plan: StepPlan, x: torch.Tensor, state: torch.Tensor):
     return out[:, : plan.num_outputs], new_state
 
 
-def run(net, x: torch.Tensor, state: torch.Tensor | float | None = None, *,
-        batch_first: bool = False, return_state: bool = False):
+def run(
+    net,
+    x: torch.Tensor,
+    state: torch.Tensor | float | None = None,
+    *,
+    batch_first: bool = False,
+    return_state: bool = False,
+):
     """Run a whole sequence (see :meth:`GraphNet.run`)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected x to be a torch.Tensor of shape [T, B, n_inputs], got "
-                        f"{type(x).__name__}")
+        raise TypeError(
+            f"expected x to be a torch.Tensor of shape [T, B, n_inputs], got {type(x).__name__}"
+        )
     n_in = net.structure.inputs.numel()
     shape = "[B, T, n_inputs]" if batch_first else "[T, B, n_inputs]"
     if x.dim() != 3 or x.shape[-1] != n_in:
-        raise ValueError(f"expected a sequence x of shape {shape} with n_inputs={n_in}, got "
-                         f"{list(x.shape)}")
+        raise ValueError(
+            f"expected a sequence x of shape {shape} with n_inputs={n_in}, got {list(x.shape)}"
+        )
     if batch_first:
         x = x.transpose(0, 1)
     if x.shape[0] == 0:

@@ -94,23 +94,33 @@ def _field(state: dict, key: str, name: str, kinds: type | tuple, what: str):
         raise ValueError(f"{name} is not a saved GraphNet: its field {key!r} is missing")
     value = state[key]
     if not isinstance(value, kinds) or isinstance(value, bool) and kinds is int:
-        raise ValueError(f"{name} is not a valid GraphNet save: field {key!r} should be "
-                         f"{what}, got {type(value).__name__}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field {key!r} should be "
+            f"{what}, got {type(value).__name__}"
+        )
     return value
 
 
-def _tensor(state: dict, key: str, name: str, *, floating: bool, dim: int,
-            size: int | None = None) -> torch.Tensor:
+def _tensor(
+    state: dict, key: str, name: str, *, floating: bool, dim: int, size: int | None = None
+) -> torch.Tensor:
     t = _field(state, key, name, torch.Tensor, "a tensor")
-    ok = t.is_floating_point() if floating else (
-        not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool)
+    ok = (
+        t.is_floating_point()
+        if floating
+        else (not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool)
+    )
     if not ok:
-        raise ValueError(f"{name} is not a valid GraphNet save: field {key!r} should hold "
-                         f"{'floats' if floating else 'integers'}, got dtype {t.dtype}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field {key!r} should hold "
+            f"{'floats' if floating else 'integers'}, got dtype {t.dtype}"
+        )
     if t.dim() != dim or (size is not None and t.shape[-1] != size):
         want = "[2, E]" if dim == 2 else ("[k]" if size is None else f"[{size}]")
-        raise ValueError(f"{name} is not a valid GraphNet save: field {key!r} should have shape "
-                         f"{want}, got {list(t.shape)}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field {key!r} should have shape "
+            f"{want}, got {list(t.shape)}"
+        )
     return t
 
 
@@ -146,33 +156,45 @@ def read(path: str | os.PathLike) -> Saved:
     n = len(labels)
     edge_index = _tensor(state, "edge_index", name, floating=False, dim=2)
     if edge_index.shape[0] != 2:
-        raise ValueError(f"{name} is not a valid GraphNet save: field 'edge_index' should have "
-                         f"shape [2, E], got {list(edge_index.shape)}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field 'edge_index' should have "
+            f"shape [2, E], got {list(edge_index.shape)}"
+        )
     E = edge_index.shape[1]
     inputs = _tensor(state, "inputs", name, floating=False, dim=1)
     outputs = _tensor(state, "outputs", name, floating=False, dim=1)
     activations = _field(state, "activations", name, list, "a list of activation names")
     if len(activations) != n:
-        raise ValueError(f"{name} is not a valid GraphNet save: field 'activations' has "
-                         f"{len(activations)} entries for {n} nodes")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field 'activations' has "
+            f"{len(activations)} entries for {n} nodes"
+        )
     # files written before delays existed hold feed-forward nets
-    delay = (_tensor(state, "delay", name, floating=False, dim=1, size=E)
-             if "delay" in state else None)
+    delay = (
+        _tensor(state, "delay", name, floating=False, dim=1, size=E) if "delay" in state else None
+    )
     weight = _tensor(state, "weight", name, floating=True, dim=1, size=E)
     bias = _tensor(state, "bias", name, floating=True, dim=1, size=n)
     if bias.dtype != weight.dtype:
-        raise ValueError(f"{name} is not a valid GraphNet save: fields 'weight' and 'bias' "
-                         f"should share a dtype, got {weight.dtype} and {bias.dtype}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: fields 'weight' and 'bias' "
+            f"should share a dtype, got {weight.dtype} and {bias.dtype}"
+        )
     kernel = _field(state, "kernel", name, str, "a kernel name")
     if kernel not in KERNELS:
-        raise ValueError(f"{name} is not a valid GraphNet save: field 'kernel' is {kernel!r}, "
-                         f"expected one of {', '.join(KERNELS)}")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: field 'kernel' is {kernel!r}, "
+            f"expected one of {', '.join(KERNELS)}"
+        )
     if version == 1 and delay is not None and bool(delay.any()):
-        raise ValueError(f"{name} is not a valid GraphNet save: a format-1 file holds a "
-                         "feed-forward net, but its field 'delay' is not all 0")
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: a format-1 file holds a "
+            "feed-forward net, but its field 'delay' is not all 0"
+        )
     try:
         structure = Structure(edge_index, labels, inputs, outputs, activations, delay)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{name} is not a valid GraphNet save: its structure is invalid "
-                         f"({err})") from err
+        raise ValueError(
+            f"{name} is not a valid GraphNet save: its structure is invalid ({err})"
+        ) from err
     return Saved(structure, weight.contiguous(), bias.contiguous(), kernel)

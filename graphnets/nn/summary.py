@@ -16,15 +16,17 @@ def level_table(net) -> list[dict]:
         n_dst = lv.stop - lv.start
         e = lv.estop - lv.estart
         n_src = len(set(sched.src_pos[lv.estart : lv.estop].tolist())) if e else 0
-        rows.append({
-            "level": ell,
-            "nodes": n_dst + (n_in if ell == 0 else 0),
-            "edges": e,
-            "sources": n_src,
-            "fill": e / (n_dst * n_src) if e else 0.0,
-            "kernel": "input" if ell == 0 and e == 0 and n_dst == 0 else kinds[ell],
-            "activations": ",".join(sorted({g[0].spec for g in lv.groups})) or "-",
-        })
+        rows.append(
+            {
+                "level": ell,
+                "nodes": n_dst + (n_in if ell == 0 else 0),
+                "edges": e,
+                "sources": n_src,
+                "fill": e / (n_dst * n_src) if e else 0.0,
+                "kernel": "input" if ell == 0 and e == 0 and n_dst == 0 else kinds[ell],
+                "activations": ",".join(sorted({g[0].spec for g in lv.groups})) or "-",
+            }
+        )
     return rows
 
 
@@ -32,8 +34,9 @@ def summary(net) -> str:
     """A table of the levels (nodes, in-edges, distinct sources, fill, kernel, activation), the
     parameter count, the recurrent edges and the dead nodes."""
     rows = level_table(net)
-    head = (f"{'level':>5} {'nodes':>7} {'edges':>9} {'sources':>8} {'fill':>7}  kernel   "
-            "activations")
+    head = (
+        f"{'level':>5} {'nodes':>7} {'edges':>9} {'sources':>8} {'fill':>7}  kernel   activations"
+    )
     lines = [repr(net), head, "-" * len(head)]
     shown = rows if len(rows) <= 24 else rows[:10] + [None] + rows[-10:]
     for r in shown:
@@ -47,13 +50,16 @@ def summary(net) -> str:
     s = net.structure
     n_in = len(s.inputs)
     n_par = s.num_edges + s.num_nodes - n_in
-    lines.append(f"parameters: {n_par:,} ({net.num_edges:,} weights, "
-                 f"{net.num_nodes - n_in:,} biases)")
+    lines.append(
+        f"parameters: {n_par:,} ({net.num_edges:,} weights, {net.num_nodes - n_in:,} biases)"
+    )
     if s.is_recurrent:
         d = s.delay
-        lines.append(f"recurrent: {int((d > 0).sum()):,} delayed edges (delays "
-                     f"1..{int(d.max())}, not in the table), state of "
-                     f"{len(net.state_labels):,} values")
+        lines.append(
+            f"recurrent: {int((d > 0).sum()):,} delayed edges (delays "
+            f"1..{int(d.max())}, not in the table), state of "
+            f"{len(net.state_labels):,} values"
+        )
     dead = net.dead_nodes()
     if dead:
         lines.append(f"dead nodes: {len(dead)} (see dead_nodes())")
@@ -65,7 +71,7 @@ def describe(net) -> str:
     s = net.structure
     kinds = net.schedule.kinds() if net._schedule is not None else []
     counts: dict[str, int] = {}
-    for k, lv in zip(kinds, net.schedule.levels if kinds else []):
+    for k, lv in zip(kinds, net.schedule.levels if kinds else [], strict=True):
         if lv.stop > lv.start:  # level 0 often holds only inputs: nothing to run
             counts[k] = counts.get(k, 0) + 1
     plan = ",".join(f"{k}x{v}" for k, v in counts.items())

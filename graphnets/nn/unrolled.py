@@ -29,12 +29,20 @@ __all__ = ["unroll", "unrolled_structure", "UnrolledNet", "MAX_SIZE"]
 MAX_SIZE = 50_000_000
 
 #: Edits of a GraphNet, which an unrolled net refuses (edit its source instead).
-EDITS = ("remove_edges", "add_edges", "remove_nodes", "add_nodes", "set_weights", "prune_dead",
-         "reset_parameters")
+EDITS = (
+    "remove_edges",
+    "add_edges",
+    "remove_nodes",
+    "add_nodes",
+    "set_weights",
+    "prune_dead",
+    "reset_parameters",
+)
 
 
-def unroll(net, steps: int, *, state_inputs: bool = False, kernel: str | None = None
-           ) -> UnrolledNet:
+def unroll(
+    net, steps: int, *, state_inputs: bool = False, kernel: str | None = None
+) -> UnrolledNet:
     """Unroll a recurrent GraphNet for ``steps`` time steps into a feed-forward GraphNet.
 
     Node ``v`` at step ``t`` becomes node ``(v, t)``. Every delay-0 edge ``u -> v`` is copied
@@ -85,8 +93,9 @@ def unroll(net, steps: int, *, state_inputs: bool = False, kernel: str | None = 
     return UnrolledNet(net, steps, state_inputs=state_inputs, kernel=kernel)
 
 
-def unrolled_structure(s: Structure, steps: int, state_inputs: bool
-                       ) -> tuple[Structure, torch.Tensor, torch.Tensor]:
+def unrolled_structure(
+    s: Structure, steps: int, state_inputs: bool
+) -> tuple[Structure, torch.Tensor, torch.Tensor]:
     """The structure of ``s`` unrolled for ``steps`` steps, the recurrent edge behind every
     edge, and the recurrent node behind every node (``N`` for initial-state inputs)."""
     T, n = int(steps), s.num_nodes
@@ -112,9 +121,13 @@ def unrolled_structure(s: Structure, steps: int, state_inputs: bool
     inputs = (np.arange(T)[:, None] * n + s.inputs.numpy()[None, :]).reshape(-1)
     inputs = np.concatenate([inputs, T * n + np.arange(S)])
     outputs = (np.arange(T)[:, None] * n + s.outputs.numpy()[None, :]).reshape(-1)
-    structure = Structure(torch.from_numpy(np.stack([e_src, e_dst])), labels,
-                          torch.from_numpy(inputs), torch.from_numpy(outputs),
-                          s.activations * T + ("identity",) * S)
+    structure = Structure(
+        torch.from_numpy(np.stack([e_src, e_dst])),
+        labels,
+        torch.from_numpy(inputs),
+        torch.from_numpy(outputs),
+        s.activations * T + ("identity",) * S,
+    )
     node_source = np.concatenate([np.tile(np.arange(n), T), np.full(S, n)])  # n: a zero bias
     return structure, torch.from_numpy(edge_source.copy()), torch.from_numpy(node_source)
 
@@ -137,8 +150,9 @@ class UnrolledNet(BaseGraphNet):
             (``N`` for initial-state inputs).
     """
 
-    def __init__(self, source: GraphNet, steps: int, *, state_inputs: bool = False,
-                 kernel: str = "auto") -> None:
+    def __init__(
+        self, source: GraphNet, steps: int, *, state_inputs: bool = False, kernel: str = "auto"
+    ) -> None:
         super().__init__()
         self.source = source
         self.steps = positive_int(steps, "steps")
@@ -152,8 +166,7 @@ class UnrolledNet(BaseGraphNet):
         src = self.source.structure
         if self._built_for is src:
             return
-        structure, edge_source, node_source = unrolled_structure(src, self.steps,
-                                                                 self.state_inputs)
+        structure, edge_source, node_source = unrolled_structure(src, self.steps, self.state_inputs)
         dev = self.source.weight.device
         self._structure = structure
         self.register_buffer("edge_source", edge_source.to(dev), persistent=False)
@@ -184,8 +197,9 @@ class UnrolledNet(BaseGraphNet):
         b = self.source.bias
         return torch.cat([b, b.new_zeros(1)])[self.node_source]
 
-    def run(self, x: torch.Tensor, state: torch.Tensor | None = None, *,
-            batch_first: bool = False) -> torch.Tensor:
+    def run(
+        self, x: torch.Tensor, state: torch.Tensor | None = None, *, batch_first: bool = False
+    ) -> torch.Tensor:
         """Evaluate on a sequence ``x [T, B, n_in]`` (``[B, T, n_in]`` with ``batch_first``).
 
         ``state [B, S]`` is the initial state (only with ``state_inputs=True``). Returns
@@ -195,23 +209,30 @@ class UnrolledNet(BaseGraphNet):
         n_out = self.source.structure.outputs.numel()
         T = self.steps
         want = f"[B, {T}, {n_in}]" if batch_first else f"[{T}, B, {n_in}]"
-        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != n_in or \
-                x.shape[1 if batch_first else 0] != T:
+        if (
+            not isinstance(x, torch.Tensor)
+            or x.dim() != 3
+            or x.shape[-1] != n_in
+            or x.shape[1 if batch_first else 0] != T
+        ):
             got = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"expected a sequence of shape {want} (the net was unrolled for "
-                             f"{T} steps), got {got}")
+            raise ValueError(
+                f"expected a sequence of shape {want} (the net was unrolled for "
+                f"{T} steps), got {got}"
+            )
         if not batch_first:
             x = x.transpose(0, 1)
         B = x.shape[0]
         flat = x.reshape(B, T * n_in)
         if self.state_inputs:
             S = self.structure.inputs.numel() - T * n_in
-            state = (flat.new_zeros(B, S) if state is None
-                     else check_state(self.source, state, B))
+            state = flat.new_zeros(B, S) if state is None else check_state(self.source, state, B)
             flat = torch.cat([flat, state], 1)
         elif state is not None:
-            raise ValueError("this net was unrolled with state_inputs=False, so its initial "
-                             "state is zero; unroll with state_inputs=True to pass one")
+            raise ValueError(
+                "this net was unrolled with state_inputs=False, so its initial "
+                "state is zero; unroll with state_inputs=True to pass one"
+            )
         y = self.forward(flat).reshape(B, T, n_out)
         return y if batch_first else y.transpose(0, 1)
 
@@ -228,5 +249,6 @@ class UnrolledNet(BaseGraphNet):
             raise
 
     def extra_repr(self) -> str:
-        return (f"{super().extra_repr()}, steps={self.steps}, tied to "
-                f"{self.source.num_edges} weights")
+        return (
+            f"{super().extra_repr()}, steps={self.steps}, tied to {self.source.num_edges} weights"
+        )

@@ -14,6 +14,20 @@ from .compare import METRICS, PREDICTORS, compare, kendall, r2, spearman, synflo
 from .features import FEATURES, to_pyg
 from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, rank_loss
 
-__all__ = ["FEATURES", "CONVS", "LOSSES", "POOLS", "to_pyg", "GraphRegressor", "rank_loss",
-           "compare", "PREDICTORS", "METRICS", "synflow", "r2", "kendall", "spearman",
-           "top_k_precision"]
+__all__ = [
+    "FEATURES",
+    "CONVS",
+    "LOSSES",
+    "POOLS",
+    "to_pyg",
+    "GraphRegressor",
+    "rank_loss",
+    "compare",
+    "PREDICTORS",
+    "METRICS",
+    "synflow",
+    "r2",
+    "kendall",
+    "spearman",
+    "top_k_precision",
+]

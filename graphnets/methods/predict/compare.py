@@ -42,12 +42,28 @@ from ..analysis import properties_table
 from .features import check_nets
 from .regressor import GraphRegressor
 
-__all__ = ["PREDICTORS", "METRICS", "synflow", "r2", "kendall", "spearman", "top_k_precision",
-           "compare"]
+__all__ = [
+    "PREDICTORS",
+    "METRICS",
+    "synflow",
+    "r2",
+    "kendall",
+    "spearman",
+    "top_k_precision",
+    "compare",
+]
 
 #: Rows of :func:`compare`, in order.
-PREDICTORS: tuple[str, ...] = ("gnn", "bayesian_ridge", "random_forest", "adaboost", "edges",
-                               "nodes", "depth", "synflow")
+PREDICTORS: tuple[str, ...] = (
+    "gnn",
+    "bayesian_ridge",
+    "random_forest",
+    "adaboost",
+    "edges",
+    "nodes",
+    "depth",
+    "synflow",
+)
 #: Metrics of :func:`compare`; each gives a ``<metric>_mean`` and a ``<metric>_std`` column.
 METRICS: tuple[str, ...] = ("r2", "kendall", "spearman", "top_k_precision")
 
@@ -91,8 +107,7 @@ def synflow(net: GraphNet) -> float:
     with torch.no_grad():
         for p in twin.parameters():
             p.abs_()
-    x = torch.ones(1, twin.structure.inputs.numel(), dtype=torch.float64,
-                   device=twin.weight.device)
+    x = torch.ones(1, twin.structure.inputs.numel(), dtype=torch.float64, device=twin.weight.device)
     (grad,) = torch.autograd.grad(twin(x).sum(), [twin.weight], allow_unused=True)
     if grad is None:  # no edge reaches an output
         return 0.0
@@ -138,8 +153,9 @@ def spearman(y_true, y_pred) -> float:
 
 def _k(top_k: int | float, n: int) -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, numbers.Real):
-        raise TypeError(f"top_k must be an int (how many) or a float (what fraction), "
-                        f"got {top_k!r}")
+        raise TypeError(
+            f"top_k must be an int (how many) or a float (what fraction), got {top_k!r}"
+        )
     if isinstance(top_k, numbers.Integral):
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 as an int, got {top_k}")
@@ -181,18 +197,26 @@ def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
     if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < 2:
         raise ValueError(f"folds must be an int >= 2, got {folds!r}")
     if len(nets) < 2 * folds:
-        raise ValueError(f"expected at least {2 * folds} nets for {folds} folds (2 per test "
-                         f"fold), got {len(nets)}; use fewer folds or more nets")
-    if isinstance(seeds, (numbers.Integral, str)) or not isinstance(seeds, Sequence) or \
-            len(seeds) == 0 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                                   for s in seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}; "
-                         "write seeds=(0,) for one seed")
+        raise ValueError(
+            f"expected at least {2 * folds} nets for {folds} folds (2 per test "
+            f"fold), got {len(nets)}; use fewer folds or more nets"
+        )
+    if (
+        isinstance(seeds, (numbers.Integral, str))
+        or not isinstance(seeds, Sequence)
+        or len(seeds) == 0
+        or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in seeds)
+    ):
+        raise ValueError(
+            f"seeds must be a non-empty sequence of ints, got {seeds!r}; "
+            "write seeds=(0,) for one seed"
+        )
     _k(top_k, len(nets))
     for name, kw in (("gnn_kwargs", gnn_kwargs), ("fit_kwargs", fit_kwargs)):
         if kw is not None and not isinstance(kw, Mapping):
-            raise TypeError(f"{name} must be a mapping of keyword arguments or None, got "
-                            f"{type(kw).__name__}")
+            raise TypeError(
+                f"{name} must be a mapping of keyword arguments or None, got {type(kw).__name__}"
+            )
     return nets, y
 
 
@@ -234,10 +258,18 @@ def _regressor(name: str, seed: int):
     return AdaBoostRegressor(random_state=seed)
 
 
-def compare(nets: Sequence[BaseGraphNet], targets, *, folds: int = 5, seeds: Sequence[int] = (0,),
-            gnn_kwargs: Mapping | None = None, fit_kwargs: Mapping | None = None,
-            top_k: int | float = 0.1, predictors: Sequence[str] | None = None,
-            progress: bool = False):
+def compare(
+    nets: Sequence[BaseGraphNet],
+    targets,
+    *,
+    folds: int = 5,
+    seeds: Sequence[int] = (0,),
+    gnn_kwargs: Mapping | None = None,
+    fit_kwargs: Mapping | None = None,
+    top_k: int | float = 0.1,
+    predictors: Sequence[str] | None = None,
+    progress: bool = False,
+):
     """Cross-validate every predictor of :data:`PREDICTORS` on ``nets`` → ``targets``.
 
     For each seed the nets are split into ``folds`` shuffled folds
@@ -282,14 +314,20 @@ def compare(nets: Sequence[BaseGraphNet], targets, *, folds: int = 5, seeds: Seq
     names = list(PREDICTORS) if predictors is None else list(predictors)
     unknown = [p for p in names if p not in PREDICTORS]
     if unknown:
-        raise ValueError(f"unknown predictor {unknown[0]!r}; expected some of "
-                         f"{', '.join(PREDICTORS)}")
+        raise ValueError(
+            f"unknown predictor {unknown[0]!r}; expected some of {', '.join(PREDICTORS)}"
+        )
     from tqdm.auto import tqdm
 
     X, single = _features(nets)
     rows, predictions = [], []
-    bar = tqdm(total=len(seeds) * folds * len(names), desc="compare", unit="fit",
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(seeds) * folds * len(names),
+        desc="compare",
+        unit="fit",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for seed in seeds:
         splits = KFold(n_splits=folds, shuffle=True, random_state=int(seed)).split(y)
         for fold, (tr, te) in enumerate(splits):
@@ -298,20 +336,38 @@ def compare(nets: Sequence[BaseGraphNet], targets, *, folds: int = 5, seeds: Seq
                 bar.set_postfix_str(f"{name}, seed {seed}, fold {fold}")
                 if name == "gnn":
                     model = GraphRegressor(**{"seed": int(seed), **(gnn_kwargs or {})})
-                    model.fit([nets[i] for i in tr], y[tr],
-                              **{"seed": int(seed), **(fit_kwargs or {})})
+                    model.fit(
+                        [nets[i] for i in tr], y[tr], **{"seed": int(seed), **(fit_kwargs or {})}
+                    )
                     pred = model.predict([nets[i] for i in te]).double().numpy()
                 elif name in single:
                     line = LinearRegression().fit(single[name][tr, None], y[tr])
                     pred = line.predict(single[name][te, None])
                 else:
                     pred = _regressor(name, int(seed)).fit(Xtr, y[tr]).predict(Xte)
-                rows.append(dict(predictor=name, seed=int(seed), fold=fold,
-                                 r2=r2(y[te], pred), kendall=kendall(y[te], pred),
-                                 spearman=spearman(y[te], pred),
-                                 top_k_precision=top_k_precision(y[te], pred, top_k)))
-                predictions.append(pd.DataFrame(dict(predictor=name, seed=int(seed), fold=fold,
-                                                     net=te, actual=y[te], predicted=pred)))
+                rows.append(
+                    dict(
+                        predictor=name,
+                        seed=int(seed),
+                        fold=fold,
+                        r2=r2(y[te], pred),
+                        kendall=kendall(y[te], pred),
+                        spearman=spearman(y[te], pred),
+                        top_k_precision=top_k_precision(y[te], pred, top_k),
+                    )
+                )
+                predictions.append(
+                    pd.DataFrame(
+                        dict(
+                            predictor=name,
+                            seed=int(seed),
+                            fold=fold,
+                            net=te,
+                            actual=y[te],
+                            predicted=pred,
+                        )
+                    )
+                )
                 bar.update()
     bar.close()
     per_fold = pd.DataFrame(rows)

@@ -22,7 +22,12 @@ __all__ = ["FEATURES", "to_pyg", "check_nets", "pyg"]
 
 #: Names of the columns of ``to_pyg(net).x``, in order.
 FEATURES: tuple[str, ...] = (
-    "is_input", "is_hidden", "is_output", "level", "in_degree", "out_degree",
+    "is_input",
+    "is_hidden",
+    "is_output",
+    "level",
+    "in_degree",
+    "out_degree",
     *(f"act_{a}" for a in ACTIVATIONS),
 )
 _ACT_INDEX = {a: i for i, a in enumerate(ACTIVATIONS)}
@@ -97,10 +102,9 @@ def check_nets(nets: Sequence[BaseGraphNet]) -> list[BaseGraphNet]:
         raise TypeError(f"expected a sequence of GraphNets, got {type(nets).__name__}")
     for i, net in enumerate(nets):
         if not isinstance(net, BaseGraphNet):
-            raise TypeError(f"expected a sequence of GraphNets, got {type(net).__name__} at "
-                            f"position {i}")
+            raise TypeError(
+                f"expected a sequence of GraphNets, got {type(net).__name__} at position {i}"
+            )
     if len(nets) == 0:
         raise ValueError("expected at least one net, got an empty sequence")
     return list(nets)
-
-

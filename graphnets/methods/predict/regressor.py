@@ -18,7 +18,6 @@ graph-level features (such as the properties of :mod:`graphnets.analysis`) in th
 runs on the CPU in one process, with no hyperparameter search.
 """
 
-
 from __future__ import annotations
 
 import copy
@@ -31,7 +30,7 @@ import torch
 from torch import nn
 
 from ..._util.checks import choice, positive_int
-from ..._util.seeds import Seed, generator
+from ..._util.seeds import generator
 from ...nn.base import BaseGraphNet
 from .features import FEATURES, check_nets, pyg, to_pyg
 
@@ -106,8 +105,15 @@ class GraphRegressor(nn.Module):
         (torch.Size([3]), torch.Size([3, 32]), torch.Size([3]))
     """
 
-    def __init__(self, hidden: int = 64, layers: int = 3, *, conv: str = "gin",
-                 pool: str = "meanmax", seed: int | torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        hidden: int = 64,
+        layers: int = 3,
+        *,
+        conv: str = "gin",
+        pool: str = "meanmax",
+        seed: int | torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.hidden = positive_int(hidden, "hidden")
         self.layers = positive_int(layers, "layers")
@@ -157,8 +163,13 @@ class GraphRegressor(nn.Module):
         graph, size = batch.batch, batch.num_graphs
         if self.pool == "add":
             return pyg_nn.global_add_pool(h, graph, size=size)
-        return torch.cat([pyg_nn.global_mean_pool(h, graph, size=size),
-                          pyg_nn.global_max_pool(h, graph, size=size)], dim=1)
+        return torch.cat(
+            [
+                pyg_nn.global_mean_pool(h, graph, size=size),
+                pyg_nn.global_max_pool(h, graph, size=size),
+            ],
+            dim=1,
+        )
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Standardised predictions ``[G]`` for a batch of :func:`to_pyg` graphs."""
@@ -166,7 +177,7 @@ class GraphRegressor(nn.Module):
 
     def _batches(self, graphs: list[Data], batch_size: int = 256):
         for i in range(0, len(graphs), batch_size):
-            yield pyg().data.Batch.from_data_list(graphs[i:i + batch_size])
+            yield pyg().data.Batch.from_data_list(graphs[i : i + batch_size])
 
     @torch.no_grad()
     def predict(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
@@ -193,10 +204,19 @@ class GraphRegressor(nn.Module):
         return torch.argsort(self.predict(nets), descending=True, stable=True)
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, nets: Sequence[BaseGraphNet], targets: Sequence[float] | torch.Tensor, *,
-            epochs: int = 200, lr: float = 1e-2, batch_size: int = 16, loss: str = "mse",
-            val_fraction: float = 0.2, patience: int = 30,
-            seed: int | torch.Generator | None = None) -> GraphRegressor:
+    def fit(
+        self,
+        nets: Sequence[BaseGraphNet],
+        targets: Sequence[float] | torch.Tensor,
+        *,
+        epochs: int = 200,
+        lr: float = 1e-2,
+        batch_size: int = 16,
+        loss: str = "mse",
+        val_fraction: float = 0.2,
+        patience: int = 30,
+        seed: int | torch.Generator | None = None,
+    ) -> GraphRegressor:
         """Train on ``nets`` and their ``targets`` with Adam; returns ``self``.
 
         A random ``val_fraction`` of the nets (at least one, if ``val_fraction > 0``) is held
@@ -230,8 +250,7 @@ class GraphRegressor(nn.Module):
             i = int(bad.nonzero()[0, 0])
             raise ValueError(f"target {i} is {float(t[i])}; targets must be finite")
         choice(loss, LOSSES, "loss")
-        epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size,
-                                                                           "batch_size")
+        epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
         patience = positive_int(patience, "patience")
         if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
@@ -239,8 +258,10 @@ class GraphRegressor(nn.Module):
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
         n_val = 0 if val_fraction == 0 else max(1, round(val_fraction * len(nets)))
         if len(nets) - n_val < 2:
-            raise ValueError(f"expected at least {n_val + 2} nets to keep 2 for training with "
-                             f"val_fraction={val_fraction}, got {len(nets)}")
+            raise ValueError(
+                f"expected at least {n_val + 2} nets to keep 2 for training with "
+                f"val_fraction={val_fraction}, got {len(nets)}"
+            )
 
         gen = generator(seed)
         if gen is None:
@@ -271,7 +292,7 @@ class GraphRegressor(nn.Module):
             order = train_ids[torch.randperm(len(train_ids), generator=gen)]
             total = 0.0
             for i in range(0, len(order), batch_size):
-                ids = order[i:i + batch_size]
+                ids = order[i : i + batch_size]
                 opt.zero_grad()
                 batch = pyg().data.Batch.from_data_list([graphs[j] for j in ids])
                 step = criterion(self(batch), z[ids])
@@ -297,13 +318,13 @@ class GraphRegressor(nn.Module):
     # -- persistence ------------------------------------------------------------------------
     def hparams(self) -> dict:
         """The constructor arguments, enough to rebuild the model (see :meth:`load`)."""
-        return {"hidden": self.hidden, "layers": self.layers, "conv": self.conv,
-                "pool": self.pool}
+        return {"hidden": self.hidden, "layers": self.layers, "conv": self.conv, "pool": self.pool}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the hyperparameters and parameters to ``path`` (read back with :meth:`load`)."""
-        torch.save({"format": _FORMAT, "hparams": self.hparams(),
-                    "state_dict": self.state_dict()}, path)
+        torch.save(
+            {"format": _FORMAT, "hparams": self.hparams(), "state_dict": self.state_dict()}, path
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> GraphRegressor:
@@ -314,12 +335,13 @@ class GraphRegressor(nn.Module):
         """
         state = torch.load(path, weights_only=True)
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"{os.fspath(path)!r} does not hold a saved GraphRegressor; "
-                             "write one with GraphRegressor.save")
+            raise ValueError(
+                f"{os.fspath(path)!r} does not hold a saved GraphRegressor; "
+                "write one with GraphRegressor.save"
+            )
         model = cls(**state["hparams"])
         model.load_state_dict(state["state_dict"])
         return model.eval()
 
     def extra_repr(self) -> str:
-        return (f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, "
-                f"pool={self.pool}")
+        return f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, pool={self.pool}"

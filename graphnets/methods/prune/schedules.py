@@ -46,11 +46,14 @@ def _resolve(net, unit, score, select, groups):
     """Scores, candidates, groups and magnitudes over the elements (edges or nodes) of ``net``."""
     _check_unit(unit)
     if isinstance(select, str) and select not in SELECTIONS:
-        raise ValueError(f"select must be one of {', '.join(SELECTIONS)} or a callable, got "
-                         f"{select!r}")
+        raise ValueError(
+            f"select must be one of {', '.join(SELECTIONS)} or a callable, got {select!r}"
+        )
     if not isinstance(select, str) and not callable(select):
-        raise TypeError(f"select must be one of {', '.join(SELECTIONS)} or a callable, got "
-                        f"{type(select).__name__}")
+        raise TypeError(
+            f"select must be one of {', '.join(SELECTIONS)} or a callable, got "
+            f"{type(select).__name__}"
+        )
     s = score(net) if callable(score) else score
     s = check_scores(s, net.num_edges, "edge")
     mag = magnitude(net)
@@ -75,16 +78,29 @@ def _select(select, scores, k, groups, mag) -> torch.Tensor:
     if select == "distributed":
         return select_distributed(scores, k, groups, mag)
     mask = select(scores, k, groups)
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or \
-            mask.shape != scores.shape or int(mask.sum()) != k:
-        raise ValueError(f"a select callable must return a boolean mask of {scores.numel()} "
-                         f"entries with {k} True, got {mask!r:.80}")
+    if (
+        not isinstance(mask, torch.Tensor)
+        or mask.dtype != torch.bool
+        or mask.shape != scores.shape
+        or int(mask.sum()) != k
+    ):
+        raise ValueError(
+            f"a select callable must return a boolean mask of {scores.numel()} "
+            f"entries with {k} True, got {mask!r:.80}"
+        )
     return mask
 
 
-def prune_step(net: GraphNet, amount: int | float, *, score: ScoreFn | torch.Tensor = magnitude,
-               select: str | Callable = "blinded", groups=None, unit: str = "edges",
-               optimizer: torch.optim.Optimizer | None = None) -> int:
+def prune_step(
+    net: GraphNet,
+    amount: int | float,
+    *,
+    score: ScoreFn | torch.Tensor = magnitude,
+    select: str | Callable = "blinded",
+    groups=None,
+    unit: str = "edges",
+    optimizer: torch.optim.Optimizer | None = None,
+) -> int:
     """Score, select ``amount`` elements and remove them from ``net``; returns how many.
 
     Args:
@@ -115,8 +131,9 @@ def prune_step(net: GraphNet, amount: int | float, *, score: ScoreFn | torch.Ten
     if unit == "edges":
         net.remove_edges(mask.cpu(), optimizer=optimizer)
     else:
-        net.remove_nodes([net.structure.labels[i] for i in mask.nonzero()[:, 0].tolist()],
-                         optimizer=optimizer)
+        net.remove_nodes(
+            [net.structure.labels[i] for i in mask.nonzero()[:, 0].tolist()], optimizer=optimizer
+        )
     return k
 
 
@@ -127,23 +144,39 @@ def _count(net: GraphNet, unit: str) -> int:
     return s.num_nodes - s.inputs.numel() - s.outputs.numel()
 
 
-def _run(net, sizes: Callable[[int, int], int], steps: int, *, score, select, groups, unit,
-         optimizer, retrain) -> list[dict]:
+def _run(
+    net,
+    sizes: Callable[[int, int], int],
+    steps: int,
+    *,
+    score,
+    select,
+    groups,
+    unit,
+    optimizer,
+    retrain,
+) -> list[dict]:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
     if retrain is not None and not callable(retrain):
-        raise TypeError(f"retrain must be a callable retrain(net, step) or None, got "
-                        f"{type(retrain).__name__}")
+        raise TypeError(
+            f"retrain must be a callable retrain(net, step) or None, got {type(retrain).__name__}"
+        )
     _check_unit(unit)
     start = _count(net, unit)
     records = []
     for step in range(1, int(steps) + 1):
         k = sizes(step, _count(net, unit))
-        removed = prune_step(net, k, score=score, select=select, groups=groups, unit=unit,
-                             optimizer=optimizer)
+        removed = prune_step(
+            net, k, score=score, select=select, groups=groups, unit=unit, optimizer=optimizer
+        )
         left = _count(net, unit)
-        record = {"step": step, "removed": removed, unit: left,
-                  "compression": 1.0 - left / start if start else 0.0}
+        record = {
+            "step": step,
+            "removed": removed,
+            unit: left,
+            "compression": 1.0 - left / start if start else 0.0,
+        }
         if retrain is not None:
             record["retrain"] = retrain(net, step)
         records.append(record)
@@ -164,8 +197,17 @@ _SCHEDULE_ARGS = """
 """
 
 
-def one_shot(net: GraphNet, amount: int | float, *, score=magnitude, select="blinded",
-             groups=None, unit: str = "edges", optimizer=None, retrain=None) -> list[dict]:
+def one_shot(
+    net: GraphNet,
+    amount: int | float,
+    *,
+    score=magnitude,
+    select="blinded",
+    groups=None,
+    unit: str = "edges",
+    optimizer=None,
+    retrain=None,
+) -> list[dict]:
     """Prune ``amount`` (a count or a fraction of the edges) in one step, then retrain once.
 
     Example:
@@ -177,13 +219,31 @@ def one_shot(net: GraphNet, amount: int | float, *, score=magnitude, select="bli
     check_net(net)
     _check_unit(unit)
     k = check_amount(amount, _count(net, unit))
-    return _run(net, lambda step, left: k, 1, score=score, select=select, groups=groups,
-                unit=unit, optimizer=optimizer, retrain=retrain)
+    return _run(
+        net,
+        lambda step, left: k,
+        1,
+        score=score,
+        select=select,
+        groups=groups,
+        unit=unit,
+        optimizer=optimizer,
+        retrain=retrain,
+    )
 
 
-def fixed_size(net: GraphNet, amount: int | float, steps: int, *, score=magnitude,
-               select="blinded", groups=None, unit: str = "edges", optimizer=None,
-               retrain=None) -> list[dict]:
+def fixed_size(
+    net: GraphNet,
+    amount: int | float,
+    steps: int,
+    *,
+    score=magnitude,
+    select="blinded",
+    groups=None,
+    unit: str = "edges",
+    optimizer=None,
+    retrain=None,
+) -> list[dict]:
     """Iterative fixed-size pruning: ``steps`` steps of ``amount`` each.
 
     ``amount`` is a count or a fraction of the *starting* edges (so ``fixed_size(net, 0.19, 5)``
@@ -200,14 +260,35 @@ def fixed_size(net: GraphNet, amount: int | float, steps: int, *, score=magnitud
     total = _count(net, unit)
     k = check_amount(amount, total)
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool) and k * steps > total:
-        raise ValueError(f"{steps} steps of {k} would remove {k * steps} of {total} {unit}; "
-                         "choose fewer steps or a smaller amount")
-    return _run(net, lambda step, left: k, steps, score=score, select=select, groups=groups,
-                unit=unit, optimizer=optimizer, retrain=retrain)
+        raise ValueError(
+            f"{steps} steps of {k} would remove {k * steps} of {total} {unit}; "
+            "choose fewer steps or a smaller amount"
+        )
+    return _run(
+        net,
+        lambda step, left: k,
+        steps,
+        score=score,
+        select=select,
+        groups=groups,
+        unit=unit,
+        optimizer=optimizer,
+        retrain=retrain,
+    )
 
 
-def relative(net: GraphNet, fraction: float, steps: int, *, score=magnitude, select="blinded",
-             groups=None, unit: str = "edges", optimizer=None, retrain=None) -> list[dict]:
+def relative(
+    net: GraphNet,
+    fraction: float,
+    steps: int,
+    *,
+    score=magnitude,
+    select="blinded",
+    groups=None,
+    unit: str = "edges",
+    optimizer=None,
+    retrain=None,
+) -> list[dict]:
     """Iterative relative pruning: every step removes ``fraction`` of what remains.
 
     After ``steps`` steps about ``(1 - fraction) ** steps`` of the edges are left (each step
@@ -222,16 +303,36 @@ def relative(net: GraphNet, fraction: float, steps: int, *, score=magnitude, sel
     check_net(net)
     _check_unit(unit)
     if isinstance(fraction, bool) or not isinstance(fraction, float):
-        raise TypeError(f"fraction must be a float in [0, 1] (of the remaining elements), got "
-                        f"{type(fraction).__name__} {fraction!r}")
+        raise TypeError(
+            f"fraction must be a float in [0, 1] (of the remaining elements), got "
+            f"{type(fraction).__name__} {fraction!r}"
+        )
     check_amount(fraction, 1, "fraction")
-    return _run(net, lambda step, left: check_amount(fraction, left, "fraction"), steps,
-                score=score, select=select, groups=groups, unit=unit, optimizer=optimizer,
-                retrain=retrain)
+    return _run(
+        net,
+        lambda step, left: check_amount(fraction, left, "fraction"),
+        steps,
+        score=score,
+        select=select,
+        groups=groups,
+        unit=unit,
+        optimizer=optimizer,
+        retrain=retrain,
+    )
 
 
-def bucket(net: GraphNet, capacity: float, steps: int, *, score=magnitude, select="blinded",
-           groups=None, unit: str = "edges", optimizer=None, retrain=None) -> list[dict]:
+def bucket(
+    net: GraphNet,
+    capacity: float,
+    steps: int,
+    *,
+    score=magnitude,
+    select="blinded",
+    groups=None,
+    unit: str = "edges",
+    optimizer=None,
+    retrain=None,
+) -> list[dict]:
     """Bucket pruning: every step removes as many elements as a bucket of ``capacity`` holds.
 
     The bucket is filled with the smallest scores first (``002_…`` §2): a step removes the
@@ -248,16 +349,22 @@ def bucket(net: GraphNet, capacity: float, steps: int, *, score=magnitude, selec
     """
     check_net(net)
     _check_unit(unit)
-    if isinstance(capacity, bool) or not isinstance(capacity, numbers.Real) or \
-            not math.isfinite(capacity) or capacity < 0:
+    if (
+        isinstance(capacity, bool)
+        or not isinstance(capacity, numbers.Real)
+        or not math.isfinite(capacity)
+        or capacity < 0
+    ):
         raise ValueError(f"capacity must be a non-negative finite number, got {capacity!r}")
 
     def size(step: int, left: int) -> int:
         s, cand, _, _ = _resolve(net, unit, score, select, groups)
         s = s[cand]
         if bool((s < 0).any()):
-            raise ValueError(f"bucket pruning needs non-negative scores, got {float(s.min())}; "
-                             "pass e.g. lambda net: taylor(net, x, y).abs()")
+            raise ValueError(
+                f"bucket pruning needs non-negative scores, got {float(s.min())}; "
+                "pass e.g. lambda net: taylor(net, x, y).abs()"
+            )
         return int((torch.sort(s).values.double().cumsum(0) <= capacity).sum())
 
     # a score callable with randomness must give the same scores for the size and the selection
@@ -275,5 +382,14 @@ def bucket(net: GraphNet, capacity: float, steps: int, *, score=magnitude, selec
     else:
         score_ = score
     score = score_
-    return _run(net, size, steps, score=score, select=select, groups=groups, unit=unit,
-                optimizer=optimizer, retrain=retrain)
+    return _run(
+        net,
+        size,
+        steps,
+        score=score,
+        select=select,
+        groups=groups,
+        unit=unit,
+        optimizer=optimizer,
+        retrain=retrain,
+    )

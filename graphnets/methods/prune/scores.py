@@ -28,8 +28,16 @@ from ...kernels.trace import trace
 from ...nn.graphnet import GraphNet
 from .select import check_scores
 
-__all__ = ["random_scores", "magnitude", "taylor", "obd", "hessian_diagonal", "node_scores",
-           "check_net", "Loss"]
+__all__ = [
+    "random_scores",
+    "magnitude",
+    "taylor",
+    "obd",
+    "hessian_diagonal",
+    "node_scores",
+    "check_net",
+    "Loss",
+]
 
 
 def check_net(net: object) -> None:
@@ -80,8 +88,9 @@ def _check_data(net: GraphNet, x: object, y: object) -> None:
         )
 
 
-def taylor(net: GraphNet, x: torch.Tensor, y: torch.Tensor, *,
-           loss: Loss = F.cross_entropy) -> torch.Tensor:
+def taylor(
+    net: GraphNet, x: torch.Tensor, y: torch.Tensor, *, loss: Loss = F.cross_entropy
+) -> torch.Tensor:
     r"""First-order Taylor utility ``−w·∂L/∂w`` per edge (Eq. 4.3 of ``001_…``).
 
     The first term of the loss change when an edge is deleted (its weight set to 0). It is
@@ -111,6 +120,7 @@ def _output_hessian_factors(y: torch.Tensor, t: torch.Tensor, loss: Loss) -> tor
     net (whose backward is first-order) is never differentiated twice. Negative eigenvalues
     (a non-convex loss) are clipped to 0, which keeps the Gauss–Newton matrix positive.
     """
+
     def one(yn, tn):
         return loss(yn[None], tn[None])
 
@@ -119,8 +129,14 @@ def _output_hessian_factors(y: torch.Tensor, t: torch.Tensor, loss: Loss) -> tor
     return V * lam.clamp(min=0).sqrt()[:, None, :]
 
 
-def hessian_diagonal(net: GraphNet, x: torch.Tensor, y: torch.Tensor, *,
-                     loss: Loss = F.cross_entropy, batch_size: int = 256) -> torch.Tensor:
+def hessian_diagonal(
+    net: GraphNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss: Loss = F.cross_entropy,
+    batch_size: int = 256,
+) -> torch.Tensor:
     r"""Generalised Gauss–Newton diagonal ``G_ii`` of the mean loss, one entry per edge.
 
     .. math::
@@ -149,7 +165,7 @@ def hessian_diagonal(net: GraphNet, x: torch.Tensor, y: torch.Tensor, *,
     G = torch.zeros(net.num_edges, dtype=net.weight.dtype, device=net.weight.device)
     B = x.shape[0]
     for i in range(0, B, batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         t = trace(net, xb)
         z_levels, node_levels, out, A, pos = t.z, t.nodes, t.y, t.a, t.pos
         S = _output_hessian_factors(out, yb, loss)  # [b, C, C]
@@ -157,15 +173,21 @@ def hessian_diagonal(net: GraphNet, x: torch.Tensor, y: torch.Tensor, *,
         d2 = torch.zeros(xb.shape[0], net.num_nodes, dtype=G.dtype, device=G.device)
         for c in range(S.shape[2]):
             grads = torch.autograd.grad(out, z_levels, S[:, :, c], retain_graph=True)
-            for nodes, g in zip(node_levels, grads):
+            for nodes, g in zip(node_levels, grads, strict=True):
                 d2[:, nodes.to(G.device)] += g.detach() ** 2
         a2 = A.detach() ** 2
         G += (a2[:, pos[src].to(G.device)] * d2[:, dst.to(G.device)]).sum(0)
     return G / B
 
 
-def obd(net: GraphNet, x: torch.Tensor, y: torch.Tensor, *, loss: Loss = F.cross_entropy,
-        batch_size: int = 256) -> torch.Tensor:
+def obd(
+    net: GraphNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss: Loss = F.cross_entropy,
+    batch_size: int = 256,
+) -> torch.Tensor:
     r"""Optimal brain damage saliency ``½·w_i²·H_ii`` (LeCun, Denker & Solla 1990).
 
     ``H_ii`` is :func:`hessian_diagonal` (the Gauss–Newton diagonal of the mean loss over
@@ -192,5 +214,3 @@ def node_scores(net: GraphNet, scores: torch.Tensor) -> torch.Tensor:
     src, dst = net.edge_index.to(scores.device)
     out = torch.zeros(net.num_nodes, dtype=scores.dtype, device=scores.device)
     return out.index_add(0, src, scores).index_add(0, dst, scores)
-
-

@@ -16,8 +16,17 @@ import torch
 
 from ..._util.checks import amount as check_amount
 
-__all__ = ["check_amount", "check_scores", "check_groups", "smallest", "edge_groups",
-           "node_groups", "select_blinded", "select_uniform", "select_distributed"]
+__all__ = [
+    "check_amount",
+    "check_scores",
+    "check_groups",
+    "smallest",
+    "edge_groups",
+    "node_groups",
+    "select_blinded",
+    "select_uniform",
+    "select_distributed",
+]
 
 
 def edge_groups(net) -> torch.Tensor:
@@ -36,18 +45,26 @@ def check_scores(scores: object, size: int, what: str) -> torch.Tensor:
     if scores.dim() != 1 or scores.numel() != size:
         raise ValueError(f"expected {size} scores (one per {what}), got shape {list(scores.shape)}")
     if bool(torch.isnan(scores).any()):
-        raise ValueError(f"scores contain NaN (at {what} {int(torch.isnan(scores).nonzero()[0, 0])})")
+        raise ValueError(
+            f"scores contain NaN (at {what} {int(torch.isnan(scores).nonzero()[0, 0])})"
+        )
     return scores.detach()
 
 
 def check_groups(groups: object, size: int) -> torch.Tensor:
-    if not isinstance(groups, torch.Tensor) or groups.dtype.is_floating_point \
-            or groups.dtype == torch.bool:
-        raise TypeError(f"groups must be an integer tensor (one class id per element), got "
-                        f"{getattr(groups, 'dtype', type(groups).__name__)}")
+    if (
+        not isinstance(groups, torch.Tensor)
+        or groups.dtype.is_floating_point
+        or groups.dtype == torch.bool
+    ):
+        raise TypeError(
+            f"groups must be an integer tensor (one class id per element), got "
+            f"{getattr(groups, 'dtype', type(groups).__name__)}"
+        )
     if groups.dim() != 1 or groups.numel() != size:
-        raise ValueError(f"expected {size} group ids (one per element), got shape "
-                         f"{list(groups.shape)}")
+        raise ValueError(
+            f"expected {size} group ids (one per element), got shape {list(groups.shape)}"
+        )
     return groups
 
 
@@ -69,8 +86,7 @@ def select_blinded(scores: torch.Tensor, amount: int | float) -> torch.Tensor:
     return smallest(scores, check_amount(amount, scores.numel()))
 
 
-def select_uniform(scores: torch.Tensor, amount: int | float, groups: torch.Tensor
-                   ) -> torch.Tensor:
+def select_uniform(scores: torch.Tensor, amount: int | float, groups: torch.Tensor) -> torch.Tensor:
     """Class-uniform: the same fraction ``k/E`` of every class, its smallest scores.
 
     Class ``c`` of ``n_c`` elements gives ``k·n_c/E`` elements, rounded by largest remainder
@@ -92,14 +108,15 @@ def select_uniform(scores: torch.Tensor, amount: int | float, groups: torch.Tens
     order = torch.sort(-(quota - take), stable=True).indices
     take[order[:rest]] += 1
     mask = torch.zeros_like(groups, dtype=torch.bool)
-    for c, t in zip(classes.tolist(), take.tolist()):
+    for c, t in zip(classes.tolist(), take.tolist(), strict=True):
         ids = (groups == c).nonzero()[:, 0]
         mask[ids[smallest(scores[ids], t)]] = True
     return mask
 
 
-def select_distributed(scores: torch.Tensor, amount: int | float, groups: torch.Tensor,
-                       weight: torch.Tensor) -> torch.Tensor:
+def select_distributed(
+    scores: torch.Tensor, amount: int | float, groups: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
     r"""Class-distributed: per class the threshold ``λ·σ_c``, one ``λ`` for all, ``k`` pruned.
 
     ``σ_c`` is the (population) standard deviation of ``|weight|`` in class ``c``; an element is
@@ -122,11 +139,12 @@ def select_distributed(scores: torch.Tensor, amount: int | float, groups: torch.
     w = weight.double()
     n = torch.bincount(inv, minlength=m).double()
     mean = torch.zeros(m, dtype=torch.float64, device=w.device).index_add(0, inv, w) / n
-    var = torch.zeros(m, dtype=torch.float64, device=w.device).index_add(
-        0, inv, (w - mean[inv]) ** 2) / n
+    var = (
+        torch.zeros(m, dtype=torch.float64, device=w.device).index_add(0, inv, (w - mean[inv]) ** 2)
+        / n
+    )
     sigma = var.sqrt()[inv]
-    normed = torch.where(sigma > 0, scores.double() / sigma.clamp(min=1e-300),
-                         torch.full_like(sigma, math.inf))
+    normed = torch.where(
+        sigma > 0, scores.double() / sigma.clamp(min=1e-300), torch.full_like(sigma, math.inf)
+    )
     return smallest(normed, k)
-
-
