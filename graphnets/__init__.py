@@ -4,7 +4,7 @@ Build a net from any graph, evaluate it level by level, edit it, measure it.
 
 The package is layered, imports pointing down only (``docs/architecture.md``): ``core`` (plain
 data: structure, levels, schedule, activations) ← ``kernels`` (how a schedule runs) ← ``nn``
-(GraphNet, edits, recurrence, cells) ← ``io`` and ``build`` (conversions, builders, priors) ←
+(GraphNet, edits, recurrence, cells) ← ``io`` and ``builders`` (conversions, mlp, priors, cells) ←
 ``methods`` (pruning, analysis, prediction) ← ``experiment`` and the command line. Everything a
 user calls is re-exported here; the module paths of earlier versions (``graphnets.prune``,
 ``graphnets.schedule``, ...) still import.
@@ -21,8 +21,8 @@ import sys as _sys
 
 from . import data, train
 from ._util.version import VERSION
-from .build import cells, priors
-from .build.mlp import mlp
+from .builders import cells, priors
+from .builders.mlp import mlp
 from .core.activations import ACTIVATIONS, parse_activation
 from .core.levels import CycleError
 from .core.schedule import Schedule
@@ -82,9 +82,8 @@ OLD_PATHS = {
     "graphnet": "nn.graphnet",
     "edits": "nn.edits",
     "recurrent": "nn.recurrent",
-    "cells": "build.cells",
-    "builders": "io.convert",
-    "priors": "build.priors",
+    "cells": "builders.cells",
+    "priors": "builders.priors",
     "reference": "kernels.reference",
     "prune": "methods.prune",
     "analysis": "methods.analysis",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._util.version import VERSION
-from .build import priors
+from .builders import priors
 from .data import digits
 from .experiment import EXECUTORS, STAGES, ConfigError, StageError, format_summary, resolve, run
 from .kernels import KERNELS

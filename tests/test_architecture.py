@@ -23,7 +23,7 @@ LAYERS = [
     ("kernels",),
     ("nn",),
     ("io",),
-    ("build",),
+    ("builders",),
     ("data", "train", "methods"),
     ("experiment",),
     ("cli", "__main__"),

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..build import priors
+from ..builders import priors
 from ..nn.graphnet import GraphNet
 
 __all__ = ["PRIOR_NAMES", "spec", "specs", "build"]

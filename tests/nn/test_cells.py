@@ -680,7 +680,7 @@ def test_cells_docs_section_examples_are_correct():
     import doctest
     from pathlib import Path
 
-    page = (Path(__file__).parents[1] / "docs" / "recurrent.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "recurrent.md").read_text()
     section = page.split("## Graph-structured cells")[1].split("\n## ")[0]
     test = doctest.DocTestParser().get_doctest(section, {}, "recurrent.md", None, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)

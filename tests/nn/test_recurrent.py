@@ -488,7 +488,7 @@ def test_recurrent_docs_section_runs():
     import doctest
     from pathlib import Path
 
-    page = (Path(__file__).parents[1] / "docs" / "recurrent.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "recurrent.md").read_text()
     section = page.split("## Delayed edges and unrolling")[1].split("\n## ")[0]
     section = "\n".join("" if line.startswith("```") else line for line in section.splitlines())
     test = doctest.DocTestParser().get_doctest(section, {}, "recurrent.md", None, 0)

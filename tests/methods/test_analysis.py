@@ -308,6 +308,6 @@ def test_analysis_page_examples_run():
     import doctest
     from pathlib import Path
 
-    page = Path(__file__).resolve().parents[1] / "docs" / "analysis.md"
+    page = Path(__file__).resolve().parents[2] / "docs" / "analysis.md"
     result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

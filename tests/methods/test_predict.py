@@ -16,7 +16,7 @@ from torch_geometric.loader import DataLoader
 import graphnets
 from graphnets.predict import FEATURES, GraphRegressor, rank_loss, to_pyg
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _er_nets(k, seed):

@@ -301,7 +301,7 @@ def watts_strogatz(
 
 def ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
     """The Watts–Strogatz graph of a seed and the seed left for what follows (orientation,
-    weights); shared with the cell builders (:mod:`graphnets.build.cells`)."""
+    weights); shared with the cell builders (:mod:`graphnets.builders.cells`)."""
     if k >= n:
         raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
     s_graph, s_rest = spawn(seed, 2)

@@ -1,7 +1,7 @@
 """Files saved by graphnets 0.1 (before the layered package) still load and compute the same.
 
-``tests/data`` holds a feed-forward net saved as format 1 and a recurrent net saved as format
-2, each with an input and the output it gave when it was saved.
+``tests/fixtures`` holds a feed-forward net saved as format 1 and a recurrent net saved as
+format 2, each with an input and the output it gave when it was saved.
 """
 
 from pathlib import Path
@@ -10,7 +10,7 @@ import torch
 
 import graphnets
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "fixtures"
 
 
 def test_saved_format1_feedforward_net_loads_and_computes_the_same():
