@@ -410,7 +410,8 @@ def check_delay(
         delay = torch.from_numpy(delay)
     if not isinstance(delay, torch.Tensor):
         try:
-            delay = torch.as_tensor(list(delay))
+            # an empty list would become a float tensor: no delays are integers too
+            delay = torch.as_tensor(list(delay), dtype=None if len(delay) else torch.long)
         except (TypeError, ValueError, RuntimeError):
             raise TypeError(
                 f"delay must be a sequence of ints (one per edge), got {delay!r}"

@@ -24,10 +24,11 @@ import torch
 
 from ..core.activations import parse_activation
 from ..core.init import fan_in_init
-from ..core.levels import CycleError
+from ..core.levels import CycleError, reachable
 from ..core.schedule import Schedule
 from ..core.structure import Structure, check_delay
 from ..kernels.planner import restrict_schedule
+from ..kernels.trace import trace
 from .history import EditRecord
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "edge_ids",
     "remove_edges",
     "remove_nodes",
+    "prune_dead",
     "add_edges",
     "add_nodes",
     "set_weights",
@@ -217,6 +219,42 @@ def remove_nodes(net, nodes: Sequence[Hashable]) -> Edit:
         _inverse(node_map, new.num_nodes),
         record,
     )
+
+
+def prune_dead(net) -> Edit:
+    """Remove the dead nodes of ``net`` (see :meth:`GraphNet.dead_nodes`) without changing the
+    function it computes.
+
+    A hidden node that no input reaches computes a constant, ``act(b + Σ w a)`` over other such
+    nodes; where it feeds a node that stays, its contribution ``w · a`` is added to that node's
+    bias before the node is removed. Nodes with no path to an output change nothing and go.
+    In a recurrent net a constant fed through a delayed edge is not constant in time (the state
+    starts at zero), so there only the nodes with no path to an output are removed.
+    """
+    s = net.structure
+    src, dst = s.edge_index.numpy()
+    n = s.num_nodes
+    from_inputs = reachable(src, dst, n, s.inputs.numpy())
+    to_outputs = reachable(dst, src, n, s.outputs.numpy())
+    hidden = np.ones(n, dtype=bool)
+    hidden[s.inputs.numpy()] = False
+    hidden[s.outputs.numpy()] = False
+    dead = hidden & ~to_outputs if s.is_recurrent else hidden & ~(from_inputs & to_outputs)
+    idx = np.flatnonzero(dead)
+    edit = remove_nodes(net, [s.labels[i] for i in idx.tolist()])
+    feeding = dead[src] & ~dead[dst]  # only constants feed nodes that stay (docstring)
+    if not feeding.any():
+        return edit
+    dev = net.weight.device
+    with torch.no_grad():
+        x = net.weight.new_zeros(1, s.inputs.numel())
+        values = trace(net, x).activations()[0]
+        e = torch.from_numpy(np.flatnonzero(feeding)).to(dev)
+        folded = net.bias.detach().clone()
+        contribution = net.weight.detach()[e] * values[torch.from_numpy(src).to(dev)[e]]
+        folded.index_add_(0, torch.from_numpy(dst).to(dev)[e], contribution)
+    edit.bias = folded[torch.from_numpy(~dead).to(dev)]
+    return edit
 
 
 def add_edges(

@@ -295,8 +295,25 @@ class GraphNet(BaseGraphNet):
         return record
 
     def prune_dead(self, *, optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
-        """Remove :meth:`dead_nodes` (no path from an input or to an output) and their edges."""
-        return self.remove_nodes(self.dead_nodes(), optimizer=optimizer)
+        """Remove :meth:`dead_nodes` and their edges without changing what the net computes.
+
+        A hidden node that no input reaches computes a constant; where it feeds a node that
+        stays, that contribution is added to the node's bias first. Nodes with no path to an
+        output change nothing. (In a recurrent net, where such constants start at zero through
+        delayed edges, only the nodes with no path to an output are removed.)
+
+        Example:
+            >>> import networkx as nx, graphnets, torch
+            >>> G = nx.DiGraph([("x", "h"), ("h", "y"), ("c", "y")])  # c: a constant
+            >>> G.nodes["c"]["bias"] = 0.5
+            >>> net = graphnets.from_networkx(G, ["x"], ["y"], seed=0)
+            >>> x = torch.randn(4, 1)
+            >>> before = net(x)
+            >>> net.prune_dead().removed_nodes, torch.allclose(net(x), before)
+            (['c'], True)
+        """
+        edits.check_optimizer(self, optimizer)
+        return self._swap(edits.prune_dead(self), optimizer)
 
     # -- time (graphnets.nn.recurrent) ------------------------------------------------------
     def step(

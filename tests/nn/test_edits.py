@@ -312,3 +312,216 @@ def test_edits_add_edge_cycle_message_names_the_cycle_in_order():
     ) as info:
         net.add_edges(["c"], ["a"])
     assert [net.labels[i] for i in info.value.cycle] == ["c", "a", "b"]
+
+
+# -- edits inside ordinary training loops ---------------------------------------------------------
+KERNELS = ["auto", "levelwise", "dense", "sparse", "scatter", "fused"]
+EDITS = {
+    "remove_edges": lambda net, opt: net.remove_edges([0, 1], optimizer=opt),
+    "add_edges": lambda net, opt: net.add_edges([(0, 0)], [(2, 0)], seed=0, optimizer=opt),
+    "remove_nodes": lambda net, opt: net.remove_nodes([(1, 2)], optimizer=opt),
+    "add_nodes": lambda net, opt: net.add_nodes(["new"], optimizer=opt),
+    "prune_dead": lambda net, opt: (
+        net.remove_edges([((1, 4), (2, k)) for k in range(4)], optimizer=opt),
+        net.prune_dead(optimizer=opt),
+    ),
+}
+
+
+def _grads(net, x, y):
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    return torch.autograd.grad(loss, [net.weight, net.bias])
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_edits_training_continues_while_a_loss_from_before_is_alive(kernel, edit):
+    # the loop every research script writes: `loss` stays alive across the edit
+    torch.manual_seed(0)
+    net = graphnets.mlp([3, 5, 4], seed=0, kernel=kernel)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    x, y = torch.randn(8, 3), torch.randint(0, 4, (8,))
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+    EDITS[edit](net, opt)
+    loss = torch.nn.functional.cross_entropy(net(x), y)  # the old loss is released only here
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    # the gradients are those of a net built afresh with the same graph and parameters
+    fresh = graphnets.GraphNet(net.structure, net.weight.detach(), net.bias.detach())
+    for got, want in zip(_grads(net, x, y), _grads(fresh, x, y), strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_edits_backward_of_an_output_from_before_the_edit_refuses():
+    net = graphnets.mlp([3, 5, 2], seed=0)
+    out = net(torch.randn(4, 3))
+    net.remove_edges([0])
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_edits_carry_gradients_over():
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    net(torch.randn(5, 3)).pow(2).sum().backward()
+    gw, gb = net.weight.grad.clone(), net.bias.grad.clone()
+    net.remove_edges([1, 2])
+    net.add_edges([(0, 0)], [(2, 1)], seed=0)
+    keep = [i for i in range(len(gw)) if i not in (1, 2)]
+    torch.testing.assert_close(net.weight.grad, torch.cat([gw[keep], torch.zeros(1)]))
+    torch.testing.assert_close(net.bias.grad, gb)
+
+
+def test_edits_an_optimizer_passed_once_follows_every_later_edit():
+    net, opt, x, y = _trained(torch.optim.Adam, lr=0.01)
+    net.remove_edges([0], optimizer=opt)
+    moments = opt.state[net.weight]["exp_avg"].clone()
+    net.remove_edges([0, 1])  # no optimizer= this time: the net remembers this one
+    assert opt.state[net.weight]["exp_avg"].shape == net.weight.shape
+    torch.testing.assert_close(opt.state[net.weight]["exp_avg"], moments[2:])
+    _step(net, opt, x, y)
+
+
+def test_edits_an_optimizer_never_told_about_an_edit_says_what_to_do():
+    net, opt, x, y = _trained(torch.optim.SGD, lr=0.1, momentum=0.9)
+    net.remove_edges([0])
+    with pytest.raises(
+        RuntimeError,
+        match=r"state 'momentum_buffer' has 69 entries but its "
+        r"GraphNet parameter now has 68: the net was edited "
+        r"without telling this optimizer; pass it to the edit",
+    ):
+        _step(net, opt, x, y)
+
+
+def _state(net, opt):
+    edges, w, b, state = _snapshot(net, opt)
+    return edges, w, b, state, len(net.history), net.schedule
+
+
+def _same(a, b):
+    assert a[0] == b[0] and a[4] == b[4] and a[5] is b[5]
+    torch.testing.assert_close(a[1], b[1])
+    torch.testing.assert_close(a[2], b[2])
+    for key in a[3]:
+        for name in a[3][key]:
+            torch.testing.assert_close(a[3][key][name], b[3][key][name])
+
+
+@pytest.mark.parametrize("where", ["schedule", "remapped_state", "carry"])
+@pytest.mark.parametrize("edit", ["remove_edges", "add_edges", "remove_nodes"])
+def test_edits_interrupted_while_computed_change_nothing(monkeypatch, where, edit):
+    net, opt, x, y = _trained(torch.optim.Adam, lr=0.01)
+    before = _state(net, opt)
+    import graphnets.nn.graphnet as module
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if where == "schedule":  # a fresh compile, or the restricted plan of a removal
+        monkeypatch.setattr(module, "compile_schedule", interrupt)
+        monkeypatch.setattr(module.edits, "restrict_schedule", interrupt)
+    elif where == "remapped_state":
+        monkeypatch.setattr(module.edits, "remapped_state", interrupt)
+    else:
+        monkeypatch.setattr(module, "_carry", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        {
+            "remove_edges": lambda: net.remove_edges([0, 5], optimizer=opt),
+            "add_edges": lambda: net.add_edges([(0, 0)], [(3, 1)], optimizer=opt),
+            "remove_nodes": lambda: net.remove_nodes([(1, 0)], optimizer=opt),
+        }[edit]()
+    _same(_state(net, opt), before)
+    monkeypatch.undo()
+    _step(net, opt, x, y)  # and training goes on
+
+
+def test_edits_ctrl_c_during_the_commit_waits_for_the_whole_edit(monkeypatch):
+    import os
+    import signal
+
+    import graphnets.nn.graphnet as module
+
+    net, opt, x, y = _trained(torch.optim.Adam, lr=0.01)
+    replace = module.replace_data
+    calls = []
+
+    def replace_then_interrupt(param, new):
+        calls.append(1)
+        if len(calls) == 1:  # Ctrl-C after the weight is swapped, before the bias
+            os.kill(os.getpid(), signal.SIGINT)
+        replace(param, new)
+
+    monkeypatch.setattr(module, "replace_data", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        net.remove_nodes([(1, 0)], optimizer=opt)
+    # the interrupt arrived when the edit was whole: structure, parameters, state, history
+    assert (1, 0) not in net.labels and net.history[-1].kind == "remove_nodes"
+    assert net.weight.numel() == net.num_edges and net.bias.numel() == net.num_nodes
+    assert opt.state[net.weight]["exp_avg"].shape == net.weight.shape
+    assert opt.state[net.bias]["exp_avg"].shape == net.bias.shape
+    xs = torch.randn(4, 4)
+    torch.testing.assert_close(net(xs), evaluate(net, xs))
+    monkeypatch.undo()
+    _step(net, opt, x, y)
+
+
+def test_edits_new_edges_that_close_a_cycle_together_raise_instead_of_hanging():
+    import threading
+
+    G = nx.DiGraph([("x", "h"), ("h", "a"), ("x", "b"), ("b", "c"), ("d", "c"), ("c", "y")])
+    net = graphnets.from_networkx(G, ["x"], ["y"], seed=0)
+    edges = net.edges()
+    result = {}
+
+    def add():
+        try:
+            net.add_edges(["a", "c"], ["b", "d"])
+        except CycleError as err:
+            result["error"] = err
+
+    worker = threading.Thread(target=add, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "add_edges did not return"
+    assert "cycle: 'c' -> 'd' -> 'c'" in str(result["error"])
+    assert net.edges() == edges
+
+
+def test_edits_adding_no_edges_is_a_recorded_no_op():
+    net = graphnets.mlp([2, 3, 1], seed=0)
+    edges, w = net.edges(), net.weight.detach().clone()
+    record = net.add_edges([], [])
+    assert record.kind == "add_edges" and record.added_edges == [] and net.history[-1] is record
+    assert net.edges() == edges and torch.equal(net.weight.detach(), w)
+    # a net without hidden nodes gets no recurrent edges, and no error
+    plain = graphnets.mlp([2, 1], seed=0)
+    assert graphnets.priors.add_recurrent(plain, "complete").added_edges == []
+    assert not plain.is_recurrent
+
+
+def test_edits_prune_dead_folds_constants_into_the_nodes_they_feed():
+    # c and d are not reachable from the input: constants act(b), feeding h and y
+    G = nx.DiGraph([("x", "h"), ("h", "y"), ("c", "d"), ("d", "h"), ("c", "y"), ("h", "q")])
+    for node, b in (("c", 0.7), ("d", -0.2), ("h", 0.1), ("q", 0.3)):
+        G.nodes[node]["bias"] = b
+    net = graphnets.from_networkx(G, ["x"], ["y"], activation="tanh", seed=0)
+    x = torch.randn(6, 1)
+    y = net(x).detach()
+    record = net.prune_dead()
+    assert sorted(record.removed_nodes) == ["c", "d", "q"]
+    torch.testing.assert_close(net(x), y)
+    torch.testing.assert_close(net(x), evaluate(net, x))
+
+
+def test_edits_prune_dead_of_a_recurrent_net_keeps_constants_in_time():
+    G = nx.DiGraph([("x", "h"), ("h", "y"), ("c", "y"), ("h", "q")])
+    G.add_edge("c", "c", delay=1)
+    G.nodes["c"]["bias"] = 0.5
+    net = graphnets.from_networkx(G, ["x"], ["y"], seed=0)
+    xs = torch.randn(5, 3, 1)
+    y = net.run(xs).detach()
+    assert net.prune_dead().removed_nodes == ["q"]  # c's value is 0 at t = 0, then 0.5 + ...
+    torch.testing.assert_close(net.run(xs), y)

@@ -623,3 +623,21 @@ def test_recurrent_save_format_versions(tmp_path):
     assert torch.load(tmp_path / "ff.pt", weights_only=True)["version"] == 1
     assert torch.load(tmp_path / "rec.pt", weights_only=True)["version"] == 2
     assert graphnets.load(tmp_path / "rec.pt").is_recurrent
+
+
+@pytest.mark.parametrize("state_inputs", [False, True])
+def test_recurrent_unrolled_net_follows_edits_of_its_source(state_inputs):
+    net = recurrent_net()
+    unrolled = graphnets.unroll(net, 4, state_inputs=state_inputs)
+    x = torch.randn(4, 3, 2, dtype=torch.float64)
+    net.remove_edges([("h1", "h2")])
+    net.add_edges(["x1"], ["h2"], delay=2, seed=0)
+    net.add_nodes(["h3"], activation="tanh")
+    net.add_edges(["h0", "h3"], ["h3", "y0"], seed=1)
+    # it unrolls the edited net: the same as unrolling it afresh, and as stepping through time
+    fresh = graphnets.unroll(net, 4, state_inputs=state_inputs)
+    assert unrolled.edges() == fresh.edges() and unrolled.num_nodes == fresh.num_nodes
+    torch.testing.assert_close(unrolled.run(x), net.run(x))
+    # and trains the edited net's parameters
+    unrolled.run(x).sum().backward()
+    assert net.weight.grad.shape == net.weight.shape and bool(net.weight.grad.abs().sum() > 0)
