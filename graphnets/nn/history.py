@@ -10,6 +10,7 @@ records, for runs so long that even that adds up.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -136,11 +137,13 @@ class EditRecord:
         return self._map(self.num_nodes_before, self.removed_node_ids)
 
     def nbytes(self) -> int:
-        """Bytes held by the record's arrays (its labels aside)."""
+        """Bytes the record holds: its arrays and its tuples of endpoint labels (the label objects
+        themselves are the net's, shared)."""
         arrays = [self.removed_edge_ids, self.removed_node_ids, self._removed[1], self._added[1]]
         if self.edge_ids is not None:
             arrays.append(self.edge_ids)
-        return sum(int(a.nbytes) for a in arrays)
+        tuples = sys.getsizeof(self._removed[0]) + sys.getsizeof(self._added[0])
+        return sum(int(a.nbytes) for a in arrays) + tuples
 
     def __repr__(self) -> str:
         counts = (
@@ -207,7 +210,7 @@ class History(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
     def nbytes(self) -> int:
-        """Bytes held by the kept records' arrays."""
+        """Bytes the kept records hold (see :meth:`EditRecord.nbytes`)."""
         return sum(r.nbytes() for r in self._records if isinstance(r, EditRecord))
 
     def __repr__(self) -> str:
