@@ -13,3 +13,9 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def device(request) -> torch.device:
     """A device to build nets and data on (``cuda`` only where it is present)."""
     return torch.device(request.param)
+
+
+def skip_unsupported(kernel: str, device: torch.device) -> None:
+    """Skip a test of ``kernel`` on a device it does not run on (the fused kernel is CPU only)."""
+    if kernel == "fused" and device.type != "cpu":
+        pytest.skip("the fused C++ kernel runs on the CPU only")

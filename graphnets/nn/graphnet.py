@@ -132,7 +132,7 @@ class GraphNet(BaseGraphNet):
 
     def _set_given(self, weight: torch.Tensor, given: torch.Tensor | None) -> None:
         e = self.structure.num_edges
-        weight = torch.as_tensor(weight).reshape(-1)
+        weight = torch.as_tensor(weight).detach().reshape(-1).cpu()
         if weight.numel() != e:
             raise ValueError(f"expected {e} weights (one per edge), got {weight.numel()}")
         ids = torch.arange(e) if given is None else given.nonzero()[:, 0]
@@ -147,7 +147,7 @@ class GraphNet(BaseGraphNet):
 
     def _set_bias(self, bias: torch.Tensor) -> None:
         s = self.structure
-        bias = torch.as_tensor(bias).reshape(-1)
+        bias = torch.as_tensor(bias).detach().reshape(-1).cpu()
         if bias.numel() != s.num_nodes:
             raise ValueError(f"expected {s.num_nodes} biases (one per node), got {bias.numel()}")
         bad = ~torch.isfinite(bias)

@@ -3,17 +3,18 @@
 import networkx as nx
 import pytest
 import torch
+from conftest import skip_unsupported
 
 import graphnets
 from graphnets import CycleError
 from graphnets.reference import evaluate
 
 
-def _trained(opt_cls, **kw):
+def _trained(opt_cls, device="cpu", **kw):
     torch.manual_seed(0)
-    net = graphnets.mlp([4, 6, 5, 3], seed=0)
+    net = graphnets.mlp([4, 6, 5, 3], seed=0).to(device)
     opt = opt_cls(net.parameters(), **kw)
-    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    x, y = torch.randn(16, 4).to(device), torch.randint(0, 3, (16,)).to(device)
     for _ in range(3):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(net(x), y).backward()
@@ -36,8 +37,8 @@ def _snapshot(net, opt=None):
 
 
 @pytest.mark.parametrize("how", ["mask", "ids", "pairs"])
-def test_edits_remove_edges_equals_rebuilt_net(how):
-    net = graphnets.mlp([4, 6, 3], seed=0)
+def test_edits_remove_edges_equals_rebuilt_net(how, device):
+    net = graphnets.mlp([4, 6, 3], seed=0).to(device)
     edges, w = net.edges(), net.weight.detach().clone()
     drop = [1, 5, 6, 20, 29]
     arg = {
@@ -53,7 +54,7 @@ def test_edits_remove_edges_equals_rebuilt_net(how):
     assert record.edge_map.tolist() == [
         keep.index(i) if i in keep else -1 for i in range(len(edges))
     ]
-    x = torch.randn(5, 4)
+    x = torch.randn(5, 4).to(device)
     torch.testing.assert_close(net(x), evaluate(net, x))
 
 
@@ -66,8 +67,8 @@ def test_edits_remove_edges_equals_rebuilt_net(how):
     ],
     ids=["sgd", "adam", "adamw"],
 )
-def test_edits_remove_edges_carries_optimizer_state(opt_cls, kw, keys):
-    net, opt, x, y = _trained(opt_cls, **kw)
+def test_edits_remove_edges_carries_optimizer_state(opt_cls, kw, keys, device):
+    net, opt, x, y = _trained(opt_cls, device, **kw)
     weight, bias = net.weight, net.bias
     before = {k: opt.state[weight][k].clone() for k in keys}
     step = opt.state[weight].get("step")
@@ -76,7 +77,7 @@ def test_edits_remove_edges_carries_optimizer_state(opt_cls, kw, keys):
     net.remove_edges(mask, optimizer=opt)
     assert net.weight is weight and net.bias is bias  # same Parameters: the optimizer still works
     for k in keys:
-        assert torch.equal(opt.state[weight][k], before[k][~mask])
+        assert torch.equal(opt.state[weight][k], before[k][~mask.to(device)])
     if step is not None:
         assert torch.equal(opt.state[weight]["step"], step)
     _step(net, opt, x, y)  # no shape errors, and training goes on
@@ -335,12 +336,13 @@ def _grads(net, x, y):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("edit", sorted(EDITS))
-def test_edits_training_continues_while_a_loss_from_before_is_alive(kernel, edit):
+def test_edits_training_continues_while_a_loss_from_before_is_alive(kernel, edit, device):
     # the loop every research script writes: `loss` stays alive across the edit
+    skip_unsupported(kernel, device)
     torch.manual_seed(0)
-    net = graphnets.mlp([3, 5, 4], seed=0, kernel=kernel)
+    net = graphnets.mlp([3, 5, 4], seed=0, kernel=kernel).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    x, y = torch.randn(8, 3), torch.randint(0, 4, (8,))
+    x, y = torch.randn(8, 3).to(device), torch.randint(0, 4, (8,)).to(device)
     loss = torch.nn.functional.cross_entropy(net(x), y)
     loss.backward()
     opt.step()
@@ -350,7 +352,7 @@ def test_edits_training_continues_while_a_loss_from_before_is_alive(kernel, edit
     loss.backward()
     opt.step()
     # the gradients are those of a net built afresh with the same graph and parameters
-    fresh = graphnets.GraphNet(net.structure, net.weight.detach(), net.bias.detach())
+    fresh = graphnets.GraphNet(net.structure, net.weight, net.bias, device=device)
     for got, want in zip(_grads(net, x, y), _grads(fresh, x, y), strict=True):
         torch.testing.assert_close(got, want)
 

@@ -5,6 +5,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
+from conftest import skip_unsupported
 
 import graphnets
 from graphnets.activations import parse_activation
@@ -110,16 +111,20 @@ def test_recurrent_state_labels():
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_recurrent_run_matches_reference(kernel):
-    net = recurrent_net(kernel)
+def test_recurrent_run_matches_reference(kernel, device):
+    skip_unsupported(kernel, device)
+    net = recurrent_net(kernel).to(device)
     x = torch.randn(6, 3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = x.to(device)
     torch.testing.assert_close(net.run(x), reference_run(net, x))
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_recurrent_unroll_matches_run_values_and_gradients(kernel):
-    net = recurrent_net(kernel)
+def test_recurrent_unroll_matches_run_values_and_gradients(kernel, device):
+    skip_unsupported(kernel, device)
+    net = recurrent_net(kernel).to(device)
     x = torch.randn(5, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x = x.to(device)
     x1 = x.clone().requires_grad_()
     y = net.run(x1)
     (y.sin().sum()).backward()
