@@ -30,8 +30,9 @@ from ..core.structure import Structure, check_delay
 from ..kernels.planner import restrict_schedule
 from ..kernels.trace import trace
 from .history import EditRecord
+from .optim import remap_optimizer_state
 
-__all__ = [
+__all__ = [  # remap_optimizer_state: the old path of graphnets.nn.optim's
     "Edit",
     "edge_mask",
     "edge_ids",
@@ -41,9 +42,7 @@ __all__ = [
     "add_edges",
     "add_nodes",
     "set_weights",
-    "remapped_state",
     "remap_optimizer_state",
-    "check_optimizer",
 ]
 
 
@@ -365,72 +364,3 @@ def set_weights(net, edges, values) -> tuple[torch.Tensor, torch.Tensor, EditRec
         raise ValueError("weights must be finite")
     record = EditRecord("set_weights", s.num_edges, s.num_nodes, edge_ids=ids)
     return torch.from_numpy(ids).to(net.weight.device), values, record
-
-
-# -- optimizer state -----------------------------------------------------------------------------
-def check_optimizer(net, optimizer) -> None:
-    """``ValueError`` unless ``optimizer`` (if given) optimises ``net``'s weight or bias."""
-    if optimizer is None:
-        return
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
-    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    if id(net.weight) not in params and id(net.bias) not in params:
-        raise ValueError(
-            "optimizer does not optimise this net's weight or bias; pass the optimizer built "
-            "on net.parameters() (or none)"
-        )
-
-
-def remapped_state(
-    optimizer, param: torch.nn.Parameter, index: torch.Tensor, new_size: int
-) -> dict | None:
-    """``optimizer``'s state of ``param`` carried over an edit, as a new dict (or ``None`` when
-    there is none); nothing is changed.
-
-    Every state tensor with ``param``'s old length along dim 0 (SGD's ``momentum_buffer``,
-    Adam's ``exp_avg`` / ``exp_avg_sq``, ...) becomes a tensor of ``new_size`` entries: entry
-    ``index[j]`` of the old one for every new entry ``j`` with ``index[j] >= 0``, zero for new
-    entries (``index[j] == -1``). Scalars such as Adam's ``step`` are shared by the whole tensor
-    in torch's optimizers and stay as they are: a new edge therefore starts with zero moments
-    but the tensor's bias correction, so its first updates are up to ``(1-β1)/√(1-β2)`` times
-    (≈3× with default betas) larger than a fresh Adam's first step.
-    """
-    state = optimizer.state.get(param)
-    if not state:
-        return None
-    old_size = param.shape[0]
-    index = index.to(param.device)
-    keep = index >= 0
-    out = {}
-    for key, value in state.items():
-        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == old_size:
-            new = value.new_zeros((new_size,) + tuple(value.shape[1:]))
-            new[keep] = value[index[keep]]
-            value = new
-        out[key] = value
-    return out
-
-
-def remap_optimizer_state(
-    optimizer, param: torch.nn.Parameter, old_size: int, index: torch.Tensor, new_size: int
-) -> None:
-    """Carry ``optimizer``'s per-element state of ``param`` over an edit, in place.
-
-    ``param`` still has its old size (``old_size`` entries along dim 0); see
-    :func:`remapped_state` for the rule. Edits of a GraphNet do this themselves for the
-    optimizer passed as ``optimizer=``; this is for modules that edit their own parameters.
-    """
-    if optimizer is None:
-        return
-    state = optimizer.state.get(param)
-    if not state:
-        return
-    keep = index >= 0
-    for key, value in list(state.items()):
-        if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == old_size:
-            new = value.new_zeros((new_size,) + tuple(value.shape[1:]))
-            new[keep] = value[index[keep]]
-            state[key] = new

@@ -19,7 +19,6 @@ from collections.abc import Hashable, Sequence
 
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from .._util.params import replace_data
 from .._util.seeds import Seed
@@ -28,21 +27,11 @@ from ..core.init import fan_in_init
 from ..core.schedule import Schedule
 from ..core.structure import Structure
 from ..kernels import check_kernel, compile_schedule
-from . import edits, recurrent, serialize
+from . import edits, optim, recurrent, serialize
 from .base import BaseGraphNet
 from .history import EditRecord, History
 
 __all__ = ["GraphNet", "load"]
-
-# Parameters whose size an edit changed, by id (tensors compare elementwise, so no WeakSet): an
-# optimizer step over one of them checks that its state still fits (_check_optimizer_state).
-_EDITED: dict[int, weakref.ref] = {}
-
-
-def _mark_edited(p: torch.Tensor) -> None:
-    key = id(p)
-    if key not in _EDITED:
-        _EDITED[key] = weakref.ref(p, lambda ref, key=key: _EDITED.pop(key, None))
 
 
 class GraphNet(BaseGraphNet):
@@ -203,11 +192,11 @@ class GraphNet(BaseGraphNet):
                 (w, edit.edge_source, weight.numel()),
                 (b, edit.node_source, bias.numel()),
             ):
-                new_state = edits.remapped_state(opt, p, index, size)
+                new_state = optim.remapped_state(opt, p, index, size)
                 if new_state is not None:
                     states.append((opt, p, new_state))
         grads = [
-            None if p.grad is None else _carry(p.grad, index.to(p.device), size)
+            None if p.grad is None else optim.carry(p.grad, index.to(p.device), size)
             for p, index, size in (
                 (w, edit.edge_source, weight.numel()),
                 (b, edit.node_source, bias.numel()),
@@ -223,8 +212,8 @@ class GraphNet(BaseGraphNet):
                 opt.state[p] = new_state
             self._optimizers = [weakref.ref(opt) for opt in known]
             self.history.append(edit.record)
-            _mark_edited(w)
-            _mark_edited(b)
+            optim.mark_edited(w)
+            optim.mark_edited(b)
         return edit.record
 
     # -- edits (graphnets.nn.edits) ---------------------------------------------------------
@@ -243,7 +232,7 @@ class GraphNet(BaseGraphNet):
             >>> net.num_edges
             8
         """
-        edits.check_optimizer(self, optimizer)
+        optim.check_optimizer(self, optimizer)
         return self._swap(edits.remove_edges(self, edges), optimizer)
 
     def add_edges(
@@ -264,14 +253,14 @@ class GraphNet(BaseGraphNet):
         cycle, and the net is left unchanged; so are duplicates, self loops and edges into
         inputs (``ValueError``). New edges start with zero optimizer state and gradient.
         """
-        edits.check_optimizer(self, optimizer)
+        optim.check_optimizer(self, optimizer)
         return self._swap(edits.add_edges(self, src, dst, weight, seed, delay), optimizer)
 
     def remove_nodes(
         self, nodes: Sequence[Hashable], *, optimizer: torch.optim.Optimizer | None = None
     ) -> EditRecord:
         """Remove hidden nodes (labels) with all their edges; inputs and outputs stay."""
-        edits.check_optimizer(self, optimizer)
+        optim.check_optimizer(self, optimizer)
         return self._swap(edits.remove_nodes(self, nodes), optimizer)
 
     def add_nodes(
@@ -283,7 +272,7 @@ class GraphNet(BaseGraphNet):
         optimizer: torch.optim.Optimizer | None = None,
     ) -> EditRecord:
         """Add hidden nodes without edges (connect them with :meth:`add_edges`)."""
-        edits.check_optimizer(self, optimizer)
+        optim.check_optimizer(self, optimizer)
         return self._swap(edits.add_nodes(self, labels, activation, bias), optimizer)
 
     def set_weights(self, edges, values) -> EditRecord:
@@ -312,7 +301,7 @@ class GraphNet(BaseGraphNet):
             >>> net.prune_dead().removed_nodes, torch.allclose(net(x), before)
             (['c'], True)
         """
-        edits.check_optimizer(self, optimizer)
+        optim.check_optimizer(self, optimizer)
         return self._swap(edits.prune_dead(self), optimizer)
 
     # -- time (graphnets.nn.recurrent) ------------------------------------------------------
@@ -389,42 +378,6 @@ class GraphNet(BaseGraphNet):
         state["_optimizers"] = []
         state.pop("_step", None)  # a cache of graphnets.nn.recurrent
         return state
-
-
-def _carry(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
-    """``values`` over an edit: entry ``index[j]`` for every new entry ``j`` (``-1``: zero)."""
-    out = values.new_zeros((size,) + tuple(values.shape[1:]))
-    keep = index >= 0
-    out[keep] = values[index[keep]]
-    return out
-
-
-def _check_optimizer_state(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
-    """Before any optimizer step: state that no longer fits an edited GraphNet's parameter is
-    an error that says what to do (instead of a raw size mismatch deep inside the step)."""
-    if not _EDITED:
-        return
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            ref = _EDITED.get(id(p))
-            if ref is None or ref() is not p:
-                continue
-            for key, value in optimizer.state.get(p, {}).items():
-                if (
-                    isinstance(value, torch.Tensor)
-                    and value.dim() >= 1
-                    and value.shape[0] != p.shape[0]
-                ):
-                    raise RuntimeError(
-                        f"this optimizer's state {key!r} has {value.shape[0]} entries but its "
-                        f"GraphNet parameter now has {p.shape[0]}: the net was edited without "
-                        "telling this optimizer; pass it to the edit (e.g. "
-                        "net.remove_edges(edges, optimizer=opt)) and the net carries its state "
-                        "over at this and every later edit, or build a new optimizer"
-                    )
-
-
-register_optimizer_step_pre_hook(_check_optimizer_state)
 
 
 def load(path: str | os.PathLike, *, map_location: str | torch.device | None = None) -> GraphNet:

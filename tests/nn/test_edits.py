@@ -426,9 +426,9 @@ def test_edits_interrupted_while_computed_change_nothing(monkeypatch, where, edi
         monkeypatch.setattr(module, "compile_schedule", interrupt)
         monkeypatch.setattr(module.edits, "restrict_schedule", interrupt)
     elif where == "remapped_state":
-        monkeypatch.setattr(module.edits, "remapped_state", interrupt)
+        monkeypatch.setattr(module.optim, "remapped_state", interrupt)
     else:
-        monkeypatch.setattr(module, "_carry", interrupt)
+        monkeypatch.setattr(module.optim, "carry", interrupt)
     with pytest.raises(KeyboardInterrupt):
         {
             "remove_edges": lambda: net.remove_edges([0, 5], optimizer=opt),

@@ -19,7 +19,7 @@ modules:
 
 Edges are removed for good (``net.remove_edges``), not masked: ``net.num_edges`` drops, and an
 optimizer passed as ``optimizer=`` keeps the state of the surviving edges
-(:func:`graphnets.nn.edits.remapped_state`).
+(:func:`graphnets.nn.optim.remapped_state`).
 
 Not done here: no masking or re-growing (see :meth:`graphnets.GraphNet.add_edges`), no optimal
 brain surgeon (full Hessian).
