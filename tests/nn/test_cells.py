@@ -458,7 +458,7 @@ def test_cells_edit_while_an_old_loss_is_alive(mode, edit, device):
     before = [p.detach().clone() for p in cell.parameters()]
     opt.step()
     assert all(not torch.equal(p, b) for p, b in zip(cell.parameters(), before, strict=True))
-    assert loss.grad_fn is not None  # the old graph was alive all along
+    del loss  # alive until here: through the edit, the new backward and the step
 
 
 def test_cells_remove_skip_edge_rebuilds_levels():
