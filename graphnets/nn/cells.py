@@ -31,12 +31,23 @@ then torch's cell equations per node: RNN ``h = σ(gi + gh)``; LSTM ``i, f, o = 
 ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` (same weights, same outputs and gradients); with a sparse one
 it is that module with its weights zeroed where no edge is.
 
-How it runs: the edge weights are scattered into torch-layout dense matrices once per forward
-(autograd flows back to the edge parameters only). A structure without hidden skip edges (one
-level) then runs torch's own fused layer on those matrices (:func:`torch.func.functional_call`);
+How it runs. The topology is one :class:`~graphnets.core.structure.Structure`,
+:attr:`GraphRNN.structure`: nodes ``0..n_in+H-1`` labelled by their ints, the inputs, the hidden
+nodes as its outputs (activation ``tanh`` / ``relu`` for the RNN modes, ``identity`` for LSTM and
+GRU, whose gates are not scalar neurons), the i2h edges first (delay 0), then the h2h edges
+(delay 1). It validates the graph as it does a GraphNet's (node ids, duplicate edges, edges into
+inputs, delay-0 self loops and cycles, each named by label); the cell adds only that h2h edges
+start at hidden nodes. Edits replace it with a
+:meth:`~graphnets.core.structure.Structure.subgraph`. The levels are those of
+:func:`graphnets.core.levels.levels` over the delay-0 hidden → hidden edges, and the hidden nodes
+are ordered by level. The edge weights are scattered into torch-layout dense matrices once per
+forward (autograd flows back to the edge parameters only). A structure without hidden skip edges
+(one level) runs torch's own fused layer on those matrices (:func:`torch.func.functional_call`);
 with skip edges, the input part is one matmul for all time steps and every step does one matmul
 for the recurrent part plus one per level. Dense masked matrices win over gather-scatter at
 these sizes (``benchmarks/bench_cells.py``); memory is ``O(G·H·(n_in + H))`` whatever the sparsity.
+The buffers ``edge_index`` and ``recurrent_edge_index`` mirror the structure's two kinds of edges:
+they are what a state dict holds, and loading one rebuilds the structure from them.
 
 Builders: :func:`complete`, :func:`from_torch`, :func:`from_prior` (a random DAG with the
 recurrent connections of ``002_…`` Fig. 6c), :func:`watts_strogatz`, :func:`barabasi_albert`.
@@ -51,6 +62,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -60,8 +72,9 @@ from torch.func import functional_call
 
 from .._util.checks import amount as check_amount
 from .._util.checks import positive_int
+from .._util.params import replace_data
 from .._util.seeds import generator as _generator
-from ..core.levels import CycleError
+from .._util.signals import deferred_interrupt
 from ..core.levels import levels as _levels
 from ..core.structure import Structure
 from .edits import remap_optimizer_state
@@ -112,21 +125,58 @@ def _as_edge_index(edges: object, name: str) -> torch.Tensor:
     return t.detach().to("cpu", torch.long)
 
 
-def _check_duplicates(ei: torch.Tensor, name: str) -> None:
-    if ei.shape[1] < 2:
-        return
-    uniq, counts = torch.unique(ei, dim=1, return_counts=True)
-    if bool((counts > 1).any()):
-        u, v = uniq[:, int((counts > 1).nonzero()[0, 0])].tolist()
-        raise ValueError(f"{name} holds the edge ({u}, {v}) more than once; give every edge once")
+def _cell_structure(
+    mode: str, num_inputs: int, num_hidden: int, edge_index: torch.Tensor, recurrent: torch.Tensor
+) -> Structure:
+    """The validated structure of a cell's graph (see :attr:`GraphRNN.structure`).
+
+    The structure checks node ids, duplicates, edges into inputs, delay-0 self loops and
+    delay-0 cycles; this adds the one rule of a cell beyond it: h2h edges leave hidden nodes.
+    """
+    n_in, N = num_inputs, num_inputs + num_hidden
+    act = mode[4:] if mode.startswith("rnn") else "identity"
+    E, R = edge_index.shape[1], recurrent.shape[1]
+    structure = Structure(
+        torch.cat([edge_index, recurrent], 1),
+        range(N),
+        range(n_in),
+        range(n_in, N),
+        ["identity"] * n_in + [act] * num_hidden,
+        torch.cat([torch.zeros(E, dtype=torch.long), torch.ones(R, dtype=torch.long)]),
+    )
+    from_input = (recurrent[0] < n_in).nonzero().flatten()
+    if from_input.numel():
+        u, v = recurrent[:, int(from_input[0])].tolist()
+        raise ValueError(
+            f"recurrent_edge_index has the edge {u} -> {v} out of input node {u}; h2h edges "
+            f"join hidden nodes ({n_in}..{N - 1}): feed inputs through edge_index"
+        )
+    return structure
 
 
-def _check_ids(ids: torch.Tensor, lo: int, hi: int, name: str, what: str) -> None:
-    bad = (ids < lo) | (ids >= hi)
+def _drop_mask(kind: str, edges: object, num_edges: int) -> torch.Tensor:
+    """``[num_edges]`` bool mask of the ``kind`` edges to remove, from a mask or ids."""
+    t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
+    t = t.to("cpu")
+    if t.dtype == torch.bool:
+        if list(t.shape) != [num_edges]:
+            raise ValueError(f"expected a {kind} mask of shape [{num_edges}], got {list(t.shape)}")
+        return t
+    if t.dtype.is_floating_point or t.dtype.is_complex or t.dim() > 1:
+        raise ValueError(
+            f"expected {kind} edges as a bool mask or a 1-d list of ids, got "
+            f"dtype {t.dtype} and shape {list(t.shape)}"
+        )
+    t = t.reshape(-1).long()
+    bad = (t < 0) | (t >= num_edges)
     if bool(bad.any()):
         raise ValueError(
-            f"{name} has {what} {int(ids[bad][0])}, expected {what}s in {lo}..{hi - 1}"
+            f"the {kind} edges to remove has id {int(t[bad][0])}, expected ids in "
+            f"0..{num_edges - 1}"
         )
+    drop = torch.zeros(num_edges, dtype=torch.bool)
+    drop[t] = True
+    return drop
 
 
 def _dense(values: torch.Tensor, flat: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
@@ -143,6 +193,52 @@ def _flat_index(
     """``[G, k]`` positions of ``(rows, cols)`` in every gate block of a ``[G*n_rows, n_cols]``."""
     gate = torch.arange(G).view(G, 1) * (n_rows * n_cols)
     return gate + (rows * n_cols + cols).view(1, -1)
+
+
+class _Plan(NamedTuple):
+    levels: torch.Tensor  # [H] level of every hidden node
+    bounds: list[tuple[int, int]]  # per level, its slice of the level-sorted hidden nodes
+    skip_levels: list[int]  # the levels that receive skip edges (the others skip their matmul)
+    identity: bool  # whether the level order is the node order
+    tensors: dict[str, torch.Tensor]  # the index tensors of the forward pass
+
+
+def _plan(structure: Structure, num_inputs: int, num_hidden: int, num_gates: int) -> _Plan:
+    """Levels of the hidden nodes and the index tensors of the forward pass (once per edit).
+
+    The levels are the layer indices (``002_…`` §4.3) of the DAG of delay-0 hidden → hidden
+    edges, hidden sources at 0; the structure has ruled out its cycles.
+    """
+    n_in, H, G = num_inputs, num_hidden, num_gates
+    ff = structure.delay == 0
+    src, dst = structure.edge_index[:, ff]
+    rsrc, rdst = structure.edge_index[:, ~ff] - n_in
+    hid = src >= n_in
+    lv = torch.from_numpy(_levels((src[hid] - n_in).numpy(), (dst[hid] - n_in).numpy(), H))
+    # hidden nodes sorted by level (stable): every level is a contiguous slice
+    order = torch.argsort(lv, stable=True)
+    pos = torch.empty_like(order)
+    pos[order] = torch.arange(H)
+    counts = torch.bincount(lv, minlength=1).tolist()
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    in_ids = (~hid).nonzero().flatten()
+    skip_ids = hid.nonzero().flatten()
+    tensors = {
+        "order": order,
+        "pos": pos,
+        "in_ids": in_ids,
+        "in_flat": _flat_index(pos[dst[in_ids] - n_in], src[in_ids], G, H, n_in),
+        "skip_ids": skip_ids,
+        "skip_flat": _flat_index(pos[dst[skip_ids] - n_in], pos[src[skip_ids] - n_in], G, H, H),
+        "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H),
+    }
+    return _Plan(
+        lv,
+        list(zip(bounds[:-1], bounds[1:], strict=True)),
+        sorted(set(lv[dst[skip_ids] - n_in].tolist())),
+        bool((order == torch.arange(H)).all()),
+        tensors,
+    )
 
 
 def _step(
@@ -195,10 +291,21 @@ class GraphRNN(nn.Module):
         - **output:** ``(output [T, B, H], h_n [1, B, H])``, LSTM ``(output, (h_n, c_n))``,
           exactly like a one-layer torch module.
 
+    Attributes:
+        structure (Structure): the graph, the single source of truth of the topology: nodes
+            ``0..n_in+H-1`` labelled by their ints, inputs ``0..n_in-1``, outputs the hidden
+            nodes, the i2h edges (delay 0) then the h2h edges (delay 1). A hidden node's
+            activation is ``"tanh"`` / ``"relu"`` for the RNN modes and ``"identity"`` for LSTM
+            and GRU: their gates are not scalar neurons, so the cell equations run instead.
+            Edits replace it; ``edge_index`` and ``recurrent_edge_index`` mirror its two kinds.
+
     Raises:
-        ValueError: unknown mode, bad sizes, node ids out of range, an i2h edge into an input,
-            h2h edges touching inputs, duplicate edges.
-        graphnets.levels.CycleError: the hidden delay-0 edges contain a cycle (it is named).
+        ValueError: unknown mode, bad sizes, edge lists not of shape ``[2, *]``; from the
+            structure, named by label: node ids out of range, an edge into an input, duplicate
+            edges, a delay-0 self loop (its messages speak of the structure's ``edge_index``,
+            the i2h edges followed by the h2h edges); an h2h edge out of an input.
+        graphnets.levels.CycleError: the hidden delay-0 edges contain a cycle (named by the
+            structure).
         TypeError: non-integer edge lists.
 
     Example:
@@ -206,6 +313,8 @@ class GraphRNN(nn.Module):
         >>> cell  # doctest: +NORMALIZE_WHITESPACE
         GraphRNN(mode='gru', inputs=2, hidden=3, i2h=3 (2 from inputs, 1 skip), h2h=2, levels=2,
                  density=26.7%)
+        >>> cell.structure, cell.structure.delay.tolist()
+        (Structure(nodes=5, edges=5, delayed=2, inputs=2, outputs=3, levels=3), [0, 0, 0, 1, 1])
         >>> out, h_n = cell(torch.randn(5, 4, 2))
         >>> list(out.shape), list(h_n.shape)
         ([5, 4, 3], [1, 4, 3])
@@ -233,75 +342,42 @@ class GraphRNN(nn.Module):
         self.num_gates = GATES[mode]
         ei = _as_edge_index(edge_index, "edge_index")
         rei = _as_edge_index(recurrent_edge_index, "recurrent_edge_index")
-        n_in, N = self.num_inputs, self.num_inputs + self.num_hidden
-        _check_ids(ei[0], 0, N, "edge_index", "source node")
-        _check_ids(ei[1], n_in, N, "edge_index", "destination node")
-        _check_ids(rei.flatten(), n_in, N, "recurrent_edge_index", "node")
-        _check_duplicates(ei, "edge_index")
-        _check_duplicates(rei, "recurrent_edge_index")
-        self.register_buffer("edge_index", ei)
-        self.register_buffer("recurrent_edge_index", rei)
+        structure = _cell_structure(mode, self.num_inputs, self.num_hidden, ei, rei)
         G, H = self.num_gates, self.num_hidden
         self.weight = nn.Parameter(torch.empty(ei.shape[1], G, dtype=dtype))
         self.recurrent_weight = nn.Parameter(torch.empty(rei.shape[1], G, dtype=dtype))
         self.bias = nn.Parameter(torch.empty(H, G, dtype=dtype))
         self.recurrent_bias = nn.Parameter(torch.empty(H, G, dtype=dtype))
-        self._compile()
+        # the edge lists of a state dict (set from the structure, loaded into by load_state_dict)
+        self.register_buffer("edge_index", None)
+        self.register_buffer("recurrent_edge_index", None)
+        self._set_structure(structure)
         # torch's own layer, run on our masked matrices when the structure has a single level;
         # kept out of the module tree (a list) so its placeholder parameters are not ours
         layer = {"rnn_tanh": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[mode]
         extra = {"nonlinearity": mode[4:]} if mode.startswith("rnn") else {}
         # (on the meta device: it only lends its forward and its size checks, no memory)
         self._torch = [layer(self.num_inputs, self.num_hidden, device="meta", **extra)]
-        # a loaded state_dict brings its own edge lists: rebuild the plan from them
-        self.register_load_state_dict_post_hook(_recompile)
+        # a loaded state_dict brings its own edge lists: rebuild the structure from them
+        self.register_load_state_dict_post_hook(_rebuild)
         self.reset_parameters(seed)
 
     # -- structure -----------------------------------------------------------------------
 
-    def _compile(self) -> None:
-        """Levels of the hidden DAG and the index tensors of the forward pass (once per edit)."""
-        n_in, H, G = self.num_inputs, self.num_hidden, self.num_gates
-        dev = self.edge_index.device
-        src, dst = self.edge_index.cpu()
-        hid = src >= n_in
-        try:
-            lv = _levels((src[hid] - n_in).numpy(), (dst[hid] - n_in).numpy(), H)
-        except CycleError as err:
-            cycle = [v + n_in for v in err.cycle]
-            named = " -> ".join(map(str, cycle + cycle[:1]))
-            raise CycleError(
-                f"the hidden delay-0 edges contain the cycle {named}; make one of its "
-                "edges recurrent (delay 1) or remove it",
-                cycle,
-            ) from None
-        lv = torch.from_numpy(lv)
-        # hidden nodes sorted by level (stable): every level is a contiguous slice
-        order = torch.argsort(lv, stable=True)
-        pos = torch.empty_like(order)
-        pos[order] = torch.arange(H)
-        counts = torch.bincount(lv, minlength=1).tolist()
-        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        self._levels = lv
-        self._bounds = list(zip(bounds[:-1], bounds[1:], strict=True))
-        self._identity = bool((order == torch.arange(H)).all())
-        in_ids = (~hid).nonzero().flatten()
-        skip_ids = hid.nonzero().flatten()
-        rsrc, rdst = self.recurrent_edge_index.cpu() - n_in
-        plan = {
-            "order": order,
-            "pos": pos,
-            "in_ids": in_ids,
-            "in_flat": _flat_index(pos[dst[in_ids] - n_in], src[in_ids], G, H, n_in),
-            "skip_ids": skip_ids,
-            "skip_flat": _flat_index(pos[dst[skip_ids] - n_in], pos[src[skip_ids] - n_in], G, H, H),
-            "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H),
-        }
-        for name, value in plan.items():
+    def _set_structure(self, structure: Structure, plan: _Plan | None = None) -> None:
+        """Make ``structure`` the cell's: the edge buffers, levels and forward ``plan`` (computed
+        here unless given) follow it."""
+        if plan is None:
+            plan = _plan(structure, self.num_inputs, self.num_hidden, self.num_gates)
+        dev = self.weight.device
+        ff = structure.delay == 0
+        self.structure = structure
+        self.edge_index = structure.edge_index[:, ff].to(dev)
+        self.recurrent_edge_index = structure.edge_index[:, ~ff].to(dev)
+        self._levels, self._bounds, self._skip_levels = plan.levels, plan.bounds, plan.skip_levels
+        self._identity = plan.identity
+        for name, value in plan.tensors.items():
             self.register_buffer("_" + name, value.to(dev), persistent=False)
-        # which levels receive skip edges (their matmul is skipped otherwise)
-        skip_level = lv[dst[skip_ids] - n_in]
-        self._skip_levels = sorted(set(skip_level.tolist()))
 
     @property
     def levels(self) -> torch.Tensor:
@@ -498,9 +574,12 @@ class GraphRNN(nn.Module):
     ) -> torch.Tensor:
         """Remove i2h or h2h edges for good (all their gates); returns the kept edge ids.
 
-        Parameters are swapped through ``.data`` (an optimizer holding them keeps working);
-        pass the ``optimizer`` to carry its per-edge state (momentum, Adam moments) over for the
-        surviving edges. A ``.grad`` is sliced along. The index plan is rebuilt.
+        The new :attr:`structure` is a subgraph of the old one (``Structure.subgraph``); the
+        edge buffers, levels and index plan follow it. Parameters are swapped
+        with :func:`graphnets._util.params.replace_data` (the Parameter objects stay, so an
+        optimizer holding them keeps working, and a backward works after the edit even while
+        a graph from before it is alive); pass the ``optimizer`` to carry its per-edge state
+        (momentum, Adam moments) over for the surviving edges. A ``.grad`` is sliced along.
 
         Args:
             kind (str): ``"i2h"`` (``edge_index``, ``weight``) or ``"h2h"``
@@ -524,37 +603,24 @@ class GraphRNN(nn.Module):
             {'i2h': 4, 'h2h': 2}
         """
         _check_kind(kind)
-        ei_name, w_name = (
-            ("edge_index", "weight")
-            if kind == "i2h"
-            else ("recurrent_edge_index", "recurrent_weight")
-        )
-        ei, w = getattr(self, ei_name), getattr(self, w_name)
-        E = ei.shape[1]
-        t = edges if isinstance(edges, torch.Tensor) else torch.as_tensor(np.asarray(edges))
-        t = t.to("cpu")
-        if t.dtype == torch.bool:
-            if list(t.shape) != [E]:
-                raise ValueError(f"expected a {kind} mask of shape [{E}], got {list(t.shape)}")
-            drop = t
-        else:
-            if t.dtype.is_floating_point or t.dtype.is_complex or t.dim() > 1:
-                raise ValueError(
-                    f"expected {kind} edges as a bool mask or a 1-d list of ids, got "
-                    f"dtype {t.dtype} and shape {list(t.shape)}"
-                )
-            t = t.reshape(-1).long()
-            _check_ids(t, 0, E, f"the {kind} edges to remove", "id")
-            drop = torch.zeros(E, dtype=torch.bool)
-            drop[t] = True
+        w = self.weight if kind == "i2h" else self.recurrent_weight
+        E = w.shape[0]
+        drop = _drop_mask(kind, edges, E)
         keep = (~drop).nonzero().flatten()
+        # the new structure and plan first: nothing changes if computing them fails
+        s = self.structure
+        of_kind = np.flatnonzero(s.delay.numpy() == (0 if kind == "i2h" else 1))
+        keep_edges = np.ones(s.num_edges, dtype=bool)
+        keep_edges[of_kind[drop.numpy()]] = False
+        structure, _, _ = s.subgraph(keep_edges, np.ones(s.num_nodes, dtype=bool))
+        plan = _plan(structure, self.num_inputs, self.num_hidden, self.num_gates)
         keep_dev = keep.to(w.device)
-        setattr(self, ei_name, ei[:, keep_dev])
-        remap_optimizer_state(optimizer, w, E, keep_dev, keep.numel())
-        w.data = w.data[keep_dev]
-        if w.grad is not None:
-            w.grad = w.grad[keep_dev]
-        self._compile()
+        grad = None if w.grad is None else w.grad[keep_dev]
+        with deferred_interrupt():
+            remap_optimizer_state(optimizer, w, E, keep_dev, keep.numel())
+            replace_data(w, w.detach()[keep_dev])
+            w.grad = grad
+            self._set_structure(structure, plan)
         return keep
 
     # -- export ----------------------------------------------------------------------------
@@ -588,15 +654,11 @@ class GraphRNN(nn.Module):
                 "rnn_relu cells convert"
             )
         n_in, H = self.num_inputs, self.num_hidden
-        ei = torch.cat([self.edge_index, self.recurrent_edge_index], 1).cpu()
-        delay = [0] * self.edge_index.shape[1] + [1] * self.recurrent_edge_index.shape[1]
-        dtype = self.weight.dtype
-        bias = torch.zeros(n_in + H, dtype=dtype)
+        bias = torch.zeros(n_in + H, dtype=self.weight.dtype)
         bias[n_in:] = (self.bias + self.recurrent_bias).detach().cpu()[:, 0]
-        acts = ["identity"] * n_in + [self.mode[4:]] * H
-        structure = Structure(ei, range(n_in + H), range(n_in), range(n_in, n_in + H), acts, delay)
+        # the cell's own structure: its edges are in the order of [weight; recurrent_weight]
         net = GraphNet(
-            structure,
+            self.structure,
             torch.cat([self.weight, self.recurrent_weight]).detach().cpu()[:, 0],
             bias,
             kernel=kernel,
@@ -621,12 +683,13 @@ class GraphRNN(nn.Module):
         g.add_nodes_from(range(n_in), role="input")
         for v, lv in enumerate(self._levels.tolist()):
             g.add_node(n_in + v, role="hidden", level=lv)
-        for kind, ei, w, delay in (
-            ("i2h", self.edge_index, self.weight, 0),
-            ("h2h", self.recurrent_edge_index, self.recurrent_weight, 1),
+        s = self.structure
+        weights = torch.cat([self.weight, self.recurrent_weight]).detach().tolist()
+        for (u, v), delay, wt in zip(
+            s.edge_index.t().tolist(), s.delay.tolist(), weights, strict=True
         ):
-            for (u, v), wt in zip(ei.t().tolist(), w.detach().tolist(), strict=True):
-                g.add_edge(u, v, key=kind, kind=kind, delay=delay, weight=wt)
+            kind = KINDS[delay]
+            g.add_edge(u, v, key=kind, kind=kind, delay=delay, weight=wt)
         return g
 
     def extra_repr(self) -> str:
@@ -646,8 +709,11 @@ class GraphRNN(nn.Module):
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
-def _recompile(module: GraphRNN, incompatible_keys) -> None:
-    module._compile()
+def _rebuild(module: GraphRNN, incompatible_keys) -> None:
+    ei, rei = module.edge_index.cpu(), module.recurrent_edge_index.cpu()
+    module._set_structure(
+        _cell_structure(module.mode, module.num_inputs, module.num_hidden, ei, rei)
+    )
 
 
 # ----------------------------------------------------------------------------- pruning

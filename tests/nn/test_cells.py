@@ -328,10 +328,57 @@ def test_cells_load_state_dict_rebuilds_the_plan():
         dtype=D64,
     )
     assert b.num_levels == 1
+    old_structure = b.structure
     b.load_state_dict(a.state_dict())
     x = _x(T=3, B=2, n_in=3)
     assert b.num_levels == 5
+    assert b.structure is not old_structure
+    assert torch.equal(b.structure.edge_index, a.structure.edge_index)
+    assert torch.equal(b.structure.delay, a.structure.delay)
     torch.testing.assert_close(b(x)[0], a(x)[0])
+
+
+def _assert_structure_is_the_topology(cell):
+    s = cell.structure
+    n_in, H = cell.num_inputs, cell.num_hidden
+    E, R = cell.num_edges["i2h"], cell.num_edges["h2h"]
+    assert s.labels == tuple(range(n_in + H))
+    assert s.inputs.tolist() == list(range(n_in))
+    assert s.outputs.tolist() == list(range(n_in, n_in + H))
+    act = {"rnn_tanh": "tanh", "rnn_relu": "relu"}.get(cell.mode, "identity")
+    assert s.activations == ("identity",) * n_in + (act,) * H
+    # i2h edges first at delay 0, then h2h edges at delay 1, in the order of their weights
+    assert cell.edge_index.device == cell.weight.device  # the buffers follow the module
+    assert torch.equal(
+        s.edge_index, torch.cat([cell.edge_index, cell.recurrent_edge_index], 1).cpu()
+    )
+    assert s.delay.tolist() == [0] * E + [1] * R
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cells_structure_is_the_topology(mode, device):
+    cell = _dag_cell(mode).to(device)
+    _assert_structure_is_the_topology(cell)
+    first = cell.structure
+    cell.remove_edges("i2h", [0, 7])
+    cell.remove_edges("h2h", [1])
+    assert cell.structure is not first and first.num_edges == 20  # edits build a new one
+    _assert_structure_is_the_topology(cell)
+    assert cell.structure.num_edges == 17
+
+
+def test_cells_levels_against_networkx():
+    # the layer index of the hidden delay-0 DAG: networkx's topological generations
+    cell = cells.watts_strogatz("gru", 3, 30, 4, 0.3, seed=2)
+    n_in = cell.num_inputs
+    src, dst = cell.edge_index
+    skip = src >= n_in
+    D = nx.DiGraph()
+    D.add_nodes_from(range(cell.num_hidden))
+    D.add_edges_from(zip((src[skip] - n_in).tolist(), (dst[skip] - n_in).tolist(), strict=True))
+    expected = {v: k for k, gen in enumerate(nx.topological_generations(D)) for v in gen}
+    assert cell.levels.tolist() == [expected[v] for v in range(cell.num_hidden)]
+    assert cell.num_levels == max(expected.values()) + 1 > 2
 
 
 def test_cells_no_edges_is_bias_only():
@@ -379,6 +426,39 @@ def test_cells_remove_edges_keeps_optimizer_working():
     opt.zero_grad()
     cell(x)[0].sum().backward()
     opt.step()  # shapes agree: no error
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("edit", ["magnitude_prune", "remove_edges"])
+def test_cells_edit_while_an_old_loss_is_alive(mode, edit, device):
+    # autograd caches a parameter's gradient accumulator, with the shape it had, for as long as
+    # a graph that used it lives (`loss` below): an edit must reset it, or the next backward
+    # fails with "returned an invalid gradient"
+    cell = cells.complete(mode, 3, 4, seed=0, dtype=D64).to(device)
+    opt = torch.optim.Adam(cell.parameters(), lr=0.01)
+    x = _x(n_in=3).to(device)
+    loss = cell(x)[0].square().sum()
+    loss.backward()
+    opt.step()
+    if edit == "magnitude_prune":
+        cells.magnitude_prune(cell, 0.5, optimizer=opt)
+    else:
+        cell.remove_edges("i2h", [0, 4, 5, 11], optimizer=opt)
+        cell.remove_edges("h2h", torch.arange(0, 16, 3), optimizer=opt)
+    assert opt.state[cell.weight]["exp_avg"].shape == cell.weight.shape
+    opt.zero_grad()
+    new_loss = cell(x)[0].square().sum()
+    new_loss.backward()
+    # the gradients are those of torch's module with the pruned weights zeroed
+    rnn = _twin(cell).to(device)
+    rnn(x)[0].square().sum().backward()
+    gi, gh = _edge_grads(cell, rnn)
+    torch.testing.assert_close(cell.weight.grad, gi)
+    torch.testing.assert_close(cell.recurrent_weight.grad, gh)
+    before = [p.detach().clone() for p in cell.parameters()]
+    opt.step()
+    assert all(not torch.equal(p, b) for p, b in zip(cell.parameters(), before, strict=True))
+    del loss  # alive until here: through the edit, the new backward and the step
 
 
 def test_cells_remove_skip_edge_rebuilds_levels():
@@ -520,34 +600,53 @@ def test_cells_errors_constructor():
         r"\[3, 1\]",
     ):
         GraphRNN("gru", 2, 2, [[0], [2], [3]])
+    # the graph is validated by its Structure (i2h edges, then h2h edges), nodes named by label
     with pytest.raises(
         ValueError,
-        match=r"edge_index has destination node 1, expected destination "
-        r"nodes in 2..3",
+        match=r"edge 0 -> 1 enters input node 1; input nodes take no in-edges",
     ):
         GraphRNN("gru", 2, 2, [[0], [1]])
     with pytest.raises(
         ValueError,
-        match=r"edge_index has source node 4, expected source nodes in "
-        r"0..3",
+        match=r"edge_index refers to node 4, but there are 4 nodes \(valid indices 0..3\)",
     ):
         GraphRNN("gru", 2, 2, [[4], [2]])
+    with pytest.raises(ValueError, match=r"edge_index refers to node -1, but there are 4 nodes"):
+        GraphRNN("gru", 2, 2, ei, [[-1], [2]])
+    with pytest.raises(ValueError, match=r"edge 3 -> 0 enters input node 0"):
+        GraphRNN("gru", 2, 2, ei, [[3], [0]])
     with pytest.raises(
         ValueError,
-        match=r"recurrent_edge_index has node 0, expected nodes in "
-        r"2..3",
+        match=r"duplicate edge 0 -> 2 \(edges 0 and 1\); give each pair at most one edge",
     ):
-        GraphRNN("gru", 2, 2, ei, [[0], [2]])
-    with pytest.raises(ValueError, match=r"edge_index holds the edge \(0, 2\) more than once"):
         GraphRNN("gru", 2, 2, [[0, 0], [2, 2]])
     with pytest.raises(
-        CycleError,
-        match="the hidden delay-0 edges contain the cycle 3 -> 2 -> 3; "
-        r"make one of its edges recurrent \(delay 1\)",
+        ValueError,
+        match=r"duplicate edge 2 -> 3 with delay 1 \(edges 1 and 2\); give each pair at most "
+        "one edge per delay",
     ):
-        GraphRNN("gru", 2, 2, [[2, 3], [3, 2]])
-    with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle 3 -> 3"):
+        GraphRNN("gru", 2, 2, ei, [[2, 2], [3, 3]])
+    # the same pair as an i2h and an h2h edge is two connections, not a duplicate
+    assert GraphRNN("gru", 2, 2, [[0, 2], [2, 3]], [[2], [3]]).num_edges == {"i2h": 2, "h2h": 1}
+    with pytest.raises(
+        CycleError,
+        match="the feed-forward edges contain a cycle: 3 -> 2 -> 3; remove one of its edges or "
+        r"give one a delay >= 1",
+    ):
+        GraphRNN("gru", 2, 2, [[2, 3], [3, 2]], [[2], [2]])
+    with pytest.raises(
+        ValueError,
+        match=r"self loop on node 3 \(edge 3 -> 3\); a feed-forward edge must join two "
+        r"different nodes \(a recurrent self loop needs a delay >= 1\)",
+    ):
         GraphRNN("gru", 2, 2, [[3], [3]])
+    # the one rule of a cell beyond its Structure
+    with pytest.raises(
+        ValueError,
+        match=r"recurrent_edge_index has the edge 0 -> 2 out of input node 0; h2h edges join "
+        r"hidden nodes \(2..3\): feed inputs through edge_index",
+    ):
+        GraphRNN("gru", 2, 2, ei, [[0], [2]])
     with pytest.raises(TypeError, match="batch_first must be a bool, got 1"):
         GraphRNN("gru", 2, 2, ei, batch_first=1)
     with pytest.raises(TypeError, match="seed must be None, an int or a torch.Generator, got 'a'"):
@@ -615,7 +714,7 @@ def test_cells_errors_builders():
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 1)]))
     with pytest.raises(CycleError, match="the prior graph has the cycle 2 -> 3; give a DAG"):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 0)]))
-    with pytest.raises(CycleError, match="the hidden delay-0 edges contain the cycle"):
+    with pytest.raises(CycleError, match="the feed-forward edges contain a cycle: 3 -> 2 -> 3"):
         cells.from_prior("gru", 2, nx.DiGraph([(0, 1), (1, 0)]), recurrent="self")
     with pytest.raises(ValueError, match="k=5 must be smaller than n=5"):
         cells.watts_strogatz("gru", 2, 5, 5, 0.1)
