@@ -119,7 +119,7 @@ def test_errors_load_refuses_a_pickle_that_would_run_code(tmp_path):
 
     path = tmp_path / "evil.pt"
     with open(path, "wb") as f:
-        pickle.dump({"format": "graphnets.GraphNet", "x": Payload()}, f)
+        pickle.dump({"format": "graphnets.GraphNet", "x": Payload()}, f, protocol=2)
     with pytest.raises(ValueError, match=r"is not a saved GraphNet \(torch.load failed: "):
         graphnets.load(path)
 
