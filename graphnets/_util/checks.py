@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["positive_int", "nonnegative_int", "amount", "choice", "is_int"]
+import torch
+
+__all__ = ["positive_int", "nonnegative_int", "amount", "choice", "is_int", "check_finite"]
 
 
 def is_int(value: object) -> bool:
@@ -77,3 +79,18 @@ def choice(value: object, accepted: Sequence[str], what: str) -> str:
     if not isinstance(value, str) or value not in accepted:
         raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(accepted)}")
     return value
+
+
+def check_finite(values: torch.Tensor, name: Callable[[int], str]) -> None:
+    """``ValueError`` naming the first non-finite entry ``i`` of ``values`` as ``name(i)``.
+
+    Example:
+        >>> check_finite(torch.tensor([1.0, float("nan")]), lambda i: f"weight {i}")
+        Traceback (most recent call last):
+        ...
+        ValueError: weight 1 is nan; weights and biases must be finite
+    """
+    bad = ~torch.isfinite(values)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0, 0])
+        raise ValueError(f"{name(i)} is {float(values[i])}; weights and biases must be finite")

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .activations import parse_activation
-from .levels import CycleError, insert_edges
+from .levels import CycleError, insert_edges, reachable
 from .levels import levels as _levels
 
 __all__ = ["Structure", "check_delay", "layered"]
@@ -329,6 +329,20 @@ class Structure:
                 err.cycle,
             ) from None
         return new
+
+    def reach(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boolean masks ``[N]``: the nodes some input reaches, the nodes that reach some output
+        (along all edges, delayed ones included), and the hidden nodes."""
+        src, dst = self.edge_index.numpy()
+        n = self.num_nodes
+        hidden = np.ones(n, dtype=bool)
+        hidden[self.inputs.numpy()] = False
+        hidden[self.outputs.numpy()] = False
+        return (
+            reachable(src, dst, n, self.inputs.numpy()),
+            reachable(dst, src, n, self.outputs.numpy()),
+            hidden,
+        )
 
     @property
     def index(self) -> dict:

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.levels import reachable
 from ..core.schedule import Schedule
 from ..core.structure import Structure
 from ..kernels import check_kernel, compile_schedule, run
@@ -211,14 +210,8 @@ class BaseGraphNet(nn.Module):
             ['z', 'q']
         """
         s = self.structure
-        src, dst = s.edge_index.numpy()
-        n = s.num_nodes
-        fwd = reachable(src, dst, n, s.inputs.numpy())
-        bwd = reachable(dst, src, n, s.outputs.numpy())
-        hidden = np.ones(n, dtype=bool)
-        hidden[s.inputs.numpy()] = False
-        hidden[s.outputs.numpy()] = False
-        return [s.labels[i] for i in np.flatnonzero(hidden & ~(fwd & bwd)).tolist()]
+        from_inputs, to_outputs, hidden = s.reach()
+        return [s.labels[i] for i in np.flatnonzero(hidden & ~(from_inputs & to_outputs)).tolist()]
 
     def _edge_name(self, e: int) -> str:
         s, d = self.structure.edge_index[:, e].tolist()

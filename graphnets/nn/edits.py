@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._util.checks import check_finite
 from ..core.activations import parse_activation
 from ..core.init import fan_in_init
-from ..core.levels import CycleError, reachable
+from ..core.levels import CycleError
 from ..core.schedule import Schedule
 from ..core.structure import Structure, check_delay
 from ..kernels.planner import restrict_schedule
@@ -232,12 +233,7 @@ def prune_dead(net) -> Edit:
     """
     s = net.structure
     src, dst = s.edge_index.numpy()
-    n = s.num_nodes
-    from_inputs = reachable(src, dst, n, s.inputs.numpy())
-    to_outputs = reachable(dst, src, n, s.outputs.numpy())
-    hidden = np.ones(n, dtype=bool)
-    hidden[s.inputs.numpy()] = False
-    hidden[s.outputs.numpy()] = False
+    from_inputs, to_outputs, hidden = s.reach()
     dead = hidden & ~to_outputs if s.is_recurrent else hidden & ~(from_inputs & to_outputs)
     idx = np.flatnonzero(dead)
     edit = remove_nodes(net, [s.labels[i] for i in idx.tolist()])
@@ -282,13 +278,7 @@ def add_edges(
         w_new = torch.as_tensor(weight, dtype=dtype).reshape(-1).to(dev)
         if w_new.numel() != k:
             raise ValueError(f"expected {k} weights (one per new edge), got {w_new.numel()}")
-        bad = ~torch.isfinite(w_new)
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"weight of new edge {src[i]!r} -> {dst[i]!r} is {float(w_new[i])}; "
-                "weights must be finite"
-            )
+        check_finite(w_new, lambda i: f"weight of new edge {src[i]!r} -> {dst[i]!r}")
     old_e = s.num_edges
     edge_source = torch.cat([torch.arange(old_e), torch.full((k,), -1, dtype=torch.long)])
     record = EditRecord(

@@ -20,6 +20,7 @@ from collections.abc import Hashable, Sequence
 import torch
 from torch import nn
 
+from .._util.checks import check_finite
 from .._util.params import replace_data
 from .._util.seeds import Seed
 from .._util.signals import deferred_interrupt
@@ -125,13 +126,7 @@ class GraphNet(BaseGraphNet):
         if weight.numel() != e:
             raise ValueError(f"expected {e} weights (one per edge), got {weight.numel()}")
         ids = torch.arange(e) if given is None else given.nonzero()[:, 0]
-        bad = ~torch.isfinite(weight[ids])
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"weight of {self._edge_name(int(ids[i]))} is "
-                f"{float(weight[ids[i]])}; weights and biases must be finite"
-            )
+        check_finite(weight[ids], lambda i: f"weight of {self._edge_name(int(ids[i]))}")
         self.weight[ids] = weight[ids].to(self.weight.dtype)
 
     def _set_bias(self, bias: torch.Tensor) -> None:
@@ -139,13 +134,7 @@ class GraphNet(BaseGraphNet):
         bias = torch.as_tensor(bias).detach().reshape(-1).cpu()
         if bias.numel() != s.num_nodes:
             raise ValueError(f"expected {s.num_nodes} biases (one per node), got {bias.numel()}")
-        bad = ~torch.isfinite(bias)
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"bias of node {s.labels[i]!r} is {float(bias[i])}; weights and "
-                "biases must be finite"
-            )
+        check_finite(bias, lambda i: f"bias of node {s.labels[i]!r}")
         nz = bias[s.inputs] != 0
         if bool(nz.any()):
             i = int(s.inputs[nz.nonzero()[0, 0]])
