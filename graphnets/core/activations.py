@@ -125,12 +125,13 @@ REGISTRY: tuple[Row, ...] = (
         lambda p: nn.ReLU(),
         nn.ReLU,
         _no_params,
-        cpp_forward="return z > T(0) ? z : T(0);",
-        cpp_grad="return a > T(0) ? T(1) : T(0);",
+        # Written as torch's kernels are (z <= 0 ? 0 : z), so that NaN passes through both ways.
+        cpp_forward="return z <= T(0) ? T(0) : z;",
+        cpp_grad="return a <= T(0) ? T(0) : T(1);",
         needs_z=False,
         inplace=torch.relu_,
-        cpp_rows_forward="a[k] = z[k] > T(0) ? z[k] : T(0);",
-        cpp_rows_grad="g[k] = a[k] > T(0) ? g[k] : T(0); sum += g[k];",
+        cpp_rows_forward="a[k] = z[k] <= T(0) ? T(0) : z[k];",
+        cpp_rows_grad="g[k] = a[k] <= T(0) ? T(0) : g[k]; sum += g[k];",
     ),
     Row(
         "tanh",
@@ -185,7 +186,7 @@ REGISTRY: tuple[Row, ...] = (
         nn.ELU,
         lambda m: (float(cast(nn.ELU, m).alpha),),
         cpp_forward="return z > T(0) ? z : p0 * (std::exp(z) - T(1));",
-        cpp_grad="return z > T(0) ? T(1) : a + p0;",
+        cpp_grad="return z <= T(0) ? a + p0 : T(1);",  # NaN: 1, as aten.elu_backward
     ),
     Row(
         "softplus",
