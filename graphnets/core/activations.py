@@ -46,6 +46,9 @@ class Row:
         module_params: ``module_params(module)``, the parameters of such a module.
         cpp_forward: C++ statements returning ``act(z)`` from ``T z, p0, p1``.
         cpp_grad: C++ statements returning ``act'(z)`` from ``T z, a = act(z), p0, p1``.
+            Both must give NaN and ±inf what torch's own kernel gives: branch on the same
+            comparison as torch (``z <= 0``, which NaN fails, is not ``!(z > 0)``);
+            ``tests/kernels/test_kernels.py`` checks every row.
         needs_z: whether the backward needs ``z`` (else it is computed from ``a`` alone).
         inplace: ``inplace(z) -> z`` overwritten with ``act(z)``, where torch has the op.
         cpp_rows_forward, cpp_rows_grad: optional vectorisable loop bodies over ``k`` (forward:

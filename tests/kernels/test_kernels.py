@@ -160,6 +160,33 @@ def test_kernels_hessian_vector_product(kernel, device):
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_double_backward_through_time(kernel, device):
+    # A recurrent net's steps run on the same kernels: a penalty on the gradient of a whole
+    # sequence against the unrolled net, evaluated neuron by neuron.
+    _on(kernel, device)
+    net = graphnets.priors.watts_strogatz(
+        2, 2, 8, 2, 0.3, activation="tanh", recurrent="self", seed=0, kernel=kernel
+    ).to(device, torch.float64)
+    T, B = 3, 4
+    x0 = torch.randn(T, B, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    unrolled = graphnets.unroll(net, T)
+
+    def penalised(fn):
+        x = x0.to(device).requires_grad_(True)
+        (gx,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        return torch.autograd.grad((gx**2).sum(), [net.weight, net.bias])
+
+    def reference_run(x):
+        y = evaluate(unrolled, x.transpose(0, 1).reshape(B, T * 2))
+        return y.reshape(B, T, 2).transpose(0, 1)
+
+    want = penalised(reference_run)
+    assert float(want[0].abs().max()) > 0
+    for g, w in zip(penalised(net.run), want, strict=True):
+        torch.testing.assert_close(g, w, **TOL[torch.float64])
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_kernels_gradgradcheck(kernel, device):
     # Numerical second derivatives, independent of the reference evaluator.
     _on(kernel, device)
