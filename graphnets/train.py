@@ -8,6 +8,10 @@ come, and ``progress=True`` for a tqdm bar per epoch (on stderr).
 The shuffle of every epoch comes from one ``torch.Generator`` seeded with ``seed``, so the same
 net, data and seed give the same records (apart from ``seconds``).
 
+A run that diverges stops: a loss or a gradient that is NaN or infinite raises
+``FloatingPointError`` before the optimizer step it would poison (carrying the finished epochs'
+records as ``err.history``), and data with NaN or infinite features are refused up front.
+
 Not done here: no learning-rate schedule, no early stopping, no device moves (put the net and
 the data on one device first).
 """
@@ -56,6 +60,14 @@ def _check_xy(x: object, y: object, what: str) -> None:
         )
     if x.shape[0] == 0:
         raise ValueError(f"expected at least one sample in x_{what}, got none")
+    if x.is_floating_point():
+        bad = ~torch.isfinite(x)
+        if bool(bad.any()):
+            where = bad.nonzero()[0].tolist()
+            raise ValueError(
+                f"x_{what} holds {float(x[tuple(where)])} at index {where}; features must be "
+                "finite (drop or impute those samples first)"
+            )
 
 
 @torch.no_grad()
@@ -139,8 +151,11 @@ def fit(
     Raises:
         TypeError: if ``net`` is not a ``torch.nn.Module``, the data are not tensors or
             ``seed`` has the wrong type.
-        ValueError: on mismatched shapes, labels outside the net's classes, or a non-positive
-            ``epochs``, ``batch_size`` or ``lr``.
+        ValueError: on mismatched shapes, non-finite features, labels outside the net's
+            classes, or a non-positive ``epochs``, ``batch_size`` or ``lr``.
+        FloatingPointError: when the loss or a gradient becomes NaN or infinite (the run
+            diverged). Raised before that step is taken, so the parameters are those of the
+            last finite step; ``err.history`` holds the records of the finished epochs.
 
     Example:
         >>> import graphnets
@@ -194,15 +209,26 @@ def fit(
             dynamic_ncols=True,
         )
         with bar:
-            for i in range(0, n, batch_size):
+            for batch, i in enumerate(range(0, n, batch_size), start=1):
                 idx = perm[i : i + batch_size]
                 loss = F.cross_entropy(net(x_train[idx]), y_train[idx])
+                value = loss.item()
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if math.isfinite(value):
+                    loss.backward()
+                what = _diverged(value, optimizer)
+                if what is not None:
+                    err = FloatingPointError(
+                        f"training diverged at epoch {epoch}, batch {batch}: {what}; stopped "
+                        f"before this step, so the parameters are those of the step before. "
+                        f"Lower lr (now {lr}), or check the net's initial parameters"
+                    )
+                    err.history = history  # type: ignore[attr-defined]
+                    raise err
                 optimizer.step()
-                total += loss.item() * idx.numel()
+                total += value * idx.numel()
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+                bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         record = {
             "epoch": epoch,
             "loss": total / n,
@@ -214,6 +240,17 @@ def fit(
         if log is not None:
             log(record)
     return history
+
+
+def _diverged(loss: float, optimizer: torch.optim.Optimizer) -> str | None:
+    """What is not finite in this step (the loss, else a gradient), or ``None``."""
+    if not math.isfinite(loss):
+        return f"the loss is {loss}"
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+    grads = [g for g in grads if g is not None]
+    if grads and not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()):
+        return f"the loss is {loss} but a gradient is NaN or infinite"
+    return None
 
 
 def format_record(record: dict) -> str:

@@ -21,16 +21,30 @@ def mlp(
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> GraphNet:
     """The dense layered net with layer sizes ``sizes`` (inputs first, outputs last).
 
     Nodes are labelled ``(layer, unit)``, layer 0 being the inputs.
 
+    Args:
+        sizes (list of int): layer sizes, at least two.
+        activation (str): activation of the hidden nodes (default: ``"relu"``); checked even
+            when there are none.
+        output_activation (str, optional): activation of the outputs (default: ``None``,
+            linear).
+        seed, kernel: as in :func:`graphnets.from_networkx`.
+        dtype (torch.dtype, optional): the parameters' dtype (default: torch's default dtype).
+        device (torch.device or str, optional): the parameters' device (default: CPU).
+
     Example:
-        >>> import graphnets
+        >>> import graphnets, torch
         >>> net = graphnets.mlp([784, 300, 100, 10], seed=0)
         >>> net.num_edges, net.depth
         (266200, 4)
+        >>> graphnets.mlp([4, 2], dtype=torch.float64).weight.dtype
+        torch.float64
     """
     sizes = list(sizes)
     if len(sizes) < 2 or not all(
@@ -39,5 +53,6 @@ def mlp(
         raise ValueError(
             f"sizes must list at least two positive ints (inputs, ..., outputs), got {sizes!r}"
         )
-    acts = [activation] * (len(sizes) - 2) + [parse_activation(output_activation).spec]
-    return GraphNet(layered(sizes, acts), seed=seed, kernel=kernel)
+    hidden = parse_activation(activation).spec  # checked even without a hidden layer
+    acts = [hidden] * (len(sizes) - 2) + [parse_activation(output_activation).spec]
+    return GraphNet(layered(sizes, acts), seed=seed, kernel=kernel, dtype=dtype, device=device)

@@ -23,12 +23,14 @@ The same ``seed`` (an int or a ``torch.Generator``) gives the same graph, orient
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable
 
 import networkx as nx
 import numpy as np
 import torch
 
+from .._util.checks import is_int, nonnegative_int, positive_int
 from .._util.seeds import spawn
 from ..core.levels import levels as _levels
 from ..io.convert import from_networkx
@@ -118,6 +120,8 @@ def embed(
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
     recurrent: str | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> GraphNet:
     """Embed a DAG between ``n_inputs`` inputs and ``n_outputs`` outputs (``002_…`` Fig. 6b).
 
@@ -132,9 +136,12 @@ def embed(
         recurrent (str, optional): add delay-1 hidden → hidden edges with
             :func:`add_recurrent` (``"level"``, ``"self"`` or ``"complete"``; Fig. 6c)
             (default: ``None``, a feed-forward net).
+        dtype (torch.dtype, optional): the parameters' dtype (default: torch's default dtype).
+        device (torch.device or str, optional): the parameters' device (default: CPU).
 
-    Nodes are ordered inputs, the DAG's nodes, outputs; edges (and so ``weight``) follow
-    networkx's order for that graph: grouped by source node, in node order.
+    Every builder below takes these options too (``**options``). Nodes are ordered inputs, the
+    DAG's nodes, outputs; edges (and so ``weight``) follow networkx's order for that graph:
+    grouped by source node, in node order.
     """
     for name, val in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
@@ -178,6 +185,8 @@ def embed(
         output_activation=output_activation,
         seed=seed,
         kernel=kernel,
+        dtype=torch.get_default_dtype() if dtype is None else dtype,
+        device=device,
     )
     if recurrent is not None:
         add_recurrent(net, recurrent, seed=None if seed is None else spawn(seed, 1)[0])
@@ -302,16 +311,25 @@ def watts_strogatz(
 def ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
     """The Watts–Strogatz graph of a seed and the seed left for what follows (orientation,
     weights); shared with the cell builders (:mod:`graphnets.builders.cells`)."""
+    n, k, p = positive_int(n, "n"), nonnegative_int(k, "k"), _probability(p)
     if k >= n:
         raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
     s_graph, s_rest = spawn(seed, 2)
     return nx.watts_strogatz_graph(n, k, p, seed=s_graph), s_rest
 
 
+def _probability(p: object, name: str = "p") -> float:
+    """``p`` as a float if it is a real number in ``[0, 1]`` (NaN is not), else ``ValueError``."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}={p!r} must be a probability in [0, 1]")
+    return float(p)
+
+
 def ba_graph(n: int, m: int, seed) -> tuple[nx.Graph, int | None]:
     """The Barabási–Albert graph of a seed and the seed left (see :func:`ws_graph`)."""
-    if not 1 <= m < n:
-        raise ValueError(f"m={m} must satisfy 1 <= m < n={n}")
+    n = positive_int(n, "n")
+    if not is_int(m) or not 1 <= m < n:
+        raise ValueError(f"m={m!r} must satisfy 1 <= m < n={n}, as an int")
     s_graph, s_rest = spawn(seed, 2)
     return nx.barabasi_albert_graph(n, m, seed=s_graph), s_rest
 
@@ -340,8 +358,7 @@ def erdos_renyi(
     **options,
 ) -> GraphNet:
     """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p={p} must be a probability in [0, 1]")
+    n, p = positive_int(n, "n"), _probability(p)
     s_graph, s_rest = spawn(seed, 2)
     G = nx.gnp_random_graph(n, p, seed=s_graph)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)

@@ -46,6 +46,9 @@ class Row:
         module_params: ``module_params(module)``, the parameters of such a module.
         cpp_forward: C++ statements returning ``act(z)`` from ``T z, p0, p1``.
         cpp_grad: C++ statements returning ``act'(z)`` from ``T z, a = act(z), p0, p1``.
+            Both must give NaN and ±inf what torch's own kernel gives: branch on the same
+            comparison as torch (``z <= 0``, which NaN fails, is not ``!(z > 0)``);
+            ``tests/kernels/test_kernels.py`` checks every row.
         needs_z: whether the backward needs ``z`` (else it is computed from ``a`` alone).
         inplace: ``inplace(z) -> z`` overwritten with ``act(z)``, where torch has the op.
         cpp_rows_forward, cpp_rows_grad: optional vectorisable loop bodies over ``k`` (forward:
@@ -125,12 +128,13 @@ REGISTRY: tuple[Row, ...] = (
         lambda p: nn.ReLU(),
         nn.ReLU,
         _no_params,
-        cpp_forward="return z > T(0) ? z : T(0);",
-        cpp_grad="return a > T(0) ? T(1) : T(0);",
+        # Written as torch's kernels are (z <= 0 ? 0 : z), so that NaN passes through both ways.
+        cpp_forward="return z <= T(0) ? T(0) : z;",
+        cpp_grad="return a <= T(0) ? T(0) : T(1);",
         needs_z=False,
         inplace=torch.relu_,
-        cpp_rows_forward="a[k] = z[k] > T(0) ? z[k] : T(0);",
-        cpp_rows_grad="g[k] = a[k] > T(0) ? g[k] : T(0); sum += g[k];",
+        cpp_rows_forward="a[k] = z[k] <= T(0) ? T(0) : z[k];",
+        cpp_rows_grad="g[k] = a[k] <= T(0) ? T(0) : g[k]; sum += g[k];",
     ),
     Row(
         "tanh",
@@ -185,7 +189,7 @@ REGISTRY: tuple[Row, ...] = (
         nn.ELU,
         lambda m: (float(cast(nn.ELU, m).alpha),),
         cpp_forward="return z > T(0) ? z : p0 * (std::exp(z) - T(1));",
-        cpp_grad="return z > T(0) ? T(1) : a + p0;",
+        cpp_grad="return z <= T(0) ? a + p0 : T(1);",  # NaN: 1, as aten.elu_backward
     ),
     Row(
         "softplus",

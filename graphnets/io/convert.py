@@ -3,7 +3,12 @@
 
 The other direction (a net to networkx, igraph or a dense matrix) is in
 :mod:`graphnets.nn.export`, reached as ``net.to_networkx()`` etc.; a round trip rebuilds the
-same function.
+same function, in the same dtype.
+
+Numbers: a graph's weights and biases are Python numbers, read as float64 and converted once to
+the net's ``dtype`` (default: the graph's ``dtype`` attribute, which the exports write, else
+torch's default dtype, as ``torch.tensor`` does). So a float64 net comes back float64 with every
+value exact, and a value the dtype cannot hold (``1e300`` in float32) is an error, not ``inf``.
 """
 
 from __future__ import annotations
@@ -85,9 +90,79 @@ def _make(
     seed,
     kernel,
     delay=None,
+    dtype=None,
+    device=None,
 ) -> GraphNet:
     structure = Structure(edge_index, labels, inputs, outputs, acts, delay)
-    return GraphNet(structure, weight, bias, seed=seed, kernel=kernel, weight_given=weight_given)
+    return GraphNet(
+        structure,
+        weight,
+        bias,
+        seed=seed,
+        kernel=kernel,
+        weight_given=weight_given,
+        dtype=dtype,
+        device=device,
+    )
+
+
+def _dtype(dtype: object, stored: object, where: str) -> torch.dtype:
+    """The net's dtype: ``dtype`` if given, else the graph's ``dtype`` attribute (a name such as
+    ``"float64"``, written by the exports), else torch's default dtype."""
+    if dtype is not None:
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise TypeError(
+                f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}"
+            )
+        return dtype
+    if stored is None:
+        return torch.get_default_dtype()
+    name = str(stored).removeprefix("torch.")
+    found = getattr(torch, name, None) if isinstance(stored, (str, torch.dtype)) else None
+    if not isinstance(found, torch.dtype) or not found.is_floating_point:
+        raise ValueError(
+            f"{where} is {stored!r}; expected the name of a floating torch dtype such as "
+            "'float64' (or pass dtype=)"
+        )
+    return found
+
+
+def _cast(values: np.ndarray, dtype: torch.dtype, name, what: str) -> torch.Tensor:
+    """float64 ``values`` in ``dtype``; a finite value that overflows there is an error."""
+    out = torch.from_numpy(values).to(dtype)
+    bad = np.flatnonzero(np.isfinite(values) & ~torch.isfinite(out).numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{what} of {name(i)} is {float(values[i])!r}, which {dtype} cannot hold (it would be "
+            f"{float(out[i])}); pass dtype=torch.float64"
+        )
+    return out
+
+
+def _given(weight, given, bias, labels, src, dst, dtype) -> tuple:
+    """``weight`` (with the mask ``given``) and ``bias`` in ``dtype``, ``None`` where unset."""
+    _check_given(weight, given, bias, labels, src, dst)
+    w = b = g = None
+    if given.any():
+        edge = lambda e: f"edge {labels[src[e]]!r} -> {labels[dst[e]]!r}"  # noqa: E731
+        w = _cast(np.where(given, weight, 0.0), dtype, edge, "weight")
+        g = torch.from_numpy(given)
+    if bias.any():
+        b = _cast(bias, dtype, lambda i: f"node {labels[i]!r}", "bias")
+    return w, g, b
+
+
+def _delay(d: object, u: object, v: object) -> int:
+    """An edge's ``delay`` attribute as an int ``>= 0`` (``None``: 0)."""
+    if d is None:
+        return 0
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+        raise ValueError(
+            f"edge {u!r} -> {v!r} has delay {d!r}; a delay is an int >= 0 "
+            "(0: feed-forward, d >= 1: from d time steps back)"
+        )
+    return int(d)
 
 
 def from_networkx(
@@ -99,6 +174,8 @@ def from_networkx(
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> GraphNet:
     """Build a GraphNet from a ``networkx.DiGraph`` with any hashable node labels.
 
@@ -121,11 +198,16 @@ def from_networkx(
             (default: ``None``, outputs are linear).
         seed (int or Generator, optional): randomness of the initialisation.
         kernel (str): see :meth:`GraphNet.compile` (default: ``"auto"``).
+        dtype (torch.dtype, optional): the parameters' dtype; weights and biases are converted
+            to it once, from float64 (default: ``G.graph["dtype"]`` if set, as by
+            :meth:`GraphNet.to_networkx`, else torch's default dtype).
+        device (torch.device or str, optional): the parameters' device (default: CPU).
 
     Raises:
-        TypeError: if ``G`` is not a directed simple graph.
+        TypeError: if ``G`` is not a directed simple graph, or ``dtype`` not a floating dtype.
         ValueError: on cycles, self loops, edges into inputs, unknown labels, overlapping or empty
-            ``inputs``/``outputs``, non-finite weights or biases, unknown activations.
+            ``inputs``/``outputs``, non-finite weights or biases (or ones ``dtype`` cannot hold),
+            unknown activations, bad delays.
 
     Example:
         >>> import networkx as nx, torch, graphnets
@@ -133,6 +215,9 @@ def from_networkx(
         >>> net = graphnets.from_networkx(G, ["x1", "x2"], ["y"], seed=0)
         >>> net.levels
         [['x1', 'x2'], ['h'], ['y']]
+        >>> net64 = graphnets.from_networkx(G, ["x1", "x2"], ["y"], dtype=torch.float64)
+        >>> graphnets.from_networkx(net64.to_networkx()).weight.dtype
+        torch.float64
     """
     import networkx as nx
 
@@ -173,13 +258,7 @@ def from_networkx(
         if w is not None:
             weight[e] = float(w)
             given[e] = True
-        d = data.get("delay", 0)
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-            raise ValueError(
-                f"edge {u!r} -> {v!r} has delay {d!r}; a delay is an int >= 0 "
-                "(0: feed-forward, d >= 1: from d time steps back)"
-            )
-        delay[e] = d
+        delay[e] = _delay(data.get("delay"), u, v)
     bias = np.zeros(len(labels))
     acts_given: dict[int, str] = {}
     for i, (_, data) in enumerate(G.nodes(data=True)):
@@ -191,19 +270,22 @@ def from_networkx(
             if a is not None:
                 acts_given[i] = a
     acts = _activations(len(labels), inp, out, activation, output_activation, acts_given, labels)
-    _check_given(weight, given, bias, labels, src, dst)
+    dtype = _dtype(dtype, G.graph.get("dtype"), "G.graph['dtype']")
+    w, w_given, b = _given(weight, given, bias, labels, src, dst, dtype)
     return _make(
         torch.from_numpy(np.stack([src, dst])),
         labels,
         inp,
         out,
         acts,
-        torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
-        torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None,
+        w,
+        w_given,
+        b,
         seed,
         kernel,
         torch.from_numpy(delay),
+        dtype,
+        device,
     )
 
 
@@ -236,6 +318,8 @@ def from_edges(
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> GraphNet:
     """Build a GraphNet from an ``edge_index [2, E]`` tensor.
 
@@ -248,7 +332,10 @@ def from_edges(
         labels (list, optional): ``N`` unique node labels (default: ``0..N-1``).
         delay (LongTensor, optional): ``[E]`` delays, ``0`` feed-forward, ``d >= 1`` recurrent
             (see :doc:`recurrent`) (default: all ``0``).
-        activation, output_activation, seed, kernel: as in :func:`from_networkx`.
+        activation, output_activation, seed, kernel, device: as in :func:`from_networkx`.
+        dtype (torch.dtype, optional): the parameters' dtype; a list ``weight`` or ``bias`` is
+            read in it directly (default: that of a floating ``weight`` or ``bias`` tensor, else
+            torch's default dtype).
 
     Shapes:
         - **edge_index:** ``[2, E]``; **weight:** ``[E]``; **bias:** ``[N]``; **delay:** ``[E]``
@@ -272,7 +359,22 @@ def from_edges(
     inp = _roles(labels, index, inputs, "inputs")
     out = _roles(labels, index, outputs, "outputs")
     acts = _activations(num_nodes, inp, out, activation, output_activation)
-    return _make(edge_index, labels, inp, out, acts, weight, None, bias, seed, kernel, delay)
+    if dtype is not None:
+        dtype = _dtype(dtype, None, "")
+        # Read lists in dtype itself: through torch's default dtype they would be rounded.
+        weight = None if weight is None else _as_tensor(weight, dtype, "weight", "edge")
+        bias = None if bias is None else _as_tensor(bias, dtype, "bias", "node")
+    return _make(
+        edge_index, labels, inp, out, acts, weight, None, bias, seed, kernel, delay, dtype, device
+    )
+
+
+def _as_tensor(values, dtype: torch.dtype, what: str, item: str) -> torch.Tensor:
+    """``values`` (a tensor, array or list) in ``dtype``, read without a detour through torch's
+    default dtype."""
+    t = values if isinstance(values, torch.Tensor) else torch.as_tensor(values, dtype=torch.float64)
+    arr = t.detach().cpu().to(torch.float64).reshape(-1).numpy()
+    return _cast(arr, dtype, lambda i: f"{item} {i}", what).reshape(t.shape)
 
 
 def from_igraph(
@@ -284,13 +386,23 @@ def from_igraph(
     output_activation: str | None = None,
     seed: int | torch.Generator | None = None,
     kernel: str = "auto",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> GraphNet:
     """Build a GraphNet from a directed ``igraph.Graph``.
 
     Node labels are the vertex attribute ``label`` if present, else ``name``, else the vertex
-    index. Edge attribute ``weight`` and vertex attributes ``bias`` and ``activation`` are used when
-    present. ``inputs``/``outputs`` are labels (default: the graph attributes ``inputs`` /
-    ``outputs``, as vertex indices, written by :meth:`GraphNet.to_igraph`).
+    index. Edge attributes ``weight`` and ``delay`` and vertex attributes ``bias`` and
+    ``activation`` are used when present (a ``None`` weight is initialised, a ``None`` delay is
+    0). ``inputs``/``outputs`` are labels (default: the graph attributes ``inputs`` /
+    ``outputs``, as vertex indices, written by :meth:`GraphNet.to_igraph`). ``dtype`` defaults to
+    the graph attribute ``dtype`` (also written by :meth:`GraphNet.to_igraph`); the other
+    arguments are as in :func:`from_networkx`.
+
+    Raises:
+        TypeError: if ``g`` is not a directed ``igraph.Graph``.
+        ValueError: as :func:`from_networkx`, and for ``g["inputs"]`` / ``g["outputs"]`` that
+            are not vertex indices.
 
     Example:
         >>> import igraph as ig, graphnets
@@ -316,9 +428,9 @@ def from_igraph(
         labels = list(range(n))
     gattrs = set(g.attributes())
     if inputs is None and "inputs" in gattrs:
-        inputs = [labels[i] for i in g["inputs"]]
+        inputs = [labels[i] for i in _vertex_ids(g["inputs"], n, "inputs")]
     if outputs is None and "outputs" in gattrs:
-        outputs = [labels[i] for i in g["outputs"]]
+        outputs = [labels[i] for i in _vertex_ids(g["outputs"], n, "outputs")]
     if inputs is None or outputs is None:
         raise ValueError(
             "inputs and outputs are needed: pass them, or set g['inputs'] / g['outputs']"
@@ -330,10 +442,21 @@ def from_igraph(
     out = _roles(labels, index, outputs, "outputs")
     el = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2).T
     E = el.shape[1]
+    eattrs = set(g.es.attributes())
     weight = np.full(E, np.nan)
-    if "weight" in set(g.es.attributes()):
+    given = np.zeros(E, dtype=bool)
+    if "weight" in eattrs:
+        given = np.array([w is not None for w in g.es["weight"]], dtype=bool)
         weight = np.array([np.nan if w is None else float(w) for w in g.es["weight"]])
-    given = ~np.isnan(weight)
+    delay = np.zeros(E, dtype=np.int64)
+    if "delay" in eattrs:
+        delay = np.array(
+            [
+                _delay(d, labels[u], labels[v])
+                for d, (u, v) in zip(g.es["delay"], el.T.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        ).reshape(E)
     bias = np.zeros(n)
     acts_given: dict[int, str] = {}
     if "bias" in vattrs:
@@ -341,35 +464,98 @@ def from_igraph(
     if "activation" in vattrs:
         acts_given = {i: a for i, a in enumerate(g.vs["activation"]) if a is not None}
     acts = _activations(n, inp, out, activation, output_activation, acts_given, labels)
-    _check_given(weight, given, bias, labels, el[0], el[1])
+    dtype = _dtype(dtype, g["dtype"] if "dtype" in gattrs else None, "g['dtype']")
+    w, w_given, b = _given(weight, given, bias, labels, el[0], el[1], dtype)
     return _make(
         torch.from_numpy(el),
         labels,
         inp,
         out,
         acts,
-        torch.from_numpy(weight).to(torch.get_default_dtype()) if given.any() else None,
-        torch.from_numpy(given) if given.any() else None,
-        torch.from_numpy(bias).to(torch.get_default_dtype()) if bias.any() else None,
+        w,
+        w_given,
+        b,
         seed,
         kernel,
+        torch.from_numpy(delay),
+        dtype,
+        device,
     )
 
 
+def _vertex_ids(ids: object, n: int, what: str) -> list[int]:
+    """The graph attribute ``g[what]``: vertex indices in ``0..n-1`` (as ``to_igraph`` writes)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        raise ValueError(f"g[{what!r}] must be a list of vertex indices, got {ids!r}")
+    for i in ids:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
+            raise ValueError(
+                f"g[{what!r}] holds {i!r}, which is not a vertex index (0..{n - 1}); it lists "
+                f"vertex indices, as GraphNet.to_igraph writes them (or pass {what}= labels)"
+            )
+    return [int(i) for i in ids]
+
+
 _ELEMENTWISE = "ReLU, Tanh, Sigmoid, Identity, LeakyReLU, GELU, ELU, Softplus, SiLU"
+_DROPOUT = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+)
+
+
+def _is_noop(name: str, layer: nn.Module) -> bool:
+    """Whether ``layer`` leaves a ``[B, features]`` tensor as it is: ``nn.Flatten()`` and a
+    dropout layer in eval mode (or with ``p=0``); other settings of those two are errors."""
+    kind = type(layer).__name__
+    if isinstance(layer, nn.Flatten):
+        if (layer.start_dim, layer.end_dim) not in ((1, -1), (-1, -1)):
+            raise TypeError(
+                f"cannot convert layer {name} ({kind}(start_dim={layer.start_dim}, "
+                f"end_dim={layer.end_dim})): from_torch takes nn.Flatten() (start_dim=1), a "
+                "no-op on the [B, features] input of a GraphNet"
+            )
+        return True
+    if isinstance(layer, _DROPOUT):
+        if layer.training and layer.p > 0:
+            raise ValueError(
+                f"layer {name} ({kind}) is in training mode, where it zeroes values at random; "
+                "a GraphNet has no dropout, so it can compute the module's eval-mode function "
+                "only: convert module.eval() (graphnets.from_torch(model.eval()))"
+            )
+        return True
+    return False
+
+
+def _check_finite(name: str, which: str, t: torch.Tensor) -> None:
+    bad = (~torch.isfinite(t)).nonzero()
+    if bad.numel():
+        idx = ", ".join(str(int(i)) for i in bad[0])
+        raise ValueError(
+            f"layer {name} (Linear) has {which}[{idx}] = {float(t[tuple(bad[0])])}; a GraphNet's "
+            "weights and biases must be finite"
+        )
 
 
 def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
     """Convert an ``nn.Sequential`` of ``nn.Linear`` and elementwise activations.
 
-    The GraphNet computes the same function (to float tolerance): layer ``l``'s units become
-    nodes ``(l, unit)``, ``Linear.weight[o, i]`` the edge ``(l, i) -> (l+1, o)``. A ``Linear``
-    without an activation after it gives identity nodes; a final activation becomes the output
-    activation. Nested ``nn.Sequential`` s are flattened.
+    The GraphNet computes the same function (to float tolerance), in the module's dtype and on
+    its device: layer ``l``'s units become nodes ``(l, unit)``, ``Linear.weight[o, i]`` the edge
+    ``(l, i) -> (l+1, o)``. A ``Linear`` without an activation after it gives identity nodes; a
+    final activation becomes the output activation. Nested ``nn.Sequential`` s are flattened.
+
+    Layers that leave a ``[B, features]`` tensor as it is are skipped: ``nn.Flatten()`` (give
+    the GraphNet ``x.flatten(1)`` where the module took images) and dropout layers in eval mode.
+    In training mode dropout is random, which a GraphNet is not: convert ``model.eval()``.
 
     Raises:
         TypeError: for any other layer, naming it (and its position).
-        ValueError: for an activation before the first ``Linear`` or two activations in a row.
+        ValueError: for an activation before the first ``Linear``, two activations in a row,
+            a dropout layer in training mode, or a non-finite weight or bias (named).
 
     Example:
         >>> import torch, graphnets
@@ -377,6 +563,13 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
         >>> net = graphnets.from_torch(seq)
         >>> x = torch.randn(3, 4)
         >>> torch.allclose(net(x), seq(x), atol=1e-6)
+        True
+        >>> cnn_head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 5),
+        ...                                torch.nn.ReLU(), torch.nn.Dropout(0.5),
+        ...                                torch.nn.Linear(5, 2))
+        >>> images = torch.randn(3, 1, 3, 4)
+        >>> net = graphnets.from_torch(cnn_head.eval())
+        >>> torch.allclose(net(images.flatten(1)), cnn_head(images), atol=1e-6)
         True
     """
     if isinstance(module, nn.Linear):
@@ -408,18 +601,24 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
                     f"layer {name} (Linear) expects {layer.in_features} inputs but the layer "
                     f"before gives {sizes[-1]}"
                 )
+            _check_finite(name, "weight", layer.weight.detach())
+            if layer.bias is not None:
+                _check_finite(name, "bias", layer.bias.detach())
             if not sizes:
                 sizes.append(layer.in_features)
             sizes.append(layer.out_features)
-            weights.append(layer.weight.detach().clone())
-            biases.append(None if layer.bias is None else layer.bias.detach().clone())
+            weights.append(layer.weight.detach())
+            biases.append(None if layer.bias is None else layer.bias.detach())
             acts.append(None)
+            continue
+        if _is_noop(name, layer):
             continue
         act = from_module(layer)
         if act is None:
             raise TypeError(
-                f"cannot convert layer {name} ({type(layer).__name__}): from_torch takes nn.Linear "
-                f"and the elementwise activations {_ELEMENTWISE}"
+                f"cannot convert layer {name} ({type(layer).__name__}): from_torch takes "
+                f"nn.Linear and the elementwise activations {_ELEMENTWISE} (and skips nn.Flatten "
+                "and dropout in eval mode)"
             )
         if not acts:
             raise ValueError(
@@ -434,14 +633,15 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
         acts[-1] = act.spec
     if not weights:
         raise ValueError("the module holds no nn.Linear layer")
-    dtype = weights[0].dtype
-    net = GraphNet(layered(sizes, [a or "identity" for a in acts]), kernel=kernel)
-    with torch.no_grad():
-        net.to(dtype)
-        net.weight.copy_(torch.cat([w.reshape(-1) for w in weights]))
-        bias = [torch.zeros(sizes[0], dtype=dtype)] + [
-            torch.zeros(k, dtype=dtype) if b is None else b
+    dtype, device = weights[0].dtype, weights[0].device
+    # Given values, in the module's dtype, copied once (no initialisation drawn: seed=0).
+    weight = torch.cat([w.reshape(-1).cpu().to(dtype) for w in weights])
+    bias = torch.cat(
+        [torch.zeros(sizes[0], dtype=dtype)]
+        + [
+            torch.zeros(k, dtype=dtype) if b is None else b.cpu().to(dtype)
             for k, b in zip(sizes[1:], biases, strict=True)
         ]
-        net.bias.copy_(torch.cat(bias))
-    return net.to(weights[0].device)
+    )
+    structure = layered(sizes, [a or "identity" for a in acts])
+    return GraphNet(structure, weight, bias, seed=0, kernel=kernel, dtype=dtype, device=device)

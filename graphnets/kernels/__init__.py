@@ -5,7 +5,8 @@ chooses between them.
 device); ``fused`` runs the whole graph in one C++ call (CPU); :mod:`~graphnets.kernels.planner`
 compiles a structure into a schedule, choosing per level by a cost model; ``trace`` evaluates a
 net node by node with autograd, exposing every pre-activation to the methods that need them;
-``reference`` is the slow, obviously right per-neuron evaluator the tests compare against.
+``replay`` evaluates a schedule again under autograd for a double backward; ``reference`` is the
+slow, obviously right per-neuron evaluator the tests compare against.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .levelwise import run_levels
 from .planner import (
     FUSED_DTYPES,
     KERNELS,
+    SPARSE_DTYPES,
     check_kernel,
     compile_schedule,
     predicted_costs,
@@ -28,6 +30,7 @@ __all__ = [
     "run",
     "KERNELS",
     "FUSED_DTYPES",
+    "SPARSE_DTYPES",
     "check_kernel",
     "compile_schedule",
     "restrict_schedule",

@@ -28,10 +28,10 @@ import warnings
 from typing import Any
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from ..core.activations import REGISTRY
 from ..core.schedule import Schedule
+from .replay import differentiable_grads
 
 __all__ = ["available", "why_unavailable", "run_fused", "transpose", "cpp_source"]
 
@@ -175,14 +175,16 @@ class _FusedRun(torch.autograd.Function):
             x, weight.contiguous(), bias.contiguous(), arrays, sched.out_pos, sched.fused_keep_z
         )
         ctx.sched = sched
-        ctx.save_for_backward(x, H, Z, weight)
+        ctx.save_for_backward(x, weight, bias, H, Z)
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gy):
         sched: Schedule = ctx.sched
-        x, H, Z, weight = ctx.saved_tensors
+        x, weight, bias, H, Z = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
+            needs = tuple(ctx.needs_input_grad[:3])
+            return (*differentiable_grads(x, weight, bias, gy, sched, needs, net_order=True), None)
         need_x = ctx.needs_input_grad[0]
         gx, gw, gb = _built().backward(
             gy,

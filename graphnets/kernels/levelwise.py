@@ -10,7 +10,8 @@ the levels in reverse with a gradient buffer of the same shape, and skips the in
 unless ``x`` needs one. A layered net does the work of its ``torch.nn.Linear`` layers, and a
 sparse one only the work of its edges.
 
-The backward is first-order only (``once_differentiable``): double backward raises.
+The backward is written by hand; asked for a differentiable gradient (``create_graph=True``)
+it hands over to :func:`graphnets.kernels.replay.differentiable_grads`, so double backward works.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import warnings
 from typing import cast
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from ..core.schedule import LevelPlan, Schedule
 from .fused import transpose
+from .replay import differentiable_grads
 
 __all__ = ["run_levels"]
 
@@ -81,6 +82,27 @@ def _csr(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
     )
 
 
+def _leaked(dense: torch.Tensor, lv: LevelPlan) -> bool:
+    """Whether a dense product of an incomplete block may hold a NaN that no edge carries.
+
+    The zeros of a missing edge turn an infinite or NaN source into ``0 · inf = NaN`` for every
+    destination of the level, where the semantics (and the other kernels) add nothing. Such a
+    NaN only ever adds NaNs, so a result without one is exact; one with a NaN is recomputed
+    edge by edge (a rare path: it needs a non-finite value). On CUDA the test synchronises.
+    """
+    return not lv.complete and bool(dense.isnan().any())
+
+
+def _scatter_forward(X, out, w, b, lv: LevelPlan) -> None:
+    out.copy_(b[:, None])
+    out.index_add_(0, _t(lv.dst), X.index_select(0, _t(lv.col)) * w[:, None])
+
+
+def _scatter_sources_grad(X, gZe, w, lv: LevelPlan) -> torch.Tensor:
+    """The sources' gradient edge by edge, from ``gZe``, the destinations' gradient per edge."""
+    return X.new_zeros(X.shape).index_add_(0, _t(lv.col), gZe * w[:, None])
+
+
 def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
     """Write the level's pre-activations ``[n_dst, B]`` into ``out`` (its rows of ``H``)."""
     if lv.kind == "bias":
@@ -89,11 +111,12 @@ def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
     X = _sources(xt, H, lv, contiguous=lv.kind != "dense")
     if lv.kind == "dense":
         torch.addmm(b[:, None], _dense_weight(w, lv), X, out=out)
+        if _leaked(out, lv):
+            _scatter_forward(X, out, w, b, lv)
     elif lv.kind == "sparse":
         torch.add(_csr(w, lv) @ X, b[:, None], out=out)
     else:
-        out.copy_(b[:, None])
-        out.index_add_(0, _t(_t(lv.dst)), X.index_select(0, _t(lv.col)) * w[:, None])
+        _scatter_forward(X, out, w, b, lv)
 
 
 def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
@@ -111,6 +134,8 @@ def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src:
             gw_out.copy_((gZ @ X.T)[_t(_t(lv.dst)), _t(_t(lv.col))])
         if need_src:
             gX = _dense_weight(w, lv).T @ gZ
+            if _leaked(gX, lv):
+                gX = _scatter_sources_grad(X, gZ.index_select(0, _t(lv.dst)), w, lv)
     elif lv.kind == "sparse":
         gw_out.copy_(torch.sparse.sampled_addmm(_csr(w, lv), gZ, X.T, beta=0.0).values())
         if need_src:
@@ -126,7 +151,7 @@ def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src:
         gZe = gZ.index_select(0, _t(lv.dst))
         torch.sum(gZe * X.index_select(0, _t(lv.col)), 1, out=gw_out)
         if need_src:
-            gX = X.new_zeros(X.shape).index_add_(0, _t(_t(lv.col)), gZe * w[:, None])
+            gX = _scatter_sources_grad(X, gZe, w, lv)
     return gX
 
 
@@ -148,19 +173,22 @@ class _LevelwiseRun(torch.autograd.Function):
                 act.forward_(out[s:e])
         y = H.index_select(0, sched.out_pos - n_in).T.contiguous()
         ctx.sched = sched
-        # Save x itself when xt is only a view of it (autograd forbids saving such views).
+        # x, w and b for a double backward (inputs: saving them copies nothing); xt too when it
+        # is a copy of x, not a view of it (autograd forbids saving such views).
         ctx.xt_is_view = xt._is_view()
-        ctx.save_for_backward(w, x if ctx.xt_is_view else xt, H, *zs)
+        ctx.save_for_backward(x, w, b, H, *([] if ctx.xt_is_view else [xt]), *zs)
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, gy):
         sched: Schedule = ctx.sched
+        if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
+            x, w, b = ctx.saved_tensors[:3]
+            needs = tuple(ctx.needs_input_grad[:3])
+            return (*differentiable_grads(x, w, b, gy, sched, needs, net_order=False), None)
         n_in = sched.num_inputs
-        w, xt, H, *zs = ctx.saved_tensors
-        if ctx.xt_is_view:
-            xt = xt.T
+        x, w, _, H, *zs = ctx.saved_tensors
+        xt = x.T if ctx.xt_is_view else zs.pop(0)
         need_x = ctx.needs_input_grad[0]
         G = torch.zeros_like(H)
         G.index_add_(0, sched.out_pos - n_in, gy.T)

@@ -16,7 +16,10 @@ Every level picks one kernel:
 for deep, narrow graphs the per-level dispatch of the other kernels dominates.
 
 ``levelwise`` chooses per level by density and size; ``auto`` does the same, except that it runs
-small graphs and deep narrow graphs ``fused`` on CPU (when the C++ kernel is built). The
+small graphs and deep narrow graphs ``fused`` on CPU (when the C++ kernel is built). Both choose
+only kernels that compute in the parameters' dtype on their device: ``sparse`` needs float32 or
+float64 (torch's CSR products, :data:`SPARSE_DTYPES`), ``fused`` a CPU and float32 or float64
+(:data:`FUSED_DTYPES`); ``dense`` and ``scatter`` run any floating dtype anywhere. The
 thresholds come from ``benchmarks/bench_kernels.py`` run on 2 CPU cores (see
 ``docs/benchmarks.md``).
 """
@@ -35,6 +38,7 @@ from . import fused as _fused
 __all__ = [
     "KERNELS",
     "FUSED_DTYPES",
+    "SPARSE_DTYPES",
     "check_kernel",
     "compile_schedule",
     "restrict_schedule",
@@ -60,6 +64,9 @@ SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
 #: Parameter dtypes the fused C++ kernel computes in.
 FUSED_DTYPES = (torch.float32, torch.float64)
+#: Parameter dtypes the sparse kernel computes in (torch has no CSR product for half precision
+#: on CPU, and its backward's ``sampled_addmm`` none on any device).
+SPARSE_DTYPES = (torch.float32, torch.float64)
 
 
 def check_kernel(kernel: object) -> str:
@@ -128,7 +135,8 @@ def compile_schedule(
 
     Raises:
         ValueError: for an unknown kernel, or ``"fused"`` on a device other than CPU.
-        TypeError: for ``"fused"`` with a dtype not in :data:`FUSED_DTYPES`.
+        TypeError: for ``"fused"`` with a dtype not in :data:`FUSED_DTYPES`, or ``"sparse"``
+            with one not in :data:`SPARSE_DTYPES`.
         RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
     """
     check_kernel(kernel)
@@ -182,6 +190,11 @@ def _assemble(
             f"kernel 'fused' computes in float32 or float64, got {dtype}; use kernel='auto' or "
             "'levelwise' for other dtypes"
         )
+    if kernel == "sparse" and dtype not in SPARSE_DTYPES:
+        raise TypeError(
+            f"kernel 'sparse' computes in float32 or float64 (torch's CSR products), got {dtype}; "
+            "use kernel='auto', 'levelwise', 'dense' or 'scatter' for other dtypes"
+        )
     if kernel == "fused" and not _fused.available():
         raise RuntimeError(
             f"kernel 'fused' is unavailable here ({_fused.why_unavailable()}); use "
@@ -201,7 +214,7 @@ def _assemble(
         if ee == es:
             levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
             continue
-        plan = _plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups)
+        plan = _plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype)
         _split_sources(plan, n_in)
         levels.append(plan)
     edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
@@ -267,7 +280,7 @@ def _split_sources(plan: LevelPlan, n_in: int) -> None:
         plan.src_h = cols[k:] - n_in
 
 
-def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> LevelPlan:
+def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) -> LevelPlan:
     n_dst = stop - start
     n_edges = ee - es
     cols = np.sort(src_pos)
@@ -277,7 +290,7 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups) -> Leve
     if kernel in ("auto", "levelwise"):
         if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
             kind = "dense"
-        elif n_edges < SCATTER_MAX_EDGES:
+        elif n_edges < SCATTER_MAX_EDGES or dtype not in SPARSE_DTYPES:
             kind = "scatter"
         else:
             kind = "sparse"

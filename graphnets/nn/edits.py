@@ -73,9 +73,13 @@ class Edit:
 def edge_mask(structure: Structure, edges) -> np.ndarray:
     """A boolean mask ``[E]`` from a mask, edge ids or ``(src, dst)`` label pairs.
 
+    A mask is boolean. Integers are edge ids, except ``E`` of them that are all 0 or 1 with a
+    repeat (``(w.abs() > t).int()``): a 0/1 mask in the wrong dtype, which is refused rather
+    than read as the ids 0 and 1.
+
     Raises:
-        ValueError: for a mask of the wrong length, ids out of range, or a pair that is not an
-            edge of the graph (named).
+        ValueError: for a mask of the wrong length, ids out of range, a 0/1 integer mask, or a
+            pair that is not an edge of the graph (named).
         TypeError: for anything else.
     """
     E = structure.num_edges
@@ -134,6 +138,12 @@ def edge_ids(structure: Structure, edges) -> np.ndarray:
 
 
 def _ids_to_mask(ids: np.ndarray, E: int) -> np.ndarray:
+    if ids.size == E >= 2 and ids.max() <= 1 and ids.min() >= 0 and np.unique(ids).size < E:
+        raise ValueError(
+            f"got {E} integers that are all 0 or 1 for a net of {E} edges: that is an edge mask "
+            "in an integer dtype, not edge ids; pass it as booleans (mask.bool() or "
+            "np.asarray(mask, dtype=bool)), or pass distinct edge ids"
+        )
     if ids.size and (ids.min() < 0 or ids.max() >= E):
         bad = int(ids.min() if ids.min() < 0 else ids.max())
         raise ValueError(f"edge id {bad} is out of range; the net has {E} edges (ids 0..{E - 1})")

@@ -27,7 +27,8 @@ def to_networkx(net):
 
     Nodes carry ``bias``, ``activation`` and ``role`` (``input``/``hidden``/``output``), edges
     carry ``weight`` (and ``delay`` in a recurrent net); ``G.graph["inputs"]``/``["outputs"]``
-    hold the ordered labels, so ``from_networkx(net.to_networkx())`` rebuilds the same function.
+    hold the ordered labels and ``G.graph["dtype"]`` the parameters' dtype (e.g. ``"float64"``),
+    so ``from_networkx(net.to_networkx())`` rebuilds the same function in the same dtype.
     networkx lists edges grouped by source node, so the rebuilt net's ``weight`` may be in
     another order than this one's (compare edges by their label pairs, ``net.edges()``).
 
@@ -38,7 +39,7 @@ def to_networkx(net):
     import networkx as nx
 
     s = net.structure
-    G = nx.DiGraph(inputs=net.inputs, outputs=net.outputs)
+    G = nx.DiGraph(inputs=net.inputs, outputs=net.outputs, dtype=_dtype_name(net))
     role = roles(s)
     bias = net.bias.detach().cpu().tolist()
     for i, lab in enumerate(s.labels):
@@ -64,7 +65,8 @@ def to_igraph(net):
 
     Vertex attributes ``label`` (the original label), ``name`` (``str(label)``), ``bias``,
     ``activation``, ``role``; edge attributes ``weight`` and ``delay``; graph attributes
-    ``inputs`` and ``outputs`` (vertex indices, in order).
+    ``inputs`` and ``outputs`` (vertex indices, in order) and ``dtype`` (the parameters' dtype,
+    e.g. ``"float64"``), so ``from_igraph(net.to_igraph())`` rebuilds the same function.
     """
     import igraph as ig
 
@@ -79,7 +81,13 @@ def to_igraph(net):
     g.es["delay"] = s.delay.tolist()
     g["inputs"] = s.inputs.tolist()
     g["outputs"] = s.outputs.tolist()
+    g["dtype"] = _dtype_name(net)
     return g
+
+
+def _dtype_name(net) -> str:
+    """The parameters' dtype as a plain name (``"float64"``): graph files can store a string."""
+    return str(net.weight.dtype).removeprefix("torch.")
 
 
 def to_dense(net, delay: int = 0) -> torch.Tensor:

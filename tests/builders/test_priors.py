@@ -8,12 +8,12 @@ from graphnets import priors
 from graphnets.reference import evaluate
 
 BUILDERS = {
-    "watts_strogatz": lambda seed: priors.watts_strogatz(3, 2, 30, 4, 0.3, seed=seed),
-    "barabasi_albert": lambda seed: priors.barabasi_albert(3, 2, 30, 2, seed=seed),
-    "erdos_renyi": lambda seed: priors.erdos_renyi(3, 2, 30, 0.15, seed=seed),
-    "from_graph": lambda seed: priors.from_graph(nx.petersen_graph(), 3, 2, seed=seed),
-    "embed": lambda seed: priors.embed(
-        nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2)]), 3, 2, seed=seed
+    "watts_strogatz": lambda seed, **kw: priors.watts_strogatz(3, 2, 30, 4, 0.3, seed=seed, **kw),
+    "barabasi_albert": lambda seed, **kw: priors.barabasi_albert(3, 2, 30, 2, seed=seed, **kw),
+    "erdos_renyi": lambda seed, **kw: priors.erdos_renyi(3, 2, 30, 0.15, seed=seed, **kw),
+    "from_graph": lambda seed, **kw: priors.from_graph(nx.petersen_graph(), 3, 2, seed=seed, **kw),
+    "embed": lambda seed, **kw: priors.embed(
+        nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2)]), 3, 2, seed=seed, **kw
     ),
 }
 
@@ -244,3 +244,21 @@ def test_priors_options_pass_through():
     hidden = set(net.labels) - set(net.inputs) - set(net.outputs)
     assert {net.activations[v] for v in hidden} == {"tanh"}
     assert {net.activations[o] for o in net.outputs} == {"sigmoid"}
+
+
+@pytest.mark.parametrize("recurrent", [None, "self"])
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_priors_dtype_and_device(name, recurrent, device):
+    # Every builder takes dtype= and device=; the seed draws the same net in every dtype.
+    net = BUILDERS[name](0, dtype=torch.float64, device=device, recurrent=recurrent)
+    ref = BUILDERS[name](0, recurrent=recurrent)
+    assert net.weight.dtype == net.bias.dtype == torch.float64
+    assert net.weight.device.type == device.type
+    assert net.edges() == ref.edges()
+    assert torch.equal(net.weight.cpu().float(), ref.weight)
+    if recurrent is None:
+        x = torch.randn(4, 3, dtype=torch.float64, device=device)
+        torch.testing.assert_close(net(x), evaluate(net, x))
+    else:
+        y = net.run(torch.randn(5, 4, 3, dtype=torch.float64, device=device))
+        assert y.dtype == torch.float64

@@ -442,3 +442,176 @@ def test_from_edges_float64_weights_keep_their_dtype():
     assert net.weight.tolist() == w.tolist()
     x = torch.tensor([[1.0, 3.0]], dtype=torch.float64)
     assert abs(net(x).item() - 1.1) < 1e-12  # float32 weights would be off by ~1e-8
+
+
+# -- dtypes: given values are kept exactly -----------------------------------------------------
+def _float64_net(graph: str) -> graphnets.GraphNet:
+    """A test graph in float64 whose weights and biases float32 cannot hold exactly."""
+    net = GRAPHS[graph]().double()
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        net.weight.copy_(torch.randn(net.num_edges, generator=gen, dtype=torch.float64))
+        hidden = torch.ones(net.num_nodes, dtype=torch.bool)
+        hidden[net.structure.inputs] = False
+        net.bias[hidden] = torch.randn(int(hidden.sum()), generator=gen, dtype=torch.float64)
+    assert not torch.equal(net.weight.float().double(), net.weight)
+    return net
+
+
+@pytest.mark.parametrize("via", ["networkx", "igraph"])
+@pytest.mark.parametrize("graph", ["mlp", "skip_dag", "mixed_activations"])
+def test_round_trip_keeps_float64(graph, via):
+    # from_networkx(net64.to_networkx()) used to round every weight and bias to float32.
+    net = _float64_net(graph)
+    if via == "networkx":
+        back = graphnets.from_networkx(net.to_networkx())
+        assert _weights_by_edge(back) == _weights_by_edge(net)
+    else:
+        back = graphnets.from_igraph(net.to_igraph())
+        assert torch.equal(back.weight, net.weight)
+    assert back.weight.dtype == back.bias.dtype == torch.float64
+    assert torch.equal(back.bias, net.bias)
+    x = torch.randn(5, len(net.inputs), dtype=torch.float64)
+    assert torch.equal(back(x), net(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_round_trip_keeps_other_dtypes(dtype):
+    net = GRAPHS["mlp"]().to(dtype)
+    for back in (
+        graphnets.from_networkx(net.to_networkx()),
+        graphnets.from_igraph(net.to_igraph()),
+    ):
+        assert back.weight.dtype == dtype
+        assert _weights_by_edge(back) == _weights_by_edge(net)
+        assert torch.equal(back.bias, net.bias)
+
+
+def test_from_networkx_dtype_reads_python_floats_exactly():
+    G = nx.DiGraph()
+    G.add_edge("x", "y", weight=0.1)
+    G.add_node("y", bias=1 / 3)
+    net = graphnets.from_networkx(G, ["x"], ["y"], dtype=torch.float64)
+    assert net.weight.tolist() == [0.1] and net.bias.tolist() == [0.0, 1 / 3]
+    # Without dtype (and no G.graph["dtype"]) Python floats become torch's default dtype, as
+    # torch.tensor makes them; dtype= beats the graph's attribute.
+    net = graphnets.from_networkx(G, ["x"], ["y"])
+    assert net.weight.dtype == torch.float32 and net.weight.tolist() == [torch.tensor(0.1).item()]
+    G.graph["dtype"] = "float64"
+    assert graphnets.from_networkx(G, ["x"], ["y"]).weight.tolist() == [0.1]
+    assert graphnets.from_networkx(G, ["x"], ["y"], dtype=torch.float16).weight.dtype == (
+        torch.float16
+    )
+
+
+def test_from_igraph_dtype_argument():
+    g = ig.Graph(n=3, edges=[(0, 2), (1, 2)], directed=True)
+    g.es["weight"] = [0.1, None]  # None: initialised
+    net = graphnets.from_igraph(g, [0, 1], [2], dtype=torch.float64, seed=0)
+    assert net.weight.dtype == torch.float64 and net.weight[0].item() == 0.1
+
+
+def test_from_edges_dtype_reads_lists_exactly(device):
+    ei = torch.tensor([[0, 1], [2, 2]])
+    net = graphnets.from_edges(
+        ei,
+        3,
+        [0, 1],
+        [2],
+        weight=[0.1, 1 / 3],
+        bias=[0, 0, 0.2],
+        dtype=torch.float64,
+        device=device,
+    )
+    assert net.weight.device.type == device.type
+    assert net.weight.tolist() == [0.1, 1 / 3] and net.bias.tolist() == [0.0, 0.0, 0.2]
+    # A float64 tensor asked for in float32 is rounded once, as asked.
+    net = graphnets.from_edges(
+        ei,
+        3,
+        [0, 1],
+        [2],
+        weight=torch.tensor([0.1, 0.2], dtype=torch.float64),
+        dtype=torch.float32,
+    )
+    assert net.weight.dtype == torch.float32
+    assert net.weight.tolist() == torch.tensor([0.1, 0.2]).tolist()
+
+
+def test_mlp_dtype_and_device(device):
+    net = graphnets.mlp([3, 4, 2], seed=1, dtype=torch.float64, device=device)
+    assert net.weight.dtype == net.bias.dtype == torch.float64
+    assert net.weight.device.type == device.type
+    # The dtype does not change the draw: the same seed gives the same weights, rounded.
+    assert torch.equal(net.weight.cpu().float(), graphnets.mlp([3, 4, 2], seed=1).weight)
+    x = torch.randn(5, 3, dtype=torch.float64, device=device)
+    torch.testing.assert_close(net(x), evaluate(net, x))
+
+
+# -- igraph: delays ----------------------------------------------------------------------------
+def test_from_igraph_round_trip_recurrent():
+    # to_igraph writes edge delays; from_igraph used to drop them, so a recurrent net came back
+    # feed-forward (or, with a delayed self loop, was refused).
+    ei = torch.tensor([[0, 1, 1, 2, 1], [1, 1, 2, 1, 3]])
+    net = graphnets.from_edges(ei, 4, [0], [3], delay=[0, 1, 0, 2, 0], seed=0)
+    back = graphnets.from_igraph(net.to_igraph())
+    assert back.is_recurrent
+    assert back.delay.tolist() == [0, 1, 0, 2, 0]
+    assert back.state_labels == net.state_labels
+    x = torch.randn(6, 3, 1)
+    torch.testing.assert_close(back.run(x), net.run(x), rtol=0, atol=0)
+
+
+def test_from_igraph_delay_none_is_zero():
+    g = ig.Graph(n=3, edges=[(0, 1), (1, 1), (1, 2)], directed=True)
+    g.es["delay"] = [None, 1, None]
+    net = graphnets.from_igraph(g, [0], [2], seed=0)
+    assert net.delay.tolist() == [0, 1, 0]
+
+
+# -- from_torch: layers that change nothing ---------------------------------------------------
+def test_from_torch_flatten_and_dropout_in_eval_mode():
+    # Research MLPs hold nn.Flatten and dropout: on the [B, features] input of a GraphNet the
+    # first is a no-op, and in eval mode so is the second.
+    torch.manual_seed(0)
+    seq = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(12, 8),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(8, 6),
+        nn.AlphaDropout(0.2),
+        nn.Tanh(),
+        nn.Dropout1d(0.3),
+        nn.Linear(6, 3),
+    ).eval()
+    net = graphnets.from_torch(seq)
+    assert net.depth == 4 and len(net.inputs) == 12
+    assert set(net.activations[(1, u)] for u in range(8)) == {"relu"}
+    assert set(net.activations[(2, u)] for u in range(6)) == {"tanh"}
+    images = torch.randn(5, 3, 2, 2)
+    torch.testing.assert_close(net(images.flatten(1)), seq(images))
+
+
+def test_from_torch_dropout_without_probability_in_training_mode():
+    seq = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.0), nn.ReLU(), nn.Linear(4, 2))
+    assert seq.training
+    _check_same_function(seq, graphnets.from_torch(seq))
+
+
+def test_from_torch_keeps_dtype_and_values(device):
+    seq = nn.Sequential(nn.Linear(3, 5), nn.SiLU(), nn.Linear(5, 2)).to(device, torch.float64)
+    net = graphnets.from_torch(seq)
+    assert net.weight.dtype == torch.float64 and net.weight.device.type == device.type
+    assert torch.equal(net.weight[:15].reshape(5, 3), seq[0].weight.detach())
+    assert torch.equal(net.bias[3:8], seq[0].bias.detach())
+
+
+def test_from_torch_draws_no_random_numbers():
+    # Every value is given, so the conversion leaves torch's global generator alone.
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    torch.manual_seed(0)
+    graphnets.from_torch(seq)
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(3), after)

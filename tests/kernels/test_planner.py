@@ -6,6 +6,7 @@ import torch
 from _graphs import GRAPHS
 
 import graphnets
+from graphnets.reference import evaluate
 from graphnets.schedule import compile_schedule
 
 
@@ -183,6 +184,38 @@ def test_schedule_auto_other_dtype_is_levelwise():
     got = net(x.to(torch.bfloat16))
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got.float(), want, rtol=0.05, atol=0.05)
+
+
+HALF = {torch.float16: dict(rtol=0.01, atol=0.01), torch.bfloat16: dict(rtol=0.05, atol=0.05)}
+
+
+@pytest.mark.parametrize("dtype", list(HALF), ids=["f16", "bf16"])
+@pytest.mark.parametrize("kernel", ["auto", "levelwise"])
+def test_schedule_half_precision_never_sparse(kernel, dtype, device):
+    # torch has no CSR product in half precision on CPU (nor a sampled_addmm anywhere): where
+    # float32 would run a level sparse, auto and levelwise scatter it instead, and the net
+    # trains in that dtype.
+    net = GRAPHS["wide_sparse"]().to(device)
+    assert compile_schedule(net.structure, "levelwise").kinds()[1] == "sparse"
+    x = torch.randn(6, 40, generator=torch.Generator().manual_seed(0)).to(device)
+    want = evaluate(net.double(), x.double())
+    net.to(dtype).compile(kernel)
+    assert net.schedule.kinds() == ["bias", "scatter", "scatter", "dense"]
+    y = net(x.to(dtype))
+    y.sum().backward()
+    assert y.dtype == net.weight.grad.dtype == dtype
+    assert bool(torch.isfinite(net.weight.grad).all())
+    torch.testing.assert_close(y.double(), want, **HALF[dtype])
+
+
+@pytest.mark.parametrize("dtype", list(HALF), ids=["f16", "bf16"])
+def test_schedule_sparse_other_dtype_raises(dtype):
+    with pytest.raises(
+        TypeError,
+        match=rf"kernel 'sparse' computes in float32 or float64 \(torch's CSR products\), got "
+        rf"{dtype}; use kernel='auto', 'levelwise', 'dense' or 'scatter' for other dtypes",
+    ):
+        compile_schedule(GRAPHS["wide_sparse"]().structure, "sparse", dtype=dtype)
 
 
 def test_schedule_fused_other_dtype_raises():

@@ -215,6 +215,39 @@ def test_compare_errors(edge_task):
         compare(nets, y, predictors=["xgboost"])
 
 
+@pytest.mark.parametrize(
+    "predictors, error, message",
+    [
+        (
+            [],
+            ValueError,
+            r"predictors is empty, so there is nothing to compare; name some of "
+            r"gnn, bayesian_ridge, .*, or pass None for all",
+        ),
+        ((), ValueError, r"predictors is empty"),
+        (
+            "edges",
+            TypeError,
+            r"predictors must be a list of names \(e\.g\. \['gnn', 'edges'\]\) "
+            r"or None, got 'edges'",
+        ),
+        (3, TypeError, r"predictors must be a list of names .* or None, got 3"),
+        (
+            ["edges", "depth", "edges"],
+            ValueError,
+            r"predictor 'edges' is listed twice; list each "
+            r"predictor once",
+        ),
+    ],
+)
+def test_compare_predictors_errors(edge_task, predictors, error, message):
+    # compare(predictors=[]) used to compute every feature and fail in pandas ("No objects to
+    # concatenate"); a string was split into letters.
+    nets, y = edge_task
+    with pytest.raises(error, match=message):
+        compare(nets, y, predictors=predictors)
+
+
 def test_compare_is_also_graphnets_predict_compare():
     # issue 5 names it graphnets.predict.compare; both names run the same function
     import graphnets

@@ -171,8 +171,10 @@ def test_regressor_load_rejects_other_files(tmp_path):
 
 def test_regressor_rank_loss_improves_kendall_tau(data):
     nets, y, test_nets, y_test = data
-    untrained = GraphRegressor(hidden=32, layers=2, seed=0)
-    tau0 = kendalltau(untrained.predict(test_nets).numpy(), y_test.numpy())[0]
+    untrained = GraphRegressor(hidden=32, layers=2, seed=0).eval()
+    with torch.no_grad():  # its raw outputs: predict refuses an untrained model
+        raw = untrained(Batch.from_data_list([to_pyg(n) for n in test_nets]))
+    tau0 = kendalltau(raw.numpy(), y_test.numpy())[0]
     model = GraphRegressor(hidden=32, layers=2, seed=0)
     model.fit(nets, y, epochs=100, loss="rank", seed=0)
     tau = kendalltau(model.predict(test_nets).numpy(), y_test.numpy())[0]
@@ -234,6 +236,40 @@ def test_regressor_errors(data):
         model.fit(few, y[:5], val_fraction=1)
     with pytest.raises(ValueError, match="expected at least 3 nets to keep 2 for training"):
         model.fit(few[:2], y[:2])
+
+
+def test_regressor_refuses_to_predict_before_fit(data, tmp_path):
+    # predict and rank used to return an untrained model's output.
+    nets, y, test_nets, _ = data
+    model = GraphRegressor(hidden=8, layers=1, seed=0)
+    message = (
+        r"this GraphRegressor is not fitted, so its {} would come from random parameters; call "
+        r"fit\(nets, targets\) first, or GraphRegressor\.load a fitted one"
+    )
+    with pytest.raises(RuntimeError, match=message.format("predictions")):
+        model.predict(test_nets)
+    with pytest.raises(RuntimeError, match=message.format("ranking")):
+        model.rank(test_nets)
+    assert model.embed(test_nets).shape == (len(test_nets), 16)  # random features are allowed
+    model.save(tmp_path / "untrained.pt")  # saving does not make it fitted
+    with pytest.raises(RuntimeError, match=message.format("predictions")):
+        GraphRegressor.load(tmp_path / "untrained.pt").predict(test_nets)
+    model.fit(nets[:8], y[:8], epochs=2, seed=0)
+    assert model.predict(test_nets).shape == (len(test_nets),)
+    twin = GraphRegressor(hidden=8, layers=1)
+    twin.load_state_dict(model.state_dict())  # the state dict carries the flag
+    assert torch.equal(twin.eval().predict(test_nets), model.predict(test_nets))
+
+
+def test_regressor_loads_files_from_before_the_fitted_flag(tmp_path, data, fitted):
+    _, _, test_nets, _ = data
+    state = {k: v for k, v in fitted.state_dict().items() if k != "fitted"}
+    torch.save(
+        {"format": "graphnets.GraphRegressor", "hparams": fitted.hparams(), "state_dict": state},
+        tmp_path / "old.pt",
+    )
+    loaded = GraphRegressor.load(tmp_path / "old.pt")
+    assert torch.equal(loaded.predict(test_nets), fitted.predict(test_nets))
 
 
 # -- docs ------------------------------------------------------------------------------------

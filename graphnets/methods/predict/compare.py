@@ -220,6 +220,33 @@ def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
     return nets, y
 
 
+def _check_predictors(predictors: object) -> list[str]:
+    """The rows to compute: all of :data:`PREDICTORS` for ``None``, else a non-empty list of
+    distinct names among them."""
+    if predictors is None:
+        return list(PREDICTORS)
+    if isinstance(predictors, (str, bytes)) or not isinstance(predictors, Sequence):
+        raise TypeError(
+            f"predictors must be a list of names (e.g. ['gnn', 'edges']) or None, got "
+            f"{predictors!r}"
+        )
+    names = list(predictors)
+    if not names:
+        raise ValueError(
+            f"predictors is empty, so there is nothing to compare; name some of "
+            f"{', '.join(PREDICTORS)}, or pass None for all"
+        )
+    unknown = [p for p in names if p not in PREDICTORS]
+    if unknown:
+        raise ValueError(
+            f"unknown predictor {unknown[0]!r}; expected some of {', '.join(PREDICTORS)}"
+        )
+    twice = next((p for i, p in enumerate(names) if p in names[:i]), None)
+    if twice is not None:
+        raise ValueError(f"predictor {twice!r} is listed twice; list each predictor once")
+    return names
+
+
 def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
     table = properties_table(nets)
@@ -301,22 +328,17 @@ def compare(
         (index into ``nets``), ``actual``, ``predicted``).
 
     Raises:
-        TypeError: if ``nets`` is not a sequence of GraphNets, or ``gnn_kwargs`` /
-            ``fit_kwargs`` is not a mapping.
+        TypeError: if ``nets`` is not a sequence of GraphNets, ``gnn_kwargs`` /
+            ``fit_kwargs`` is not a mapping, or ``predictors`` not a list of names.
         ValueError: on a length mismatch, non-finite targets, too few nets for the folds, bad
-            ``folds`` / ``seeds`` / ``top_k``, or an unknown predictor.
+            ``folds`` / ``seeds`` / ``top_k``, or ``predictors`` empty, unknown or repeated.
     """
     import pandas as pd
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold
 
     nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
-    names = list(PREDICTORS) if predictors is None else list(predictors)
-    unknown = [p for p in names if p not in PREDICTORS]
-    if unknown:
-        raise ValueError(
-            f"unknown predictor {unknown[0]!r}; expected some of {', '.join(PREDICTORS)}"
-        )
+    names = _check_predictors(predictors)
     from tqdm.auto import tqdm
 
     X, single = _features(nets)

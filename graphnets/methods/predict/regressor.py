@@ -125,6 +125,8 @@ class GraphRegressor(nn.Module):
         self.head = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_std", torch.ones(()))
+        # A buffer, so a state_dict (and save / load) carries it with the parameters.
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
         #: Per-epoch ``{"train": [...], "val": [...]}`` losses of the last :meth:`fit`.
         self.history: dict[str, list[float]] = {"train": [], "val": []}
         self.reset_parameters(seed)
@@ -179,10 +181,23 @@ class GraphRegressor(nn.Module):
         for i in range(0, len(graphs), batch_size):
             yield pyg().data.Batch.from_data_list(graphs[i : i + batch_size])
 
+    def _check_fitted(self, what: str) -> None:
+        if not bool(self.fitted):
+            raise RuntimeError(
+                f"this GraphRegressor is not fitted, so {what} would come from random "
+                "parameters; call fit(nets, targets) first, or GraphRegressor.load a fitted one"
+            )
+
     @torch.no_grad()
     def predict(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Predicted targets ``[n]`` of ``nets``, in the units of the fitted targets."""
-        graphs = [to_pyg(net) for net in check_nets(nets)]
+        """Predicted targets ``[n]`` of ``nets``, in the units of the fitted targets.
+
+        Raises:
+            RuntimeError: before :meth:`fit` (the model would predict from random parameters).
+        """
+        nets = check_nets(nets)
+        self._check_fitted("its predictions")
+        graphs = [to_pyg(net) for net in nets]
         was = self.training
         self.eval()
         out = torch.cat([self(b) for b in self._batches(graphs)])
@@ -191,7 +206,11 @@ class GraphRegressor(nn.Module):
 
     @torch.no_grad()
     def embed(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Pooled graph embeddings ``[n, d]`` of ``nets`` (``d`` = :attr:`embedding_dim`)."""
+        """Pooled graph embeddings ``[n, d]`` of ``nets`` (``d`` = :attr:`embedding_dim`).
+
+        Allowed before :meth:`fit`: the embeddings of a randomly initialised GNN are a known
+        baseline of graph features.
+        """
         graphs = [to_pyg(net) for net in check_nets(nets)]
         was = self.training
         self.eval()
@@ -200,7 +219,12 @@ class GraphRegressor(nn.Module):
         return out
 
     def rank(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Indices of ``nets``, highest prediction (best) first, as a ``LongTensor [n]``."""
+        """Indices of ``nets``, highest prediction (best) first, as a ``LongTensor [n]``.
+
+        Raises:
+            RuntimeError: before :meth:`fit`, as :meth:`predict`.
+        """
+        self._check_fitted("its ranking")  # before predict, to name what was asked for
         return torch.argsort(self.predict(nets), descending=True, stable=True)
 
     # -- training ---------------------------------------------------------------------------
@@ -312,6 +336,7 @@ class GraphRegressor(nn.Module):
                     break
         if best_state is not None:
             self.load_state_dict(best_state)
+        self.fitted.fill_(True)
         self.eval()
         return self
 
@@ -340,7 +365,10 @@ class GraphRegressor(nn.Module):
                 "write one with GraphRegressor.save"
             )
         model = cls(**state["hparams"])
-        model.load_state_dict(state["state_dict"])
+        weights = dict(state["state_dict"])
+        # Files written before the flag existed were written after fit: count them as fitted.
+        weights.setdefault("fitted", torch.ones((), dtype=torch.bool))
+        model.load_state_dict(weights)
         return model.eval()
 
     def extra_repr(self) -> str:
