@@ -228,7 +228,7 @@ such a run is refused with the list of changes; use a new --out folder. Changing
 The folder defends itself: one run at a time (a second run on the same --out is refused while
 the first holds its lock, DIR/.lock); every finished run records the SHA-256 of its files, and a
 damaged or missing one is named and trained again; settings are checked before any net trains;
-a finished folder on a read-only disk can be resumed and reported on without writing.
+a finished folder on a read-only disk opens (a rerun with nothing to do writes nothing).
 
 Outputs: results.csv (one row per net), curves.csv, nets/, comparison.csv, correlations.csv,
 predictions.csv, plots/*.png and report.md. Exit status: 0 done, 1 refused or failed (message

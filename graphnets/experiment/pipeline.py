@@ -86,6 +86,15 @@ def _fresh(store: Store, stage: str, inputs, log) -> bool:
         return False
 
 
+def _writable(store: Store, stage: str, what: str) -> None:
+    """Fail before the work when ``stage`` has work to do that a read-only folder cannot keep."""
+    if store.read_only:
+        raise FolderError(
+            f"{stage}: {store.out} is read-only and {what}; copy it to a writable place (or make "
+            "it writable) to finish it"
+        )
+
+
 def _verified(store: Store, specs, stage: str) -> dict[int, dict]:
     """The finished runs; a stage other than train refuses damaged ones (train retrains)."""
     check = store.runs(specs)
@@ -190,6 +199,8 @@ def _train(store, config, specs, log, progress):
             else f"as Ray tasks ({run['ray_address'] or 'local runtime'})"
         )
     )
+    if todo:
+        _writable(store, "train", f"{len(todo)} of its {len(specs)} nets are not trained")
     log(
         f"train: {len(done)} of {len(specs)} nets already trained (skipped); training "
         f"{len(todo)} {where}"
@@ -238,6 +249,7 @@ def _measure(store, config, specs, log, progress, forced):
     if not forced and _fresh(store, "measure", inputs, log):
         log(f"measure: properties of the {len(ids)} nets are up to date (skipped)")
         return
+    _writable(store, "measure", "properties.csv is not up to date")
     log(f"measure: properties of {len(ids)} nets")
     paths = [(i, store.net_path(i)) for i in ids]
     table = measure(paths, config["measure"]["properties"], progress=progress)
@@ -274,6 +286,7 @@ def _predict(store, config, specs, log, progress, forced):
     if not forced and _fresh(store, "predict", inputs, log):
         log(f"predict: comparison of the {len(table)} nets is up to date (skipped)")
         return
+    _writable(store, "predict", "its tables are not up to date")
     log(f"predict: {settings['folds']}-fold cross-validation of {len(table)} nets, target {target}")
     nets = [load(store.net_path(int(i))) for i in table.index]
     # one thread: the GNN's small matrices gain nothing from more (measured 3-4x faster on
@@ -309,6 +322,7 @@ def _report(store, config, specs, log, timings, forced):
     if not forced and _fresh(store, "report", inputs, log):
         log(f"report: {store.path('report.md')} is up to date (skipped)")
         return {"best_predictor": best[0], "comparison": comp}
+    _writable(store, "report", "report.md is not up to date")
     results = pd.read_csv(store.path("results.csv"), index_col="id")
     curves = pd.read_csv(store.path("curves.csv"))
     corr = pd.read_csv(store.path("correlations.csv"), index_col="property")

@@ -424,6 +424,20 @@ def test_cli_read_only_finished_folder_opens(namespace, finished, tmp_path):  # 
         assert f"report: {os.path.join(out, 'report.md')} is up to date (skipped)" in lines
         assert f"experiment in {out}: 6 of 6 nets trained" in lines
     assert _files(out) == before
+    # a damaged run cannot be trained again there: said before any training, in one line
+    os.remove(_net(out, 3))
+    done = subprocess.run(
+        namespace(f"{mount} && exec {_quote(_cli(out))}"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"train: {_net(out, 3)}: missing; training net 3 again" in done.stdout.splitlines()
+    assert done.stderr == (
+        f"graphnets experiment: error: train: {out} is read-only and 1 of its 6 nets are not "
+        "trained; copy it to a writable place (or make it writable) to finish it\n"
+    )
 
 
 def test_cli_full_disk_one_line_error(namespace, tmp_path):
