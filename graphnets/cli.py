@@ -25,7 +25,16 @@ from dataclasses import dataclass
 from ._util.version import VERSION
 from .builders import priors
 from .data import digits
-from .experiment import EXECUTORS, STAGES, ConfigError, StageError, format_summary, resolve, run
+from .experiment import (
+    EXECUTORS,
+    STAGES,
+    ConfigError,
+    FolderError,
+    StageError,
+    format_summary,
+    resolve,
+    run,
+)
 from .kernels import KERNELS
 from .train import fit, format_record
 
@@ -216,6 +225,11 @@ nets. Settings that define a row (seed, [data], [sample], [train]) cannot change
 such a run is refused with the list of changes; use a new --out folder. Changing [measure],
 [predict] or [report] settings reruns only those stages.
 
+The folder defends itself: one run at a time (a second run on the same --out is refused while
+the first holds its lock, DIR/.lock); every finished run records the SHA-256 of its files, and a
+damaged or missing one is named and trained again; settings are checked before any net trains;
+a finished folder on a read-only disk opens (a rerun with nothing to do writes nothing).
+
 Outputs: results.csv (one row per net), curves.csv, nets/, comparison.csv, correlations.csv,
 predictions.csv, plots/*.png and report.md. Exit status: 0 done, 1 refused or failed (message
 on stderr), 2 bad usage, 130 interrupted.
@@ -320,7 +334,9 @@ def run_experiment(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             log=lambda line: print(line, flush=True),
         )
-    except (ConfigError, StageError, FileNotFoundError, ImportError) as err:
+    except (ConfigError, StageError, FolderError, OSError, ImportError) as err:
+        # one line naming what and where; OSError: a file or folder the library could not
+        # name better (FileNotFoundError for --config among them)
         print(f"graphnets experiment: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

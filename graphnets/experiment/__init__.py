@@ -7,8 +7,9 @@ extended and re-analysed stage by stage. ``graphnets experiment`` is the command
 
 Modules, one concept each: :mod:`.config` (schema, validation, merging), :mod:`.sample` (net
 ``i``'s spec from ``(seed, i)``), :mod:`.tasks` (the pure per-net training task),
-:mod:`.executors` (in-process, worker processes, Ray), :mod:`.store` (atomic persistence and
-resuming), :mod:`.measure`, :mod:`.predict`, :mod:`.report` and :mod:`.pipeline` (the stages).
+:mod:`.executors` (in-process, worker processes, Ray), :mod:`.store` (the folder's lock,
+atomic writes, checked runs, resuming), :mod:`.measure`, :mod:`.ranking`, :mod:`.report` and
+:mod:`.pipeline` (the stages).
 
 Example:
     >>> from graphnets.experiment import default_config
@@ -26,11 +27,12 @@ from .config import ConfigError, default_config, load_config, merge, validate
 from .executors import EXECUTORS, run_tasks
 from .pipeline import STAGES, StageError, format_summary, run
 from .sample import build, spec, specs
-from .store import Store
+from .store import FolderError, Store
 from .tasks import train_task
 
 __all__ = [
     "ConfigError",
+    "FolderError",
     "StageError",
     "STAGES",
     "EXECUTORS",

@@ -54,10 +54,12 @@ def _is_real(v: object) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _int(lo: int) -> Callable:
+def _int(lo: int, hi: int | None = None) -> Callable:
+    what = f"an int >= {lo}" if hi is None else f"an int in [{lo}, {hi}]"
+
     def check(v, path):
-        if not _is_int(v) or v < lo:
-            raise _fail(path, f"an int >= {lo}", v)
+        if not _is_int(v) or v < lo or (hi is not None and v > hi):
+            raise _fail(path, what, v)
         return int(v)
 
     return check
@@ -99,15 +101,18 @@ def _string(v, path):
     return v
 
 
-def _int_range(lo: int) -> Callable:
+def _int_range(lo: int, hi: int | None = None) -> Callable:
+    bound = f"{lo} <= low <= high" + ("" if hi is None else f" <= {hi}")
+
     def check(v, path):
         if not (
             isinstance(v, list)
             and len(v) == 2
             and all(_is_int(x) and x >= lo for x in v)
             and v[0] <= v[1]
+            and (hi is None or v[1] <= hi)
         ):
-            raise _fail(path, f"[low, high], ints with {lo} <= low <= high", v)
+            raise _fail(path, f"[low, high], ints with {bound}", v)
         return [int(x) for x in v]
 
     return check
@@ -136,9 +141,9 @@ def _even_ints(v, path):
     return [int(x) for x in v]
 
 
-def _ints(v, path):
-    if not (isinstance(v, list) and v and all(_is_int(x) and x >= 0 for x in v)):
-        raise _fail(path, "a non-empty list of ints >= 0", v)
+def _seeds(v, path):
+    if not (isinstance(v, list) and v and all(_is_int(x) and 0 <= x <= MAX_SEED for x in v)):
+        raise _fail(path, f"a non-empty list of ints in [0, {MAX_SEED}]", v)
     return [int(x) for x in v]
 
 
@@ -185,18 +190,27 @@ def _predictors():
 #: Target columns a predictor can learn.
 TARGETS = ("test_acc", "train_acc", "loss")
 
+#: Upper bounds, so that a typo fails at once instead of running for hours: scikit-learn's
+#: seeds (the split, the cross-validation folds) are 32-bit; drawing and storing a net costs
+#: time and disk per net; a net of 10,000 hidden nodes already takes seconds per epoch and
+#: megabytes of disk, and one of 10**7 would not fit in memory.
+MAX_SEED = 2**32 - 1
+MAX_GRAPHS = 100_000
+MAX_HIDDEN = 10_000
+MAX_REPEATS = 100
+
 #: The schema: section -> key -> checker (a dict nests a table). Mirrors ``default.toml``.
 SCHEMA: dict = {
     "seed": _int(0),
     "data": {
         "name": _choice("digits"),
-        "split_seed": _int(0),
+        "split_seed": _int(0, MAX_SEED),
         "test_size": _real(0.0, 1.0, open_lo=True, open_hi=True),
         "train_samples": _all_or_count,
     },
     "sample": {
-        "graphs": _int(1),
-        "hidden": _int_range(2),
+        "graphs": _int(1, MAX_GRAPHS),
+        "hidden": _int_range(2, MAX_HIDDEN),
         "priors": {
             "ws": {"weight": _real(0.0), "k": _even_ints, "p": _real_range(0.0, 1.0)},
             "ba": {"weight": _real(0.0), "m": _int_range(1)},
@@ -207,13 +221,13 @@ SCHEMA: dict = {
         "epochs": _int(1),
         "batch_size": _int(1),
         "lr": _real(0.0, open_lo=True),
-        "repeats": _int(1),
+        "repeats": _int(1, MAX_REPEATS),
     },
     "measure": {"properties": None},  # checker built lazily (imports analysis)
     "predict": {
         "target": _choice(*TARGETS),
         "folds": _int(2),
-        "cv_seeds": _ints,
+        "cv_seeds": _seeds,
         "predictors": None,
         "top_k": _top_k,
         "gnn_epochs": _int(1),
@@ -333,19 +347,38 @@ def load_config(
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ConfigError: on a TOML syntax error (naming the file) or a bad key or value.
+        ConfigError: if ``path`` cannot be read (a folder, no permission), is not UTF-8 text
+            or not valid TOML (naming the file), or on a bad key or value.
     """
     config = default_config() if base is None else dict(base)
     if path is not None:
-        with open(path, "rb") as f:
-            try:
-                user = tomllib.load(f)
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{os.fspath(path)}: not valid TOML ({err})") from None
-        config = merge(config, user)
+        config = merge(config, _read_toml(os.fspath(path)))
     if overrides:
         config = merge(config, overrides)
     return validate(config)
+
+
+def _read_toml(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            blob = f.read()
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ConfigError(
+            f"{path}: cannot read it as a TOML file ({err.strerror or err})"
+        ) from None
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {blob[err.start]:#04x} at offset {err.start}); "
+            "a TOML file must be UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
 
 
 def flat(config: Mapping, prefix: str = "") -> dict:

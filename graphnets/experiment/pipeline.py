@@ -12,8 +12,14 @@ stage reads what the earlier ones wrote, so any stage can be rerun alone:
   (:mod:`.predict`);
 - **report** draws the plots and writes ``report.md`` (:mod:`.report`).
 
-With ``stage="all"``, measure and predict are skipped when their inputs and settings are those
-of their last run (``stages.json``); asking for one stage by name always runs it.
+With ``stage="all"``, measure, predict and report are skipped when their inputs and settings
+are those of their last run and the files they wrote are unchanged (``stages.json``); asking for
+one stage by name always runs it, except in a read-only folder.
+
+Before any of that, :func:`run` checks what the stages will need that the configuration alone
+can tell (enough nets for the folds, a data split that holds ``data.train_samples``), then
+takes the folder's lock (:meth:`.store.Store.open`): a bad setting fails before the folder is
+touched or a net trains, and a second run on the same folder is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable, Mapping
 
@@ -28,38 +35,95 @@ import numpy as np
 
 from ..methods.analysis import PROPERTIES
 from ..nn.graphnet import load
-from .config import validate
+from .config import ConfigError, validate
 from .executors import run_tasks
 from .measure import measure
 from .ranking import best_predictors, comparison, correlation_table, out_of_fold
 from .report import plot_curves, plot_predictions, plot_properties, write_report
 from .sample import specs as draw
-from .store import Store
-from .tasks import one_thread, train_task
+from .store import FolderError, Store
+from .tasks import check_data, one_thread, train_task
 
-__all__ = ["STAGES", "run", "results_table", "format_summary"]
+__all__ = ["STAGES", "StageError", "run", "results_table", "format_summary"]
 
 #: The stages, in order; ``"all"`` runs them all.
 STAGES = ("sample", "train", "measure", "predict", "report")
 
+#: The tables the predict stage writes, and those the report stage reads.
+PREDICT_FILES = ("comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv")
+REPORT_INPUTS = (
+    "results.csv",
+    "curves.csv",
+    "comparison.csv",
+    "predictions.csv",
+    "correlations.csv",
+)
+PLOTS = {
+    "properties": "plots/accuracy_vs_properties.png",
+    "predictions": "plots/predicted_vs_actual.png",
+    "curves": "plots/learning_curves.png",
+}
+
 
 class StageError(RuntimeError):
-    """A stage was asked for before the stages it needs had run."""
+    """A stage was asked for before the stages it needs had run, or on damaged runs."""
 
 
 def _digest(values) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _nets_digest(records: Mapping[int, Mapping], ids) -> str:
+    """A fingerprint of the net files of ``ids`` (their recorded SHA-256)."""
+    return _digest([[int(i), records[int(i)]["nets"]] for i in ids])
+
+
+def _fresh(store: Store, stage: str, inputs, log) -> bool:
+    try:
+        return store.fresh(stage, inputs)
+    except FolderError as err:  # a damaged stages.json only costs a rerun
+        log(f"{stage}: {err}; running the stage again")
+        return False
+
+
+def _writable(store: Store, stage: str, what: str) -> None:
+    """Fail before the work when ``stage`` has work to do that a read-only folder cannot keep."""
+    if store.read_only:
+        raise FolderError(
+            f"{stage}: {store.out} is read-only and {what}; copy it to a writable place (or make "
+            "it writable) to finish it"
+        )
+
+
+def _verified(store: Store, specs, stage: str) -> dict[int, dict]:
+    """The finished runs; a stage other than train refuses damaged ones (train retrains)."""
+    check = store.runs(specs)
+    if check.damaged:
+        problems = list(check.damaged.values())
+        more = f"; and {len(problems) - 2} more" if len(problems) > 2 else ""
+        raise StageError(
+            f"{stage}: {len(problems)} damaged run(s): {'; '.join(problems[:2])}{more}; "
+            f"retrain them with: graphnets experiment --out {shlex.quote(store.out)} "
+            "--stage train"
+        )
+    return check.records
+
+
 # -- tables -----------------------------------------------------------------------------------
-def results_table(store: Store, specs: list[dict], config: Mapping):
-    """One row per finished net: spec, seeds, training settings, metrics, timings, properties."""
+def results_table(
+    store: Store, specs: list[dict], config: Mapping, records: Mapping[int, Mapping] | None = None
+):
+    """One row per finished net: spec, seeds, training settings, metrics, timings, properties.
+
+    ``records`` are the finished runs (default: those :meth:`.store.Store.runs` finds)."""
     import pandas as pd
 
+    if records is None:
+        records = store.runs(specs).records
     rows, curves = [], []
     for s in specs:
-        record = store.run(s["id"])
-        if record is None or record["spec"] != json.loads(json.dumps(s)):
+        record = records.get(s["id"])
+        if record is None:
             continue
         spec = dict(s)
         seeds = spec.pop("train_seeds")
@@ -88,8 +152,8 @@ def results_table(store: Store, specs: list[dict], config: Mapping):
     return table, pd.DataFrame(curves)
 
 
-def _write_results(store: Store, specs, config) -> object:
-    table, curves = results_table(store, specs, config)
+def _write_results(store: Store, specs, config, records=None) -> object:
+    table, curves = results_table(store, specs, config, records)
     if len(table):
         store.write_csv("results.csv", table)
         store.write_csv("curves.csv", curves, index=False)
@@ -115,8 +179,15 @@ def _sample(store, config, specs, log):
 def _train(store, config, specs, log, progress):
     from tqdm.auto import tqdm
 
-    store.clean()
-    done = set(store.finished(specs))
+    check = store.runs(specs)
+    for i, problem in sorted({**check.damaged, **check.orphans}.items()):
+        log(f"train: {problem}; training net {i} again")
+    if check.unchecked:
+        log(
+            f"train: {len(check.unchecked)} runs have no checksums (written by an older "
+            "graphnets): their net files are checked for presence only"
+        )
+    done = set(check.records)
     todo = [s for s in specs if s["id"] not in done]
     run = config["run"]
     where = (
@@ -128,6 +199,8 @@ def _train(store, config, specs, log, progress):
             else f"as Ray tasks ({run['ray_address'] or 'local runtime'})"
         )
     )
+    if todo:
+        _writable(store, "train", f"{len(todo)} of its {len(specs)} nets are not trained")
     log(
         f"train: {len(done)} of {len(specs)} nets already trained (skipped); training "
         f"{len(todo)} {where}"
@@ -162,38 +235,33 @@ def _train(store, config, specs, log, progress):
         )
         _write_results(store, specs, config)
         raise
-    _write_results(store, specs, config)
+    _write_results(store, specs, config, check.records if not todo else None)
     return {"trained": finished, "skipped": len(done)}
-
-
-def _finished_paths(store, specs):
-    ids = store.finished(specs)
-    return ids, [(i, store.net_path(i)) for i in ids]
 
 
 def _measure(store, config, specs, log, progress, forced):
 
-    ids, paths = _finished_paths(store, specs)
+    records = _verified(store, specs, "measure")
+    ids = [s["id"] for s in specs if s["id"] in records]
     if not ids:
         raise StageError(f"measure: no trained nets in {store.out}; run --stage train first")
-    stamp = {"properties": config["measure"]["properties"], "ids": _digest(ids)}
-    if (
-        not forced
-        and store.stamps().get("measure") == stamp
-        and os.path.exists(store.path("properties.csv"))
-    ):
+    inputs = {"properties": config["measure"]["properties"], "nets": _nets_digest(records, ids)}
+    if not forced and _fresh(store, "measure", inputs, log):
         log(f"measure: properties of the {len(ids)} nets are up to date (skipped)")
         return
+    _writable(store, "measure", "properties.csv is not up to date")
     log(f"measure: properties of {len(ids)} nets")
+    paths = [(i, store.net_path(i)) for i in ids]
     table = measure(paths, config["measure"]["properties"], progress=progress)
     store.write_csv("properties.csv", table)
-    store.stamp("measure", stamp)
-    _write_results(store, specs, config)
+    store.stamp("measure", inputs, ["properties.csv"])
+    _write_results(store, specs, config, records)
 
 
 def _predict(store, config, specs, log, progress, forced):
 
-    table = _write_results(store, specs, config)
+    records = _verified(store, specs, "predict")
+    table = _write_results(store, specs, config, records)
     props = [p for p in PROPERTIES if p in table.columns]
     if not len(table) or not props or table[props].isna().all(axis=1).any():
         raise StageError(
@@ -209,20 +277,16 @@ def _predict(store, config, specs, log, progress, forced):
         )
     target = settings["target"]
     y = table[target].to_numpy(dtype=np.float64)
-    stamp = {
+    inputs = {
         "predict": settings,
-        "ids": _digest(list(map(int, table.index))),
+        "nets": _nets_digest(records, table.index),
         "y": _digest(np.round(y, 12).tolist()),
         "properties": props,
     }
-    files = ("comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv")
-    if (
-        not forced
-        and store.stamps().get("predict") == json.loads(json.dumps(stamp))
-        and all(os.path.exists(store.path(f)) for f in files)
-    ):
+    if not forced and _fresh(store, "predict", inputs, log):
         log(f"predict: comparison of the {len(table)} nets is up to date (skipped)")
         return
+    _writable(store, "predict", "its tables are not up to date")
     log(f"predict: {settings['folds']}-fold cross-validation of {len(table)} nets, target {target}")
     nets = [load(store.net_path(int(i))) for i in table.index]
     # one thread: the GNN's small matrices gain nothing from more (measured 3-4x faster on
@@ -236,40 +300,43 @@ def _predict(store, config, specs, log, progress, forced):
     store.write_csv("comparison_folds.csv", per_fold, index=False)
     store.write_csv("predictions.csv", preds, index=False)
     store.write_csv("correlations.csv", correlation_table(table[props], y))
-    store.stamp("predict", stamp)
+    store.stamp("predict", inputs, PREDICT_FILES)
 
 
-def _report(store, config, specs, log, timings):
+def _report(store, config, specs, log, timings, forced):
     import pandas as pd
 
-    needed = ("results.csv", "curves.csv", "comparison.csv", "predictions.csv", "correlations.csv")
-    missing = [f for f in needed if not os.path.exists(store.path(f))]
+    missing = [f for f in REPORT_INPUTS if not os.path.exists(store.path(f))]
     if missing:
         raise StageError(
             f"report: {', '.join(missing)} missing in {store.out}; run the "
             "earlier stages first (--stage all)"
         )
-    results = pd.read_csv(store.path("results.csv"), index_col="id")
-    curves = pd.read_csv(store.path("curves.csv"))
     comp = pd.read_csv(store.path("comparison.csv"), index_col="predictor")
     preds = pd.read_csv(store.path("predictions.csv"))
+    best = [c for c in preds.columns if c not in ("id", "actual", "fold")]
+    inputs = {
+        "tables": {name: store.checksum(name) for name in REPORT_INPUTS},
+        "config": _digest({k: v for k, v in config.items() if k != "run"}),
+    }
+    if not forced and _fresh(store, "report", inputs, log):
+        log(f"report: {store.path('report.md')} is up to date (skipped)")
+        return {"best_predictor": best[0], "comparison": comp}
+    _writable(store, "report", "report.md is not up to date")
+    results = pd.read_csv(store.path("results.csv"), index_col="id")
+    curves = pd.read_csv(store.path("curves.csv"))
     corr = pd.read_csv(store.path("correlations.csv"), index_col="property")
     target = config["predict"]["target"]
-    best = [c for c in preds.columns if c not in ("id", "actual", "fold")]
     plots = {
         "properties": plot_properties(
             results,
             corr,
             target,
             config["report"]["top_properties"],
-            store.path("plots", "accuracy_vs_properties.png"),
+            store.path(PLOTS["properties"]),
         ),
-        "predictions": plot_predictions(
-            preds, best, target, store.path("plots", "predicted_vs_actual.png")
-        ),
-        "curves": plot_curves(
-            curves, results["prior"].to_dict(), store.path("plots", "learning_curves.png")
-        ),
+        "predictions": plot_predictions(preds, best, target, store.path(PLOTS["predictions"])),
+        "curves": plot_curves(curves, results["prior"].to_dict(), store.path(PLOTS["curves"])),
     }
     path = write_report(
         store.path("report.md"),
@@ -281,11 +348,29 @@ def _report(store, config, specs, log, timings):
         best=best,
         timings=timings,
     )
+    store.stamp("report", inputs, ["report.md", *PLOTS.values()])
     log(f"report: {path}")
     return {"best_predictor": best[0], "comparison": comp}
 
 
 # -- orchestration ----------------------------------------------------------------------------
+def _preflight(config: Mapping, stages: tuple[str, ...]) -> None:
+    """Check what ``stages`` will need that the configuration alone can tell, before the
+    folder is touched or a net trains.
+
+    Raises:
+        ConfigError: naming the setting, its value and what would work.
+    """
+    graphs, folds = config["sample"]["graphs"], config["predict"]["folds"]
+    if "train" in stages and "predict" in stages and graphs < 2 * folds:
+        raise ConfigError(
+            f"predict.folds = {folds} needs at least {2 * folds} nets, got sample.graphs = "
+            f"{graphs}; use --graphs {2 * folds} or more, or fewer folds (predict.folds)"
+        )
+    if "train" in stages:
+        check_data(config["data"])
+
+
 def run(
     config: Mapping,
     out: str | os.PathLike,
@@ -307,22 +392,39 @@ def run(
         dict: the summary (see :func:`format_summary`).
 
     Raises:
-        ConfigError: on a bad configuration, or one that changes the settings that define the
-            folder's rows (the message says what changed and how to start a new folder).
-        StageError: if ``stage`` needs files an earlier stage has not written.
+        ConfigError: on a bad configuration, one the stages cannot run with (e.g. fewer nets
+            than the folds need), or one that changes the settings that define the folder's
+            rows (the message says what changed and how to start a new folder); all before
+            any net trains.
+        FolderError: if another run holds the folder's lock, or a file cannot be written
+            (a full or read-only disk), naming it.
+        StageError: if ``stage`` needs files an earlier stage has not written, or (a stage
+            other than train) finds damaged runs.
         KeyboardInterrupt: after keeping every finished training (the log says how many).
     """
     if stage not in STAGES + ("all",):
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}, all")
 
     config = validate(config)
-    store = Store(out)
-    store.check(config)
-    os.makedirs(store.out, exist_ok=True)
-    store.save_config(config)
-    specs = draw(config)
     stages = STAGES if stage == "all" else (stage,)
-    forced = stage != "all"
+    _preflight(config, stages)
+    store = Store(out)
+    with store.open():
+        if store.read_only:
+            log(f"{store.out} is read-only: stages that are up to date are skipped")
+        store.check(config)
+        removed = [] if store.read_only else store.clean()
+        if removed:
+            log(f"removed {len(removed)} temporary file(s) of writes a killed run left unfinished")
+        store.save_config(config)
+        summary = _stages(
+            store, config, stages, stage != "all" and not store.read_only, log, progress
+        )
+    return summary
+
+
+def _stages(store, config, stages, forced, log, progress) -> dict:
+    specs = draw(config)
     timings: dict[str, float] = {}
     summary: dict = {"out": store.out, "nets": len(specs), "stages": stages}
     for name in stages:
@@ -337,7 +439,7 @@ def run(
             _predict(store, config, specs, log, progress, forced)
         else:
             timings[name] = time.perf_counter() - start
-            summary.update(_report(store, config, specs, log, timings))
+            summary.update(_report(store, config, specs, log, timings, forced))
         timings[name] = time.perf_counter() - start
     summary["timings"] = timings
     if os.path.exists(store.path("results.csv")):

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._util.files import atomic_write
 from ..methods.predict.compare import METRICS
+from .store import write_file
 
 __all__ = ["plot_properties", "plot_predictions", "plot_curves", "write_report", "PRIOR_LABELS"]
 
@@ -40,7 +40,7 @@ def _save(fig, path: str) -> str:
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    atomic_write(path, buf.getvalue())
+    write_file(path, buf.getvalue())
     return path
 
 
@@ -256,7 +256,7 @@ def write_report(
         + ".",
         "",
     ]
-    atomic_write(path, "\n".join(lines))
+    write_file(path, "\n".join(lines))
     return path
 
 

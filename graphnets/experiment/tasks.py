@@ -22,9 +22,10 @@ import torch
 
 from ..data import digits
 from ..train import fit
+from .config import ConfigError
 from .sample import build
 
-__all__ = ["load_data", "train_task", "net_bytes", "one_thread"]
+__all__ = ["load_data", "check_data", "train_task", "net_bytes", "one_thread"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -41,6 +42,26 @@ def _data(name: str, split_seed: int, test_size: float, train_samples: int | str
 def load_data(data: Mapping) -> tuple[torch.Tensor, ...]:
     """``(x_train, y_train, x_test, y_test)`` of a ``[data]`` section (cached per process)."""
     return _data(data["name"], data["split_seed"], data["test_size"], data["train_samples"])
+
+
+def check_data(data: Mapping) -> None:
+    """Check that a ``[data]`` section can be loaded and holds ``train_samples``, before
+    any net trains (the split is cached for the trainings in this process).
+
+    Raises:
+        ConfigError: naming the setting, its value and what the data allow.
+    """
+    try:
+        x_train = _data(data["name"], data["split_seed"], data["test_size"], "all")[0]
+    except ValueError as err:
+        raise ConfigError(f"data: {err}") from None
+    wanted, have = data["train_samples"], len(x_train)
+    if wanted != "all" and wanted > have:
+        raise ConfigError(
+            f'data.train_samples: expected "all" or an int in [10, {have}] (the training '
+            f"split of {data['name']} with test_size {data['test_size']} holds {have} "
+            f"samples), got {wanted}"
+        )
 
 
 @contextlib.contextmanager

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import shutil
@@ -409,3 +410,57 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
     _same_rows(reference, _rows(out))
     for folder in (runs, os.path.join(out, "nets")):  # leftovers of the kill are cleaned up
         assert not [f for f in os.listdir(folder) if f.startswith(".tmp-")]
+    assert not [f for f in os.listdir(out) if f.startswith(".tmp-")]
+
+
+def _stamped(out, stage):
+    try:
+        with open(os.path.join(out, "stages.json")) as f:
+            return stage in json.load(f)
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+@pytest.mark.parametrize("stage", ["measure", "predict", "report"])
+def test_experiment_killed_in_a_later_stage_resumes(stage, finished, tmp_path):
+    """SIGKILL while measure, predict or report runs (their stamps removed, so all three run
+    again); the rerun finishes the folder as an uninterrupted run did, and a third run finds
+    everything up to date and writes nothing."""
+    out = str(tmp_path / "killed")
+    shutil.copytree(finished[0], out)
+    os.remove(os.path.join(out, "stages.json"))
+    cli = [sys.executable, "-m", "graphnets", "experiment", "--out", out, "--no-progress"]
+    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if stage == "report":  # it logs when done: wait for the stamp of the stage before it
+        deadline = time.monotonic() + 60
+        while not _stamped(out, "predict"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.005)
+    else:
+        for line in proc.stdout:
+            if line.startswith(f"{stage}: "):
+                break
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+    again = subprocess.run(cli, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    ran = [line.split(":")[0] for line in again.stdout.splitlines() if "up to date" not in line]
+    assert stage in ran, again.stdout
+    _same_rows(_rows(finished[0]), _rows(out))
+    for name in ("comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv"):
+        with (
+            open(os.path.join(out, name), "rb") as a,
+            open(os.path.join(finished[0], name), "rb") as b,
+        ):
+            assert a.read() == b.read(), name
+    for sub in ("", "plots", "runs", "nets"):
+        assert not [f for f in os.listdir(os.path.join(out, sub)) if f.startswith(".tmp-")]
+    stamps = {f: os.stat(os.path.join(out, f)).st_mtime_ns for f in os.listdir(out) if f != ".lock"}
+    lines = []
+    run(TINY, out, progress=False, log=_quiet(lines))
+    assert all("up to date" in line for line in lines[2:]), lines
+    assert {
+        f: os.stat(os.path.join(out, f)).st_mtime_ns for f in os.listdir(out) if f != ".lock"
+    } == stamps

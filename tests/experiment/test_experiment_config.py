@@ -2,9 +2,18 @@ import json
 import re
 
 import pytest
+from test_experiment import TINY
 
 from graphnets.cli import build_parser, main
-from graphnets.experiment import ConfigError, default_config, load_config, merge, resolve, validate
+from graphnets.experiment import (
+    ConfigError,
+    default_config,
+    load_config,
+    merge,
+    resolve,
+    run,
+    validate,
+)
 from graphnets.experiment.config import changes
 
 
@@ -33,7 +42,8 @@ def test_config_default_is_valid():
         ),
         (
             {"sample": {"hidden": [50, 20]}},
-            r"^sample\.hidden: expected \[low, high\], ints with 2 <= low <= high, got \[50, 20\]$",
+            r"^sample\.hidden: expected \[low, high\], ints with 2 <= low <= high <= 10000, got "
+            r"\[50, 20\]$",
         ),
         (
             {"sample": {"priors": {"ws": {"p": [0.2, 1.5]}}}},
@@ -80,6 +90,30 @@ def test_config_default_is_valid():
             r"^run\.executor: expected one of 'local', 'ray', got 'slurm'$",
         ),
         ({"train": 5}, r"^train: expected a table, got 5$"),
+        # sizes that cannot work fail at once, not after minutes of drawing or building
+        (
+            {"sample": {"graphs": 10**12}},
+            r"^sample\.graphs: expected an int in \[1, 100000\], got 1000000000000$",
+        ),
+        (
+            {"sample": {"hidden": [10**7, 10**7]}},
+            r"^sample\.hidden: expected \[low, high\], ints with 2 <= low <= high <= 10000, "
+            r"got \[10000000, 10000000\]$",
+        ),
+        (
+            {"train": {"repeats": 1000}},
+            r"^train\.repeats: expected an int in \[1, 100\], got 1000$",
+        ),
+        # scikit-learn's seeds are 32-bit: the split and the cross-validation folds
+        (
+            {"data": {"split_seed": 2**32}},
+            r"^data\.split_seed: expected an int in \[0, 4294967295\], got 4294967296$",
+        ),
+        (
+            {"predict": {"cv_seeds": [0, 2**32]}},
+            r"^predict\.cv_seeds: expected a non-empty list of ints in \[0, 4294967295\], got "
+            r"\[0, 4294967296\]$",
+        ),
     ],
 )
 def test_config_bad_values_name_key_value_and_accepted(override, message):
@@ -107,6 +141,63 @@ def test_config_file_errors(tmp_path):
         load_config(bad)
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.toml")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes("# caf\u00e9\nseed = 1\n".encode("latin-1"))
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{re.escape(str(latin))}: not UTF-8 text \(byte 0xe9 at offset 5\); a TOML file "
+        "must be UTF-8$",
+    ):
+        load_config(latin)
+    with pytest.raises(
+        ConfigError, match=rf"^{re.escape(str(tmp_path))}: cannot read it as a TOML file \(Is a "
+    ):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "folder", "missing"])
+def test_cli_experiment_unreadable_config_one_line(kind, tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    if kind == "latin-1":
+        path.write_bytes("# caf\u00e9\n".encode("latin-1"))
+    elif kind == "folder":
+        path.mkdir()
+    out = tmp_path / "out"
+    assert main(["experiment", "--out", str(out), "--config", str(path), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("graphnets experiment: error: ") and err.count("\n") == 1, err
+    assert str(path) in err and not out.exists()
+
+
+# -- guards: what the run will need is checked before the first net trains ----------------------
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            {"sample": {"graphs": 3}},
+            r"^predict\.folds = 2 needs at least 4 nets, got sample\.graphs = 3; use --graphs 4 "
+            r"or more, or fewer folds \(predict\.folds\)$",
+        ),
+        (
+            {"data": {"train_samples": 5000}},
+            r'^data\.train_samples: expected "all" or an int in \[10, 1347\] \(the training '
+            r"split of digits with test_size 0\.25 holds 1347 samples\), got 5000$",
+        ),
+        ({"data": {"test_size": 0.001}}, r"^data: test_size 0\.001 gives 2 test samples; every"),
+        ({"predict": {"cv_seeds": [2**32]}}, r"^predict\.cv_seeds: expected a non-empty list"),
+    ],
+)
+def test_experiment_guards_fail_before_the_folder_is_touched(override, message, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=message):
+        run(merge(TINY, override), out, progress=False, log=lambda line: None)
+    assert not out.exists()
+
+
+def test_experiment_guard_on_folds_only_when_predict_runs(tmp_path):
+    config = merge(TINY, {"sample": {"graphs": 3}})
+    summary = run(config, tmp_path / "out", stage="train", progress=False, log=lambda line: None)
+    assert summary["trained"] == 3
 
 
 def test_config_changes_lists_row_settings_only():
