@@ -276,6 +276,19 @@ def _predict(store, config, specs, log, progress, forced):
             "train more (--graphs) or use fewer folds"
         )
     target = settings["target"]
+    finite = np.isfinite(table[target].to_numpy(dtype=np.float64))
+    if not finite.all():  # the loss of a training that diverged is NaN: nothing to predict
+        log(
+            f"predict: {int((~finite).sum())} nets whose {target} is not finite (their training "
+            "diverged) are left out"
+        )
+        table = table[finite]
+    if len(table) < 2 * settings["folds"]:
+        raise StageError(
+            f"predict: predict.folds = {settings['folds']} needs at least "
+            f"{2 * settings['folds']} nets with a finite {target}, {store.out} has {len(table)}; "
+            "train more (--graphs), lower train.lr, or use fewer folds"
+        )
     y = table[target].to_numpy(dtype=np.float64)
     inputs = {
         "predict": settings,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import tempfile
 import time
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 import torch
 
 from ..data import digits
-from ..train import fit
+from ..train import accuracy, fit
 from .config import ConfigError
 from .sample import build
 
@@ -102,18 +103,26 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
         finals, history, nets = [], [], []
         for r, shuffle_seed in enumerate(spec["train_seeds"]):
             net = build(spec, x_train.shape[1], n_classes, seed=None if r == 0 else shuffle_seed)
-            records = fit(
-                net,
-                x_train,
-                y_train,
-                x_test,
-                y_test,
-                epochs=train["epochs"],
-                batch_size=train["batch_size"],
-                lr=train["lr"],
-                seed=shuffle_seed,
-                progress=False,
-            )
+            try:
+                records = fit(
+                    net,
+                    x_train,
+                    y_train,
+                    x_test,
+                    y_test,
+                    epochs=train["epochs"],
+                    batch_size=train["batch_size"],
+                    lr=train["lr"],
+                    seed=shuffle_seed,
+                    progress=False,
+                )
+            except FloatingPointError as err:
+                # a training that diverges is a result of the sweep, not its failure: the net
+                # as it was before the step that would have made it NaN, its loss NaN
+                records = [
+                    *err.history,
+                    _diverged(net, len(err.history) + 1, x_train, y_train, x_test, y_test),
+                ]
             history += [{"repeat": r, **rec} for rec in records]
             finals.append(records[-1])
             nets.append(net_bytes(net))
@@ -128,6 +137,19 @@ def train_task(spec: Mapping, data: Mapping, train: Mapping) -> dict:
         "test_acc_std": float(
             torch.tensor([f["test_acc"] for f in finals], dtype=torch.float64).std(unbiased=False)
         ),
+        "diverged": sum(bool(f.get("diverged")) for f in finals),
         "train_seconds": seconds,
     }
     return {"id": spec["id"], "row": row, "history": history, "nets": nets}
+
+
+def _diverged(net, epoch: int, x_train, y_train, x_test, y_test) -> dict:
+    """The record of an epoch in which training diverged (see :func:`train_task`)."""
+    return {
+        "epoch": epoch,
+        "loss": math.nan,
+        "train_acc": accuracy(net, x_train, y_train),
+        "test_acc": accuracy(net, x_test, y_test),
+        "seconds": 0.0,
+        "diverged": True,
+    }

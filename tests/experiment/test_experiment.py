@@ -464,3 +464,25 @@ def test_experiment_killed_in_a_later_stage_resumes(stage, finished, tmp_path):
     assert {
         f: os.stat(os.path.join(out, f)).st_mtime_ns for f in os.listdir(out) if f != ".lock"
     } == stamps
+
+
+def test_experiment_a_diverging_training_is_recorded_not_fatal(tmp_path):
+    # lr = 1e20 makes Adam's second step produce a NaN loss: train.fit stops before it
+    config = merge(TINY, {"train": {"lr": 1e20}, "predict": {"target": "loss"}})
+    lines = []
+    with pytest.raises(StageError, match=r"needs at least 4 nets with a finite loss"):
+        run(config, tmp_path / "out", progress=False, log=_quiet(lines))
+    rows = _rows(tmp_path / "out")
+    diverged = rows["diverged"] > 0
+    assert diverged.sum() >= 3 and (rows["loss"].isna() == diverged).all()
+    assert rows["test_acc"].between(0, 1).all()  # the net before the step that would be NaN
+    left_out = f"{diverged.sum()} nets whose loss is not finite (their training diverged)"
+    assert any(left_out in line for line in lines)
+    # with the default target (test accuracy, finite) the sweep runs to its report
+    run(
+        merge(config, {"predict": {"target": "test_acc"}}),
+        tmp_path / "acc",
+        progress=False,
+        log=_quiet([]),
+    )
+    assert os.path.exists(tmp_path / "acc" / "report.md")
