@@ -49,6 +49,10 @@ class LevelPlan:
     crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
     col_t: torch.Tensor | None = None
     perm_t: torch.Tensor | None = None  # edge order of the transposed CSR
+    # local rows of the level's nodes with no path to an output: autograd never reaches them,
+    # so their gradient is 0 even where act'(z) is NaN (None: every node reaches an output)
+    dead: torch.Tensor | None = None
+    dead_edges: torch.Tensor | None = None  # the level's edges into those nodes: gradient 0
 
     @property
     def num_sources(self) -> int:
@@ -56,7 +60,19 @@ class LevelPlan:
         return self.hi - self.lo if self.cols is None else int(self.cols.numel())
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        names = ("cols", "src_in", "src_h", "dst", "col", "crow", "crow_t", "col_t", "perm_t")
+        names = (
+            "cols",
+            "src_in",
+            "src_h",
+            "dst",
+            "col",
+            "crow",
+            "crow_t",
+            "col_t",
+            "perm_t",
+            "dead",
+            "dead_edges",
+        )
         return {k: getattr(self, k) for k in names if isinstance(getattr(self, k), torch.Tensor)}
 
 

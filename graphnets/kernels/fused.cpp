@@ -71,6 +71,7 @@ static void transpose(const T* __restrict__ in, T* __restrict__ out, int64_t row
 struct Graph {
   const int64_t *rowptr, *src, *hw, *in_ptr, *in_dst, *iw, *node, *codes;
   const double* params;
+  const int64_t* dead;  // 1 for a position with no path to an output
   int64_t n, n_in;
 };
 
@@ -78,7 +79,7 @@ static Graph graph(const std::vector<torch::Tensor>& a, int64_t n_in) {
   return Graph{a[0].data_ptr<int64_t>(), a[1].data_ptr<int64_t>(), a[2].data_ptr<int64_t>(),
                a[3].data_ptr<int64_t>(), a[4].data_ptr<int64_t>(), a[5].data_ptr<int64_t>(),
                a[6].data_ptr<int64_t>(), a[7].data_ptr<int64_t>(), a[8].data_ptr<double>(),
-               a[6].size(0), n_in};
+               a[9].data_ptr<int64_t>(), a[6].size(0), n_in};
 }
 
 // tmp[c * B + k] = x[k, j0 + c] for c < nb <= 8: a block of input columns, gathered once and
@@ -213,6 +214,11 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor x, tor
       for (int64_t k = 0; k < B; ++k) go[k] += gyp[k * gys0 + j * gys1];
     }
     for (int64_t i = n - 1; i >= n_in; --i) {  // computed nodes, in reverse schedule order
+      if (gr.dead[i]) {  // no path to an output: autograd never reaches it, even where
+        gbp[gr.node[i]] = 0;  // act'(z) is NaN; its row of G stays 0 (its successors are dead)
+        for (int64_t e = gr.rowptr[i]; e < gr.rowptr[i + 1]; ++e) gwp[gr.hw[e]] = 0;
+        continue;
+      }
       const int64_t r = (i - n_in) * B;
       scalar_t* __restrict__ gi = g + r;
       gbp[gr.node[i]] = act_grad_rows<scalar_t>((int)gr.codes[i], zz + r, h + r, gi, B,
@@ -245,6 +251,10 @@ std::vector<torch::Tensor> fused_backward(torch::Tensor gy, torch::Tensor x, tor
         scalar_t* __restrict__ ac = acc.data();
         if (need_x) std::fill(acc.begin(), acc.end(), scalar_t(0));
         for (int64_t p = gr.in_ptr[j]; p < gr.in_ptr[j + 1]; ++p) {
+          if (gr.dead[gr.in_dst[p]]) {  // into a node no output depends on (0 · inf is NaN)
+            gwp[gr.iw[p]] = 0;
+            continue;
+          }
           const scalar_t* __restrict__ gd = g + (gr.in_dst[p] - n_in) * B;
           scalar_t dot = 0;
           for (int64_t k = 0; k < B; ++k) dot += gd[k] * xj[k];

@@ -150,7 +150,7 @@ def why_unavailable() -> str | None:
     return _failed
 
 
-_ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params")
+_ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params", "dead")
 
 
 def _built() -> Any:

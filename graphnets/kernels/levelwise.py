@@ -209,6 +209,8 @@ class _LevelwiseRun(torch.autograd.Function):
                     gZ[s:e] = g
             if gZ is None:
                 gZ = gA
+            if lv.dead is not None:  # no path to an output: autograd would never reach them,
+                gZ.index_fill_(0, lv.dead, 0)  # even where act'(z) is NaN (0 · NaN)
             gb[lv.start : lv.stop] = gZ.sum(1)
             if lv.kind == "bias":
                 continue
@@ -216,6 +218,8 @@ class _LevelwiseRun(torch.autograd.Function):
             gX = _backward_level(
                 xt, H, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src
             )
+            if lv.dead_edges is not None:  # 0, not 0 · (an infinite source)
+                gw[lv.estart : lv.estop].index_fill_(0, lv.dead_edges, 0)
             if gX is None:
                 continue
             k = 0

@@ -31,6 +31,7 @@ import torch
 
 from .._util.checks import choice
 from ..core.activations import Activation, parse_activation
+from ..core.levels import reachable
 from ..core.schedule import LevelPlan, Order, Schedule, is_range, node_order, restricted_order
 from ..core.structure import Structure
 from . import fused as _fused
@@ -201,6 +202,9 @@ def _assemble(
             "kernel='auto', which falls back to the level-wise kernels"
         )
 
+    # positions with no path to an output along the scheduled edges (see LevelPlan.dead)
+    out_pos = position[structure.outputs.numpy()]
+    dead = ~reachable(dp, sp, n, out_pos) if n else np.zeros(0, dtype=bool)
     levels: list[LevelPlan] = []
     for ell in range(num_levels):
         start, stop = int(level_ptr[ell]), int(level_ptr[ell + 1])
@@ -212,20 +216,24 @@ def _assemble(
             levels.append(LevelPlan(start, stop, es, ee, "fused", groups))
             continue
         if ee == es:
-            levels.append(LevelPlan(start, stop, es, ee, "bias", groups))
-            continue
-        plan = _plan_level(kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype)
-        _split_sources(plan, n_in)
+            plan = LevelPlan(start, stop, es, ee, "bias", groups)
+        else:
+            plan = _plan_level(
+                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype
+            )
+            _split_sources(plan, n_in)
+        if dead[start:stop].any():
+            plan.dead = torch.from_numpy(np.flatnonzero(dead[start:stop]))
+            plan.dead_edges = torch.from_numpy(np.flatnonzero(dead[dp[es:ee]]))
         levels.append(plan)
     edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
     fused = None
     if use_fused:
-        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order)
+        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order, dead)
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a))  # moved with the rest at the end
 
-    out_pos = position[structure.outputs.numpy()]
     node_identity = bool(np.array_equal(order, np.arange(n)))
     sched = Schedule(
         kernel=kernel,
@@ -323,7 +331,9 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) 
     return plan
 
 
-def _fused_arrays(n, n_in, dp, sp, acts_by_pos, weight_index, order) -> dict[str, torch.Tensor]:
+def _fused_arrays(
+    n, n_in, dp, sp, acts_by_pos, weight_index, order, dead
+) -> dict[str, torch.Tensor]:
     """The fused kernel's arrays: edges from computed nodes by destination, from inputs by input.
 
     ``dp``/``sp`` are the scheduled edges' positions, ``weight_index`` their index into
@@ -350,5 +360,6 @@ def _fused_arrays(n, n_in, dp, sp, acts_by_pos, weight_index, order) -> dict[str
         "node": order,
         "codes": codes,
         "params": params,
+        "dead": dead.astype(np.int64),  # positions with no path to an output
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
