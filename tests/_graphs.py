@@ -192,3 +192,13 @@ def forward_backward(net, x: torch.Tensor, gy: torch.Tensor, fn=None):
 
 def reference(net, x: torch.Tensor, gy: torch.Tensor):
     return forward_backward(net, x, gy, evaluate)
+
+
+def chain(**kw) -> nx.DiGraph:
+    """x0, x1 -> h -> y as a networkx graph (the error tests' smallest net)."""
+    return nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
+
+
+def edges_net(pairs, n, inputs, outputs, **kw) -> graphnets.GraphNet:
+    """``from_edges`` on a list of ``(src, dst)`` pairs."""
+    return graphnets.from_edges(torch.tensor(pairs, dtype=torch.long).T, n, inputs, outputs, **kw)

@@ -101,7 +101,7 @@ def trace(net, x: torch.Tensor) -> Trace:
     if s.is_recurrent:
         raise ValueError(
             "cannot trace a recurrent net (one with delayed edges): its values depend on the time "
-            "step; unroll it first (graphnets.unroll(net, steps)) and trace the unrolled net"
+            "step; unroll it first (graphnets.unroll(net, steps)) and use the unrolled net"
         )
     weight, bias = net.weight, net.bias
     B, N, dev = x.shape[0], s.num_nodes, x.device

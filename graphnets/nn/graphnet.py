@@ -122,7 +122,9 @@ class GraphNet(BaseGraphNet):
 
     def _set_given(self, weight: torch.Tensor, given: torch.Tensor | None) -> None:
         e = self.structure.num_edges
-        weight = torch.as_tensor(weight).detach().reshape(-1).cpu()
+        # a list of Python floats is read in float64, not torch's default dtype: given values
+        # are kept exactly (then rounded once, to the net's dtype)
+        weight = _tensor(weight)
         if weight.numel() != e:
             raise ValueError(f"expected {e} weights (one per edge), got {weight.numel()}")
         ids = torch.arange(e) if given is None else given.nonzero()[:, 0]
@@ -131,7 +133,7 @@ class GraphNet(BaseGraphNet):
 
     def _set_bias(self, bias: torch.Tensor) -> None:
         s = self.structure
-        bias = torch.as_tensor(bias).detach().reshape(-1).cpu()
+        bias = _tensor(bias)
         if bias.numel() != s.num_nodes:
             raise ValueError(f"expected {s.num_nodes} biases (one per node), got {bias.numel()}")
         check_finite(bias, lambda i: f"bias of node {s.labels[i]!r}")
@@ -367,6 +369,13 @@ class GraphNet(BaseGraphNet):
         state["_optimizers"] = []
         state.pop("_step", None)  # a cache of graphnets.nn.recurrent
         return state
+
+
+def _tensor(values) -> torch.Tensor:
+    """Given parameter values as a flat CPU tensor; Python numbers are read in float64."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().reshape(-1).cpu()
+    return torch.as_tensor(values, dtype=torch.float64).reshape(-1)
 
 
 def load(path: str | os.PathLike, *, map_location: str | torch.device | None = None) -> GraphNet:

@@ -11,17 +11,6 @@ import graphnets
 from graphnets import CycleError, priors
 
 
-def _chain(**kw):
-    """x0, x1 -> h -> y as a networkx graph."""
-    G = nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
-    return G
-
-
-def _edges(pairs, n, inputs, outputs, **kw):
-    ei = torch.tensor(pairs, dtype=torch.long).T
-    return graphnets.from_edges(ei, n, inputs, outputs, **kw)
-
-
 # -- mlp --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sizes", [[], [3], [3, 0], [3, -1, 2], [3, 2.0], [3, True], [3, "2"]])
 def test_errors_mlp_sizes(sizes):

@@ -1,22 +1,9 @@
 """Errors of graphnets.core.activations, reached through the builders; messages pinned."""
 
-import networkx as nx
 import pytest
-import torch
+from _graphs import chain
 
 import graphnets
-
-
-def _chain(**kw):
-    """x0, x1 -> h -> y as a networkx graph."""
-    G = nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
-    return G
-
-
-def _edges(pairs, n, inputs, outputs, **kw):
-    ei = torch.tensor(pairs, dtype=torch.long).T
-    return graphnets.from_edges(ei, n, inputs, outputs, **kw)
-
 
 # -- activations ------------------------------------------------------------------------------
 ACCEPTED = (
@@ -27,20 +14,20 @@ ACCEPTED = (
 
 def test_errors_unknown_activation_keyword():
     with pytest.raises(ValueError, match=r"unknown activation 'rleu'; " + ACCEPTED):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], ["y"], activation="rleu")
+        graphnets.from_networkx(chain(), ["x0", "x1"], ["y"], activation="rleu")
     with pytest.raises(ValueError, match=r"unknown activation 'softmax'; " + ACCEPTED):
         graphnets.mlp([2, 3, 1], output_activation="softmax")
 
 
 def test_errors_unknown_activation_attribute():
-    G = _chain()
+    G = chain()
     G.nodes["h"]["activation"] = "sigmoidal"
     with pytest.raises(ValueError, match=r"unknown activation 'sigmoidal'; " + ACCEPTED):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
 
 
 def test_errors_activated_input():
-    G = _chain()
+    G = chain()
     G.nodes["x0"]["activation"] = "relu"
     with pytest.raises(
         ValueError,

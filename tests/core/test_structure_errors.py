@@ -7,20 +7,10 @@ import igraph as ig
 import networkx as nx
 import pytest
 import torch
+from _graphs import chain, edges_net
 
 import graphnets
 from graphnets import CycleError
-
-
-def _chain(**kw):
-    """x0, x1 -> h -> y as a networkx graph."""
-    G = nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
-    return G
-
-
-def _edges(pairs, n, inputs, outputs, **kw):
-    ei = torch.tensor(pairs, dtype=torch.long).T
-    return graphnets.from_edges(ei, n, inputs, outputs, **kw)
 
 
 # -- topology ---------------------------------------------------------------------------------
@@ -53,7 +43,7 @@ def test_errors_cycle_names_its_nodes():
 def test_errors_cycle_tuple_labels():
     labels = [("in", 0), ("h", 1), ("h", 2), ("out", 0)]
     with pytest.raises(CycleError, match=r"contain a cycle: .*\('h', 1\).*\('h', 2\)") as info:
-        _edges([(0, 1), (1, 2), (2, 1), (2, 3)], 4, [("in", 0)], [("out", 0)], labels=labels)
+        edges_net([(0, 1), (1, 2), (2, 1), (2, 3)], 4, [("in", 0)], [("out", 0)], labels=labels)
     assert _is_rotation(_cycle_names(str(info.value)), [("h", 1), ("h", 2)])
 
 
@@ -66,7 +56,7 @@ def test_errors_cycle_two_nodes_among_dag():
 
 
 def test_errors_self_loop():
-    G = _chain()
+    G = chain()
     G.add_edge("h", "h")
     with pytest.raises(
         ValueError,
@@ -77,7 +67,7 @@ def test_errors_self_loop():
 
 
 def test_errors_edge_into_input():
-    G = _chain()
+    G = chain()
     G.add_edge("h", "x1")
     with pytest.raises(
         ValueError,
@@ -96,17 +86,17 @@ def test_errors_label_not_in_graph(which):
         match=rf"{which} name 'nope', which is not a node of the "
         r"graph \(its nodes are e\.g\. 'x0', 'h', 'x1', \.\.\.\)",
     ):
-        graphnets.from_networkx(_chain(), args["inputs"], args["outputs"])
+        graphnets.from_networkx(chain(), args["inputs"], args["outputs"])
 
 
 def test_errors_label_not_in_graph_from_edges():
     with pytest.raises(ValueError, match=r"outputs name 5, which is not a node of the graph"):
-        _edges([(0, 1), (1, 2)], 3, [0], [5])
+        edges_net([(0, 1), (1, 2)], 3, [0], [5])
 
 
 def test_errors_unhashable_label():
     with pytest.raises(ValueError, match=r"inputs name \['x0'\], which is not a node"):
-        graphnets.from_networkx(_chain(), [["x0"]], ["y"])
+        graphnets.from_networkx(chain(), [["x0"]], ["y"])
 
 
 def test_errors_overlapping_inputs_outputs():
@@ -115,7 +105,7 @@ def test_errors_overlapping_inputs_outputs():
         match=r"node 'x1' is both an input and an output; inputs and "
         r"outputs must be disjoint",
     ):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], ["y", "x1"])
+        graphnets.from_networkx(chain(), ["x0", "x1"], ["y", "x1"])
 
 
 @pytest.mark.parametrize("which", ["inputs", "outputs"])
@@ -127,7 +117,7 @@ def test_errors_empty_inputs_outputs(which):
         match=rf"{which} must name at least one node, got an empty "
         r"list",
     ):
-        graphnets.from_networkx(_chain(), args["inputs"], args["outputs"])
+        graphnets.from_networkx(chain(), args["inputs"], args["outputs"])
 
 
 def test_errors_repeated_input():
@@ -136,7 +126,7 @@ def test_errors_repeated_input():
         match=r"inputs list node 'x0' more than once; each node may "
         r"appear once",
     ):
-        graphnets.from_networkx(_chain(), ["x0", "x1", "x0"], ["y"])
+        graphnets.from_networkx(chain(), ["x0", "x1", "x0"], ["y"])
 
 
 def test_errors_inputs_not_a_list():
@@ -145,13 +135,13 @@ def test_errors_inputs_not_a_list():
         match=r"inputs must be an ordered list of node labels, got "
         r"'x0'",
     ):
-        graphnets.from_networkx(_chain(), "x0", ["y"])
+        graphnets.from_networkx(chain(), "x0", ["y"])
     with pytest.raises(
         TypeError,
         match=r"outputs must be an ordered list of node labels, got "
         r"\{'y'\}",
     ):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], {"y"})
+        graphnets.from_networkx(chain(), ["x0", "x1"], {"y"})
 
 
 def test_errors_inputs_missing():
@@ -160,7 +150,7 @@ def test_errors_inputs_missing():
         match=r"inputs and outputs are needed: pass them, or set "
         r"G\.graph\['inputs'\]",
     ):
-        graphnets.from_networkx(_chain())
+        graphnets.from_networkx(chain())
 
 
 def test_errors_duplicate_edge():
@@ -169,12 +159,14 @@ def test_errors_duplicate_edge():
         match=r"duplicate edge 0 -> 2 \(edges 0 and 2\); give each "
         r"pair at most one edge \(sum their weights\)",
     ):
-        _edges([(0, 2), (1, 2), (0, 2), (2, 3)], 4, [0, 1], [3])
+        edges_net([(0, 2), (1, 2), (0, 2), (2, 3)], 4, [0, 1], [3])
 
 
 def test_errors_duplicate_edge_labels():
     with pytest.raises(ValueError, match=r"duplicate edge 'h' -> 'y' \(edges 2 and 3\)"):
-        _edges([(0, 2), (1, 2), (2, 3), (2, 3)], 4, ["a", "b"], ["y"], labels=["a", "b", "h", "y"])
+        edges_net(
+            [(0, 2), (1, 2), (2, 3), (2, 3)], 4, ["a", "b"], ["y"], labels=["a", "b", "h", "y"]
+        )
 
 
 def test_errors_duplicate_edge_igraph():

@@ -7,20 +7,10 @@ import igraph as ig
 import networkx as nx
 import pytest
 import torch
+from _graphs import chain, edges_net
 from torch import nn
 
 import graphnets
-
-
-def _chain(**kw):
-    """x0, x1 -> h -> y as a networkx graph."""
-    G = nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
-    return G
-
-
-def _edges(pairs, n, inputs, outputs, **kw):
-    ei = torch.tensor(pairs, dtype=torch.long).T
-    return graphnets.from_edges(ei, n, inputs, outputs, **kw)
 
 
 # -- graph types ------------------------------------------------------------------------------
@@ -215,17 +205,17 @@ def test_errors_dtype_argument(dtype):
         repr(dtype)
     )
     with pytest.raises(TypeError, match=match):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], ["y"], dtype=dtype)
+        graphnets.from_networkx(chain(), ["x0", "x1"], ["y"], dtype=dtype)
     g = ig.Graph(n=2, edges=[(0, 1)], directed=True)
     with pytest.raises(TypeError, match=match):
         graphnets.from_igraph(g, [0], [1], dtype=dtype)
     with pytest.raises(TypeError, match=match):
-        _edges([(0, 1)], 2, [0], [1], dtype=dtype)
+        edges_net([(0, 1)], 2, [0], [1], dtype=dtype)
 
 
 @pytest.mark.parametrize("stored", ["int32", "foo", "Tensor", 3])
 def test_errors_graph_dtype_attribute(stored):
-    G = _chain(inputs=["x0", "x1"], outputs=["y"], dtype=stored)
+    G = chain(inputs=["x0", "x1"], outputs=["y"], dtype=stored)
     with pytest.raises(
         ValueError,
         match=rf"G\.graph\['dtype'\] is {re.escape(repr(stored))}; expected the name of a "
@@ -240,7 +230,7 @@ def test_errors_graph_dtype_attribute(stored):
 
 def test_errors_value_overflows_dtype():
     # 1e300 has no float32: it used to become inf silently (or a misleading "is inf").
-    G = _chain()
+    G = chain()
     G.edges["h", "y"]["weight"] = 1e300
     with pytest.raises(
         ValueError,
@@ -251,14 +241,14 @@ def test_errors_value_overflows_dtype():
     assert (
         graphnets.from_networkx(G, ["x0", "x1"], ["y"], dtype=torch.float64).weight.max() == 1e300
     )
-    G = _chain()
+    G = chain()
     G.nodes["h"]["bias"] = -1e300
     with pytest.raises(ValueError, match=r"bias of node 'h' is -1e\+300, which torch\.float32"):
         graphnets.from_networkx(G, ["x0", "x1"], ["y"])
     with pytest.raises(ValueError, match=r"weight of edge 1 is 1e\+300, which torch\.float16"):
-        _edges([(0, 2), (1, 2)], 3, [0, 1], [2], weight=[1.0, 1e300], dtype=torch.float16)
+        edges_net([(0, 2), (1, 2)], 3, [0, 1], [2], weight=[1.0, 1e300], dtype=torch.float16)
     with pytest.raises(ValueError, match=r"bias of node 2 is 70000\.0, which torch\.float16"):
-        _edges([(0, 2), (1, 2)], 3, [0, 1], [2], bias=[0, 0, 7e4], dtype=torch.float16)
+        edges_net([(0, 2), (1, 2)], 3, [0, 1], [2], bias=[0, 0, 7e4], dtype=torch.float16)
 
 
 # -- cycles ------------------------------------------------------------------------------------

@@ -411,31 +411,3 @@ def test_prune_second_order_scores_refuse_recurrent_nets(score):
         r"the time step; unroll it first \(graphnets\.unroll\(net, steps\)\)",
     ):
         score(net, x, y)
-
-
-@pytest.mark.parametrize("make", [torch.tensor, lambda v: torch.tensor(v).numpy(), list])
-def test_prune_remove_edges_refuses_integer_mask(make):
-    # A 0/1 integer mask of length E, e.g. (scores < t).int(), used to be read as the edge ids
-    # 0 and 1: the wrong two edges removed, silently. (A test of graphnets.nn.edits.edge_mask,
-    # here because a pruning threshold is where such a mask comes from.)
-    net = graphnets.mlp([2, 2, 1], seed=0)
-    mask = [1, 0, 0, 1, 1, 0]
-    with pytest.raises(
-        ValueError,
-        match=r"got 6 integers that are all 0 or 1 for a net of 6 edges: that is an edge mask in "
-        r"an integer dtype, not edge ids; pass it as booleans \(mask\.bool\(\) or "
-        r"np\.asarray\(mask, dtype=bool\)\), or pass distinct edge ids",
-    ):
-        net.remove_edges(make(mask))
-    assert net.num_edges == 6  # unchanged
-    with pytest.raises(ValueError, match=r"got 6 integers that are all 0 or 1"):
-        net.set_weights(make(mask), torch.zeros(6))
-    net.remove_edges(torch.tensor(mask).bool())  # the fix the message gives
-    assert net.num_edges == 3
-
-
-def test_prune_remove_edges_distinct_ids_still_ids():
-    # Distinct ids stay ids, even when there are E of them and they are 0 and 1.
-    net = graphnets.from_edges(torch.tensor([[0, 1], [2, 2]]), 3, [0, 1], [2], seed=0)
-    net.remove_edges([1, 0])
-    assert net.num_edges == 0

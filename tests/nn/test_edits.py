@@ -527,3 +527,30 @@ def test_edits_prune_dead_of_a_recurrent_net_keeps_constants_in_time():
     y = net.run(xs).detach()
     assert net.prune_dead().removed_nodes == ["q"]  # c's value is 0 at t = 0, then 0.5 + ...
     torch.testing.assert_close(net.run(xs), y)
+
+
+@pytest.mark.parametrize("make", [torch.tensor, lambda v: torch.tensor(v).numpy(), list])
+def test_edits_refuse_a_0_1_integer_mask(make):
+    # A 0/1 integer mask of length E, e.g. (scores < t).int(), used to be read as the edge ids
+    # 0 and 1: the wrong two edges removed, silently (a pruning threshold makes such masks).
+    net = graphnets.mlp([2, 2, 1], seed=0)
+    mask = [1, 0, 0, 1, 1, 0]
+    with pytest.raises(
+        ValueError,
+        match=r"got 6 integers that are all 0 or 1 for a net of 6 edges: that is an edge mask in "
+        r"an integer dtype, not edge ids; pass it as booleans \(mask\.bool\(\) or "
+        r"np\.asarray\(mask, dtype=bool\)\), or pass distinct edge ids",
+    ):
+        net.remove_edges(make(mask))
+    assert net.num_edges == 6  # unchanged
+    with pytest.raises(ValueError, match=r"got 6 integers that are all 0 or 1"):
+        net.set_weights(make(mask), torch.zeros(6))
+    net.remove_edges(torch.tensor(mask).bool())  # the fix the message gives
+    assert net.num_edges == 3
+
+
+def test_edits_distinct_ids_stay_ids():
+    # Distinct ids stay ids, even when there are E of them and they are 0 and 1.
+    net = graphnets.from_edges(torch.tensor([[0, 1], [2, 2]]), 3, [0, 1], [2], seed=0)
+    net.remove_edges([1, 0])
+    assert net.num_edges == 0

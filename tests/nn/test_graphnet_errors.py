@@ -3,29 +3,18 @@
 import re
 
 import igraph as ig
-import networkx as nx
 import pytest
 import torch
+from _graphs import chain, edges_net
 
 import graphnets
 from graphnets import priors
 
 
-def _chain(**kw):
-    """x0, x1 -> h -> y as a networkx graph."""
-    G = nx.DiGraph([("x0", "h"), ("x1", "h"), ("h", "y")], **kw)
-    return G
-
-
-def _edges(pairs, n, inputs, outputs, **kw):
-    ei = torch.tensor(pairs, dtype=torch.long).T
-    return graphnets.from_edges(ei, n, inputs, outputs, **kw)
-
-
 # -- parameters -------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
 def test_errors_nonfinite_weight_networkx(bad):
-    G = _chain()
+    G = chain()
     G.edges["x1", "h"]["weight"] = bad
     with pytest.raises(
         ValueError,
@@ -41,7 +30,7 @@ def test_errors_nonfinite_weight_from_edges():
         match=r"weight of edge 'h' -> 'y' is nan; weights and biases "
         r"must be finite",
     ):
-        _edges(
+        edges_net(
             [(0, 2), (1, 2), (2, 3)],
             4,
             ["a", "b"],
@@ -61,7 +50,7 @@ def test_errors_nonfinite_weight_igraph():
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_errors_nonfinite_bias_networkx(bad):
-    G = _chain()
+    G = chain()
     G.nodes["h"]["bias"] = bad
     with pytest.raises(
         ValueError,
@@ -73,7 +62,7 @@ def test_errors_nonfinite_bias_networkx(bad):
 
 def test_errors_nonfinite_bias_from_edges():
     with pytest.raises(ValueError, match=r"bias of node 'y' is -inf"):
-        _edges(
+        edges_net(
             [(0, 1), (1, 2)],
             3,
             ["x"],
@@ -84,7 +73,7 @@ def test_errors_nonfinite_bias_from_edges():
 
 
 def test_errors_input_bias_networkx():
-    G = _chain()
+    G = chain()
     G.nodes["x1"]["bias"] = 0.5
     with pytest.raises(
         ValueError,
@@ -96,7 +85,7 @@ def test_errors_input_bias_networkx():
 
 def test_errors_input_bias_from_edges():
     with pytest.raises(ValueError, match=r"input node 0 has bias -2\.0; .*bias must be 0"):
-        _edges([(0, 1)], 2, [0], [1], bias=torch.tensor([-2.0, 0.0]))
+        edges_net([(0, 1)], 2, [0], [1], bias=torch.tensor([-2.0, 0.0]))
 
 
 def test_errors_parameter_counts():
@@ -119,6 +108,11 @@ def test_errors_x_dtype():
         net(torch.randn(2, 3, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"expected x of dtype torch\.float64 .* got torch\.int64"):
         net.double()(torch.ones(2, 3, dtype=torch.long))
+    # an integer x is converted, not the net (net.to(torch.int64) would be no advice at all)
+    with pytest.raises(TypeError) as info:
+        net(torch.ones(2, 3, dtype=torch.long))
+    assert str(info.value).endswith("convert x with x.to(torch.float64)")
+    assert "net.to(" not in str(info.value)
 
 
 @pytest.mark.parametrize("shape", [(2, 4), (2, 3, 1), (4,), ()])
@@ -160,7 +154,7 @@ def test_errors_unknown_kernel():
         net.compile("cuda")
     assert net.kernel == "auto"  # a failed compile leaves the net as it was
     with pytest.raises(ValueError, match=msg):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], ["y"], kernel="cuda")
+        graphnets.from_networkx(chain(), ["x0", "x1"], ["y"], kernel="cuda")
     with pytest.raises(ValueError, match=msg):
         graphnets.mlp([3, 2], kernel="cuda")
 
@@ -171,7 +165,7 @@ def test_errors_bad_seed(seed):
     with pytest.raises(TypeError, match=msg):
         graphnets.mlp([3, 2], seed=seed)
     with pytest.raises(TypeError, match=msg):
-        graphnets.from_networkx(_chain(), ["x0", "x1"], ["y"], seed=seed)
+        graphnets.from_networkx(chain(), ["x0", "x1"], ["y"], seed=seed)
     with pytest.raises(TypeError, match=msg):
         priors.watts_strogatz(2, 2, 10, 4, 0.3, seed=seed)
     with pytest.raises(TypeError, match=msg):
