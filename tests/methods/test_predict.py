@@ -167,6 +167,45 @@ def test_regressor_load_rejects_other_files(tmp_path):
     torch.save({"a": 1}, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="does not hold a saved GraphRegressor"):
         GraphRegressor.load(tmp_path / "x.pt")
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(ValueError, match=r"does not hold a saved GraphRegressor \(torch\.load"):
+        GraphRegressor.load(tmp_path / "notes.txt")
+    with pytest.raises(FileNotFoundError):
+        GraphRegressor.load(tmp_path / "none.pt")
+
+
+def test_regressor_load_refuses_a_pickle_that_would_run_code(tmp_path):
+    # it raised a raw UnpicklingError, not the documented ValueError
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    with open(tmp_path / "evil.pt", "wb") as f:
+        pickle.dump({"format": "graphnets.GraphRegressor", "x": Payload()}, f, protocol=2)
+    with pytest.raises(ValueError, match=r"torch\.load failed: UnpicklingError"):
+        GraphRegressor.load(tmp_path / "evil.pt")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.pop("hparams"), r"field 'hparams' should be a dict, got NoneType"),
+        (lambda s: s.update(state_dict=[1, 2]), r"field 'state_dict' should be a dict, got list"),
+        (lambda s: s["hparams"].update(conv="gcn"), r"field 'hparams' is refused \(unknown conv"),
+        (lambda s: s["hparams"].update(width=3), r"field 'hparams' is refused \(.*width"),
+        (lambda s: s["hparams"].update(hidden=8), r"field 'state_dict' does not fit its hparams"),
+    ],
+)
+def test_regressor_load_names_a_damaged_field(tmp_path, change, message):
+    model = GraphRegressor(hidden=4, layers=1, seed=0)
+    model.save(tmp_path / "m.pt")
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    change(state)
+    torch.save(state, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=message):
+        GraphRegressor.load(tmp_path / "m.pt")
 
 
 def test_regressor_rank_loss_improves_kendall_tau(data):

@@ -21,6 +21,7 @@ runs on the CPU in one process, with no hyperparameter search.
 from __future__ import annotations
 
 import copy
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ import torch
 from torch import nn
 
 from ..._util.checks import choice, positive_int
+from ..._util.files import atomic_write
 from ..._util.seeds import generator
 from ...nn.base import BaseGraphNet
 from .features import FEATURES, check_nets, pyg, to_pyg
@@ -346,29 +348,61 @@ class GraphRegressor(nn.Module):
         return {"hidden": self.hidden, "layers": self.layers, "conv": self.conv, "pool": self.pool}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the hyperparameters and parameters to ``path`` (read back with :meth:`load`)."""
+        """Write the hyperparameters and parameters to ``path`` (read back with :meth:`load`),
+        atomically: a kill mid-save leaves the previous file whole."""
+        buffer = io.BytesIO()
         torch.save(
-            {"format": _FORMAT, "hparams": self.hparams(), "state_dict": self.state_dict()}, path
+            {"format": _FORMAT, "hparams": self.hparams(), "state_dict": self.state_dict()}, buffer
         )
+        atomic_write(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> GraphRegressor:
         """Read a model written by :meth:`save` (with ``torch.load(weights_only=True)``).
 
         Raises:
-            ValueError: if the file does not hold a saved GraphRegressor.
+            FileNotFoundError: if there is no such file.
+            ValueError: if the file does not hold a saved GraphRegressor (not a torch file, a
+                pickle that would run code, a missing or damaged field, named).
         """
-        state = torch.load(path, weights_only=True)
+        name = repr(os.fspath(path))
+        try:
+            state = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as err:  # not a torch file, a refused pickle, a truncated file, ...
+            raise ValueError(
+                f"{name} does not hold a saved GraphRegressor (torch.load failed: "
+                f"{type(err).__name__})"
+            ) from err
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(
-                f"{os.fspath(path)!r} does not hold a saved GraphRegressor; "
-                "write one with GraphRegressor.save"
+                f"{name} does not hold a saved GraphRegressor; write one with GraphRegressor.save"
             )
-        model = cls(**state["hparams"])
-        weights = dict(state["state_dict"])
+        hparams, weights = state.get("hparams"), state.get("state_dict")
+        for key, value in (("hparams", hparams), ("state_dict", weights)):
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"{name} is not a valid GraphRegressor save: field {key!r} should "
+                    f"be a dict, got {type(value).__name__}"
+                )
+        try:
+            model = cls(**hparams)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{name} is not a valid GraphRegressor save: field 'hparams' is refused ({err})"
+            ) from None
+        weights = dict(weights)  # type: ignore[arg-type]
         # Files written before the flag existed were written after fit: count them as fitted.
         weights.setdefault("fitted", torch.ones((), dtype=torch.bool))
-        model.load_state_dict(weights)
+        try:
+            model.load_state_dict(weights)
+        except (RuntimeError, TypeError) as err:
+            first = str(err).strip().splitlines()
+            raise ValueError(
+                f"{name} is not a valid GraphRegressor save: field 'state_dict' "
+                f"does not fit its hparams ({first[-1] if first else err})"
+            ) from None
         return model.eval()
 
     def extra_repr(self) -> str:
