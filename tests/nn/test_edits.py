@@ -554,3 +554,24 @@ def test_edits_distinct_ids_stay_ids():
     net = graphnets.from_edges(torch.tensor([[0, 1], [2, 2]]), 3, [0, 1], [2], seed=0)
     net.remove_edges([1, 0])
     assert net.num_edges == 0
+
+
+def test_edits_a_string_is_not_a_list_of_nodes():
+    # remove_nodes("ab") used to remove the nodes 'a' and 'b'
+    G = nx.DiGraph([("x", "a"), ("a", "y"), ("x", "b"), ("b", "y"), ("x", "ab"), ("ab", "y")])
+    net = graphnets.from_networkx(G, ["x"], ["y"], seed=0)
+    with pytest.raises(
+        TypeError,
+        match=r"nodes must be a list of node labels, got the string "
+        r"'ab'; write \['ab'\] for one node",
+    ):
+        net.remove_nodes("ab")
+    with pytest.raises(
+        TypeError,
+        match=r"labels must be a list of new node labels, got the "
+        r"string 'cd'",
+    ):
+        net.add_nodes("cd")
+    assert net.num_nodes == 5
+    net.remove_nodes(["ab"])
+    assert sorted(net.labels) == ["a", "b", "x", "y"]

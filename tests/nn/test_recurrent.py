@@ -646,3 +646,14 @@ def test_recurrent_unrolled_net_follows_edits_of_its_source(state_inputs):
     # and trains the edited net's parameters
     unrolled.run(x).sum().backward()
     assert net.weight.grad.shape == net.weight.shape and bool(net.weight.grad.abs().sum() > 0)
+
+
+def test_recurrent_unroll_refuses_a_size_beyond_its_limit():
+    net = recurrent_net()
+    with pytest.raises(
+        ValueError,
+        match=r"unrolling this net \(7 nodes, 14 edges\) for "
+        r"10,000,000 steps would build 210,000,000 nodes and edges "
+        r"\(more than 50,000,000\); use net\.run\(x\)",
+    ):
+        graphnets.unroll(net, 10**7)
