@@ -373,7 +373,13 @@ def test_experiment_killed_run_resumes_without_retraining(sig, uninterrupted, tm
     out = str(tmp_path / "killed")
     runs = os.path.join(out, "runs")
     proc = subprocess.Popen(
-        _cli(config, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _cli(config, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell that starts the tests in the background ignores Ctrl-C for them, and a child
+        # inherits that: give the child Ctrl-C back, as a user's terminal does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not (
