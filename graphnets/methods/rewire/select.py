@@ -1,0 +1,372 @@
+"""Choosing the edges of a round: which to drop, and which allowed pairs to grow.
+
+* :func:`drop_mask`: the ``round(fraction · E_g)`` lowest-scored edges of every group ``g``.
+* :class:`Forbidden`: the pairs a round may not grow: self loops, the edges that stay, pairs
+  that would close a cycle (``allowed="acyclic"``) and pairs banned during the round.
+* :func:`top_pairs`: the best-scored allowed pairs, block by block with a running top per
+  quota key, so no more than one block of scores (``max_pairs``, 4M by default) is ever held,
+  never the ``[N, N]`` matrix of the whole net.
+* :func:`random_pairs`: allowed pairs drawn uniformly (SET), by rejection: a draw is uniform
+  over a key's blocks, and a forbidden or repeated draw is drawn again.
+* :func:`cycle_edge`: with ``allowed="acyclic"``, new edges that are each safe can still close a
+  cycle together; this names the least wanted edge on such a cycle, to be banned.
+
+A *key* says whose count a new edge fills: its group, or with a fixed in-degree, its
+destination within its group (``key = dst · G + group``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ...core.levels import CycleError
+from ...core.structure import Structure
+from .space import Block, reach_mask, reaches
+
+__all__ = [
+    "drop_mask",
+    "Forbidden",
+    "Pool",
+    "top_pairs",
+    "random_pairs",
+    "cycle_edge",
+    "Scores",
+    "KeyFn",
+]
+
+#: Scores of a block: yields ``(src_ids, dst_ids, scores [n_src, n_dst])`` for the pairs scored.
+Scores = Callable[[Block], Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]
+#: The quota key of every destination of a block: ``key(dst_ids, group) -> LongTensor [n_dst]``.
+KeyFn = Callable[[torch.Tensor, int], torch.Tensor]
+
+
+def drop_mask(scores: torch.Tensor, groups: np.ndarray, fraction: float) -> np.ndarray:
+    """The ``round(fraction · E_g)`` edges of lowest score in every group ``g`` (``bool [E]``).
+
+    Ties go to the lower edge id. Rounding is half to even, as Python's ``round``.
+
+    Raises:
+        ValueError: for a NaN score (a diverged net).
+
+    Example:
+        >>> drop_mask(torch.tensor([3.0, 1.0, 2.0, 5.0]), np.array([0, 0, 1, 1]), 0.5).tolist()
+        [False, True, True, False]
+    """
+    s = scores.detach().cpu().double().numpy()
+    if np.isnan(s).any():
+        e = int(np.flatnonzero(np.isnan(s))[0])
+        raise ValueError(f"the drop score of edge {e} is NaN (has the net diverged?)")
+    groups = np.asarray(groups, dtype=np.int64)
+    order = np.lexsort((np.arange(s.size), s, groups))
+    g = groups[order]
+    first = np.searchsorted(g, g)  # the first position of every edge's group
+    rank = np.arange(g.size) - first
+    counts = np.round(fraction * np.bincount(groups, minlength=int(g.max(initial=-1)) + 1))
+    mask = np.zeros(s.size, dtype=bool)
+    mask[order[rank < counts[g]]] = True
+    return mask
+
+
+class Forbidden:
+    """The pairs a round may not grow, for a graph with the edges ``src -> dst`` (the ones that
+    stay) on ``num_nodes`` nodes.
+
+    Args:
+        num_nodes (int): the number of nodes.
+        src, dst (ndarray): the edges that stay.
+        bits (ndarray, optional): :func:`~graphnets.methods.rewire.space.descendants` of the
+            graph of those edges; given, a pair ``u -> v`` with ``v ⇝ u`` is forbidden.
+    """
+
+    def __init__(
+        self, num_nodes: int, src: np.ndarray, dst: np.ndarray, bits: np.ndarray | None = None
+    ) -> None:
+        self.num_nodes = n = int(num_nodes)
+        src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+        order = np.argsort(dst, kind="stable")
+        self._in_src = src[order]
+        self._ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dst, minlength=n), out=self._ptr[1:])
+        self._keys = np.sort(src * n + dst)
+        self.bits = bits
+        self.banned = np.zeros(0, dtype=np.int64)
+
+    def ban(self, src: int, dst: int) -> None:
+        """Forbid ``src -> dst`` from now on."""
+        self.banned = np.append(self.banned, np.int64(src) * self.num_nodes + np.int64(dst))
+
+    def pairs(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Whether each pair ``src[k] -> dst[k]`` is forbidden (``bool [k]``)."""
+        src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+        key = src * self.num_nodes + dst
+        out = src == dst
+        if self._keys.size:
+            at = np.minimum(np.searchsorted(self._keys, key), self._keys.size - 1)
+            out |= self._keys[at] == key
+        if self.banned.size:
+            out |= np.isin(key, self.banned)
+        if self.bits is not None:
+            out |= reaches(self.bits, dst, src)
+        return out
+
+    def block(self, src_ids: torch.Tensor, dst_ids: torch.Tensor) -> np.ndarray:
+        """``bool [n_src, n_dst]``: whether each pair of ``src_ids × dst_ids`` is forbidden."""
+        s_ids, d_ids = src_ids.numpy(), dst_ids.numpy()
+        mask = s_ids[:, None] == d_ids[None, :]
+        pos = np.full(self.num_nodes, -1, dtype=np.int64)
+        pos[s_ids] = np.arange(s_ids.size)
+        # the edges into the block's destinations, from the destination-sorted edge list
+        starts, stops = self._ptr[d_ids], self._ptr[d_ids + 1]
+        counts = stops - starts
+        col = np.repeat(np.arange(d_ids.size), counts)
+        e = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        row = pos[self._in_src[e]]
+        ok = row >= 0
+        mask[row[ok], col[ok]] = True
+        if self.banned.size:
+            pos_d = np.full(self.num_nodes, -1, dtype=np.int64)
+            pos_d[d_ids] = np.arange(d_ids.size)
+            r, c = pos[self.banned // self.num_nodes], pos_d[self.banned % self.num_nodes]
+            ok = (r >= 0) & (c >= 0)
+            mask[r[ok], c[ok]] = True
+        if self.bits is not None:
+            mask |= reach_mask(self.bits, s_ids, d_ids)
+        return mask
+
+
+@dataclass
+class Pool:
+    """Candidate pairs sorted by key, then by score (best first).
+
+    Attributes:
+        src, dst, key: ``LongTensor [k]``.
+        score: ``[k]`` (float64).
+    """
+
+    src: torch.Tensor
+    dst: torch.Tensor
+    key: torch.Tensor
+    score: torch.Tensor
+
+    @classmethod
+    def empty(cls) -> Pool:
+        z = torch.zeros(0, dtype=torch.long)
+        return cls(z, z, z, torch.zeros(0, dtype=torch.float64))
+
+    def merged(self, other: Pool, limit: torch.Tensor) -> Pool:
+        """Both pools together, keeping the best ``limit[key]`` of every key."""
+        cat = Pool(*(torch.cat([a, b]) for a, b in zip(self.fields(), other.fields(), strict=True)))
+        return cat.trimmed(limit)
+
+    def fields(self) -> tuple[torch.Tensor, ...]:
+        return self.src, self.dst, self.key, self.score
+
+    def trimmed(self, limit: torch.Tensor) -> Pool:
+        """Sorted by key and score, at most ``limit[key]`` per key."""
+        order = torch.sort(self.score, descending=True, stable=True).indices
+        order = order[torch.sort(self.key[order], stable=True).indices]
+        key = self.key[order]
+        keep = _rank_in_key(key) < limit[key]
+        order = order[keep]
+        return Pool(self.src[order], self.dst[order], self.key[order], self.score[order])
+
+    def usable(self, forbidden: Forbidden | None = None) -> torch.Tensor:
+        """The keys of the candidates that are not banned by ``forbidden``."""
+        return self.key[self._usable(forbidden)]
+
+    def _usable(self, forbidden: Forbidden | None) -> torch.Tensor:
+        if forbidden is None or not forbidden.banned.size:
+            return torch.arange(self.src.numel())
+        pair = self.src.numpy() * forbidden.num_nodes + self.dst.numpy()
+        return torch.from_numpy(np.flatnonzero(~np.isin(pair, forbidden.banned)))
+
+    def select(self, quota: torch.Tensor, forbidden: Forbidden | None = None) -> Pool | None:
+        """The best ``quota[key]`` pairs of every key that are not banned by ``forbidden``, or
+        ``None`` if some key has too few."""
+        idx = self._usable(forbidden)
+        key = self.key[idx]
+        idx = idx[_rank_in_key(key) < quota[key]]
+        got = torch.bincount(self.key[idx], minlength=quota.numel())
+        if not torch.equal(got, quota):
+            return None
+        return Pool(self.src[idx], self.dst[idx], self.key[idx], self.score[idx])
+
+
+def _rank_in_key(key: torch.Tensor) -> torch.Tensor:
+    """The position of every entry within its run of equal ``key`` (``key`` sorted)."""
+    if key.numel() == 0:
+        return key.clone()
+    first = torch.ones(key.numel(), dtype=torch.bool)
+    first[1:] = key[1:] != key[:-1]
+    start = torch.cummax(torch.where(first, torch.arange(key.numel()), 0), 0).values
+    return torch.arange(key.numel()) - start
+
+
+def top_pairs(
+    blocks: Iterable[Block],
+    scores: Scores,
+    forbidden: Forbidden,
+    key: KeyFn,
+    limit: torch.Tensor,
+) -> Pool:
+    """The ``limit[key]`` best-scored allowed pairs of every key, block by block.
+
+    Each block's scores come from ``scores(block)`` (a dense ``[n_src, n_dst]`` tensor per
+    piece, on any device); forbidden pairs are masked, the block's best candidates are taken
+    (``topk`` of the whole block when its destinations share one key, of every column
+    otherwise) and merged into a running pool trimmed to ``limit`` per key. Peak memory: one
+    piece of scores plus the pool, never the ``[N, N]`` matrix.
+
+    Args:
+        blocks: the blocks of the allowed space.
+        scores: see :data:`Scores` (higher is better; forbidden pairs need no special value).
+        forbidden: the pairs not to grow.
+        key: see :data:`KeyFn`.
+        limit: ``LongTensor [K]``, how many candidates to keep per key.
+
+    Returns:
+        Pool: sorted by key, then by score (best first).
+    """
+    pool = Pool.empty()
+    for block in blocks:
+        for src_ids, dst_ids, S in scores(block):
+            keys = key(dst_ids, block.group)
+            lim = limit[keys]
+            if int(lim.max()) == 0:
+                continue
+            mask = torch.from_numpy(forbidden.block(src_ids, dst_ids)).to(S.device)
+            S = S.masked_fill(mask, float("-inf"))
+            n_src, n_dst = S.shape
+            if bool((keys == keys[0]).all()):
+                vals, flat = S.reshape(-1).topk(min(int(lim[0]), S.numel()))
+                rows, cols = flat // n_dst, flat % n_dst
+            else:
+                vals, rows = S.topk(min(int(lim.max()), n_src), dim=0)
+                ok = torch.arange(vals.shape[0], device=S.device)[:, None] < lim.to(S.device)
+                cols = torch.arange(n_dst, device=S.device).expand_as(rows)[ok]
+                vals, rows = vals[ok], rows[ok]
+            fin = torch.isfinite(vals)
+            vals, rows, cols = vals[fin].cpu(), rows[fin].cpu(), cols[fin].cpu()
+            cand = Pool(src_ids[rows], dst_ids[cols], keys[cols], vals.double())
+            pool = pool.merged(cand, limit)
+    return pool
+
+
+def random_pairs(
+    blocks: Iterable[Block],
+    need: torch.Tensor,
+    forbidden: Forbidden,
+    key: KeyFn,
+    gen: torch.Generator | None,
+    *,
+    draws: int = 16,
+) -> Pool:
+    """``need[key]`` allowed pairs of every key, uniformly at random (SET's growth).
+
+    A draw picks a pair of the key's blocks uniformly (a block in proportion to its pairs, then
+    a source and a destination of the key); forbidden pairs and repeats are drawn again, which
+    keeps the result a uniform sample of the allowed pairs without replacement. After
+    ``draws`` rounds of drawing (a nearly full space), the allowed pairs of the keys still short
+    are listed and sampled directly.
+
+    Returns:
+        Pool: the pairs (``score`` is ``-``draw order: earlier draws first).
+
+    Raises:
+        RuntimeError: if a key has fewer allowed pairs than it needs.
+    """
+    blocks = list(blocks)
+    n = forbidden.num_nodes
+    # one entry per (block, destination): its key, destination and sources
+    ent_key, ent_dst, ent_base, ent_n, srcs = [], [], [], [], []
+    base = 0
+    for b in blocks:
+        ent_key.append(key(b.dst, b.group))
+        ent_dst.append(b.dst)
+        ent_base.append(torch.full((b.dst.numel(),), base, dtype=torch.long))
+        ent_n.append(torch.full((b.dst.numel(),), b.src.numel(), dtype=torch.long))
+        srcs.append(b.src)
+        base += b.src.numel()
+    k_all = torch.cat(ent_key)
+    order = torch.sort(k_all, stable=True).indices
+    ek, ed = k_all[order].numpy(), torch.cat(ent_dst)[order].numpy()
+    eb, en = torch.cat(ent_base)[order].numpy(), torch.cat(ent_n)[order].numpy()
+    all_src = torch.cat(srcs).numpy()
+    end = np.cumsum(en)  # the entries' pairs, laid end to end in key order
+    start = end - en
+    K = need.numel()
+    size = np.bincount(ek, weights=en, minlength=K).astype(np.int64)
+    key_start = np.zeros(K, dtype=np.int64)
+    np.cumsum(size[:-1], out=key_start[1:])
+    remaining = need.numpy().astype(np.int64).copy()
+    if (remaining > size).any():
+        k = int(np.flatnonzero(remaining > size)[0])
+        raise RuntimeError(f"key {k} needs {remaining[k]} new edges but has {size[k]} pairs")
+    got_s: list[np.ndarray] = []
+    got_d: list[np.ndarray] = []
+    got_k: list[np.ndarray] = []
+    taken = np.zeros(0, dtype=np.int64)
+    for _ in range(draws):
+        ks = np.flatnonzero(remaining > 0)
+        if ks.size == 0:
+            break
+        slot_key = np.repeat(ks, 2 * remaining[ks] + 8)
+        u = torch.rand(slot_key.size, generator=gen, dtype=torch.float64).numpy()
+        r = np.minimum((u * size[slot_key]).astype(np.int64), size[slot_key] - 1)
+        flat = key_start[slot_key] + r
+        e = np.searchsorted(end, flat, side="right")
+        s = all_src[eb[e] + flat - start[e]]
+        d = ed[e]
+        pair = s * n + d
+        ok = ~forbidden.pairs(s, d) & ~np.isin(pair, taken)
+        _, first = np.unique(pair, return_index=True)
+        once = np.zeros(pair.size, dtype=bool)
+        once[first] = True
+        idx = np.flatnonzero(ok & once)  # in draw order; slot_key is sorted, so is idx's key
+        sk = slot_key[idx]
+        idx = idx[np.arange(idx.size) - np.searchsorted(sk, sk) < remaining[sk]]
+        got_s.append(s[idx])
+        got_d.append(d[idx])
+        got_k.append(slot_key[idx])
+        taken = np.concatenate([taken, pair[idx]])
+        remaining -= np.bincount(slot_key[idx], minlength=K)
+    for k in np.flatnonzero(remaining > 0).tolist():
+        # nearly full: list the key's allowed pairs and sample them
+        es = np.flatnonzero(ek == k)
+        s = np.concatenate([all_src[eb[i] : eb[i] + en[i]] for i in es])
+        d = np.concatenate([np.full(en[i], ed[i]) for i in es])
+        ok = ~forbidden.pairs(s, d) & ~np.isin(s * n + d, taken)
+        s, d = s[ok], d[ok]
+        if s.size < remaining[k]:
+            raise RuntimeError(
+                f"key {k} needs {remaining[k]} new edges but only {s.size} allowed pairs are free"
+            )
+        pick = torch.randperm(s.size, generator=gen)[: remaining[k]].numpy()
+        got_s.append(s[pick])
+        got_d.append(d[pick])
+        got_k.append(np.full(pick.size, k))
+        taken = np.concatenate([taken, s[pick] * n + d[pick]])
+        remaining[k] = 0
+    src = torch.from_numpy(np.concatenate(got_s) if got_s else np.zeros(0, np.int64))
+    dst = torch.from_numpy(np.concatenate(got_d) if got_d else np.zeros(0, np.int64))
+    keys = torch.from_numpy(np.concatenate(got_k) if got_k else np.zeros(0, np.int64))
+    score = -torch.arange(src.numel(), dtype=torch.float64)
+    order = torch.sort(keys, stable=True).indices
+    return Pool(src[order], dst[order], keys[order], score[order])
+
+
+def cycle_edge(structure: Structure, src: np.ndarray, dst: np.ndarray, priority) -> int | None:
+    """``None`` if the edges ``src -> dst`` can all join ``structure`` without closing a cycle;
+    else the index of the lowest-``priority`` one on a cycle they close."""
+    try:
+        structure.add_edges(src, dst)
+    except CycleError as err:
+        cycle = list(err.cycle)
+        where = {(int(u), int(v)): k for k, (u, v) in enumerate(zip(src, dst, strict=True))}
+        on = [where[p] for p in zip(cycle, cycle[1:] + cycle[:1], strict=True) if p in where]
+        return min(on, key=lambda k: float(priority[k]))
+    return None
