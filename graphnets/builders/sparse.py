@@ -39,7 +39,7 @@ from ..core.activations import parse_activation
 from ..core.structure import Structure
 from ..nn.graphnet import GraphNet
 
-__all__ = ["DISTRIBUTIONS", "level_densities", "net_densities", "sparse_mlp"]
+__all__ = ["DISTRIBUTIONS", "level_densities", "sparse_mlp"]
 
 #: How :func:`sparse_mlp` spreads its edges over the levels (see the module docstring).
 DISTRIBUTIONS = ("uniform", "erdos_renyi", "erk")
@@ -157,8 +157,8 @@ def sparse_mlp(
 
     Example:
         >>> net = sparse_mlp([784, 300, 100, 10], 0.1, distribution="uniform", seed=0)
-        >>> net.num_edges, [round(p, 3) for p in net_densities(net)]
-        (26620, [0.1, 0.1, 0.1])
+        >>> net.num_edges, net.edges()[0]
+        (26620, ((0, 4), (1, 0)))
     """
     sizes = _check_sizes(sizes)
     if isinstance(density, Sequence) and not isinstance(density, (str, bytes)):
@@ -199,19 +199,3 @@ def sparse_mlp(
         device=device,
         history=history,
     )
-
-
-def net_densities(net: GraphNet) -> list[float]:
-    """The density of every level pair ``l-1 → l`` of a layered net (edges over ``n_{l-1} n_l``).
-
-    Example:
-        >>> import graphnets
-        >>> net_densities(graphnets.mlp([3, 4, 2]))
-        [1.0, 1.0]
-    """
-    s = net.structure
-    level = s.level
-    sizes = np.bincount(level, minlength=s.num_levels)
-    src, dst = s.edge_index.numpy()
-    pairs = np.bincount(level[dst], minlength=s.num_levels)
-    return [float(pairs[ell] / (sizes[ell - 1] * sizes[ell])) for ell in range(1, s.num_levels)]

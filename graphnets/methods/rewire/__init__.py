@@ -27,7 +27,7 @@ Not done here: recurrent nets (the rewired graph is the feed-forward one), node 
 removal, a mask-based mode.
 """
 
-from ...builders.sparse import DISTRIBUTIONS, level_densities, net_densities, sparse_mlp
+from ...builders.sparse import DISTRIBUTIONS, level_densities, sparse_mlp
 from .base import DECAYS, Rewirer, Round, drop_fraction
 from .methods import AUTO_SOURCES, SEARCHES, SET, RigL, Thesis
 from .scores import KINDS, pair_scores
@@ -51,5 +51,4 @@ __all__ = [
     "least_squares",
     "sparse_mlp",
     "level_densities",
-    "net_densities",
 ]

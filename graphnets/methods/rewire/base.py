@@ -291,8 +291,10 @@ class Rewirer:
         drop = drop_mask(self.drop_scores(ctx), groups, f)
         src, dst = s.edge_index.numpy()
         G, N = space.num_groups, s.num_nodes
-        keys = groups[drop] + (dst[drop] * G if self.in_degree else 0)
-        quota = torch.from_numpy(np.bincount(keys, minlength=N * G if self.in_degree else G))
+        keys = groups + (dst * G if self.in_degree else 0)
+        K = N * G if self.in_degree else G
+        quota = torch.from_numpy(np.bincount(keys[drop], minlength=K))
+        ctx["occupied"] = torch.from_numpy(np.bincount(keys[~drop], minlength=K))
         bits = None
         after = None
         if space.allowed == "acyclic":

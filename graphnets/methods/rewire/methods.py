@@ -58,7 +58,14 @@ class SET(Rewirer):
     """
 
     def grow(self, ctx: dict, forbidden: Forbidden, key, quota: torch.Tensor) -> Pool:
-        return random_pairs(self.space.blocks(self.max_pairs), quota, forbidden, key, self.gen)
+        return random_pairs(
+            self.space.blocks(self.max_pairs),
+            quota,
+            forbidden,
+            key,
+            self.gen,
+            occupied=ctx["occupied"],
+        )
 
 
 class RigL(Rewirer):

@@ -61,7 +61,8 @@ def drop_mask(scores: torch.Tensor, groups: np.ndarray, fraction: float) -> np.n
         e = int(np.flatnonzero(np.isnan(s))[0])
         raise ValueError(f"the drop score of edge {e} is NaN (has the net diverged?)")
     groups = np.asarray(groups, dtype=np.int64)
-    order = np.lexsort((np.arange(s.size), s, groups))
+    order = np.argsort(s, kind="stable")  # by score, ties by edge id ...
+    order = order[np.argsort(groups[order], kind="stable")]  # ... within each group
     g = groups[order]
     first = np.searchsorted(g, g)  # the first position of every edge's group
     rank = np.arange(g.size) - first
@@ -263,15 +264,17 @@ def random_pairs(
     key: KeyFn,
     gen: torch.Generator | None,
     *,
+    occupied: torch.Tensor | None = None,
     draws: int = 16,
 ) -> Pool:
     """``need[key]`` allowed pairs of every key, uniformly at random (SET's growth).
 
     A draw picks a pair of the key's blocks uniformly (a block in proportion to its pairs, then
     a source and a destination of the key); forbidden pairs and repeats are drawn again, which
-    keeps the result a uniform sample of the allowed pairs without replacement. After
-    ``draws`` rounds of drawing (a nearly full space), the allowed pairs of the keys still short
-    are listed and sampled directly.
+    keeps the result a uniform sample of the allowed pairs without replacement. A key that
+    needs more than half of its free pairs (its pairs less ``occupied[key]``, the edges that
+    stay), such as a dense level, and every key still short after ``draws`` rounds of drawing,
+    has its allowed pairs listed and sampled directly.
 
     Returns:
         Pool: the pairs (``score`` is ``-``draw order: earlier draws first).
@@ -310,8 +313,11 @@ def random_pairs(
     got_d: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
     taken = np.zeros(0, dtype=np.int64)
+    listed = np.zeros(K, dtype=bool)
+    if occupied is not None:  # nearly full keys: drawing would mostly hit edges
+        listed = 2 * remaining > size - occupied.numpy()
     for _ in range(draws):
-        ks = np.flatnonzero(remaining > 0)
+        ks = np.flatnonzero((remaining > 0) & ~listed)
         if ks.size == 0:
             break
         slot_key = np.repeat(ks, 2 * remaining[ks] + 8)
