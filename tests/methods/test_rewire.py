@@ -13,7 +13,14 @@ import graphnets
 from graphnets import rewire
 from graphnets.methods.rewire.collect import Collector
 from graphnets.methods.rewire.scores import approximate, columns, exact
-from graphnets.methods.rewire.select import Forbidden, drop_mask, random_pairs, top_pairs
+from graphnets.methods.rewire.select import (
+    Forbidden,
+    Pool,
+    drop_mask,
+    greedy_acyclic,
+    random_pairs,
+    top_pairs,
+)
 from graphnets.methods.rewire.space import Block, Space, descendants, reach_mask
 from graphnets.reference import evaluate
 
@@ -415,6 +422,50 @@ def test_acyclic_rewiring_grows_backward_edges_and_relevels():
         assert nx.is_directed_acyclic_graph(nx.DiGraph(net.edge_index.T.tolist()))
         torch.testing.assert_close(net(x), evaluate(net, x))
     assert backward > 0
+
+
+def test_greedy_acyclic_accepts_best_first_what_keeps_the_graph_acyclic():
+    net = graphnets.priors.watts_strogatz(3, 2, 14, 4, 0.3, seed=5)
+    s = net.structure
+    n = s.num_nodes
+    g = torch.Generator().manual_seed(0)
+    bits = descendants(s)
+    src, dst = s.edge_index.numpy()
+    forbidden = Forbidden(n, src, dst, bits)
+    cand = [
+        (u, v)
+        for u in range(n)
+        for v in range(n)
+        if v not in s.inputs.tolist() and not forbidden.pairs(np.array([u]), np.array([v]))[0]
+    ]
+    score = torch.rand(len(cand), generator=g, dtype=torch.float64)
+    key = torch.tensor([v % 3 for _, v in cand])
+    pool = Pool(torch.tensor([u for u, _ in cand]), torch.tensor([v for _, v in cand]), key, score)
+    need = torch.tensor([6, 5, 7])
+    accepted, rejected = greedy_acyclic(pool, need, bits)
+    # the reference: networkx, one candidate at a time, best first
+    G = nx.DiGraph(s.edge_index.T.tolist())
+    G.add_nodes_from(range(n))
+    left = need.tolist()
+    expect, refused = set(), set()
+    for i in torch.argsort(score, descending=True).tolist():
+        u, v = cand[i]
+        if left[v % 3] == 0:
+            continue
+        if nx.has_path(G, v, u):
+            refused.add((u, v))
+            continue
+        G.add_edge(u, v)
+        expect.add((u, v))
+        left[v % 3] -= 1
+    assert set(zip(accepted.src.tolist(), accepted.dst.tolist(), strict=True)) == expect
+    assert set(zip(rejected.src.tolist(), rejected.dst.tolist(), strict=True)) == refused
+    assert refused  # some candidates did close a cycle with earlier ones
+    # the bitsets now hold the descendants of the graph with the accepted edges
+    nodes = np.arange(n)
+    mask = reach_mask(bits, nodes, nodes)
+    for v in range(n):
+        assert set(np.flatnonzero(mask[:, v]).tolist()) == nx.descendants(G, v)
 
 
 @pytest.mark.parametrize("method", ["RigL", "Thesis"])

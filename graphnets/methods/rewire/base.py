@@ -32,7 +32,7 @@ from ..._util.checks import choice, positive_int
 from ..._util.seeds import Seed, generator
 from ...nn.graphnet import GraphNet
 from .collect import Collector
-from .select import Forbidden, Pool, Scores, cycle_edge, drop_mask, top_pairs
+from .select import Forbidden, Pool, Scores, drop_mask, greedy_acyclic, top_pairs
 from .space import ALLOWED, Space, descendants
 
 __all__ = ["Rewirer", "Round", "DECAYS", "drop_fraction"]
@@ -40,8 +40,8 @@ __all__ = ["Rewirer", "Round", "DECAYS", "drop_fraction"]
 #: Schedules of the drop fraction.
 DECAYS = ("constant", "cosine")
 
-# In "acyclic", how many times a round may ban a pair that closes a cycle with other new ones.
-MAX_REPAIRS = 10_000
+# In "acyclic", how many times a round may ask the method for more candidates.
+MAX_PROPOSALS = 50
 
 
 @dataclass(frozen=True)
@@ -237,37 +237,8 @@ class Rewirer:
     def _grow_top(
         self, ctx: dict, scores: Scores, forbidden: Forbidden, key, quota: torch.Tensor
     ) -> Pool:
-        """The best-scored ``quota[key]`` allowed pairs of every key (RigL, the thesis).
-
-        The candidates found are kept in ``ctx`` for the round: a pair banned for closing a
-        cycle (``allowed="acyclic"``) is replaced by the next candidate, and only when a key
-        runs out are the blocks scored again, for twice as many."""
-        pool = ctx.get("pool")
-        if pool is not None:
-            chosen = pool.select(quota, forbidden)
-            if chosen is not None:
-                return chosen
-        limit = ctx.get("limit")
-        if limit is None:
-            limit = quota if self.allowed != "acyclic" else quota + quota // 8 + 1
-        else:
-            limit = 2 * limit
-        while True:
-            pool = top_pairs(self.space.blocks(self.max_pairs), scores, forbidden, key, limit)
-            ctx["pool"], ctx["limit"] = pool, limit
-            chosen = pool.select(quota, forbidden)
-            if chosen is not None:
-                return chosen
-            found = torch.bincount(pool.key, minlength=quota.numel())
-            usable = torch.bincount(pool.usable(forbidden), minlength=quota.numel())
-            short = usable < quota
-            if bool((found[short] < limit[short]).all()):  # all their allowed pairs are in
-                k = int(short.nonzero()[0, 0])
-                raise RuntimeError(
-                    f"key {k} needs {int(quota[k])} new edges but has {int(usable[k])} allowed "
-                    "pairs"
-                )
-            limit = 2 * limit
+        """The best-scored ``quota[key]`` allowed pairs of every key (RigL, the thesis)."""
+        return top_pairs(self.space.blocks(self.max_pairs), scores, forbidden, key, quota)
 
     def new_weights(self, ctx: dict, pool: Pool, drop: np.ndarray):
         """The weights of the new edges, and ``(nodes, bias changes)`` or ``None``
@@ -275,6 +246,37 @@ class Rewirer:
         return torch.zeros(pool.src.numel(), dtype=self.net.weight.dtype), None
 
     # -- a round -----------------------------------------------------------------------------
+    def _grow_all(
+        self, ctx: dict, forbidden: Forbidden, quota: torch.Tensor, acyclic: bool
+    ) -> Pool:
+        """Exactly ``quota[key]`` new pairs per key. In ``"acyclic"``, the method proposes half
+        as many again, :func:`~.select.greedy_acyclic` accepts the best that close no cycle
+        together, and the shortfall is proposed again without the pairs already tried."""
+        need = quota.clone()
+        chosen = []
+        for _ in range(MAX_PROPOSALS):
+            ask = need + (need + 1) // 2 if acyclic else need
+            pool = self.grow(ctx, forbidden, self._key, ask)
+            if acyclic and forbidden.bits is not None:
+                pool, rejected = greedy_acyclic(pool, need, forbidden.bits)
+                forbidden.ban(rejected.src.numpy(), rejected.dst.numpy())
+            chosen.append(pool)
+            need = need - torch.bincount(pool.key, minlength=need.numel())
+            if not acyclic or int(need.sum()) == 0:
+                break
+            forbidden.ban(pool.src.numpy(), pool.dst.numpy())  # edges now: not proposed again
+        pool = Pool(*(torch.cat(f) for f in zip(*(p.fields() for p in chosen), strict=True)))
+        got = torch.bincount(pool.key, minlength=quota.numel())
+        if not torch.equal(got, quota):  # the budget must stay exact
+            k = int((got != quota).nonzero()[0, 0])
+            raise RuntimeError(
+                f"{type(self).__name__} found {int(got[k])} of the {int(quota[k])} new edges "
+                f"quota key {k} needs among the allowed pairs (allowed={self.allowed!r}); the "
+                "edge budget would change"
+            )
+        order = torch.sort(pool.key, stable=True).indices
+        return Pool(*(f[order] for f in pool.fields()))
+
     def _key(self, dst_ids: torch.Tensor, group: int) -> torch.Tensor:
         if self.in_degree:
             return dst_ids * self.space.num_groups + group
@@ -295,31 +297,10 @@ class Rewirer:
         K = N * G if self.in_degree else G
         quota = torch.from_numpy(np.bincount(keys[drop], minlength=K))
         ctx["occupied"] = torch.from_numpy(np.bincount(keys[~drop], minlength=K))
-        bits = None
-        after = None
-        if space.allowed == "acyclic":
-            after = s.subgraph(~drop, np.ones(N, dtype=bool))[0]
-            bits = descendants(after)
+        acyclic = space.allowed == "acyclic"
+        bits = descendants(s.subgraph(~drop, np.ones(N, dtype=bool))[0]) if acyclic else None
         forbidden = Forbidden(N, src[~drop], dst[~drop], bits)
-        for _ in range(MAX_REPAIRS):
-            pool = self.grow(ctx, forbidden, self._key, quota)
-            got = torch.bincount(pool.key, minlength=quota.numel())
-            if not torch.equal(got, quota):  # a method must fill every count exactly
-                raise RuntimeError(
-                    f"{type(self).__name__} grew {int(got.sum())} edges for {int(quota.sum())} "
-                    "dropped; the edge budget would change"
-                )
-            if after is None:
-                break
-            k = cycle_edge(after, pool.src.numpy(), pool.dst.numpy(), pool.score.numpy())
-            if k is None:
-                break
-            forbidden.ban(int(pool.src[k]), int(pool.dst[k]))
-        else:
-            raise RuntimeError(
-                f"could not grow {int(quota.sum())} edges without closing a cycle after "
-                f"{MAX_REPAIRS} tries"
-            )
+        pool = self._grow_all(ctx, forbidden, quota, acyclic)
         weight, bias = self.new_weights(ctx, pool, drop)
         t2 = time.perf_counter()
         moved = int(drop.sum())

@@ -31,7 +31,7 @@ __all__ = ["SET", "RigL", "Thesis", "SEARCHES", "AUTO_SOURCES"]
 SEARCHES = ("auto", "exact", "approximate")
 #: ``search="auto"`` searches a block approximately from this many sources on (the crossover
 #: measured by ``benchmarks/bench_rewire.py``, see ``docs/rewiring.md``).
-AUTO_SOURCES = 8192
+AUTO_SOURCES = 2048
 
 
 class SET(Rewirer):

@@ -8,8 +8,10 @@
   never the ``[N, N]`` matrix of the whole net.
 * :func:`random_pairs`: allowed pairs drawn uniformly (SET), by rejection: a draw is uniform
   over a key's blocks, and a forbidden or repeated draw is drawn again.
-* :func:`cycle_edge`: with ``allowed="acyclic"``, new edges that are each safe can still close a
-  cycle together; this names the least wanted edge on such a cycle, to be banned.
+* :func:`greedy_acyclic`: with ``allowed="acyclic"``, new edges that are each safe can still
+  close a cycle together; candidates are accepted best first, each only if it closes no cycle
+  with the graph and the candidates accepted before it (the descendant bitsets are updated as
+  edges are accepted).
 
 A *key* says whose count a new edge fills: its group, or with a fixed in-degree, its
 destination within its group (``key = dst · G + group``).
@@ -23,8 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ...core.levels import CycleError
-from ...core.structure import Structure
 from .space import Block, reach_mask, reaches
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "Pool",
     "top_pairs",
     "random_pairs",
-    "cycle_edge",
+    "greedy_acyclic",
     "Scores",
     "KeyFn",
 ]
@@ -96,9 +96,11 @@ class Forbidden:
         self.bits = bits
         self.banned = np.zeros(0, dtype=np.int64)
 
-    def ban(self, src: int, dst: int) -> None:
-        """Forbid ``src -> dst`` from now on."""
-        self.banned = np.append(self.banned, np.int64(src) * self.num_nodes + np.int64(dst))
+    def ban(self, src, dst) -> None:
+        """Forbid the pairs ``src[k] -> dst[k]`` (or one pair) from now on."""
+        src = np.asarray(src, dtype=np.int64).reshape(-1)
+        dst = np.asarray(dst, dtype=np.int64).reshape(-1)
+        self.banned = np.concatenate([self.banned, src * self.num_nodes + dst])
 
     def pairs(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Whether each pair ``src[k] -> dst[k]`` is forbidden (``bool [k]``)."""
@@ -233,6 +235,8 @@ def top_pairs(
         Pool: sorted by key, then by score (best first).
     """
     pool = Pool.empty()
+    pending: list[Pool] = []
+    size, budget = 0, 2 * int(limit.sum()) + 1024
     for block in blocks:
         for src_ids, dst_ids, S in scores(block):
             keys = key(dst_ids, block.group)
@@ -252,9 +256,16 @@ def top_pairs(
                 vals, rows = vals[ok], rows[ok]
             fin = torch.isfinite(vals)
             vals, rows, cols = vals[fin].cpu(), rows[fin].cpu(), cols[fin].cpu()
-            cand = Pool(src_ids[rows], dst_ids[cols], keys[cols], vals.double())
-            pool = pool.merged(cand, limit)
-    return pool
+            pending.append(Pool(src_ids[rows], dst_ids[cols], keys[cols], vals.double()))
+            size += rows.numel()
+            if size > budget:  # trim now and then: a sort per piece would dominate
+                pool = pool.merged(_concat(pending), limit)
+                pending, size = [], pool.src.numel()
+    return pool.merged(_concat(pending), limit) if pending else pool.trimmed(limit)
+
+
+def _concat(pools: list[Pool]) -> Pool:
+    return Pool(*(torch.cat(f) for f in zip(*(p.fields() for p in pools), strict=True)))
 
 
 def random_pairs(
@@ -279,8 +290,7 @@ def random_pairs(
     Returns:
         Pool: the pairs (``score`` is ``-``draw order: earlier draws first).
 
-    Raises:
-        RuntimeError: if a key has fewer allowed pairs than it needs.
+    A key with fewer allowed pairs than it needs gets all of them.
     """
     blocks = list(blocks)
     n = forbidden.num_nodes
@@ -305,10 +315,7 @@ def random_pairs(
     size = np.bincount(ek, weights=en, minlength=K).astype(np.int64)
     key_start = np.zeros(K, dtype=np.int64)
     np.cumsum(size[:-1], out=key_start[1:])
-    remaining = need.numpy().astype(np.int64).copy()
-    if (remaining > size).any():
-        k = int(np.flatnonzero(remaining > size)[0])
-        raise RuntimeError(f"key {k} needs {remaining[k]} new edges but has {size[k]} pairs")
+    remaining = np.minimum(need.numpy().astype(np.int64), size)
     got_s: list[np.ndarray] = []
     got_d: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
@@ -347,10 +354,6 @@ def random_pairs(
         d = np.concatenate([np.full(en[i], ed[i]) for i in es])
         ok = ~forbidden.pairs(s, d) & ~np.isin(s * n + d, taken)
         s, d = s[ok], d[ok]
-        if s.size < remaining[k]:
-            raise RuntimeError(
-                f"key {k} needs {remaining[k]} new edges but only {s.size} allowed pairs are free"
-            )
         pick = torch.randperm(s.size, generator=gen)[: remaining[k]].numpy()
         got_s.append(s[pick])
         got_d.append(d[pick])
@@ -365,14 +368,42 @@ def random_pairs(
     return Pool(src[order], dst[order], keys[order], score[order])
 
 
-def cycle_edge(structure: Structure, src: np.ndarray, dst: np.ndarray, priority) -> int | None:
-    """``None`` if the edges ``src -> dst`` can all join ``structure`` without closing a cycle;
-    else the index of the lowest-``priority`` one on a cycle they close."""
-    try:
-        structure.add_edges(src, dst)
-    except CycleError as err:
-        cycle = list(err.cycle)
-        where = {(int(u), int(v)): k for k, (u, v) in enumerate(zip(src, dst, strict=True))}
-        on = [where[p] for p in zip(cycle, cycle[1:] + cycle[:1], strict=True) if p in where]
-        return min(on, key=lambda k: float(priority[k]))
-    return None
+def greedy_acyclic(pool: Pool, need: torch.Tensor, bits: np.ndarray) -> tuple[Pool, Pool]:
+    """The best candidates of ``pool`` (``need[key]`` per key) that keep the graph acyclic.
+
+    Candidates are taken by score, best first; one is accepted if its key still needs edges and
+    its destination does not reach its source in the graph of ``bits``
+    (:func:`~graphnets.methods.rewire.space.descendants`) *with the edges accepted so far*:
+    accepting ``u -> v`` adds ``v`` and its descendants to the descendants of ``u`` and of every
+    node that reaches ``u`` (``bits`` is updated in place).
+
+    Returns:
+        ``(accepted, rejected)``: the rejected candidates would have closed a cycle.
+    """
+    order = torch.sort(pool.score, descending=True, stable=True).indices.tolist()
+    left = need.clone().numpy()
+    src, dst, key = pool.src.numpy(), pool.dst.numpy(), pool.key.numpy()
+    ok, bad = [], []
+    one = np.uint64(1)
+    for i in order:
+        k = key[i]
+        if left[k] == 0:
+            continue
+        u, v = int(src[i]), int(dst[i])
+        if (bits[v, u >> 6] >> np.uint64(u & 63)) & one:
+            bad.append(i)
+            continue
+        ok.append(i)
+        left[k] -= 1
+        if not (bits[u, v >> 6] >> np.uint64(v & 63)) & one:  # u did not reach v yet
+            reach = bits[v].copy()
+            reach[v >> 6] |= one << np.uint64(v & 63)
+            above = (bits[:, u >> 6] >> np.uint64(u & 63)) & one
+            above[u] = 1
+            bits[above.astype(bool)] |= reach
+    pick = torch.tensor(sorted(ok), dtype=torch.long)
+    drop = torch.tensor(sorted(bad), dtype=torch.long)
+    return (
+        Pool(*(f[pick] for f in pool.fields())),
+        Pool(*(f[drop] for f in pool.fields())),
+    )
