@@ -659,6 +659,40 @@ def test_thesis_round_changes_the_rewired_nodes_minimally_on_the_batch():
         assert diff[:, j].norm() <= (alt - alt.mean()).norm() + 1e-12
 
 
+def test_thesis_approximate_search_keeps_the_budget_and_in_degrees():
+    net = _net(sizes=(12, 40, 30, 4), seed=17)
+    x, y = _data(net, n=32)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    r = rewire.Thesis(net, opt, fraction=0.3, every=2, search="approximate", probes=1, seed=0)
+    indeg = torch.bincount(net.edge_index[1], minlength=net.num_nodes)
+    _train(net, opt, r, x, y, 6)
+    assert len(r.history) == 3
+    assert torch.equal(torch.bincount(net.edge_index[1], minlength=net.num_nodes), indeg)
+
+
+def test_thesis_reset_step_zeroes_adams_step_after_a_round():
+    net = _net(seed=18)
+    x, y = _data(net)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    r = rewire.Thesis(net, opt, every=3, reset_step=True)
+    _train(net, opt, r, x, y, 3)
+    assert float(opt.state[net.weight]["step"]) == 0.0
+    _train(net, opt, r, x, y, 1)
+    assert float(opt.state[net.weight]["step"]) == 1.0
+    other = _net(seed=18)
+    assert rewire.Thesis(other, torch.optim.Adam(other.parameters())).reset_step is False
+
+
+def test_rewiring_guide_examples_run():
+    # docs/rewiring.md: its examples are doctests and print what the page shows
+    import doctest
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "rewiring.md"
+    result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
 # -- scores, search and selection ---------------------------------------------------------------
 def test_pair_scores_rigl_is_the_uncentred_unnormalised_correlation():
     g = torch.Generator().manual_seed(0)

@@ -3,10 +3,10 @@
 A rewirer never asks for the loss function or the data: on a step that precedes a round it arms
 a forward hook on the net, which keeps the batch ``x`` and the weights of the forward and
 registers a hook on the output ``y`` that keeps ``∂L/∂y`` when ``loss.backward()`` reaches it.
-From these, :func:`graphnets.kernels.trace.trace` recomputes every node's activation ``a`` and
-error ``δ = ∂L/∂z`` for that batch, exactly as the backward saw them (the weights are those of
-the forward, not the ones the optimizer step has since written). Unarmed, the net carries no
-hook and pays nothing.
+From these, :func:`graphnets.kernels.trace.node_errors` recomputes every node's activation ``a``
+and error ``δ = ∂L/∂z`` for that batch, exactly as the backward saw them (the weights are those
+of the forward, not the ones the optimizer step has since written), without autograd and in
+``O(N·B + E)`` memory. Unarmed, the net carries no hook and pays nothing.
 
 The batch kept is the last one that was both computed with gradients and backpropagated: an
 evaluation under ``torch.no_grad()`` in between does not replace it.
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
 from ...core.structure import Structure
-from ...kernels.trace import trace
+from ...kernels.trace import node_errors
 
 __all__ = ["Batch", "Collector"]
 
@@ -119,8 +120,7 @@ class Collector:
                 "the net was edited between its last backward and this round; call "
                 "rewirer.step() right after optimizer.step()"
             )
-        view = _View(batch.structure, batch.weight.clone().requires_grad_(True), batch.bias)
-        with torch.enable_grad():
-            t = trace(view, batch.x)
-            delta = t.node_gradients(t.y, batch.grad_output)
-        return t.activations().detach(), delta.detach()
+        a, delta = node_errors(
+            _View(batch.structure, batch.weight, batch.bias), batch.x, batch.grad_output
+        )
+        return a, cast(torch.Tensor, delta)  # given grad_output, the errors are computed

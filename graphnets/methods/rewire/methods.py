@@ -18,10 +18,10 @@ from __future__ import annotations
 import torch
 
 from ..._util.checks import choice, positive_int
-from ...kernels.trace import trace
+from ...kernels.trace import node_errors
 from .base import Rewirer
 from .scores import KINDS, approximate, columns, exact
-from .select import Forbidden, Pool, random_pairs
+from .select import Forbidden, Pool, random_pairs, top_pairs
 from .space import Block
 from .weights import least_squares
 
@@ -262,14 +262,29 @@ class Thesis(Rewirer):
                 return near(block)
             return whole(block)
 
-        return self._grow_top(ctx, scores, forbidden, key, quota)
+        pool = self._grow_top(ctx, scores, forbidden, key, quota)
+        short = torch.bincount(pool.key, minlength=quota.numel()) < quota
+        if not bool(short.any()):
+            return pool
+        # the probed clusters of some key held too few free sources: search those exactly
+        keep = ~short[pool.key]
+        again = []
+        for b in self.space.blocks(self.max_pairs):
+            cols = short[key(b.dst, b.group)]
+            if bool(cols.any()):
+                again.append(Block(b.src, b.dst[cols], b.group))
+        limit = torch.where(short, quota, torch.zeros_like(quota))
+        extra = top_pairs(again, whole, forbidden, key, limit)
+        merged = [
+            torch.cat([f[keep], g]) for f, g in zip(pool.fields(), extra.fields(), strict=True)
+        ]
+        return Pool(*merged)
 
     def new_weights(self, ctx: dict, pool: Pool, drop):
         net = self.net
         if self.weights == "zero":
             return torch.zeros(pool.src.numel(), dtype=net.weight.dtype), None
-        with torch.no_grad():  # the activations the edited nodes see now, on the same batch
-            a = trace(net, ctx["x"]).activations()
+        a = node_errors(net, ctx["x"])[0]  # what the edited nodes see now, on the same batch
         src, dst = net.structure.edge_index
         gone = torch.from_numpy(drop)
         weight, nodes, change = least_squares(
