@@ -630,7 +630,9 @@ def test_thesis_round_changes_the_rewired_nodes_minimally_on_the_batch():
     net = _net(sizes=(10, 12, 3), density=0.5, seed=14)
     x, y = _data(net, n=40)
     opt = torch.optim.SGD(net.parameters(), lr=0.05)
-    r = rewire.Thesis(net, opt, fraction=0.3, every=1, search="exact", allowed="layers")
+    r = rewire.Thesis(
+        net, opt, fraction=0.3, every=1, search="exact", allowed="layers", weight_bound=None
+    )
     loss = F.cross_entropy(net(x), y)
     opt.zero_grad()
     loss.backward()
@@ -691,6 +693,39 @@ def test_rewiring_guide_examples_run():
     page = Path(__file__).resolve().parents[2] / "docs" / "rewiring.md"
     result = doctest.testfile(str(page), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_least_squares_bound_clips_and_keeps_the_mean():
+    a = torch.zeros(6, 4, dtype=torch.float64)
+    a[:, 0] = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    a[:, 1] = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 1e-3])  # barely varies: a huge weight
+    args = (torch.tensor([1]), torch.tensor([3]), torch.tensor([0]), torch.tensor([3]))
+    w, _, _ = rewire.least_squares(a, *args, torch.tensor([1.0], dtype=torch.float64))
+    wb, _, db = rewire.least_squares(a, *args, torch.tensor([1.0], dtype=torch.float64), 0.5)
+    assert abs(w.item()) > 100 and wb.item() == 0.5
+    t = a[:, 0]
+    change = db + a[:, 1] * wb - t
+    assert abs(change.mean().item()) < 1e-12
+
+
+def test_thesis_weight_bound_keeps_new_weights_within_the_node_in_weights():
+    net = _net(seed=19)
+    x, y = _data(net)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    r = rewire.Thesis(net, opt, fraction=0.3, every=2, weight_bound=0.5)
+    _train(net, opt, r, x, y, 1)
+    loss = F.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    w, dst = net.weight.detach().abs(), net.edge_index[1]
+    largest = torch.zeros(net.num_nodes, dtype=w.dtype).scatter_reduce(0, dst, w, "amax")
+    r.step()
+    k = r.history[0].moved
+    new_w, new_dst = net.weight.detach()[-k:], net.edge_index[1, -k:]
+    assert bool((new_w.abs() <= 0.5 * largest[new_dst] + 1e-12).all())
+    with pytest.raises(ValueError, match=r"weight_bound must be a positive float or None, got 0"):
+        rewire.Thesis(net, opt, weight_bound=0)
 
 
 # -- scores, search and selection ---------------------------------------------------------------

@@ -134,6 +134,11 @@ class Thesis(Rewirer):
             (default: ``4``).
         weights (str): ``"least_squares"`` (§4.4) or ``"zero"`` (default:
             ``"least_squares"``).
+        weight_bound (float, optional): clip each least-squares weight to this many times the
+            largest ``|w|`` among its node's in-edges before the round (a trust region that
+            the thesis does not have: unbounded, §4.4's weights of barely varying sources can
+            be thousands of times the net's and training diverges, see ``docs/rewiring.md``);
+            ``None`` for §4.4 as written (default: ``1.0``).
         reset_step (bool): reset the optimizer's step counters after every round, as §4.6 did
             with Adam's timestep (default: ``False``).
 
@@ -171,6 +176,7 @@ class Thesis(Rewirer):
         search: str = "auto",
         probes: int = 4,
         weights: str = "least_squares",
+        weight_bound: float | None = 1.0,
         reset_step: bool = False,
     ) -> None:
         every_ = positive_int(every, "every")
@@ -188,6 +194,13 @@ class Thesis(Rewirer):
         self.search = choice(search, SEARCHES, "search")
         self.probes = positive_int(probes, "probes")
         self.weights = choice(weights, ("least_squares", "zero"), "weights")
+        if weight_bound is not None and (
+            isinstance(weight_bound, bool)
+            or not isinstance(weight_bound, (int, float))
+            or not weight_bound > 0
+        ):
+            raise ValueError(f"weight_bound must be a positive float or None, got {weight_bound!r}")
+        self.weight_bound = None if weight_bound is None else float(weight_bound)
         if not isinstance(reset_step, bool):
             raise TypeError(f"reset_step must be True or False, got {reset_step!r}")
         self.reset_step = reset_step
@@ -287,13 +300,14 @@ class Thesis(Rewirer):
         a = node_errors(net, ctx["x"])[0]  # what the edited nodes see now, on the same batch
         src, dst = net.structure.edge_index
         gone = torch.from_numpy(drop)
+        w = net.weight.detach()
+        bound = None
+        if self.weight_bound is not None:  # the largest |w| into each node, before the round
+            largest = torch.zeros(net.num_nodes, dtype=w.dtype, device=w.device)
+            largest.scatter_reduce_(0, dst.to(w.device), w.abs(), "amax")
+            bound = self.weight_bound * largest[pool.dst.to(w.device)]
         weight, nodes, change = least_squares(
-            a,
-            pool.src,
-            pool.dst,
-            src[gone],
-            dst[gone],
-            net.weight.detach()[gone.to(net.weight.device)],
+            a, pool.src, pool.dst, src[gone], dst[gone], w[gone.to(w.device)], bound
         )
         return weight.cpu(), (nodes, change)
 

@@ -16,6 +16,13 @@ one-edge solution is Eq. 4.8,
 and whose many-edge solution is the projection of :math:`t_v - \bar t_v` on the span of the
 centred :math:`u_r` (computed with the pseudo-inverse, so a source that is constant on the batch
 gets weight 0). A node that only lost edges gets :math:`\Delta b_v = \bar t_v`.
+
+The problem is ill-conditioned where a new source barely varies on the batch (a ReLU active on
+one sample): :math:`\alpha \propto \|t - \bar t\| / \|u - \bar u\|` can then be thousands
+of times the net's weights, fitted to one sample, and training diverges (measured in
+``docs/rewiring.md``). ``bound`` clips every weight to ``[-bound, bound]`` (a trust region; the
+thesis has none), and the bias change is computed for the clipped weights, so the mean
+pre-activation is still unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ def least_squares(
     old_src: torch.Tensor,
     old_dst: torch.Tensor,
     old_weight: torch.Tensor,
+    bound: torch.Tensor | float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The weights of new edges and the bias changes that keep every node's pre-activation as
     close as possible to what it was, on a batch (``001_…`` §4.4, Eq. 4.8 and its many-edge form).
@@ -41,6 +49,8 @@ def least_squares(
         new_src, new_dst (LongTensor): ``[k]`` the new edges.
         old_src, old_dst (LongTensor): ``[m]`` the removed edges.
         old_weight (Tensor): ``[m]`` their weights.
+        bound (Tensor or float, optional): the largest ``|weight|`` of each new edge (``[k]``)
+            or of all; a weight beyond it is clipped (default: ``None``, unbounded: §4.4).
 
     Shapes:
         - **a:** ``[B, N]``
@@ -88,6 +98,10 @@ def least_squares(
             Uc = U - U.mean(1, keepdim=True)
             tc = tv - tv.mean(1, keepdim=True)
             alpha = (torch.linalg.pinv(Uc) @ tc[:, :, None])[:, :, 0]  # [n_k, k]
+            if bound is not None:
+                b = torch.as_tensor(bound, dtype=A.dtype, device=dev)
+                b = b[e] if b.dim() else b
+                alpha = torch.maximum(torch.minimum(alpha, b), -b)
             weight[e.reshape(-1)] = alpha.reshape(-1)
             delta_b[which] -= (U.mean(1) * alpha).sum(1)
     return weight.to(dtype), nodes, delta_b.to(dtype)
