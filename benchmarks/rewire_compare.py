@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     torch.set_num_threads(args.threads)
     seeds = args.seeds or (4 if args.full else 3)
     rows = [
-        "| task | method | test accuracy | test cross-entropy | s / epoch | edges | rounds, "
+        "| task | method | test accuracy % | test cross-entropy | ms / epoch | edges | rounds, "
         "edges moved |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> list[str]:
             rows.append(
                 f"| {task.name} | {method} | {statistics.mean(acc):.2f} ± {sd(acc):.2f} | "
                 f"{statistics.mean(loss):.4f} ± {sd(loss):.4f} | "
-                f"{statistics.mean(r['epoch_seconds'] for r in rs):.2f} | {rs[0]['edges']:,} | "
+                f"{1e3 * statistics.mean(r['epoch_seconds'] for r in rs):.0f} | "
+                f"{rs[0]['edges']:,} | "
                 f"{rs[0]['rounds']}, {rs[0]['moved']:,} |"
             )
             print(rows[-1], flush=True)
