@@ -14,8 +14,9 @@ one-edge solution is Eq. 4.8,
 .. math:: \alpha = \frac{\langle u - \bar u,\ t - \bar t\rangle}{\|u - \bar u\|^2},
 
 and whose many-edge solution is the projection of :math:`t_v - \bar t_v` on the span of the
-centred :math:`u_r` (computed with the pseudo-inverse, so a source that is constant on the batch
-gets weight 0). A node that only lost edges gets :math:`\Delta b_v = \bar t_v`.
+centred :math:`u_r` (computed with the pseudo-inverse of their ``k × k`` Gram matrix, in float64,
+so a source that is constant on the batch gets weight 0). A node that only lost edges gets
+:math:`\Delta b_v = \bar t_v`.
 
 The problem is ill-conditioned where a new source barely varies on the batch (a ReLU active on
 one sample): :math:`\alpha \propto \|t - \bar t\| / \|u - \bar u\|` can then be thousands
@@ -97,7 +98,9 @@ def least_squares(
             tv = t[:, which].T  # [n_k, B]
             Uc = U - U.mean(1, keepdim=True)
             tc = tv - tv.mean(1, keepdim=True)
-            alpha = (torch.linalg.pinv(Uc) @ tc[:, :, None])[:, :, 0]  # [n_k, k]
+            # pinv(U) t = pinv(UᵀU) Uᵀt: the k x k Gram matrix is much cheaper to decompose
+            Ut = Uc.transpose(1, 2)
+            alpha = (torch.linalg.pinv(Ut @ Uc, hermitian=True) @ (Ut @ tc[:, :, None]))[:, :, 0]
             if bound is not None:
                 b = torch.as_tensor(bound, dtype=A.dtype, device=dev)
                 b = b[e] if b.dim() else b
