@@ -127,6 +127,14 @@ class Rewirer:
             fraction that is not a float.
         ValueError: for a recurrent net, an optimizer of other parameters, or any option out of
             range (the message names it).
+
+    Example:
+        >>> import torch, graphnets
+        >>> net = graphnets.rewire.sparse_mlp([4, 8, 2], 0.5, seed=0)
+        >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        >>> r = graphnets.rewire.SET(net, opt, every=10, decay="cosine", until=25)
+        >>> [t for t in range(1, 40) if r.due(t)], round(r.fraction_at(20), 3)
+        ([10, 20], 0.029)
     """
 
     #: Whether the method reads the activations and errors of the step before a round.

@@ -99,7 +99,14 @@ def pair_scores(
 
 def exact(A: torch.Tensor, D: torch.Tensor, max_pairs: int = 1 << 22) -> Scores:
     """Scores of whole blocks (``A``, ``D`` from :func:`columns`), at most ``max_pairs`` at a
-    time: a block's destinations are cut into pieces."""
+    time: a block's destinations are cut into pieces.
+
+    Example:
+        >>> A, D = torch.randn(8, 6), torch.randn(8, 6)
+        >>> pieces = list(exact(A, D, max_pairs=4)(Block(torch.arange(2), torch.arange(2, 6), 0)))
+        >>> [tuple(S.shape) for _, _, S in pieces]  # 2 sources x 2 destinations at a time
+        [(2, 2), (2, 2)]
+    """
 
     def scores(block: Block) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         As = A[:, block.src.to(A.device)]
@@ -123,6 +130,12 @@ class Index:
     Attributes:
         centroids: ``[c, p]`` unit rows.
         assign: ``LongTensor [n]``, the cluster of every row.
+
+    Example:
+        >>> H = torch.nn.functional.normalize(torch.randn(50, 8), dim=1)
+        >>> index = Index(H, 5, seed=0)
+        >>> index.centroids.shape, int(index.assign.max()) < 5
+        (torch.Size([5, 8]), True)
     """
 
     def __init__(self, H: torch.Tensor, clusters: int, iterations: int = 4, seed: Seed = None):
@@ -160,6 +173,13 @@ def approximate(
     the ``probes`` nearest to ``−δ_v``, and the pairs of its probed clusters are scored exactly.
     A pair in no probed cluster is never scored: the search may miss the best pair (its recall
     is measured in ``benchmarks/bench_rewire.py``).
+
+    Example:
+        >>> A, D = columns(torch.randn(16, 40), torch.randn(16, 40), "correlation")
+        >>> pieces = approximate(A, D, clusters=4, probes=1, seed=0)(
+        ...     Block(torch.arange(20), torch.arange(20, 40), 0))
+        >>> sum(S.numel() for _, _, S in pieces) <= 20 * 20  # never more than the whole block
+        True
     """
     probes = positive_int(probes, "probes")
     gen = generator(seed)

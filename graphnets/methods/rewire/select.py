@@ -81,6 +81,11 @@ class Forbidden:
         src, dst (ndarray): the edges that stay.
         bits (ndarray, optional): :func:`~graphnets.methods.rewire.space.descendants` of the
             graph of those edges; given, a pair ``u -> v`` with ``v ⇝ u`` is forbidden.
+
+    Example:
+        >>> f = Forbidden(3, np.array([0]), np.array([1]))  # the edge 0 -> 1 stays
+        >>> f.pairs(np.array([0, 0, 2]), np.array([1, 2, 2])).tolist()  # an edge, free, a loop
+        [True, False, True]
     """
 
     def __init__(
@@ -233,6 +238,15 @@ def top_pairs(
 
     Returns:
         Pool: sorted by key, then by score (best first).
+
+    Example:
+        >>> from graphnets.methods.rewire.space import Block
+        >>> S = torch.tensor([[0.1, 0.9], [0.5, 0.2]])  # scores of sources 0, 1 -> 2, 3
+        >>> pool = top_pairs([Block(torch.tensor([0, 1]), torch.tensor([2, 3]), 0)],
+        ...                  lambda b: [(b.src, b.dst, S)], Forbidden(4, [0], [3]),
+        ...                  lambda d, g: torch.zeros(len(d), dtype=torch.long), torch.tensor([2]))
+        >>> list(zip(pool.src.tolist(), pool.dst.tolist()))  # 0 -> 3 is an edge already
+        [(1, 2), (1, 3)]
     """
     pool = Pool.empty()
     pending: list[Pool] = []
@@ -291,6 +305,15 @@ def random_pairs(
         Pool: the pairs (``score`` is ``-``draw order: earlier draws first).
 
     A key with fewer allowed pairs than it needs gets all of them.
+
+    Example:
+        >>> from graphnets.methods.rewire.space import Block
+        >>> blocks = [Block(torch.arange(3), torch.tensor([3, 4]), 0)]
+        >>> pool = random_pairs(blocks, torch.tensor([4]), Forbidden(5, [0, 1], [3, 3]),
+        ...                     lambda d, g: torch.zeros(len(d), dtype=torch.long),
+        ...                     torch.Generator().manual_seed(0))
+        >>> sorted(zip(pool.src.tolist(), pool.dst.tolist()))  # all 4 free pairs
+        [(0, 4), (1, 4), (2, 3), (2, 4)]
     """
     blocks = list(blocks)
     n = forbidden.num_nodes
@@ -379,6 +402,17 @@ def greedy_acyclic(pool: Pool, need: torch.Tensor, bits: np.ndarray) -> tuple[Po
 
     Returns:
         ``(accepted, rejected)``: the rejected candidates would have closed a cycle.
+
+    Example:
+        >>> import graphnets
+        >>> from graphnets.methods.rewire.space import descendants
+        >>> net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 4, [0], [3])
+        >>> bits = descendants(net.structure)  # 0 -> 1 -> 2, and 3 alone
+        >>> pool = Pool(torch.tensor([2, 3]), torch.tensor([3, 1]), torch.tensor([0, 0]),
+        ...             torch.tensor([2.0, 1.0]))  # 2 -> 3 first: then 3 -> 1 closes a cycle
+        >>> ok, refused = greedy_acyclic(pool, torch.tensor([2]), bits)
+        >>> ok.src.tolist(), refused.src.tolist()
+        ([2], [3])
     """
     order = torch.sort(pool.score, descending=True, stable=True).indices.tolist()
     left = need.clone().numpy()

@@ -262,7 +262,14 @@ def descendants(structure: Structure) -> np.ndarray:
 
 
 def reaches(bits: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Whether ``v[k]`` reaches ``u[k]`` (a path ``v ⇝ u``), from :func:`descendants`."""
+    """Whether ``v[k]`` reaches ``u[k]`` (a path ``v ⇝ u``), from :func:`descendants`.
+
+    Example:
+        >>> import graphnets
+        >>> s = graphnets.mlp([1, 1, 1], seed=0).structure  # 0 -> 1 -> 2
+        >>> reaches(descendants(s), np.array([0, 2]), np.array([2, 0])).tolist()
+        [True, False]
+    """
     v = np.asarray(v, dtype=np.int64)
     u = np.asarray(u, dtype=np.int64)
     word = bits[v, u >> 6]
@@ -271,7 +278,14 @@ def reaches(bits: np.ndarray, v: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def reach_mask(bits: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """``bool [n_src, n_dst]``: whether ``dst[j]`` reaches ``src[i]``, i.e. whether the edge
-    ``src[i] -> dst[j]`` would close a cycle."""
+    ``src[i] -> dst[j]`` would close a cycle.
+
+    Example:
+        >>> import graphnets
+        >>> s = graphnets.mlp([1, 1, 1], seed=0).structure  # 0 -> 1 -> 2
+        >>> reach_mask(descendants(s), np.array([2]), np.array([0, 1])).tolist()
+        [[True, True]]
+    """
     # little-endian words: bit b of word w is byte 8w + b // 8, bit b % 8
     rows = np.unpackbits(
         bits[np.asarray(dst)].astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little"
