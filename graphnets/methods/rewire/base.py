@@ -137,7 +137,7 @@ class Rewirer:
         ([10, 20], 0.029)
     """
 
-    #: Whether the method reads the activations and errors of the step before a round.
+    #: Whether the method reads the activations and errors of the step that ends with a round.
     needs_batch = False
 
     def __init__(

@@ -111,7 +111,8 @@ class Collector:
         if batch is None:
             raise RuntimeError(
                 "no batch to rewire from: this method reads the activations and errors of the "
-                "step before a round from the net's forward and backward; call rewirer.step() "
+                "step that ends with a round from the net's forward and backward; call "
+                "rewirer.step() "
                 "once per step, after loss.backward() and optimizer.step(), with the loss "
                 "computed from net(x) under autograd"
             )

@@ -74,8 +74,8 @@ class RigL(Rewirer):
 
     Args: those of :class:`Rewirer`.
 
-    The gradient a missing edge ``u -> v`` would have had on the batch of the step before the
-    round is :math:`\sum_b a_{bu}\,\delta_{bv}`: the activations ``a`` and errors
+    The gradient a missing edge ``u -> v`` would have had on the batch of the step that ends
+    with the round is :math:`\sum_b a_{bu}\,\delta_{bv}`: the activations ``a`` and errors
     ``δ = ∂L/∂z`` come from that step's own forward and backward
     (:class:`~graphnets.methods.rewire.collect.Collector`), and the scores are taken block by
     block (:func:`~graphnets.methods.rewire.select.top_pairs`): a level pair's block is at most
@@ -111,7 +111,7 @@ class Thesis(Rewirer):
       summed over the last ``window`` optimizer steps before the round (read from the weights'
       gradients by an optimizer step pre-hook, on those steps only).
     * **Grow** (§4.3): the pairs of largest :math:`|\operatorname{corr}(u, v)|`, the cosine of
-      ``u``'s activations and ``v``'s errors over the batch of the step before the round
+      ``u``'s activations and ``v``'s errors over the batch of the step that ends with the round
       (Def. 4.6), found by the blocked product of RigL on unit columns (``search="exact"``) or
       by nearest-neighbour search (Prop. 4.7, ``search="approximate"``); ``"auto"`` searches
       approximately the blocks of at least :data:`AUTO_SOURCES` sources.
