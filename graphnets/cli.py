@@ -232,8 +232,9 @@ damaged or missing one is named and trained again; settings are checked before a
 a finished folder on a read-only disk opens (a rerun with nothing to do writes nothing).
 
 Outputs: results.csv (one row per net), curves.csv, nets/, comparison.csv, correlations.csv,
-predictions.csv, plots/*.png and report.md. Exit status: 0 done, 1 refused or failed (message
-on stderr), 2 bad usage, 130 interrupted.
+predictions.csv (each table also as .parquet, with its column types; read them all with
+graphnets.experiment.load), plots/*.png and report.md. Exit status: 0 done, 1 refused or
+failed (message on stderr), 2 bad usage, 130 interrupted.
 """
 
 

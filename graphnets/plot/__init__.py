@@ -18,7 +18,7 @@ figure::
   :func:`predictions`; ``graphnets experiment``'s report and the pruning benchmarks draw
   through these.
 
-matplotlib is imported on first use (:func:`~graphnets.plot.figure.pyplot`), with the Agg
+matplotlib is imported on first use (:func:`~graphnets.plot.pyplot`), with the Agg
 backend where there is no display. The guide with the pictures is ``docs/plots.md``.
 """
 

@@ -146,6 +146,7 @@ def graph(
         f"{s.num_nodes} nodes, {s.num_edges} edges, {depth} levels"
         + (" (aggregated by level)" if s.num_edges > max_edges else ""),
         fontsize=9,
+        loc="left",
     )
     present = sorted(set(kinds.tolist()))
     if present and (len(present) > 1 or present != [0]):
@@ -157,10 +158,11 @@ def graph(
                 for k in present
             ],
             fontsize=7,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.14),
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
             ncol=3,
             frameon=False,
+            borderaxespad=0.2,
         )
     if colorbar and s.num_edges:
         _colorbar(ax, cmap, scale, "net sign Σw/Σ|w|" if s.num_edges > max_edges else "weight")
