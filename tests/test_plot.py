@@ -261,3 +261,22 @@ def test_plot_scatter_and_predictions():
     assert ax.lines[0].get_xdata().tolist() == ax.lines[0].get_ydata().tolist() == [0.1, 0.8]
     with pytest.raises(ValueError, match=r"as many predictions as actual values, got 2 and 3"):
         plot.predictions([0.1, 0.4, 0.8], [0.2, 0.4])
+
+
+def test_plot_imports_matplotlib_on_first_use_with_agg_without_display():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, graphnets\n"
+        "print('matplotlib' in sys.modules)\n"
+        "graphnets.plot.levels(graphnets.mlp([2, 2], seed=0))\n"
+        "print(graphnets.plot.pyplot().get_backend().lower())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND")}
+    env.pop("WAYLAND_DISPLAY", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "agg"]
