@@ -105,7 +105,7 @@ def test_plot_graph_aggregates_a_100k_edge_net_in_seconds():
     assert sorted(counts) == [30, 1000, 100000] and sum(counts) == net.num_edges
     blocks = [p for p in ax.patches if p.get_gid() == "level"]
     assert len(blocks) == 3 and blocks[0].get_height() > blocks[1].get_height()
-    assert "aggregated" in ax.get_title()
+    assert "aggregated" in ax.get_title(loc="left")
 
 
 def test_plot_graph_into_given_axes_and_errors():
