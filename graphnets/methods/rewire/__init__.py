@@ -10,16 +10,16 @@ faster as it gets sparser. Plug it into any loop, after ``optimizer.step()``::
         loss = loss_fn(net(x), y)
         optimizer.zero_grad(); loss.backward(); optimizer.step(); rewirer.step()
 
-* :class:`SET`, :class:`RigL`, :class:`Thesis` (:mod:`~graphnets.methods.rewire.methods`), on
-  the base :class:`Rewirer` (:mod:`~graphnets.methods.rewire.base`), each round logged as a
+* :class:`SET`, :class:`RigL`, :class:`Thesis` (``graphnets.methods.rewire.methods``), on
+  the base :class:`Rewirer` (``graphnets.methods.rewire.base``), each round logged as a
   :class:`Round` in ``rewirer.history``;
-* where new edges may go (:mod:`~graphnets.methods.rewire.space`): the same level pairs
+* where new edges may go (``graphnets.methods.rewire.space``): the same level pairs
   (``"layers"``), any forward pair (``"forward"``) or any acyclic pair (``"acyclic"``);
-* the scores of missing edges (:mod:`~graphnets.methods.rewire.scores`): RigL's gradient and
+* the scores of missing edges (``graphnets.methods.rewire.scores``): RigL's gradient and
   the thesis's correlation are one blocked product, exact or by nearest-neighbour search;
-* the least-squares weights of new edges (:mod:`~graphnets.methods.rewire.weights`, §4.4);
+* the least-squares weights of new edges (``graphnets.methods.rewire.weights``, §4.4);
 * sparse starting nets: :func:`sparse_mlp` with uniform, Erdős–Rényi or ERK densities
-  (:mod:`graphnets.builders.sparse`), or any net of :mod:`graphnets.priors`.
+  (``graphnets.builders.sparse``), or any net of :mod:`graphnets.priors`.
 
 The guide, with the maths, every option and measurements: ``docs/rewiring.md``.
 

@@ -115,7 +115,7 @@ class Rewirer:
         in_degree (bool): keep every node's in-degree: each node grows as many edges as it
             lost (``001_…`` §4.6) (default: ``False``: counts are kept per group).
         allowed (str): where new edges may go: ``"layers"``, ``"forward"`` or ``"acyclic"``
-            (see :mod:`~graphnets.methods.rewire.space`) (default: ``"layers"``).
+            (see ``graphnets.methods.rewire.space``) (default: ``"layers"``).
         max_pairs (int): the most pair scores held at a time (default: ``2**22``).
 
     Attributes:

@@ -77,8 +77,8 @@ class RigL(Rewirer):
     The gradient a missing edge ``u -> v`` would have had on the batch of the step that ends
     with the round is :math:`\sum_b a_{bu}\,\delta_{bv}`: the activations ``a`` and errors
     ``δ = ∂L/∂z`` come from that step's own forward and backward
-    (:class:`~graphnets.methods.rewire.collect.Collector`), and the scores are taken block by
-    block (:func:`~graphnets.methods.rewire.select.top_pairs`): a level pair's block is at most
+    (``graphnets.methods.rewire.collect.Collector``), and the scores are taken block by
+    block (``graphnets.methods.rewire.select.top_pairs``): a level pair's block is at most
     the ``[n_src, n_dst]`` a dense layer would hold, cut to ``max_pairs`` entries, with a running
     top-k; no dense matrix of the whole net is ever formed. New edges start at weight 0.
 
@@ -117,7 +117,7 @@ class Thesis(Rewirer):
       approximately the blocks of at least :data:`AUTO_SOURCES` sources.
     * **New weights** (§4.4): per node, the least-squares weights of Eq. 4.8 (and its
       many-edge form) with the bias moved so that the node's mean pre-activation on the batch is
-      unchanged (:func:`~graphnets.methods.rewire.weights.least_squares`).
+      unchanged (:func:`~graphnets.rewire.least_squares`).
 
     Args:
         net, optimizer, fraction, every, seed, decay, until, allowed, max_pairs: as in
