@@ -233,11 +233,9 @@ def main(argv: list[str] | None = None) -> list[str]:
 
 
 def plot(all_tasks: list[Task], path: str) -> None:
-    import matplotlib
+    from graphnets.plot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()  # graphnets' backend rule: Agg only where there is no display
     fig, axes = plt.subplots(1, len(all_tasks), figsize=(4.2 * len(all_tasks), 3.4))
     axes = np.atleast_1d(axes)
     for ax, task in zip(axes, all_tasks, strict=True):
