@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,ray,docs]"
+	$(PIP) install -q -e ".[dev,ray,docs,mnist]"
 	$(VENV)/bin/graphnets build-kernel
 	touch $@
 

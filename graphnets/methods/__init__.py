@@ -2,7 +2,8 @@
 edits or plain data.
 
 :mod:`~graphnets.methods.prune` (scores × selection × schedule), :mod:`~graphnets.methods.analysis`
-(graph properties with igraph) and :mod:`~graphnets.methods.predict` (a GNN that predicts and
-ranks performance from structure). Rewiring, the URN and architecture search go here too, one
-module or package each.
+(graph properties with igraph), :mod:`~graphnets.methods.predict` (a GNN that predicts and
+ranks performance from structure) and :mod:`~graphnets.methods.rewire` (SET, RigL and the
+thesis's rewiring while training). The URN and architecture search go here too, one module or
+package each.
 """

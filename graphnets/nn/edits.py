@@ -43,6 +43,7 @@ __all__ = [  # remap_optimizer_state: the old path of graphnets.nn.optim's
     "add_edges",
     "add_nodes",
     "set_weights",
+    "set_biases",
     "remap_optimizer_state",
 ]
 
@@ -364,3 +365,32 @@ def set_weights(net, edges, values) -> tuple[torch.Tensor, torch.Tensor, EditRec
         raise ValueError("weights must be finite")
     record = EditRecord("set_weights", s.num_edges, s.num_nodes, edge_ids=ids)
     return torch.from_numpy(ids).to(net.weight.device), values, record
+
+
+def set_biases(
+    net, nodes: Sequence[Hashable], values
+) -> tuple[torch.Tensor, torch.Tensor, EditRecord]:
+    """The node ids of ``nodes`` (labels of computed nodes), the biases to write there, and the
+    record of setting them."""
+    s = net.structure
+    if isinstance(nodes, (str, bytes)):
+        raise TypeError(
+            f"nodes must be a list of node labels, got the string {nodes!r}; write "
+            f"[{nodes!r}] for one node"
+        )
+    ids = np.asarray(s.lookup(list(nodes), "nodes"), dtype=np.int64)
+    inputs = np.flatnonzero(np.isin(ids, s.inputs.numpy()))
+    if inputs.size:
+        raise ValueError(
+            f"cannot set the bias of input node {s.labels[ids[inputs[0]]]!r}: inputs take x as "
+            "it is, so their bias stays 0"
+        )
+    values = torch.as_tensor(values, dtype=net.bias.dtype).reshape(-1).to(net.bias.device)
+    k = ids.size
+    if values.numel() not in (1, k):
+        raise ValueError(f"expected 1 or {k} values (one per selected node), got {values.numel()}")
+    check_finite(
+        values, lambda i: f"bias of node {s.labels[ids[i]]!r}" if values.numel() == k else "bias"
+    )
+    record = EditRecord("set_biases", s.num_edges, s.num_nodes, node_ids=ids)
+    return torch.from_numpy(ids).to(net.bias.device), values, record

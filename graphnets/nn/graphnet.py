@@ -274,6 +274,26 @@ class GraphNet(BaseGraphNet):
             self.history.append(record)
         return record
 
+    def set_biases(self, nodes: Sequence[Hashable], values) -> EditRecord:
+        """Set the biases of computed nodes (labels, in the order given) to ``values``.
+
+        Inputs have no bias (``ValueError``). Like :meth:`set_weights`, this changes values, not
+        the structure: gradients and optimizer state stay as they are.
+
+        Example:
+            >>> import graphnets
+            >>> net = graphnets.mlp([2, 2, 1], seed=0)
+            >>> net.set_biases([(1, 0), (2, 0)], [0.5, -1.0])
+            EditRecord(set_biases, set=2)
+            >>> net.bias.tolist()
+            [0.0, 0.0, 0.5, 0.0, -1.0]
+        """
+        ids, values, record = edits.set_biases(self, nodes, values)
+        with deferred_interrupt(), torch.no_grad():
+            self.bias[ids] = values
+            self.history.append(record)
+        return record
+
     def prune_dead(self, *, optimizer: torch.optim.Optimizer | None = None) -> EditRecord:
         """Remove :meth:`dead_nodes` and their edges without changing what the net computes.
 

@@ -20,7 +20,14 @@ from .._util.checks import positive_int
 
 __all__ = ["EditRecord", "History"]
 
-KINDS = ("remove_edges", "add_edges", "remove_nodes", "add_nodes", "set_weights")
+KINDS = (
+    "remove_edges",
+    "add_edges",
+    "remove_nodes",
+    "add_nodes",
+    "set_weights",
+    "set_biases",
+)
 
 
 def _compact(labels: Sequence[Hashable], pairs: np.ndarray) -> tuple[tuple, np.ndarray]:
@@ -36,13 +43,14 @@ class EditRecord:
     """What one edit did.
 
     Attributes:
-        kind: ``"remove_edges"``, ``"add_edges"``, ``"remove_nodes"``, ``"add_nodes"`` or
-            ``"set_weights"``.
+        kind: ``"remove_edges"``, ``"add_edges"``, ``"remove_nodes"``, ``"add_nodes"``,
+            ``"set_weights"`` or ``"set_biases"``.
         num_edges_before, num_nodes_before: the sizes before the edit.
         removed_edge_ids, removed_node_ids: ``LongTensor``, the old ids of what was removed
             (sorted).
         num_added_edges, num_added_nodes: how many were appended (after the surviving ones).
         edge_ids: for ``set_weights``, the ids of the edges set.
+        node_ids: for ``set_biases``, the ids of the nodes set.
         removed_nodes, added_nodes: labels.
         removed_edges, added_edges: ``(src, dst)`` label pairs (built when first read: a pruning
             step may remove half a million edges).
@@ -59,6 +67,7 @@ class EditRecord:
         "num_added_edges",
         "num_added_nodes",
         "edge_ids",
+        "node_ids",
         "removed_nodes",
         "added_nodes",
         "_removed",
@@ -78,6 +87,7 @@ class EditRecord:
         removed_node_ids: np.ndarray | None = None,
         added_nodes: Iterable[Hashable] = (),
         edge_ids: np.ndarray | None = None,
+        node_ids: np.ndarray | None = None,
     ) -> None:
         empty = np.zeros(0, dtype=np.int64)
         self.kind = kind
@@ -97,6 +107,11 @@ class EditRecord:
             None
             if edge_ids is None
             else torch.from_numpy(np.asarray(edge_ids, dtype=np.int64).copy())
+        )
+        self.node_ids = (
+            None
+            if node_ids is None
+            else torch.from_numpy(np.asarray(node_ids, dtype=np.int64).copy())
         )
         self._removed = _compact(
             labels, np.zeros((2, 0), np.int64) if removed_pairs is None else removed_pairs
@@ -140,8 +155,7 @@ class EditRecord:
         """Bytes the record holds: its arrays and its tuples of endpoint labels (the label objects
         themselves are the net's, shared)."""
         arrays = [self.removed_edge_ids, self.removed_node_ids, self._removed[1], self._added[1]]
-        if self.edge_ids is not None:
-            arrays.append(self.edge_ids)
+        arrays += [ids for ids in (self.edge_ids, self.node_ids) if ids is not None]
         tuples = sys.getsizeof(self._removed[0]) + sys.getsizeof(self._added[0])
         return sum(int(a.nbytes) for a in arrays) + tuples
 
@@ -151,7 +165,7 @@ class EditRecord:
             ("added_edges", self.num_added_edges),
             ("removed_nodes", len(self.removed_nodes)),
             ("added_nodes", len(self.added_nodes)),
-            ("set", 0 if self.edge_ids is None else self.edge_ids.numel()),
+            ("set", sum(0 if i is None else i.numel() for i in (self.edge_ids, self.node_ids))),
         )
         parts = [f"{k}={v}" for k, v in counts if v]
         return f"EditRecord({self.kind}, {', '.join(parts) or 'no change'})"

@@ -35,6 +35,7 @@ EDITS = (
     "remove_nodes",
     "add_nodes",
     "set_weights",
+    "set_biases",
     "prune_dead",
     "reset_parameters",
 )

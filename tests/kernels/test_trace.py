@@ -82,3 +82,33 @@ def test_trace_refuses_a_recurrent_net():
     net = graphnets.from_edges(ei, 3, [0], [2], delay=[0, 1, 0], seed=0)
     with pytest.raises(ValueError, match=r"cannot trace a recurrent net .* unroll it first"):
         trace(net, torch.randn(2, 1))
+
+
+@pytest.mark.parametrize("graph", sorted(GRAPHS))
+def test_node_errors_equal_the_trace(graph):
+    from graphnets.kernels.trace import node_errors
+
+    net = GRAPHS[graph]().double()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, len(net.inputs), generator=g, dtype=torch.float64)
+    gy = torch.randn(6, len(net.outputs), generator=g, dtype=torch.float64)
+    t = trace(net, x)
+    a, delta = node_errors(net, x, gy)
+    torch.testing.assert_close(a, t.activations().detach())
+    torch.testing.assert_close(delta, t.node_gradients(t.y, gy))
+    only, none = node_errors(net, x)
+    torch.testing.assert_close(only, a)
+    assert none is None
+
+
+def test_node_errors_in_half_precision_and_of_a_recurrent_net():
+    from graphnets.kernels.trace import node_errors
+
+    net = graphnets.mlp([3, 4, 2], seed=0)
+    x, gy = torch.randn(5, 3), torch.randn(5, 2)
+    a, d = node_errors(net.to(torch.bfloat16), x, gy)
+    assert a.dtype == d.dtype == torch.bfloat16
+    ei = torch.tensor([[0, 1, 1], [1, 1, 2]])
+    rec = graphnets.from_edges(ei, 3, [0], [2], delay=[0, 1, 0], seed=0)
+    with pytest.raises(ValueError, match=r"cannot trace a recurrent net"):
+        node_errors(rec, torch.randn(2, 1))

@@ -205,6 +205,36 @@ def test_edits_set_weights_in_the_given_order():
         net.set_weights([0], float("nan"))
 
 
+def test_edits_set_biases_in_the_given_order_and_recorded():
+    net = graphnets.mlp([2, 2, 1], seed=0)
+    x = torch.randn(5, 2)
+    record = net.set_biases([(2, 0), (1, 1)], [-1.5, 0.25])
+    assert net.bias.tolist() == [0.0, 0.0, 0.0, 0.25, -1.5]
+    assert record.kind == "set_biases" and record.node_ids.tolist() == [4, 3]
+    assert net.history[-1] is record and net.num_edges == 6
+    # the function changes as the semantics say: z = b + sum w a
+    torch.testing.assert_close(net(x), evaluate(net, x))
+    net.set_biases([(1, 0), (1, 1)], 2.0)  # one value for all
+    assert net.bias.tolist()[2:4] == [2.0, 2.0]
+
+
+def test_edits_set_biases_errors():
+    net = graphnets.mlp([2, 2, 1], seed=0)
+    with pytest.raises(ValueError, match=r"cannot set the bias of input node \(0, 1\)"):
+        net.set_biases([(1, 0), (0, 1)], [1.0, 2.0])
+    with pytest.raises(
+        ValueError, match=r"expected 1 or 2 values \(one per selected node\), got 3"
+    ):
+        net.set_biases([(1, 0), (1, 1)], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"bias of node \(1, 1\) is nan"):
+        net.set_biases([(1, 0), (1, 1)], [1.0, float("nan")])
+    with pytest.raises(ValueError, match=r"nodes name 'h', which is not a node"):
+        net.set_biases(["h"], [1.0])
+    with pytest.raises(TypeError, match=r"got the string 'h'; write \['h'\] for one node"):
+        net.set_biases("h", [1.0])
+    assert net.bias.abs().sum().item() == 0.0 and len(net.history) == 0
+
+
 def test_edits_follow_an_edge_through_history():
     net = graphnets.mlp([3, 4, 2], seed=0)
     target = net.edges()[10]
