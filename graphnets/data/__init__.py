@@ -3,7 +3,8 @@
 :func:`digits` is scikit-learn's bundled copy of the UCI handwritten digits (1,797 images of
 8×8 pixels, 10 classes), so it works offline and loads in a few milliseconds.
 :mod:`graphnets.data.reber` generates the Reber grammar strings and the valid/invalid
-classification data set of the recurrent experiments.
+classification data set of the recurrent experiments. :func:`shells` draws two concentric
+spherical shells, the toy task of the URN paper (``004_…`` §2).
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -14,8 +15,9 @@ import numpy as np
 import torch
 
 from . import reber
+from .shells import shells
 
-__all__ = ["digits", "reber"]
+__all__ = ["digits", "reber", "shells"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797
