@@ -96,7 +96,9 @@ def shells(
     dim = positive_int(dim, "dim")
     (lo0, hi0), (lo1, hi1) = _check_radii(radii)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}")
+        raise TypeError(
+            f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
+        )
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
         raise ValueError(f"test_size must be a fraction in (0, 1) or a count, got {test_size!r}")
     if isinstance(test_size, numbers.Integral):
@@ -115,7 +117,9 @@ def shells(
     def part(m: int) -> tuple[torch.Tensor, torch.Tensor]:
         m1 = m // 2
         m0 = m - m1
-        x = torch.cat([_sample(m0, dim, lo0, hi0, gen, dtype), _sample(m1, dim, lo1, hi1, gen, dtype)])
+        x = torch.cat(
+            [_sample(m0, dim, lo0, hi0, gen, dtype), _sample(m1, dim, lo1, hi1, gen, dtype)]
+        )
         y = torch.cat([torch.zeros(m0, dtype=torch.long), torch.ones(m1, dtype=torch.long)])
         perm = torch.randperm(m, generator=gen)
         return x[perm], y[perm]

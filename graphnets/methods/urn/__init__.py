@@ -17,12 +17,15 @@ from .model import (
     iteration_structure,
     soft_threshold,
 )
+from .plots import emergence_figure, neuron_order
 
 __all__ = [
     "URN",
     "emerge",
     "Emergence",
     "fit",
+    "emergence_figure",
+    "neuron_order",
     "accuracy",
     "check_strength",
     "choose_threshold",

@@ -274,7 +274,7 @@ def emerge(urn: URN, x: torch.Tensor, *, tol: float = 1e-5) -> tuple[GraphNet, E
 
 
 def _report(urn, net, act, src, dst, threshold, tol, max_diff, urn_edges) -> Emergence:
-    S, I, d_in = urn.S, urn.iterations, urn.d_in
+    S, I = urn.S, urn.iterations
     s = net.structure
     esrc, edst = s.edge_index.numpy()
     has_out = np.zeros(s.num_nodes, dtype=bool)

@@ -169,9 +169,7 @@ def fit(
         record = {"epoch": epoch, "loss": total / batches}
         if x_test is not None:
             record["test_acc"] = accuracy(urn, x_test, y_test)  # type: ignore[arg-type]
-        record.update(
-            edges=urn.num_edges, density=urn.density, kernel=urn.kernel, seconds=seconds
-        )
+        record.update(edges=urn.num_edges, density=urn.density, kernel=urn.kernel, seconds=seconds)
         records.append(record)
         if log is not None:
             log(record)

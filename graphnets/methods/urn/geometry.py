@@ -114,11 +114,14 @@ def grid(width: int, height: int, depth: int, d_out: int, *, beta: float = 1.0) 
     depth = positive_int(depth, "depth")
     if depth < 2:
         raise ValueError(
-            f"depth must be at least 2 (inputs on the first plane, outputs on the last), got {depth}"
+            "depth must be at least 2 (inputs on the first plane, outputs on the last), got "
+            f"{depth}"
         )
     plane = width * height
     if not is_int(d_out) or not 1 <= d_out <= plane:
-        raise ValueError(f"d_out must be an int in 1..{plane} (one plane of the grid), got {d_out!r}")
+        raise ValueError(
+            f"d_out must be an int in 1..{plane} (one plane of the grid), got {d_out!r}"
+        )
     beta = float(beta)
     if not (beta >= 0 and beta < float("inf")):
         raise ValueError(f"beta must be a finite number >= 0, got {beta}")
@@ -137,4 +140,6 @@ def grid(width: int, height: int, depth: int, d_out: int, *, beta: float = 1.0) 
     is_out = torch.zeros(plane, dtype=torch.bool)
     is_out[closest] = True
     coords = torch.cat([*planes[:-1], last[~is_out], last[torch.sort(closest).values]])
-    return Geometry(coords, torch.tensor([1.0, 1.0, beta], dtype=torch.float64), (width, height, depth))
+    return Geometry(
+        coords, torch.tensor([1.0, 1.0, beta], dtype=torch.float64), (width, height, depth)
+    )

@@ -49,11 +49,12 @@ Not done here: no weight sharing, no recurrent use of the outputs beyond ``I`` i
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 from torch import nn
 
-from ..._util.checks import choice, positive_int
+from ..._util.checks import positive_int
 from ..._util.seeds import Seed, generator
 from ...core.activations import parse_activation
 from ...core.schedule import Schedule
@@ -242,8 +243,8 @@ class URN(nn.Module):
                 f"d_in + d_out must be at most S (input and output neurons are disjoint), got "
                 f"d_in={d_in}, d_out={d_out}, S={S}; use more neurons"
             )
-        if residual is not None:
-            choice(residual, ("output", "input"), "residual (None or one of these)")
+        if residual is not None and residual not in ("output", "input"):
+            raise ValueError(f"unknown residual {residual!r}; expected None, 'output' or 'input'")
         self.residual = residual
         act = parse_activation(activation)
         if output_activation is not None:
@@ -337,8 +338,7 @@ class URN(nn.Module):
         w = self.net.weight
         if not isinstance(x, torch.Tensor):
             raise TypeError(
-                f"expected x to be a torch.Tensor of shape [B, {self.d_in}], got "
-                f"{type(x).__name__}"
+                f"expected x to be a torch.Tensor of shape [B, {self.d_in}], got {type(x).__name__}"
             )
         if x.dim() not in (1, 2) or x.shape[-1] != self.d_in:
             raise ValueError(
@@ -600,4 +600,3 @@ class URN(nn.Module):
 
     def __repr__(self) -> str:
         return f"URN({self.extra_repr()})"
-
