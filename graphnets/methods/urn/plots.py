@@ -66,12 +66,17 @@ def emergence_figure(
         matplotlib.figure.Figure: the figure (closed if written to ``path``).
 
     Raises:
-        TypeError: if ``report`` is not an :class:`Emergence` of a URN of this size.
+        TypeError: if ``report`` is not an :class:`Emergence`.
+        ValueError: if it is the report of a URN of another size.
     """
-    if not isinstance(report, Emergence) or report.first_active.numel() != urn.S:
+    if not isinstance(report, Emergence):
         raise TypeError(
-            f"expected the Emergence report of this URN ({urn.S} neurons), got "
-            f"{type(report).__name__}"
+            f"expected the Emergence report of emerge(urn, x), got {type(report).__name__}"
+        )
+    if report.first_active.numel() != urn.S:
+        raise ValueError(
+            f"expected the report of this URN ({urn.S} neurons), got one of a URN of "
+            f"{report.first_active.numel()} neurons"
         )
     import matplotlib
 
