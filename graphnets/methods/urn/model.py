@@ -172,8 +172,10 @@ def soft_threshold(w: torch.Tensor, threshold: torch.Tensor | float) -> torch.Te
         >>> soft_threshold(torch.tensor([-2.0, -0.5, 0.3, 1.5]), 1.0).tolist()
         [-1.0, 0.0, 0.0, 0.5]
     """
-    # w - t·sign(w) where |w| > t: exact, and a true +0.0 elsewhere (sign · 0 would give -0.0)
-    return torch.where(w.abs() > threshold, w - threshold * torch.sign(w), torch.zeros_like(w))
+    # w - clamp(w, -t, t): w ∓ t beyond the threshold, and w - w = +0.0 (never -0.0) within it
+    if isinstance(threshold, torch.Tensor):
+        return w - torch.clamp(w, -threshold, threshold)
+    return w - w.clamp(-threshold, threshold)
 
 
 class URN(nn.Module):
@@ -514,11 +516,15 @@ class URN(nn.Module):
         """
         c_W, c_syn = check_strength(c_W, "c_W"), check_strength(c_syn, "c_syn")
         w = self.net.weight
-        lam: torch.Tensor | float = float(c_W)
+        t = self.step_sizes(step)
         if c_syn:
-            lam = c_W + c_syn * self.synapse_lengths(gamma)
-        t = lam * self.step_sizes(step)
-        w.copy_(soft_threshold(w, t))
+            t = t * (c_W + c_syn * self.synapse_lengths(gamma))
+        elif isinstance(t, torch.Tensor):
+            t.mul_(c_W)  # a fresh tensor: scaled in place
+        else:
+            t = t * c_W
+        # soft_threshold(w, t) = w - clamp(w, -t, t), written into w
+        w.sub_(torch.clamp(w, -t, t) if isinstance(t, torch.Tensor) else w.clamp(-t, t))
         return int((w == 0).sum())
 
     def step_sizes(self, step: float | torch.optim.Optimizer) -> torch.Tensor | float:
@@ -545,7 +551,7 @@ class URN(nn.Module):
         v = state["max_exp_avg_sq"] if group.get("amsgrad") else state["exp_avg_sq"]
         beta2 = group["betas"][1]
         correction = 1 - beta2 ** float(state["step"])
-        return lr / ((v / correction).sqrt() + group["eps"])
+        return (v / correction).sqrt_().add_(group["eps"]).reciprocal_().mul_(lr)
 
     # -- dense to sparse ------------------------------------------------------------------
     def sparsify(self, *, optimizer: torch.optim.Optimizer | None = None) -> EditRecord | None:
