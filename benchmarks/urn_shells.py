@@ -18,9 +18,9 @@ with and without the synaptic-length term ``c_syn Σ |W_ij| d_ij^γ`` (Eq. 8, 9)
 accuracy, and the kept weights that go forward (up in ``z``), backward and laterally, with their
 mean length in the plane.
 
-The default is small (``S = 500``, 2,000 samples, 60 epochs, 3 trials; a 12×12×4 grid, 20
-epochs of batch 64; about 10 minutes on 2 cores) and uses regulators 100 times the paper's,
-since it has 10 times fewer neurons and 25 times fewer steps to thin out in. ``--full`` runs
+The default is small (``S = 500``, 2,000 samples, 100 epochs, 3 trials; a 12×12×4 grid, 20
+epochs of batch 64; about 20 minutes on 2 cores) and uses regulators 100 times the paper's,
+since it has 10 times fewer neurons and 5 times fewer steps to thin out in. ``--full`` runs
 the paper's setting: ``S = 5000``, 5,000 samples (4,000 for training), 200 epochs, 5 trials,
 ``c_W = 5e-7``, ``c_N = 2e-5``, and a 24×24×6 grid (hours to days on 2 cores: see
 ``docs/urn.md``).
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import sys
 import time
 
 import torch.nn.functional as F
@@ -105,7 +106,16 @@ def shells_part(args) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, residual, out_act in variants:
-        trials = [shells_trial(args, s, residual, out_act) for s in range(args.trials)]
+        trials = []
+        for s in range(args.trials):
+            trials.append(shells_trial(args, s, residual, out_act))
+            t = trials[-1]
+            print(
+                f"{name}, seed {s}: acc {t['acc']:.3f}, hidden {t['report'].hidden}, "
+                f"{t['seconds']:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         reps = [t["report"] for t in trials]
         hidden = [
             _ms([float(r.hidden[k]) for r in reps]) for k in range(3)
@@ -248,7 +258,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     full = args.full
     args.S = 5000 if full else 500
     args.samples = 5000 if full else 2000
-    args.epochs = args.epochs or (200 if full else 60)
+    args.epochs = args.epochs or (200 if full else 100)
     args.trials = args.trials or (5 if full else 3)
     args.batch_size = 32
     args.c_W, args.c_N = (5e-7, 2e-5) if full else (5e-5, 2e-3)

@@ -23,8 +23,10 @@ __all__ = ["shells"]
 
 def _check_radii(radii: object) -> tuple[tuple[float, float], tuple[float, float]]:
     try:
-        (a, b), (c, d) = radii  # type: ignore[misc]
-        out = ((float(a), float(b)), (float(c), float(d)))
+        pairs = [tuple(float(r) for r in pair) for pair in radii]  # type: ignore[attr-defined]
+        if len(pairs) != 2 or any(len(p) != 2 for p in pairs):
+            raise ValueError
+        out = ((pairs[0][0], pairs[0][1]), (pairs[1][0], pairs[1][1]))
     except (TypeError, ValueError):
         raise ValueError(
             f"radii must be two (low, high) pairs, one per shell, got {radii!r}"

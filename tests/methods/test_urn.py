@@ -139,6 +139,18 @@ def test_urn_he_normal_init_and_seed():
     assert not torch.equal(URN(300, 1, 2, 1, seed=1).net.weight, urn.net.weight)
 
 
+def test_urn_copies_and_pickles_after_a_forward():
+    import copy
+    import pickle
+
+    urn = _urn()
+    x = _x(urn)
+    urn(x).sum().backward()  # the last forward's values hold an autograd graph
+    for other in (copy.deepcopy(urn), pickle.loads(pickle.dumps(urn))):
+        torch.testing.assert_close(other(x), urn(x), rtol=0, atol=0)
+        assert other.net.weight is not urn.net.weight
+
+
 def test_urn_single_sample_and_repr():
     urn = _urn()
     x = _x(urn)

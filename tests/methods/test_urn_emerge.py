@@ -157,6 +157,8 @@ def test_emergence_figure_writes_a_png(tmp_path):
     _, report = emerge(urn, x)
     order = neuron_order(report)
     assert bool((report.first_active[order].diff() >= 0).all()) and order.size == report.neurons
+    last = neuron_order(report, 2)
+    assert last[-2:].tolist() == [18, 19] and sorted(last.tolist()) == sorted(order.tolist())
     path = tmp_path / "fig.png"
     emergence_figure(urn, x, report, path, title="a URN")
     data = path.read_bytes()

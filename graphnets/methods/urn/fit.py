@@ -166,7 +166,7 @@ def fit(
             total += float(ce.detach())
             batches += 1
         seconds = time.perf_counter() - t0
-        record = {"epoch": epoch, "loss": total / batches}
+        record: dict = {"epoch": epoch, "loss": total / batches}
         if x_test is not None:
             record["test_acc"] = accuracy(urn, x_test, y_test)  # type: ignore[arg-type]
         record.update(edges=urn.num_edges, density=urn.density, kernel=urn.kernel, seconds=seconds)

@@ -586,6 +586,13 @@ class URN(nn.Module):
         self._plan = (self.net.structure, w.device, w.dtype, new_it, new_sched)
         return record
 
+    def __getstate__(self) -> dict:
+        # the last forward's values are part of an autograd graph, which neither pickles nor
+        # deep-copies; a copy starts without them (penalty(c_N=...) needs a forward first)
+        state = self.__dict__.copy()
+        state["_last"] = None
+        return state
+
     def extra_repr(self) -> str:
         parts = [
             f"S={self.S}",

@@ -20,8 +20,9 @@ from .model import URN
 __all__ = ["emergence_figure", "neuron_order"]
 
 
-def neuron_order(report: Emergence) -> np.ndarray:
-    """The kept neurons (``first_active >= 0``), sorted by first active iteration, then index.
+def neuron_order(report: Emergence, d_out: int = 0) -> np.ndarray:
+    """The kept neurons (``first_active >= 0``), sorted by first active iteration, then index;
+    the last ``d_out`` neurons (the URN's outputs) at the end, as the paper draws them.
 
     Example:
         >>> import torch
@@ -34,7 +35,8 @@ def neuron_order(report: Emergence) -> np.ndarray:
     """
     first = report.first_active.numpy()
     kept = np.flatnonzero(first >= 0)
-    return kept[np.lexsort((kept, first[kept]))]
+    is_out = kept >= first.size - d_out
+    return kept[np.lexsort((kept, first[kept], is_out))]
 
 
 @torch.no_grad()
@@ -49,11 +51,11 @@ def emergence_figure(
     """Activities (left) and the sorted weight matrix (right) of the kept neurons (Fig. 3, 4).
 
     Left: the fraction of the samples of ``x`` on which every kept neuron ``i`` (columns, sorted
-    by :func:`neuron_order`) is active (``N_i^{(l)} ≠ 0``) at every iteration ``l = 0 … I``
-    (rows): a neuron of an emergent MLP lights up in one row only. Right: ``|W_ij|`` above the
-    report's threshold between the kept neurons (rows ``i`` the destinations, columns ``j`` the
-    sources, the same order), on a log scale with zeros blank. Dashed lines separate the
-    iterations of first activity.
+    by :func:`neuron_order`, the output neurons last) is active (``N_i^{(l)} ≠ 0``) at every
+    iteration ``l = 0 … I`` (rows): a neuron of an emergent MLP lights up in one row only.
+    Right: ``|W_ij|`` above the report's threshold between the kept neurons (rows ``i`` the
+    destinations, columns ``j`` the sources, the same order), on a log scale with zeros blank.
+    Dashed lines separate the iterations of first activity.
 
     Args:
         urn (URN): the URN the report was made from.
@@ -84,8 +86,9 @@ def emergence_figure(
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    order = neuron_order(report)
+    order = neuron_order(report, urn.d_out)
     first = report.first_active.numpy()[order]
+    first[order >= urn.S - urn.d_out] = urn.iterations + 1  # the outputs: a block of their own
     bounds = np.flatnonzero(np.diff(first)) + 0.5
     idx = torch.from_numpy(order)
     act = (urn.activities(x)[:, :, idx] != 0).double().mean(1).cpu().numpy()
