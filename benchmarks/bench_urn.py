@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -32,21 +30,6 @@ from graphnets.data import shells
 from graphnets.urn import URN, fit
 
 I, B, D_IN, D_OUT = 4, 256, 10, 2
-
-
-def cpu_interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median CPU seconds (all threads of this process) per call, calls interleaved: on a
-    machine shared with other jobs, time spent waiting for a core is not counted, so the ratio
-    is steadier than the wall-clock one (which ``common.interleaved`` gives)."""
-    for f in fns.values():
-        f()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.process_time()
-            f()
-            times[k].append(time.process_time() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _loop_step(W, b, x, y, S):
@@ -70,9 +53,8 @@ def _urn_step(urn, x, y):
 
 def dense(sizes, repeats) -> list[str]:
     rows = [
-        "| S | edges | build | schedule | URN step | `W @ N` loop | ratio (target ≤ 1.2) | "
-        "CPU-time ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| S | edges | build | schedule | URN step | `W @ N` loop | ratio (target ≤ 1.2) |",
+        "|---|---|---|---|---|---|---|",
     ]
     g = torch.Generator().manual_seed(0)
     x = torch.randn(B, D_IN, generator=g)
@@ -95,11 +77,9 @@ def dense(sizes, repeats) -> list[str]:
         reps = repeats if S <= 1000 else max(3, repeats // 6)
         fns = {"urn": _urn_step(urn, x, y), "loop": _loop_step(W, b, x, y, S)}
         t = interleaved(fns, repeats=reps)
-        cpu = cpu_interleaved(fns, repeats=reps)
         rows.append(
             f"| {S:,} | {urn.num_edges:,} | {build:.2f} s | {compile_s:.2f} s | "
             f"{t['urn'] * 1e3:.1f} ms | {t['loop'] * 1e3:.1f} ms | **{t['urn'] / t['loop']:.2f}** |"
-            f" {cpu['urn'] / cpu['loop']:.2f} |"
         )
         del urn, W, b
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
