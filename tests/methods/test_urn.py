@@ -120,11 +120,14 @@ def test_urn_graph_is_complete_with_delay_one():
     assert torch.equal(W[dst, src], urn.net.weight)
 
 
-def test_urn_dense_phase_runs_one_complete_dense_level():
-    urn = URN(30, 4, 3, 2, seed=0)
+@pytest.mark.parametrize("output_activation", [None, "identity", "tanh"])
+def test_urn_dense_phase_runs_one_complete_dense_level(output_activation):
+    urn = URN(30, 4, 3, 2, output_activation=output_activation, seed=0)
     (level,) = [lv for lv in urn.schedule().levels if lv.kind != "bias"]
-    assert level.kind == "dense" and level.complete  # the weights are a free view
+    assert level.kind == "dense" and level.complete
+    # the weights are a free view: no gather of the edges, the neurons in index order
     assert urn.schedule().edge_order is None and urn.kernel == "dense"
+    assert urn.schedule().out_pos.tolist() == list(range(30, 60))
 
 
 def test_urn_he_normal_init_and_seed():
@@ -167,8 +170,8 @@ def test_complete_and_iteration_structure():
     s = complete_structure(3, 1, 1)
     assert s.edge_index.tolist() == [[0, 1, 2] * 3, [0, 0, 0, 1, 1, 1, 2, 2, 2]]
     it = iteration_structure(s, 3)
-    assert it.inputs.tolist() == [0, 1, 2] and it.outputs.tolist() == [3, 4, 5]
-    assert it.edge_index.tolist() == [[0, 1, 2] * 3, [3, 3, 3, 4, 4, 4, 5, 5, 5]]
+    assert it.inputs.tolist() == [3, 4, 5] and it.outputs.tolist() == [0, 1, 2]
+    assert it.edge_index.tolist() == [[3, 4, 5] * 3, [0, 0, 0, 1, 1, 1, 2, 2, 2]]
 
 
 # -- regulators ------------------------------------------------------------------------------

@@ -111,9 +111,11 @@ def complete_structure(
 def iteration_structure(structure: Structure, S: int) -> Structure:
     """One iteration of a URN as a feed-forward structure: the step graph of ``structure``.
 
-    Nodes ``0 … S-1`` are inputs (the neurons' values at iteration ``l``), nodes ``S … 2S-1`` the
-    neurons at ``l + 1`` (all outputs, in neuron order); every delay-1 edge ``u → v`` of
-    ``structure`` becomes ``u → S + v``, in the same order, so the weights line up.
+    Nodes ``0 … S-1`` are the neurons at iteration ``l + 1`` (all outputs, in neuron order),
+    nodes ``S … 2S-1`` inputs (the neurons' values at ``l``); every delay-1 edge ``u → v`` of
+    ``structure`` becomes ``S + u → v``, in the same order, so the weights line up. The neurons
+    come first so that the schedule keeps them in index order (it groups a level's nodes by
+    activation in order of first appearance): the hidden activation, then the outputs'.
 
     Raises:
         ValueError: if ``structure`` has an edge that is not a delay-1 edge between neurons
@@ -135,11 +137,11 @@ def iteration_structure(structure: Structure, S: int) -> Structure:
         )
     acts = structure.activations
     return Structure(
-        torch.stack([src, dst + S]),
+        torch.stack([src + S, dst]),
         range(2 * S),
-        range(S),
         range(S, 2 * S),
-        ["identity"] * S + list(acts[:S]),
+        range(S),
+        list(acts[:S]) + ["identity"] * S,
     )
 
 
@@ -369,7 +371,7 @@ class URN(nn.Module):
                 )
             w = weight.to(w.device, w.dtype)
         sched = self.schedule()
-        b_step = torch.cat([b.new_zeros(S), b[:S]])  # the state inputs take no bias
+        b_step = torch.cat([b[:S], b.new_zeros(S)])  # the state inputs take no bias
         N = torch.nn.functional.pad(x, (0, S - self.d_in))
         values = [N]
         embedded = N
