@@ -106,6 +106,20 @@ def test_urn_iteration_is_the_recurrent_nets_own_step():
     torch.testing.assert_close(y, urn(x), rtol=0, atol=1e-12)
 
 
+def test_urn_unrolled_net_with_the_input_as_its_state_is_the_urn():
+    # graphnets.unroll of urn.net, its state inputs (label, -1) fed N^(0) = (x, 0, ..., 0)
+    urn = _urn()
+    x = _x(urn)
+    unrolled = graphnets.unroll(urn.net, urn.iterations, state_inputs=True)
+    assert unrolled.inputs[-urn.S :] == [(i, -1) for i in range(urn.S)]
+    ignored = torch.zeros(7, urn.d_in * urn.iterations, dtype=torch.float64)  # no edges
+    y = unrolled(torch.cat([ignored, urn.activities(x)[0]], 1))
+    steps = y.view(7, urn.iterations, urn.d_out)
+    for ell in range(urn.iterations):
+        torch.testing.assert_close(steps[:, ell], urn.activities(x)[ell + 1, :, -urn.d_out :])
+    torch.testing.assert_close(steps[:, -1], urn(x), rtol=0, atol=1e-12)
+
+
 def test_urn_graph_is_complete_with_delay_one():
     urn = URN(5, 2, 2, 1, seed=0)
     G = urn.net.to_networkx()
