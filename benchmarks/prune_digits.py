@@ -170,24 +170,19 @@ def table(results: dict, at=(0.0, 0.5, 0.8, 0.9, 0.95)) -> str:
 
 
 def plot(results: dict, path: str, title: str) -> None:
-    import matplotlib
+    """Accuracy against compression, one panel per net, one line per method
+    (:func:`graphnets.plot.compression`)."""
+    from graphnets.plot import compression, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    comp = 100 * np.asarray(results["compression"])
+    plt = pyplot()
     archs = list(results["acc"])
     fig, axes = plt.subplots(1, len(archs), figsize=(6 * len(archs), 4.2), squeeze=False)
     for ax, arch in zip(axes[0], archs, strict=True):
-        for method, acc in results["acc"][arch].items():
-            m, s = acc.mean(0), acc.std(0)
-            ax.plot(comp, m, marker="o", ms=3, label=method)
-            ax.fill_between(comp, m - s, m + s, alpha=0.15)
-        ax.set_title(f"hidden {arch}")
-        ax.set_xlabel("compression (% of edges removed)")
         ax.set_ylabel("test accuracy after retraining")
+        for method, acc in results["acc"][arch].items():
+            compression(results["compression"], acc, ax=ax, label=method)
+        ax.set_title(f"hidden {arch}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

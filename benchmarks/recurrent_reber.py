@@ -290,36 +290,32 @@ def pruning_tables(df: pd.DataFrame, tol: float = 0.02) -> tuple[str, str]:
 
 
 def plot_pruning(df: pd.DataFrame, path: str, title: str) -> None:
-    import matplotlib
+    """Accuracy against the fraction pruned, before and after retraining, one panel per kind
+    (:func:`graphnets.plot.compression`, mean ± std over seeds)."""
+    from graphnets.plot import compression, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(KINDS), figsize=(5 * len(KINDS), 4), sharey=True)
     colors = dict(zip(MODES, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     for ax, kind in zip(axes, KINDS, strict=True):
+        ax.set_xlabel(f"% of {'i2h and h2h' if kind == 'both' else kind} edges pruned")
         for mode in df["mode"].unique():
             base = df[(df["mode"] == mode) & (df["kind"] == "none")]
             sub = pd.concat(
                 [base.assign(kind=kind), df[(df["mode"] == mode) & (df["kind"] == kind)]]
             )
             for column, style in (("after", "-"), ("before", "--")):
-                g = sub.groupby("fraction")[column]
-                x = 100 * g.mean().index.to_numpy()
-                m, s = g.mean().to_numpy(), g.std(ddof=0).to_numpy()
-                ax.plot(
-                    x,
-                    m,
-                    style,
-                    marker="o",
-                    ms=3,
+                acc = sub.pivot_table(index="seed", columns="fraction", values=column)
+                compression(
+                    acc.columns.to_numpy(),
+                    acc.to_numpy(),
+                    ax=ax,
+                    linestyle=style,
                     color=colors[mode],
                     label=f"{mode} {'after retraining' if column == 'after' else 'pruned'}",
                 )
-                if sub["seed"].nunique() > 1:
-                    ax.fill_between(x, m - s, m + s, color=colors[mode], alpha=0.1, lw=0)
+            ax.get_legend().remove()
         ax.set_title(f"pruning {kind}" + (" (i2h and h2h)" if kind == "both" else ""))
-        ax.set_xlabel(f"% of {'i2h and h2h' if kind == 'both' else kind} edges pruned")
         ax.set_ylim(0.4, 1.02)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")

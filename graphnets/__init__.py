@@ -19,7 +19,7 @@ Example:
 import importlib as _importlib
 import sys as _sys
 
-from . import data, train
+from . import data, plot, train
 from ._util.version import VERSION
 from .builders import cells, priors
 from .builders.mlp import mlp
@@ -62,6 +62,7 @@ __all__ = [
     "load",
     "mlp",
     "parse_activation",
+    "plot",
     "predict",
     "priors",
     "prune",

@@ -9,8 +9,9 @@ Option values are checked by ``argparse`` types (:func:`positive_int`, :func:`po
 involve two options go through :func:`usage_error`.
 
 Commands:
-    experiment  Sample, train, measure and predict random-graph nets; write a report.
-    demo        Train a Watts–Strogatz random-graph network on the bundled digits data.
+    experiment    Sample, train, measure and predict random-graph nets; write a report.
+    demo          Train a Watts–Strogatz random-graph network on the bundled digits data.
+    build-kernel  Compile the fused C++ kernel now (``make setup`` runs it), not on first use.
 """
 
 from __future__ import annotations
@@ -231,8 +232,9 @@ damaged or missing one is named and trained again; settings are checked before a
 a finished folder on a read-only disk opens (a rerun with nothing to do writes nothing).
 
 Outputs: results.csv (one row per net), curves.csv, nets/, comparison.csv, correlations.csv,
-predictions.csv, plots/*.png and report.md. Exit status: 0 done, 1 refused or failed (message
-on stderr), 2 bad usage, 130 interrupted.
+predictions.csv (each table also as .parquet, with its column types; read them all with
+graphnets.experiment.load), plots/*.png and report.md. Exit status: 0 done, 1 refused or
+failed (message on stderr), 2 bad usage, 130 interrupted.
 """
 
 
@@ -350,6 +352,63 @@ def run_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_build_kernel(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Compile the fused C++ kernel for this environment, torch and CPU, so that the first "
+        "forward pass does not stop for it (about 20-60 s, once; `make setup` runs this). A "
+        "cached build made for another torch or CPU is never loaded: it has another name, and "
+        "this builds a new one. Without a C++ compiler it says so in one line and exits 0: "
+        "graphnets then uses its pure-torch kernels."
+    )
+
+
+def run_build_kernel(args: argparse.Namespace) -> int:
+    """Build the fused kernel (or say why not, in one line); 0 unless asked for and broken."""
+    import logging
+    import warnings
+
+    from .kernels import fused
+
+    if os.environ.get("GRAPHNETS_NO_CPP", "") not in ("", "0"):
+        print(
+            "graphnets build-kernel: GRAPHNETS_NO_CPP is set, nothing to build: graphnets uses "
+            "its pure-torch kernels"
+        )
+        return 0
+    path = fused.built_path()
+    missing = None if path is not None else fused.compiler_missing()
+    if missing is not None:
+        print(
+            f"graphnets build-kernel: {missing}: graphnets uses its pure-torch kernels; install "
+            "g++ (or set CXX) and rerun this for the faster fused C++ kernel"
+        )
+        return 0
+    start = time.perf_counter()
+    # torch's own compiler warnings would bury the one line below
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ok = fused.available()
+    finally:
+        log.setLevel(level)
+    if ok and path is not None:
+        print(f"graphnets build-kernel: the fused C++ kernel is already built: {path}")
+    elif ok:
+        print(
+            f"graphnets build-kernel: built the fused C++ kernel in "
+            f"{time.perf_counter() - start:.0f} s: {fused.built_path()}"
+        )
+    else:
+        print(
+            f"graphnets build-kernel: the fused C++ kernel is not available "
+            f"({fused.why_unavailable()}); graphnets uses its pure-torch kernels"
+        )
+    return 0
+
+
 #: The subcommands, in the order ``graphnets --help`` lists them.
 COMMANDS: list[Command] = [
     Command(
@@ -363,6 +422,12 @@ COMMANDS: list[Command] = [
         "train a Watts–Strogatz random-graph net on the bundled digits data",
         _configure_demo,
         run_demo,
+    ),
+    Command(
+        "build-kernel",
+        "compile the fused C++ kernel now rather than on first use (make setup runs it)",
+        _configure_build_kernel,
+        run_build_kernel,
     ),
 ]
 

@@ -24,7 +24,7 @@ LAYERS = [
     ("nn",),
     ("io",),
     ("builders",),
-    ("data", "train", "methods"),
+    ("data", "train", "methods", "plot"),
     ("experiment",),
     ("cli", "__main__"),
     ("__init__",),

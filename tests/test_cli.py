@@ -104,3 +104,78 @@ def test_cli_python_dash_m_runs_the_same_main():
     assert done.returncode == 0
     assert done.stdout.startswith("usage: graphnets")
     assert "demo" in done.stdout
+
+
+# -- build-kernel -----------------------------------------------------------------------------
+_KERNEL_CODE = """
+import sys, torch
+if sys.argv[1:] == ["other-torch"]:
+    torch.__version__ = "0.0.1+other"  # a cache made for another torch must not load
+from graphnets.kernels import fused
+print(fused.built_path() is not None, fused.available())
+"""
+
+
+def _python(args, **env):
+    import os
+
+    return subprocess.run(
+        [sys.executable, *args], env=dict(os.environ, **env), capture_output=True, text=True
+    )
+
+
+def test_cli_build_kernel_builds_or_finds_this_environments_kernel(capsys):
+    from graphnets.kernels import fused
+
+    assert main(["build-kernel"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert re.fullmatch(
+        r"graphnets build-kernel: (the fused C\+\+ kernel is already built|built the fused C\+\+ "
+        r"kernel in \d+ s): .*\.so",
+        out,
+    ), out
+    path = fused.built_path()
+    assert out.endswith(path) and path.endswith(f"{fused.extension_name()}.so")
+    assert fused.available()
+
+
+def test_cli_build_kernel_cache_of_another_torch_or_cpu_is_never_loaded():
+    from graphnets.kernels import fused
+
+    assert main(["build-kernel"]) == 0  # this environment's build exists
+    assert fused.extension_name(torch_version="0.0.1+other") != fused.extension_name()
+    assert fused.extension_name(cpu="another CPU") != fused.extension_name()
+    # with no compiler, this torch's cache loads; another torch's name finds no build, and
+    # graphnets falls back to its torch kernels with one line saying why
+    same = _python(["-c", _KERNEL_CODE], CXX="/nonexistent/c++")
+    assert same.stdout.split() == ["True", "True"] and same.stderr == ""
+    other = _python(["-c", _KERNEL_CODE, "other-torch"], CXX="/nonexistent/c++")
+    assert other.stdout.split() == ["False", "False"]
+    assert other.stderr == (
+        "graphnets: no C++ compiler ('/nonexistent/c++' is not on PATH): using the pure-torch "
+        "kernels; install g++ (or set CXX) for the faster fused C++ kernel\n"
+    )
+
+
+def test_cli_build_kernel_without_compiler_one_line_exit_0(tmp_path):
+    done = _python(
+        ["-m", "graphnets", "build-kernel"],
+        CXX="/nonexistent/c++",
+        TORCH_EXTENSIONS_DIR=str(tmp_path),
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == (
+        "graphnets build-kernel: no C++ compiler ('/nonexistent/c++' is not on PATH): graphnets "
+        "uses its pure-torch kernels; install g++ (or set CXX) and rerun this for the faster "
+        "fused C++ kernel\n"
+    )
+    skipped = _python(["-m", "graphnets", "build-kernel"], GRAPHNETS_NO_CPP="1")
+    assert skipped.returncode == 0 and skipped.stdout.startswith(
+        "graphnets build-kernel: GRAPHNETS_NO_CPP is set, nothing to build"
+    )
+
+
+def test_cli_build_kernel_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "build-kernel" in capsys.readouterr().out

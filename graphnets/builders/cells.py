@@ -158,7 +158,7 @@ def from_prior(
 
     Raises:
         ValueError: unknown ``recurrent`` / ``inputs_to``, an empty graph, self loops.
-        graphnets.levels.CycleError: a directed ``D`` with a cycle.
+        graphnets.CycleError: a directed ``D`` with a cycle.
 
     Example:
         >>> import networkx as nx

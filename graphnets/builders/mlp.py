@@ -26,7 +26,8 @@ def mlp(
 ) -> GraphNet:
     """The dense layered net with layer sizes ``sizes`` (inputs first, outputs last).
 
-    Nodes are labelled ``(layer, unit)``, layer 0 being the inputs.
+    Nodes are labelled ``(layer, unit)``, layer 0 being the inputs. The edges are already in
+    schedule order, so every layer runs as one ``addmm`` on a view of ``weight``.
 
     Args:
         sizes (list of int): layer sizes, at least two.

@@ -299,6 +299,21 @@ def watts_strogatz(
 ) -> GraphNet:
     """A Watts–Strogatz small-world prior (``networkx.watts_strogatz_graph(n, k, p)``).
 
+    Args:
+        n_inputs, n_outputs (int): sizes of the input and output layers.
+        n (int): hidden nodes of the random graph.
+        k (int): ring neighbours of every node, ``0 <= k < n`` (odd ``k`` acts as ``k - 1``, as
+            in networkx).
+        p (float): rewiring probability in ``[0, 1]``.
+        seed (int or torch.Generator, optional): fixes the graph, the orientation and the
+            weights.
+        **options: passed to :func:`embed` (``inputs_to``, ``outputs_from``, ``activation``,
+            ``output_activation``, ``kernel``, ``recurrent``, ``dtype``, ``device``).
+
+    Raises:
+        ValueError: for ``k >= n``, a ``p`` outside ``[0, 1]`` (``nan`` included) or sizes that are
+            not positive ints.
+
     Example:
         >>> net = watts_strogatz(64, 10, 100, 4, 0.3, seed=1)
         >>> net.inputs[0], net.outputs[-1]
@@ -310,7 +325,7 @@ def watts_strogatz(
 
 def ws_graph(n: int, k: int, p: float, seed) -> tuple[nx.Graph, int | None]:
     """The Watts–Strogatz graph of a seed and the seed left for what follows (orientation,
-    weights); shared with the cell builders (:mod:`graphnets.builders.cells`)."""
+    weights); shared with the cell builders (:mod:`graphnets.cells`)."""
     n, k, p = positive_int(n, "n"), nonnegative_int(k, "k"), _probability(p)
     if k >= n:
         raise ValueError(f"k={k} must be smaller than n={n}; choose a smaller k or a larger n")
@@ -343,7 +358,24 @@ def barabasi_albert(
     seed: int | torch.Generator | None = None,
     **options,
 ) -> GraphNet:
-    """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``)."""
+    """A Barabási–Albert preferential-attachment prior (``networkx.barabasi_albert_graph``).
+
+    Args:
+        n_inputs, n_outputs (int): sizes of the input and output layers.
+        n (int): hidden nodes of the random graph.
+        m (int): edges from every new node to existing ones, ``1 <= m < n``.
+        seed (int or torch.Generator, optional): fixes the graph, the orientation and the
+            weights.
+        **options: passed to :func:`embed` (``inputs_to``, ``outputs_from``, ``activation``,
+            ``output_activation``, ``kernel``, ``recurrent``, ``dtype``, ``device``).
+
+    Raises:
+        ValueError: for ``m`` outside ``1 .. n-1`` or sizes that are not positive ints.
+
+    Example:
+        >>> barabasi_albert(4, 2, 20, 2, seed=0).num_nodes
+        26
+    """
     G, s_rest = ba_graph(n, m, seed)
     return from_graph(G, n_inputs, n_outputs, seed=s_rest, **options)
 
@@ -357,7 +389,25 @@ def erdos_renyi(
     seed: int | torch.Generator | None = None,
     **options,
 ) -> GraphNet:
-    """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``)."""
+    """An Erdős–Rényi ``G(n, p)`` prior (``networkx.gnp_random_graph``).
+
+    Args:
+        n_inputs, n_outputs (int): sizes of the input and output layers.
+        n (int): hidden nodes of the random graph.
+        p (float): probability of every edge, in ``[0, 1]``.
+        seed (int or torch.Generator, optional): fixes the graph, the orientation and the
+            weights.
+        **options: passed to :func:`embed` (``inputs_to``, ``outputs_from``, ``activation``,
+            ``output_activation``, ``kernel``, ``recurrent``, ``dtype``, ``device``).
+
+    Raises:
+        ValueError: for a ``p`` outside ``[0, 1]`` (``nan`` included) or sizes that are not
+            positive ints.
+
+    Example:
+        >>> erdos_renyi(4, 2, 20, 0.2, seed=0).num_nodes
+        26
+    """
     n, p = positive_int(n, "n"), _probability(p)
     s_graph, s_rest = spawn(seed, 2)
     G = nx.gnp_random_graph(n, p, seed=s_graph)

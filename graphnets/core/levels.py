@@ -6,7 +6,7 @@ evaluation layers of ``001_…`` §4.5. Computed by Kahn's algorithm one generat
 numpy doing the work of a generation in a few vectorised calls, so 1M-edge graphs level in
 well under a second.
 
-Not checked here: labels, roles, duplicate edges (see :mod:`graphnets.structure`).
+Not checked here: labels, roles, duplicate edges (see :class:`graphnets.Structure`).
 """
 
 from __future__ import annotations

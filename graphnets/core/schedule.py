@@ -78,7 +78,12 @@ class LevelPlan:
 
 @dataclass
 class Schedule:
-    """A compiled plan: node and edge orders, per-level plans, and the fused kernel's arrays."""
+    """A compiled plan: node and edge orders, per-level plans, and the fused kernel's arrays.
+
+    ``order`` maps a position to a node, ``position`` a node to its position, ``edge_order``
+    gives the edges in the order the kernels read them, ``out_pos`` the positions of the
+    outputs, ``levels`` one plan per level, and :meth:`kinds` the kernel of every level.
+    """
 
     kernel: str
     num_nodes: int

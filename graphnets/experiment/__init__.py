@@ -8,8 +8,9 @@ extended and re-analysed stage by stage. ``graphnets experiment`` is the command
 Modules, one concept each: :mod:`.config` (schema, validation, merging), :mod:`.sample` (net
 ``i``'s spec from ``(seed, i)``), :mod:`.tasks` (the pure per-net training task),
 :mod:`.executors` (in-process, worker processes, Ray), :mod:`.store` (the folder's lock,
-atomic writes, checked runs, resuming), :mod:`.measure`, :mod:`.ranking`, :mod:`.report` and
-:mod:`.pipeline` (the stages).
+atomic writes, checked runs, resuming), :mod:`.tables` (the Parquet copies of the tables, and
+:func:`load`, which reads them as DataFrames), :mod:`.measure`, :mod:`.ranking`,
+:mod:`.report` and :mod:`.pipeline` (the stages).
 
 Example:
     >>> from graphnets.experiment import default_config
@@ -28,6 +29,7 @@ from .executors import EXECUTORS, run_tasks
 from .pipeline import STAGES, StageError, format_summary, run
 from .sample import build, spec, specs
 from .store import FolderError, Store
+from .tables import TABLES, load
 from .tasks import train_task
 
 __all__ = [
@@ -36,10 +38,12 @@ __all__ = [
     "StageError",
     "STAGES",
     "EXECUTORS",
+    "TABLES",
     "Store",
     "build",
     "default_config",
     "format_summary",
+    "load",
     "load_config",
     "merge",
     "resolve",

@@ -42,6 +42,7 @@ from .ranking import best_predictors, comparison, correlation_table, out_of_fold
 from .report import plot_curves, plot_predictions, plot_properties, write_report
 from .sample import specs as draw
 from .store import FolderError, Store
+from .tables import typed
 from .tasks import check_data, one_thread, train_task
 
 __all__ = ["STAGES", "StageError", "run", "results_table", "format_summary"]
@@ -49,8 +50,11 @@ __all__ = ["STAGES", "StageError", "run", "results_table", "format_summary"]
 #: The stages, in order; ``"all"`` runs them all.
 STAGES = ("sample", "train", "measure", "predict", "report")
 
-#: The tables the predict stage writes, and those the report stage reads.
-PREDICT_FILES = ("comparison.csv", "comparison_folds.csv", "predictions.csv", "correlations.csv")
+#: The tables the predict stage writes (each a CSV and a Parquet file), and those the report
+#: stage reads.
+PREDICT_TABLES = ("comparison", "comparison_folds", "predictions", "correlations")
+PREDICT_FILES = tuple(f"{t}.{ext}" for t in PREDICT_TABLES for ext in ("csv", "parquet"))
+MEASURE_FILES = ("properties.csv", "properties.parquet")
 REPORT_INPUTS = (
     "results.csv",
     "curves.csv",
@@ -78,9 +82,9 @@ def _nets_digest(records: Mapping[int, Mapping], ids) -> str:
     return _digest([[int(i), records[int(i)]["nets"]] for i in ids])
 
 
-def _fresh(store: Store, stage: str, inputs, log) -> bool:
+def _fresh(store: Store, stage: str, inputs, log, files=()) -> bool:
     try:
-        return store.fresh(stage, inputs)
+        return store.fresh(stage, inputs, files)
     except FolderError as err:  # a damaged stages.json only costs a rerun
         log(f"{stage}: {err}; running the stage again")
         return False
@@ -111,11 +115,19 @@ def _verified(store: Store, specs, stage: str) -> dict[int, dict]:
 
 # -- tables -----------------------------------------------------------------------------------
 def results_table(
-    store: Store, specs: list[dict], config: Mapping, records: Mapping[int, Mapping] | None = None
+    store: Store,
+    specs: list[dict],
+    config: Mapping,
+    records: Mapping[int, Mapping] | None = None,
+    *,
+    types: bool = False,
 ):
-    """One row per finished net: spec, seeds, training settings, metrics, timings, properties.
+    """One row per finished net: spec, seeds, training settings, metrics, timings, properties;
+    and the per-epoch curves.
 
-    ``records`` are the finished runs (default: those :meth:`.store.Store.runs` finds)."""
+    ``records`` are the finished runs (default: those :meth:`.store.Store.runs` finds). With
+    ``types``, the tables of the Parquet files: ints stay ints (``Int64`` where some nets lack
+    the column), ``train_seeds`` a list; else those of the CSVs."""
     import pandas as pd
 
     if records is None:
@@ -138,25 +150,31 @@ def results_table(
             **record["row"],
         }
         if len(seeds) > 1:
-            row["train_seeds"] = " ".join(map(str, seeds))
+            row["train_seeds"] = list(seeds) if types else " ".join(map(str, seeds))
         rows.append(row)
         curves += [{"id": s["id"], **h} for h in record["history"]]
-    table = pd.DataFrame(rows)
+    table = typed(rows) if types else pd.DataFrame(rows)
     if len(table):
         table = table.set_index("id")
         try:
-            props = pd.read_csv(store.path("properties.csv"), index_col="id")
+            if types and os.path.exists(store.path("properties.parquet")):
+                props = pd.read_parquet(store.path("properties.parquet"))
+            else:
+                props = pd.read_csv(store.path("properties.csv"), index_col="id")
             table = table.join(props, how="left")
         except FileNotFoundError:
             pass
-    return table, pd.DataFrame(curves)
+    return table, typed(curves) if types else pd.DataFrame(curves)
 
 
 def _write_results(store: Store, specs, config, records=None) -> object:
+    if records is None:
+        records = store.runs(specs).records
     table, curves = results_table(store, specs, config, records)
     if len(table):
-        store.write_csv("results.csv", table)
-        store.write_csv("curves.csv", curves, index=False)
+        table_t, curves_t = results_table(store, specs, config, records, types=True)
+        store.write_table("results", table, typed=table_t)
+        store.write_table("curves", curves, index=False, typed=curves_t)
     return table
 
 
@@ -167,7 +185,7 @@ def _sample(store, config, specs, log):
     table = pd.DataFrame(
         [{**s, "train_seeds": " ".join(map(str, s["train_seeds"]))} for s in specs]
     ).set_index("id")
-    store.write_csv("samples.csv", table)
+    store.write_table("samples", table, typed=typed(specs).set_index("id"))
     counts = table["prior"].value_counts().to_dict()
     log(
         f"sample: {len(specs)} nets ("
@@ -246,15 +264,14 @@ def _measure(store, config, specs, log, progress, forced):
     if not ids:
         raise StageError(f"measure: no trained nets in {store.out}; run --stage train first")
     inputs = {"properties": config["measure"]["properties"], "nets": _nets_digest(records, ids)}
-    if not forced and _fresh(store, "measure", inputs, log):
+    if not forced and _fresh(store, "measure", inputs, log, MEASURE_FILES):
         log(f"measure: properties of the {len(ids)} nets are up to date (skipped)")
         return
     _writable(store, "measure", "properties.csv is not up to date")
     log(f"measure: properties of {len(ids)} nets")
     paths = [(i, store.net_path(i)) for i in ids]
     table = measure(paths, config["measure"]["properties"], progress=progress)
-    store.write_csv("properties.csv", table)
-    store.stamp("measure", inputs, ["properties.csv"])
+    store.stamp("measure", inputs, store.write_table("properties", table))
     _write_results(store, specs, config, records)
 
 
@@ -296,7 +313,7 @@ def _predict(store, config, specs, log, progress, forced):
         "y": _digest(np.round(y, 12).tolist()),
         "properties": props,
     }
-    if not forced and _fresh(store, "predict", inputs, log):
+    if not forced and _fresh(store, "predict", inputs, log, PREDICT_FILES):
         log(f"predict: comparison of the {len(table)} nets is up to date (skipped)")
         return
     _writable(store, "predict", "its tables are not up to date")
@@ -309,10 +326,10 @@ def _predict(store, config, specs, log, progress, forced):
         preds = out_of_fold(oof, y, best_predictors(comp, 2), settings)
     preds.insert(0, "id", table.index.to_numpy())
     comp.index.name = "predictor"
-    store.write_csv("comparison.csv", comp)
-    store.write_csv("comparison_folds.csv", per_fold, index=False)
-    store.write_csv("predictions.csv", preds, index=False)
-    store.write_csv("correlations.csv", correlation_table(table[props], y))
+    store.write_table("comparison", comp)
+    store.write_table("comparison_folds", per_fold, index=False)
+    store.write_table("predictions", preds, index=False)
+    store.write_table("correlations", correlation_table(table[props], y))
     store.stamp("predict", inputs, PREDICT_FILES)
 
 

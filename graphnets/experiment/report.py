@@ -1,4 +1,5 @@
-"""The report stage: plots (PNG, matplotlib's Agg backend) and ``report.md`` tying them together.
+"""The report stage: plots (PNG, drawn by :mod:`graphnets.plot`) and ``report.md`` tying them
+together.
 
 Reads only what the earlier stages wrote into the results folder, so it can be rerun alone.
 Three figures:
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import plot
 from ..methods.predict.compare import METRICS
 from .store import write_file
 
@@ -26,13 +28,13 @@ PRIOR_LABELS = {"ws": "Watts–Strogatz", "ba": "Barabási–Albert", "er": "Erd
 _COLOURS = {"ws": "tab:blue", "ba": "tab:orange", "er": "tab:green"}
 
 
-def _pyplot():
-    import matplotlib
+def _figure(width: float, height: float, panels: int = 1):
+    """A figure of ``panels`` axes in a row, made without pyplot (no backend, no global state:
+    safe in workers and threads); PNGs are written by its own Agg canvas."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only: no display needed, safe in workers and on servers
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(1, panels, squeeze=False)[0]
 
 
 def _save(fig, path: str) -> str:
@@ -51,71 +53,49 @@ def strongest(correlations, count: int) -> list[str]:
 
 
 def plot_properties(results, correlations, target: str, count: int, path: str) -> str:
-    """Scatter plots of ``target`` against the ``count`` most correlated properties."""
-    plt = _pyplot()
+    """Scatter plots of ``target`` against the ``count`` most correlated properties
+    (:func:`graphnets.plot.scatter`)."""
     names = strongest(correlations, count)
     cols = max(1, len(names))
-    fig, axes = plt.subplots(1, cols, figsize=(3.6 * cols, 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=False):
-        for prior, part in results.groupby("prior"):
-            ax.scatter(
-                part[name],
-                part[target],
-                s=12,
-                alpha=0.7,
-                color=_COLOURS.get(prior),
-                label=PRIOR_LABELS.get(prior, prior),
-            )
-        ax.set_xlabel(name)
+    fig, axes = _figure(3.6 * cols, 3.2, cols)
+    table = results.reset_index()
+    for ax, name in zip(axes, names, strict=False):
+        plot.scatter(table, name, target, hue="prior", colors=_COLOURS, names=PRIOR_LABELS, ax=ax)
         ax.set_title(f"Spearman ρ = {correlations.loc[name, 'spearman']:.2f}", fontsize=9)
-    axes[0][0].set_ylabel(target)
-    axes[0][0].legend(fontsize=7)
+        ax.get_legend().remove()
+    axes[0].legend(fontsize=7)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
     fig.tight_layout()
-    path = _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_predictions(predictions, names, target: str, path: str) -> str:
-    """Out-of-fold prediction against the actual target, one panel per predictor."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
+    """Out-of-fold prediction against the actual target, one panel per predictor
+    (:func:`graphnets.plot.predictions`)."""
+    fig, axes = _figure(3.6 * len(names), 3.4, len(names))
     y = predictions["actual"].to_numpy()
-    lo, hi = float(np.min(y)), float(np.max(y))
-    for ax, name in zip(axes[0], names, strict=True):
-        ax.scatter(y, predictions[name], s=12, alpha=0.7)
-        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
+    for ax, name in zip(axes, names, strict=True):
         ax.set_xlabel(f"actual {target}")
         ax.set_ylabel(f"predicted ({name})")
+        plot.predictions(y, predictions[name].to_numpy(), ax=ax)
         ax.set_title(name, fontsize=9)
     fig.tight_layout()
-    path = _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_curves(curves, priors: Mapping[int, str], path: str) -> str:
-    """Training loss and test accuracy per epoch of every training, coloured by prior."""
-    plt = _pyplot()
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
-    seen = set()
-    for (i, _), part in curves.groupby(["id", "repeat"]):
-        prior = priors.get(i)
-        label = None if prior in seen else PRIOR_LABELS.get(prior, prior)
-        seen.add(prior)
-        kw = dict(color=_COLOURS.get(prior), alpha=0.35, lw=0.8, marker=".", ms=3)
-        ax_loss.plot(part["epoch"], part["loss"], label=label, **kw)
-        ax_acc.plot(part["epoch"], part["test_acc"], **kw)
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("training loss")
-    ax_loss.set_yscale("log")
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("test accuracy")
-    ax_loss.legend(fontsize=7)
+    """Training loss and test accuracy per epoch of every training, coloured by prior
+    (:func:`graphnets.plot.learning_curves`)."""
+    fig, (ax_loss, ax_acc) = _figure(9, 3.4, 2)
+    curves = curves.assign(prior=curves["id"].map(dict(priors)))
+    by = [c for c in ("id", "repeat") if c in curves.columns]
+    style = dict(by=by, hue="prior", colors=_COLOURS, names=PRIOR_LABELS)
+    plot.learning_curves(curves, "loss", ax=ax_loss, **style)
+    plot.learning_curves(curves, "test_acc", ax=ax_acc, **style)
+    ax_acc.get_legend().remove()
     fig.tight_layout()
-    path = _save(fig, path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _md_table(table, digits: int = 3) -> str:

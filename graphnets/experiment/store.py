@@ -11,6 +11,8 @@ Layout of a results folder ``OUT`` (see ``docs/experiment.md``)::
     OUT/properties.csv       the measure stage
     OUT/results.csv          one row per finished net: spec, metrics, timings, properties
     OUT/curves.csv           per-epoch loss and accuracies of every training
+    OUT/<table>.parquet      beside every <table>.csv, the same rows with their column types
+                             (:mod:`.tables`; read them all with ``graphnets.experiment.load``)
     OUT/stages.json          what each of measure, predict and report last ran on, and the
                              SHA-256 of the files it wrote (to skip reruns)
 
@@ -237,6 +239,16 @@ class Store:
     def write_csv(self, name: str, table, **options) -> str:
         return self.write(name, table.to_csv(**options))
 
+    def write_table(self, name: str, table, *, index: bool = True, typed=None) -> list[str]:
+        """Write the table ``name`` twice: ``name.csv`` from ``table`` and ``name.parquet``
+        from ``typed`` (the same rows with their types kept; default: ``table``); return the
+        two file names, for :meth:`stamp`."""
+        from .tables import parquet_bytes
+
+        self.write_csv(f"{name}.csv", table, index=index)
+        self.write(f"{name}.parquet", parquet_bytes(table if typed is None else typed, index=index))
+        return [f"{name}.csv", f"{name}.parquet"]
+
     def checksum(self, name: str) -> str | None:
         """The SHA-256 of the file ``name`` (relative to the folder), or ``None`` if missing."""
         blob = _read(self.path(name))
@@ -373,16 +385,18 @@ class Store:
             raise FolderError(f"{path}: expected a JSON object, got {stamps!r}")
         return stamps
 
-    def fresh(self, stage: str, inputs: object) -> bool:
-        """Whether ``stage`` last ran on ``inputs`` and the files it wrote are unchanged."""
+    def fresh(self, stage: str, inputs: object, files: Sequence[str] = ()) -> bool:
+        """Whether ``stage`` last ran on ``inputs``, wrote every one of ``files`` (a stamp of
+        an older graphnets may lack some), and the files it wrote are unchanged."""
         stamp = self.stamps().get(stage)
         if not isinstance(stamp, dict) or stamp.get("inputs") != _jsonable(inputs):
             return False
-        files = stamp.get("files")
+        written = stamp.get("files")
         return (
-            isinstance(files, dict)
-            and bool(files)
-            and all(self.checksum(name) == digest for name, digest in files.items())
+            isinstance(written, dict)
+            and bool(written)
+            and set(files) <= set(written)
+            and all(self.checksum(name) == digest for name, digest in written.items())
         )
 
     def stamp(self, stage: str, inputs: object, files: Sequence[str]) -> None:

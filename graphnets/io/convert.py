@@ -331,7 +331,7 @@ def from_edges(
         bias (Tensor, optional): ``[N]`` biases (default: zeros).
         labels (list, optional): ``N`` unique node labels (default: ``0..N-1``).
         delay (LongTensor, optional): ``[E]`` delays, ``0`` feed-forward, ``d >= 1`` recurrent
-            (see :doc:`recurrent`) (default: all ``0``).
+            (see :doc:`/recurrent`) (default: all ``0``).
         activation, output_activation, seed, kernel, device: as in :func:`from_networkx`.
         dtype (torch.dtype, optional): the parameters' dtype; a list ``weight`` or ``bias`` is
             read in it directly (default: that of a floating ``weight`` or ``bias`` tensor, else
@@ -547,6 +547,8 @@ def from_torch(module: nn.Module, *, kernel: str = "auto") -> GraphNet:
     its device: layer ``l``'s units become nodes ``(l, unit)``, ``Linear.weight[o, i]`` the edge
     ``(l, i) -> (l+1, o)``. A ``Linear`` without an activation after it gives identity nodes; a
     final activation becomes the output activation. Nested ``nn.Sequential`` s are flattened.
+    The activations converted are ``ReLU``, ``Tanh``, ``Sigmoid``, ``Identity``, ``LeakyReLU``,
+    ``GELU``, ``ELU``, ``Softplus`` and ``SiLU``.
 
     Layers that leave a ``[B, features]`` tensor as it is are skipped: ``nn.Flatten()`` (give
     the GraphNet ``x.flatten(1)`` where the module took images) and dropout layers in eval mode.

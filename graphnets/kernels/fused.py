@@ -12,16 +12,21 @@ call); ``benchmarks/bench_mlp.py`` and ``bench_deep.py`` show the figures.
 
 The C++ lives in ``fused.cpp`` beside this file; the cases of its activation switches are
 generated from the rows of :data:`graphnets.core.activations.REGISTRY`, so an activation is
-written once. The extension is compiled on first use with
-``torch.utils.cpp_extension.load_inline`` (about 40 s, cached in ``~/.cache/torch_extensions``).
+written once. The extension is compiled with ``torch.utils.cpp_extension.load_inline`` (about
+20-60 s, cached in ``~/.cache/torch_extensions`` or ``$TORCH_EXTENSIONS_DIR``): ahead of time
+by ``graphnets build-kernel`` (which ``make setup`` runs), else on first use. A build is named
+by :func:`extension_name`, a hash of the environment, the torch version, the CPU and the source,
+so a cached build made for another torch or CPU is never loaded: another name, a new build.
 Where no compiler is available, :func:`available` is ``False`` and ``auto`` schedules fall back
-to the level-by-level torch kernels; set ``GRAPHNETS_NO_CPP=1`` to force that fallback.
+to the level-by-level torch kernels, with one line on stderr saying so; set
+``GRAPHNETS_NO_CPP=1`` to choose that fallback silently.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import threading
 import warnings
@@ -33,7 +38,16 @@ from ..core.activations import REGISTRY
 from ..core.schedule import Schedule
 from .replay import differentiable_grads
 
-__all__ = ["available", "why_unavailable", "run_fused", "transpose", "cpp_source"]
+__all__ = [
+    "available",
+    "why_unavailable",
+    "run_fused",
+    "transpose",
+    "cpp_source",
+    "extension_name",
+    "built_path",
+    "compiler_missing",
+]
 
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fused.cpp")
 
@@ -66,9 +80,74 @@ def cpp_source() -> str:
     return source
 
 
+#: -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per call than the
+#: x86-64 baseline (benchmarks/bench_mlp.py, 99% sparse net). Part of the build's name.
+_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only"]
+
+
+def extension_name(torch_version: str | None = None, cpu: str | None = None) -> str:
+    """The name of the build for this environment, torch version, CPU, flags and source.
+
+    One build per (environment, torch, CPU, flags, source): torch keys its cache by name only,
+    a build for another venv's headers would be rebuilt (and overwritten) at each switch, and
+    ``-march=native`` code must never run on a CPU without those instructions. ``torch_version``
+    and ``cpu`` default to this process's (``torch.__version__``, the CPU's model and flags).
+
+    Example:
+        >>> extension_name() == extension_name(torch_version=torch.__version__)
+        True
+        >>> extension_name() != extension_name(torch_version="2.0.0")
+        True
+    """
+    torch_version = torch.__version__ if torch_version is None else torch_version
+    cpu = _cpu_id() if cpu is None else cpu
+    key = f"{sys.prefix}|{torch_version}|{cpu}|{' '.join(_CFLAGS)}|{cpp_source()}"
+    digest = hashlib.sha1(key.encode()).hexdigest()
+    return f"graphnets_fused_{digest[:12]}"
+
+
+def _build_directory(name: str) -> str | None:
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+
+        return _get_build_directory(name, False)
+    except Exception:  # a private helper of torch: if it moves, we cannot tell
+        return None
+
+
+def built_path() -> str | None:
+    """The compiled extension of :func:`extension_name` in torch's cache, or ``None`` if it is
+    not built yet."""
+    folder = _build_directory(extension_name())
+    path = None if folder is None else os.path.join(folder, f"{extension_name()}.so")
+    return path if path is not None and os.path.exists(path) else None
+
+
+def compiler_missing() -> str | None:
+    """Why no C++ compiler can be run (``"no C++ compiler ('c++' is not on PATH)"``), or
+    ``None`` if the one torch would use (``$CXX``, else ``c++``) is found."""
+    cxx = os.environ.get("CXX", "c++")
+    if shutil.which(cxx) is None:
+        return f"no C++ compiler ({cxx!r} is not on PATH)"
+    return None
+
+
 _lock = threading.Lock()
 _module = None
 _failed: str | None = None
+
+
+def _import_built(name: str, path: str):
+    """The extension compiled at ``path``, imported without asking a compiler or ninja (its
+    name says it was built for this environment, torch, CPU, source and flags)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _load():
@@ -79,33 +158,39 @@ def _load():
         if os.environ.get("GRAPHNETS_NO_CPP", "") not in ("", "0"):
             _failed = "disabled by GRAPHNETS_NO_CPP"
             return None
+        name = extension_name()
+        folder = _build_directory(name)
+        path = None if folder is None else os.path.join(folder, f"{name}.so")
+        if path is not None and os.path.exists(path):
+            try:
+                _module = _import_built(name, path)
+                return _module
+            except Exception:  # a damaged file (a build killed mid-link): build it again
+                pass
+        missing = compiler_missing()
+        if missing is not None:
+            _failed = missing
+            print(
+                f"graphnets: {missing}: using the pure-torch kernels; install g++ (or set CXX) "
+                "for the faster fused C++ kernel",
+                file=sys.stderr,
+                flush=True,
+            )
+            return None
         try:
             from torch.utils.cpp_extension import load_inline
 
-            # One build per (environment, torch, CPU, source): torch keys its cache by name only,
-            # a build for another venv's headers would be rebuilt (and overwritten) each switch,
-            # and -march=native code must never run on a CPU without those instructions.
-            source = cpp_source()
-            key = hashlib.sha1(
-                f"{sys.prefix}|{torch.__version__}|{_cpu_id()}|{source}".encode()
-            ).hexdigest()[:12]
-            name = f"graphnets_fused_{key}"
-            if not _is_built(name):
-                print(
-                    "graphnets: compiling the fused C++ kernel, once for this machine and "
-                    "environment (about 30-60 s; cached in ~/.cache/torch_extensions) ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            _module = load_inline(
-                name=name,
-                cpp_sources=source,
-                # -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per
-                # call than the x86-64 baseline (benchmarks/bench_mlp.py, 99% sparse net).
-                extra_cflags=["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only"],
-                verbose=False,
+            where = os.path.dirname(folder) if folder is not None else "torch's extension cache"
+            print(
+                "graphnets: compiling the fused C++ kernel, once for this machine, torch and "
+                f"environment (about 20-60 s; cached in {where}) ...",
+                file=sys.stderr,
+                flush=True,
             )
-        except Exception as err:  # no compiler, no headers, ...: fall back to torch kernels
+            _module = load_inline(
+                name=name, cpp_sources=cpp_source(), extra_cflags=_CFLAGS, verbose=False
+            )
+        except Exception as err:  # no headers, a broken compiler, ...: fall back to torch
             last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
             _failed = f"{type(err).__name__}: {last}"
             warnings.warn(
@@ -115,16 +200,6 @@ def _load():
                 stacklevel=3,
             )
         return _module
-
-
-def _is_built(name: str) -> bool:
-    """Whether torch's extension cache already holds a build named ``name``."""
-    try:
-        from torch.utils.cpp_extension import _get_build_directory
-
-        return os.path.exists(os.path.join(_get_build_directory(name, False), f"{name}.so"))
-    except Exception:  # a private helper of torch: if it moves, just do not announce the build
-        return True
 
 
 def _cpu_id() -> str:

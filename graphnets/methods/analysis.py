@@ -16,7 +16,7 @@ programmes). Two graphs are measured:
 - the **whole net** (inputs, hidden, outputs), **directed**: depth, fan-in and layer mass, which
   follow the direction of computation.
 
-A recurrent net (one with delayed edges, :mod:`graphnets.recurrent`) is measured on its
+A recurrent net (one with delayed edges, :mod:`graphnets.nn.recurrent`) is measured on its
 **delay-0 edges**: the feed-forward graph one time step runs, which for a recurrent prior
 (``002_…`` Fig. 6c) is the random DAG Table 1 describes; the delayed edges are left out.
 

@@ -250,6 +250,12 @@ class BaseGraphNet(nn.Module):
 
     # -- saving (graphnets.nn.serialize) ------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Save structure and parameters (read back with :func:`graphnets.load`); see
-        :func:`graphnets.nn.serialize.save`."""
+        """Save structure and parameters in one file (``torch.save`` format), atomically: a
+        kill mid-save leaves the previous file whole. Read it back with
+        :func:`graphnets.load`; see :func:`graphnets.nn.serialize.save`.
+
+        Raises:
+            TypeError: for a label that is not an int, float, string, bool, ``None`` or a tuple
+                of these.
+        """
         serialize.save(self, path)

@@ -304,7 +304,7 @@ class GraphRNN(nn.Module):
             structure, named by label: node ids out of range, an edge into an input, duplicate
             edges, a delay-0 self loop (its messages speak of the structure's ``edge_index``,
             the i2h edges followed by the h2h edges); an h2h edge out of an input.
-        graphnets.levels.CycleError: the hidden delay-0 edges contain a cycle (named by the
+        graphnets.CycleError: the hidden delay-0 edges contain a cycle (named by the
             structure).
         TypeError: non-integer edge lists.
 
@@ -576,7 +576,7 @@ class GraphRNN(nn.Module):
 
         The new :attr:`structure` is a subgraph of the old one (``Structure.subgraph``); the
         edge buffers, levels and index plan follow it. Parameters are swapped
-        with :func:`graphnets._util.params.replace_data` (the Parameter objects stay, so an
+        with ``graphnets._util.params.replace_data`` (the Parameter objects stay, so an
         optimizer holding them keeps working, and a backward works after the edit even while
         a graph from before it is alive); pass the ``optimizer`` to carry its per-edge state
         (momentum, Adam moments) over for the surviving edges. A ``.grad`` is sliced along.
@@ -633,7 +633,7 @@ class GraphRNN(nn.Module):
         two, weights copied (not shared). ``net.run(x)`` then equals ``cell(x)[0]`` and its
         final state ``h_n[0]`` when every hidden neuron has an h2h out-edge. Its step runs the
         net's fused kernel, one call per step whatever the number of levels, which is faster
-        than the cell's level-by-level loop for deep priors (see :doc:`recurrent`). LSTM and GRU
+        than the cell's level-by-level loop for deep priors (see :doc:`/recurrent`). LSTM and GRU
         gates are not single neurons, so those modes raise.
 
         Raises:

@@ -381,8 +381,9 @@ def _tensor(values) -> torch.Tensor:
 def load(path: str | os.PathLike, *, map_location: str | torch.device | None = None) -> GraphNet:
     """Load a GraphNet saved with :meth:`GraphNet.save` (``torch.load(weights_only=True)``).
 
-    Every field of the file is checked before the net is built
-    (:func:`graphnets.nn.serialize.read`).
+    Every field of the file is checked before the net is built — presence, type, dtype, shape,
+    index range, against the structure (:func:`graphnets.nn.serialize.read`). Files of format 1
+    (feed-forward) and 2 (recurrent) load.
 
     Raises:
         FileNotFoundError: if there is no such file.

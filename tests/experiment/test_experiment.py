@@ -12,7 +12,7 @@ import pytest
 
 import graphnets
 from graphnets.analysis import PROPERTIES, TABLE1
-from graphnets.experiment import ConfigError, StageError, default_config, merge, run
+from graphnets.experiment import TABLES, ConfigError, StageError, default_config, load, merge, run
 from graphnets.experiment.tasks import load_data
 from graphnets.train import accuracy
 
@@ -49,7 +49,7 @@ FILES = [
     "plots/accuracy_vs_properties.png",
     "plots/predicted_vs_actual.png",
     "plots/learning_curves.png",
-]
+] + [f"{name}.parquet" for name in TABLES]
 
 
 def _quiet(lines):
@@ -160,6 +160,86 @@ def test_experiment_repeats_average_fresh_trainings(tmp_path):
     assert acc0 == single.loc[0, "test_acc"]
     curves = pd.read_csv(os.path.join(out, "curves.csv"))
     assert sorted(set(curves["repeat"])) == [0, 1]
+    # the Parquet tables keep the seeds of both trainings as a list of ints
+    config = merge(TINY, {"train": {"repeats": 2}, "sample": {"graphs": 2}})
+    run(config, out, stage="sample", progress=False, log=_quiet([]))
+    tables = load(out, ["samples", "results"])
+    for name, table in tables.items():
+        seeds = table["train_seeds"].tolist()
+        assert [len(s) for s in seeds] == [2, 2], name
+        assert all(type(v) is int for s in seeds for v in s), name
+        assert [s[0] for s in seeds] == rows["train_seed"].tolist()
+        assert [" ".join(map(str, s)) for s in seeds] == rows["train_seeds"].tolist()
+
+
+def test_experiment_parquet_tables_keep_their_types(finished):
+    out = finished[0]
+    tables = load(out)
+    assert sorted(tables) == sorted(TABLES)
+    for name, table in tables.items():
+        csv = pd.read_csv(os.path.join(out, f"{name}.csv"))
+        index = [table.index.name] if table.index.name else []
+        assert list(csv.columns) == index + list(table.columns), name
+        assert len(csv) == len(table), name
+    results, samples = tables["results"], tables["samples"]
+    assert results.index.name == "id" and results.index.dtype == "int64"
+    # k is a Watts–Strogatz parameter, m a Barabási–Albert one: the CSV reads them back as
+    # floats (the other priors leave gaps), the Parquet table keeps them ints
+    csv = _rows(out)
+    for col in ("k", "m"):
+        assert csv[col].dtype == "float64"
+        assert results[col].dtype == "Int64" and samples[col].dtype == "Int64"
+        assert results[col].isna().tolist() == csv[col].isna().tolist()
+        assert results[col].dropna().tolist() == csv[col].dropna().astype(int).tolist()
+    for col in ("hidden", "num_edges", "graph_seed", "depth", "layers"):
+        assert results[col].dtype == "int64", col
+    assert all(type(s) is list and type(s[0]) is int for s in samples["train_seeds"])
+    assert samples["train_seeds"].str[0].tolist() == csv["train_seed"].tolist()
+    assert tables["curves"]["epoch"].dtype == "int64"
+    assert tables["comparison"].index.name == "predictor"
+    assert tables["comparison"]["n"].dtype == "int64"
+    assert tables["correlations"].index.name == "property"
+    assert results["prior"].tolist() == csv["prior"].tolist()
+    pd.testing.assert_series_equal(results["test_acc"], csv["test_acc"])
+    # the stages stamp their Parquet files like their CSVs
+    stamps = json.load(open(os.path.join(out, "stages.json")))
+    assert {"properties.csv", "properties.parquet"} <= set(stamps["measure"]["files"])
+    assert {"comparison.parquet", "correlations.parquet"} <= set(stamps["predict"]["files"])
+
+
+def test_experiment_load_errors(finished, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no tables in .*run graphnets experiment --out"):
+        load(tmp_path)
+    with pytest.raises(ValueError, match=r"unknown table 'result'; expected some of samples, "):
+        load(finished[0], ["result"])
+    out = str(tmp_path / "copy")
+    shutil.copytree(finished[0], out)
+    os.remove(os.path.join(out, "properties.parquet"))
+    with pytest.raises(FileNotFoundError, match=r"properties.parquet: missing; the measure stage"):
+        load(out, ["properties"])
+    assert "properties" not in load(out)
+
+
+def test_experiment_stamp_without_parquet_reruns_the_stage(finished, tmp_path):
+    # a folder of an older graphnets: the stamps name the CSVs only, no Parquet file exists
+    out = str(tmp_path / "old")
+    shutil.copytree(finished[0], out)
+    path = os.path.join(out, "stages.json")
+    stamps = json.load(open(path))
+    for stage in ("measure", "predict"):
+        stamps[stage]["files"] = {
+            k: v for k, v in stamps[stage]["files"].items() if not k.endswith(".parquet")
+        }
+    json.dump(stamps, open(path, "w"))
+    for name in ("properties", "comparison", "correlations"):
+        os.remove(os.path.join(out, f"{name}.parquet"))
+    csv = open(os.path.join(out, "comparison.csv"), "rb").read()
+    lines = []
+    run(TINY, out, progress=False, log=_quiet(lines))
+    assert lines[2].startswith("measure: properties of 6 nets")
+    assert lines[3].startswith("predict: 2-fold cross-validation")
+    assert sorted(load(out)) == sorted(TABLES)
+    assert open(os.path.join(out, "comparison.csv"), "rb").read() == csv
 
 
 def test_experiment_tables_and_report(finished):

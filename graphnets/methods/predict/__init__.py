@@ -3,7 +3,7 @@ r"""Predicting a net's performance from its structure with a graph neural networ
 :mod:`~graphnets.methods.predict.features` turns a net into a ``torch_geometric`` graph with
 structural node features; :mod:`~graphnets.methods.predict.regressor` holds the GNN
 (:class:`GraphRegressor`) that maps such graphs to one number each; and
-:mod:`~graphnets.methods.predict.compare` cross-validates it against property regressors and
+:mod:`~graphnets.compare` cross-validates it against property regressors and
 single-number baselines (:func:`compare`).
 
 Convention: a **higher target is better**; :meth:`GraphRegressor.rank` puts the highest

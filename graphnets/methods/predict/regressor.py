@@ -2,7 +2,7 @@ r"""Predicting a net's performance from its structure with a graph neural networ
 
 Two layers, as elsewhere in graphnets:
 
-- :func:`~graphnets.methods.predict.features.to_pyg` turns a :class:`~graphnets.GraphNet` into a
+- :func:`~graphnets.predict.to_pyg` turns a :class:`~graphnets.GraphNet` into a
   ``torch_geometric.data.Data`` whose
   node features describe each neuron's place in the graph (see :data:`FEATURES`);
 - :class:`GraphRegressor` is a small message-passing network (GIN, GraphSAGE or GAT layers, a
