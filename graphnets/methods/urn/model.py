@@ -19,7 +19,7 @@ one edge of delay 1 whose weight is ``W[v, u]``, edges in destination-major orde
 ``weight.view(S, S)`` *is* ``W``; the last ``d_out`` neurons are its outputs. The input enters as
 the state of the first step (Eq. 2), not through an edge: the net's ``d_in`` input nodes
 ``("x", k)`` carry no edges (a GraphNet needs inputs; paths from them are not the URN's paths,
-so ask :func:`~graphnets.methods.urn.emerge` for the feed-forward graph that computes ``ŷ``).
+so ask :func:`~graphnets.urn.emerge` for the feed-forward graph that computes ``ŷ``).
 The residual additions are the URN's rule between iterations, not edges.
 
 How it runs. One iteration is the step graph of ``urn.net``: ``S`` state inputs (the neurons'
@@ -28,7 +28,7 @@ one level. While ``W`` is dense that level is a *complete* dense block whose wei
 view of ``net.weight``: one ``addmm`` per iteration, the work of a hand-written ``W @ N`` loop.
 :meth:`URN.sparsify` removes the weights that are exactly zero as a real edit
 (``net.remove_edges``, optimizer state carried over), and the level is re-planned from the
-surviving edges (:func:`~graphnets.kernels.restrict_schedule`), so once the level is sparse
+surviving edges (``graphnets.kernels.restrict_schedule``), so once the level is sparse
 enough the planner runs it on the sparse kernel and every epoch costs what its edges cost.
 
 Regulators (Eq. 5, 9). :meth:`URN.penalty` gives ``c_W Σ|W|``, ``c_N Σ_l mean_b Σ_i |N_i^{(l)}|``
@@ -562,7 +562,7 @@ class URN(nn.Module):
         The removal is ``net.remove_edges`` (so ``optimizer``'s state of the surviving weights,
         their gradients and ``net.history`` follow, see ``docs/edits.md``); the iteration's
         schedule is re-planned from the surviving edges without re-sorting them
-        (:func:`~graphnets.kernels.restrict_schedule`), so the level switches from the dense
+        (``graphnets.kernels.restrict_schedule``), so the level switches from the dense
         kernel to the sparse one once it is sparse enough.
 
         Returns:

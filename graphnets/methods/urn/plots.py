@@ -59,7 +59,7 @@ def emergence_figure(
 
     Args:
         urn (URN): the URN the report was made from.
-        x (Tensor): ``[B, d_in]``, the data of :func:`~graphnets.methods.urn.emerge`.
+        x (Tensor): ``[B, d_in]``, the data of :func:`~graphnets.urn.emerge`.
         report (Emergence): its report.
         path (str, optional): where to write the PNG (default: ``None``, not written).
         title (str, optional): the figure's title.
