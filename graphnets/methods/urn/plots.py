@@ -2,7 +2,8 @@
 neuron at every iteration, and the weight matrix between them, neurons sorted by the iteration
 at which they first become active (so an emergent MLP shows as blocks below the diagonal).
 
-PNG files through matplotlib's Agg backend (no display needed).
+Drawn through :func:`graphnets.plot.pyplot`, as every picture of graphnets: matplotlib is
+imported on first use, with the file-only Agg backend where there is no display.
 
 Not done here: no animation of the training (the paper's video).
 """
@@ -14,6 +15,7 @@ import os
 import numpy as np
 import torch
 
+from ...plot.figure import pyplot
 from .emerge import Emergence
 from .model import URN
 
@@ -80,11 +82,9 @@ def emergence_figure(
             f"expected the report of this URN ({urn.S} neurons), got one of a URN of "
             f"{report.first_active.numel()} neurons"
         )
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
+
+    plt = pyplot()  # the one place that picks a backend: Agg only where there is no display
 
     order = neuron_order(report, urn.d_out)
     first = report.first_active.numpy()[order]
