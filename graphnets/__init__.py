@@ -29,7 +29,7 @@ from .core.schedule import Schedule
 from .core.structure import Structure
 from .io.convert import from_edges, from_igraph, from_networkx, from_torch
 from .kernels import KERNELS, compile_schedule, reference
-from .methods import analysis, predict, prune, rewire
+from .methods import analysis, predict, prune, rewire, urn
 from .nn import edits, recurrent
 from .nn.base import BaseGraphNet
 from .nn.graphnet import GraphNet, load
@@ -71,6 +71,7 @@ __all__ = [
     "rewire",
     "train",
     "unroll",
+    "urn",
 ]
 
 #: The module paths of the flat layout of graphnets 0.1 and where each now lives: registered
@@ -97,3 +98,5 @@ for _old, _new in OLD_PATHS.items():
         f"{__name__}.{_new}"
     )
 del _old, _new
+# the URN (``004_…``) as ``graphnets.urn``, so that ``from graphnets.urn import URN`` works too
+_sys.modules[f"{__name__}.urn"] = urn

