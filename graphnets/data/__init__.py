@@ -14,12 +14,12 @@ Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from . import reber
 from .mnist import mnist_5k
 from .shells import shells
+from .split import check_split, stratified_split
 from .text import next_char
 
 __all__ = ["digits", "reber", "mnist_5k", "next_char", "shells"]
@@ -65,50 +65,10 @@ def digits(
         >>> float(x_train.min()), float(x_train.max())
         (0.0, 1.0)
     """
-    _check_test_size(test_size)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be None or an int, got {seed!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
-        )
-
+    check_split(
+        test_size, seed, dtype, samples=_DIGITS_SAMPLES, classes=_DIGITS_CLASSES, unit="samples"
+    )
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     data = load_digits()
-    x = data.data / 16.0
-    y = data.target
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, stratify=y, random_state=None if seed is None else int(seed)
-    )
-    return (
-        torch.as_tensor(x_train, dtype=dtype),
-        torch.as_tensor(y_train, dtype=torch.long),
-        torch.as_tensor(x_test, dtype=dtype),
-        torch.as_tensor(y_test, dtype=torch.long),
-    )
-
-
-def _check_test_size(test_size: float | int) -> None:
-    lo, hi = _DIGITS_CLASSES, _DIGITS_SAMPLES - _DIGITS_CLASSES
-    numbers = (int, float, np.integer, np.floating)
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers):
-        raise TypeError(
-            f"test_size must be a float in (0, 1) or an int in {lo}..{hi}, got {test_size!r}"
-        )
-    if isinstance(test_size, (int, np.integer)):
-        if not lo <= test_size <= hi:
-            raise ValueError(
-                f"test_size must be a number of samples in {lo}..{hi} (every class needs a test "
-                f"and a training sample), got {test_size}"
-            )
-    elif not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must be a fraction in (0, 1), got {test_size}")
-    else:
-        n_test = int(np.ceil(test_size * _DIGITS_SAMPLES))
-        if not lo <= n_test <= hi:
-            raise ValueError(
-                f"test_size {test_size} gives {n_test} test samples; every class needs a test and "
-                f"a training sample, so choose a fraction giving {lo}..{hi} samples"
-            )
+    return stratified_split(data.data / 16.0, data.target, test_size, seed, dtype)

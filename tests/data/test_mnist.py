@@ -41,8 +41,10 @@ def test_mnist_5k_seeds_and_sizes():
 def test_mnist_5k_errors():
     with pytest.raises(ValueError, match=r"test_size must be a number of images in 10..4990"):
         mnist.mnist_5k(test_size=5000)
-    with pytest.raises(ValueError, match=r"test_size must be a fraction in \(0, 1\) giving"):
+    with pytest.raises(ValueError, match=r"test_size must be a fraction in \(0, 1\), got 1.5"):
         mnist.mnist_5k(test_size=1.5)
+    with pytest.raises(ValueError, match=r"test_size 0.001 gives 5 test images; every class"):
+        mnist.mnist_5k(test_size=0.001)
     with pytest.raises(TypeError, match=r"test_size must be a float in \(0, 1\) or an int"):
         mnist.mnist_5k(test_size="0.2")
     with pytest.raises(TypeError, match=r"seed must be None or an int, got 1.5"):
