@@ -121,29 +121,13 @@ def _state_bytes(params: list[torch.Tensor], opt, extra: list[torch.Tensor]) -> 
     return total + sum(t.numel() * t.element_size() for t in extra)
 
 
-def _peak_mib(fn) -> float:
-    """Peak MiB torch allocates during one call of ``fn`` (no warm-up call: a round is not
-    repeatable), from the profiler's allocation events as in ``common.peak_memory_mib``."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    events.sort(key=lambda e: e.start_ns())
-    current = peak = 0
-    for e in events:
-        current += e.nbytes()
-        peak = max(peak, current)
-    return peak / 2**20
-
-
 def _round_peak(rewirer, net, opt, x, y) -> tuple[float, float]:
     """(torch MiB, numpy MiB) allocated at the peak of one round (the rewirer's step alone)."""
     while not rewirer.due(rewirer.t + 1):
         _train_step(net, opt, x, y, rewirer.step)
     _train_step(net, opt, x, y, None)
     tracemalloc.start()
-    torch_mib = _peak_mib(rewirer.step)
+    torch_mib = peak_memory_mib(rewirer.step, warmup=False)
     np_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return torch_mib, np_mib

@@ -54,15 +54,17 @@ def train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Call
     return step
 
 
-def peak_memory_mib(step: Callable[[], object]) -> float:
+def peak_memory_mib(step: Callable[[], object], *, warmup: bool = True) -> float:
     """Peak CPU memory (MiB) allocated by torch during one call of ``step``, above its start.
 
     Read from the profiler's allocation events (``profile_memory=True``): every allocation and
-    free of the call in time order, summed; the peak of that running sum. One warm-up call first.
+    free of the call in time order, summed; the peak of that running sum. One warm-up call first
+    unless ``warmup=False`` (for a call that cannot be repeated, such as a rewiring round).
     """
     from torch.profiler import ProfilerActivity, profile
 
-    step()
+    if warmup:
+        step()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]

@@ -21,6 +21,7 @@ from ..core.structure import Structure
 from ..kernels import check_kernel
 from .base import BaseGraphNet
 from .graphnet import GraphNet
+from .history import KINDS
 from .recurrent import check_state, state_layout
 
 __all__ = ["unroll", "unrolled_structure", "UnrolledNet", "MAX_SIZE"]
@@ -29,16 +30,7 @@ __all__ = ["unroll", "unrolled_structure", "UnrolledNet", "MAX_SIZE"]
 MAX_SIZE = 50_000_000
 
 #: Edits of a GraphNet, which an unrolled net refuses (edit its source instead).
-EDITS = (
-    "remove_edges",
-    "add_edges",
-    "remove_nodes",
-    "add_nodes",
-    "set_weights",
-    "set_biases",
-    "prune_dead",
-    "reset_parameters",
-)
+EDITS = (*KINDS, "prune_dead", "reset_parameters")
 
 
 def unroll(
