@@ -91,3 +91,34 @@ def test_sparse_builders_errors():
     with pytest.raises(ValueError, match=r"needs density 1.25 > 1 for level 4 \(1000 x 10\)"):
         level_densities(SIZES, 0.03, "erdos_renyi")
     assert np.isfinite(level_densities(SIZES, 1.0, "erk")).all()
+
+
+def test_large_levels_are_drawn_without_a_full_permutation(monkeypatch):
+    # Above LARGE_LEVEL pairs the edges come from draws with replacement, deduplicated and
+    # topped up: still exactly k distinct pairs, sorted, in range, and every pair as likely.
+    from graphnets.builders import sparse
+
+    monkeypatch.setattr(sparse, "LARGE_LEVEL", 0)
+    gen = torch.Generator().manual_seed(0)
+    n, k, trials = 40, 10, 4000
+    counts = np.zeros(n)
+    for _ in range(trials):
+        got = sparse._distinct(n, k, gen)
+        assert got.numel() == k and got.unique().numel() == k
+        assert bool((got.diff() > 0).all()) and 0 <= int(got.min()) and int(got.max()) < n
+        counts[got.numpy()] += 1
+    # each pair is in a k/n share of the draws: a chi-square test at 39 degrees of freedom
+    expected = trials * k / n
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 72.0, chi2  # the 0.999 quantile of chi-square(39) is about 72
+    # and a whole net built that way has its exact budget per level, no pair twice
+    net = sparse_mlp([300, 200, 100], 0.05, distribution="uniform", seed=0)
+    src, dst = net.structure.edge_index
+    assert net.num_edges == round(0.05 * 300 * 200) + round(0.05 * 200 * 100)
+    assert torch.unique(src * 1000 + dst).numel() == net.num_edges
+    # dense levels (k > n / 4) keep the permutation: the same net as without the switch
+    monkeypatch.setattr(sparse, "LARGE_LEVEL", 2**24)
+    a = sparse_mlp([30, 20, 10], 0.5, distribution="uniform", seed=1)
+    monkeypatch.setattr(sparse, "LARGE_LEVEL", 0)
+    b = sparse_mlp([30, 20, 10], 0.5, distribution="uniform", seed=1)
+    assert torch.equal(a.structure.edge_index, b.structure.edge_index)
