@@ -77,6 +77,7 @@ from .._util.seeds import generator as _generator
 from .._util.signals import deferred_interrupt
 from ..core.levels import levels as _levels
 from ..core.structure import Structure
+from ..kernels import recurrent as cell_kernel
 from .edits import remap_optimizer_state
 from .graphnet import GraphNet
 
@@ -84,6 +85,7 @@ __all__ = [
     "MODES",
     "GATES",
     "RECURRENT",
+    "CELL_KERNELS",
     "GraphRNN",
     "check_mode",
     "magnitude_prune",
@@ -94,6 +96,7 @@ MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 KINDS = ("i2h", "h2h")
 RECURRENT = ("level", "self", "complete", "none")
+CELL_KERNELS = ("auto", "cpp", "torch")
 
 
 # ----------------------------------------------------------------------------- pure functions
@@ -232,6 +235,14 @@ def _plan(structure: Structure, num_inputs: int, num_hidden: int, num_gates: int
         "skip_flat": _flat_index(pos[dst[skip_ids] - n_in], pos[src[skip_ids] - n_in], G, H, H),
         "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H),
     }
+    # the skip edges as CSR by destination position, for the C++ kernel (kernels/recurrent.py)
+    skip_dst = pos[dst[skip_ids] - n_in]
+    by_dst = torch.argsort(skip_dst, stable=True)
+    tensors["skip_sorted"] = skip_ids[by_dst]
+    tensors["skip_src"] = pos[src[skip_ids] - n_in][by_dst].contiguous()
+    tensors["skip_ptr"] = torch.cat(
+        [torch.zeros(1, dtype=torch.long), torch.cumsum(torch.bincount(skip_dst, minlength=H), 0)]
+    )
     return _Plan(
         lv,
         list(zip(bounds[:-1], bounds[1:], strict=True)),
@@ -339,6 +350,7 @@ class GraphRNN(nn.Module):
         if not isinstance(batch_first, bool):
             raise TypeError(f"batch_first must be a bool, got {batch_first!r}")
         self.batch_first = batch_first
+        self.kernel = "auto"
         self.num_gates = GATES[mode]
         ei = _as_edge_index(edge_index, "edge_index")
         rei = _as_edge_index(recurrent_edge_index, "recurrent_edge_index")
@@ -378,6 +390,26 @@ class GraphRNN(nn.Module):
         self._identity = plan.identity
         for name, value in plan.tensors.items():
             self.register_buffer("_" + name, value.to(dev), persistent=False)
+
+    @property
+    def kernel(self) -> str:
+        """How a cell with skip edges runs (one-level cells always run torch's own layer).
+
+        ``"auto"`` (the default): the C++ kernel of :mod:`graphnets.kernels.recurrent` (all
+        steps and levels in one call, a hand-written backward through time) for float32 /
+        float64 on the CPU where it is built, else the torch path; ``"cpp"``: that kernel, or an
+        error; ``"torch"``: the torch path, one matmul per level and step in a Python loop,
+        any device and dtype. Both give the same outputs and gradients (of any order).
+        """
+        return self._kernel
+
+    @kernel.setter
+    def kernel(self, value: str) -> None:
+        if value not in CELL_KERNELS:
+            raise ValueError(
+                f"unknown kernel {value!r}; expected one of {', '.join(map(repr, CELL_KERNELS))}"
+            )
+        self._kernel = value
 
     @property
     def levels(self) -> torch.Tensor:
@@ -495,16 +527,64 @@ class GraphRNN(nn.Module):
             x = x.transpose(0, 1)
         T, B, _ = x.shape
         state = self._check_state(state, B, x)
-        w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
-        if w_skip is None:
-            out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
+        if self._skip_ids.numel() and self._use_kernel(x):
+            out, last = self._compiled(x, state)
         else:
-            out, last = self._levelwise(x, state, w_ih, w_hh, w_skip, b_ih, b_hh)
+            w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
+            if w_skip is None:
+                out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
+            else:
+                out, last = self._levelwise(x, state, w_ih, w_hh, w_skip, b_ih, b_hh)
         if self.batch_first:
             out = out.transpose(0, 1)
         if self.mode == "lstm":
             return out, (last[0].unsqueeze(0), last[1].unsqueeze(0))
         return out, last[0].unsqueeze(0)
+
+    def _use_kernel(self, x: torch.Tensor) -> bool:
+        """Whether this forward runs the C++ cell kernel (:attr:`kernel` and where it runs)."""
+        if self.kernel == "torch":
+            return False
+        fits = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        fits = fits and x.shape[0] > 0 and x.shape[1] > 0
+        if self.kernel == "cpp":
+            if not fits:
+                raise RuntimeError(
+                    f"kernel='cpp' runs float32 / float64 on the CPU, got {x.dtype} on "
+                    f"{x.device}; use kernel='auto'"
+                )
+            if not cell_kernel.available():
+                raise RuntimeError(
+                    f"the recurrent cell C++ kernel is unavailable "
+                    f"({cell_kernel.why_unavailable()}); use kernel='auto' or 'torch'"
+                )
+            return True
+        return fits and cell_kernel.available()
+
+    def _compiled(self, x, state):
+        """Skip edges: all steps and levels in one call of the C++ kernel."""
+        T, B, _ = x.shape
+        G, H, n_in = self.num_gates, self.num_hidden, self.num_inputs
+        w_ih = _dense(self.weight[self._in_ids], self._in_flat, (G, H, n_in))
+        w_hh = _dense(self.recurrent_weight, self._rec_flat, (G, H, H))
+        b_ih, b_hh = self.bias, self.recurrent_bias
+        if not self._identity:
+            b_ih, b_hh = b_ih[self._order], b_hh[self._order]
+        # the input part does not depend on the state: all steps in one matmul
+        gi = torch.addmm(b_ih.t().reshape(-1), x.reshape(T * B, -1), w_ih.t()).view(T, B, G * H)
+        out, h_n, c_n = cell_kernel.run_cell(
+            self.mode,
+            gi,
+            w_hh,
+            b_hh.t().reshape(-1),
+            self.weight[self._skip_sorted],
+            state[0],
+            state[1] if self.mode == "lstm" else None,
+            self._skip_ptr,
+            self._skip_src,
+            self._order,
+        )
+        return out, ((h_n,) if c_n is None else (h_n, c_n))
 
     def _fused(self, x, state, w_ih, w_hh, b_ih, b_hh):
         """One level: torch's own layer with the masked matrices as its weights."""

@@ -1,0 +1,325 @@
+// graphnets' recurrent cell kernel: a graph-structured RNN / LSTM / GRU layer over all time steps
+// and all levels of its hidden DAG in one call, forward and a hand-written backward through time.
+// Loaded and compiled by graphnets/kernels/recurrent.py (see its docstring).
+//
+// Layout. Hidden nodes are in level order (position v = 0..H-1; a skip edge u -> v has u < v).
+// Gates are stacked like torch's: row g*H + v. States live node-major, batch-contiguous,
+// hs [T+1, H, B] (hs[0] = h_0), so every edge is one vectorised `z += w * h_u` over the batch.
+// The input projection gi [T, B, G*H] (x W_ih^T + b_ih, every step at once) comes from torch;
+// the recurrent product W_hh h_{t-1} is one matmul per step; the delay-0 hidden -> hidden (skip)
+// edges, few in a random-graph prior, are an edge list sorted by destination (CSR).
+#include <torch/extension.h>
+#include <cmath>
+#include <vector>
+
+namespace {
+
+constexpr int RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3;
+
+// Row helpers: plain loops over contiguous rows, which GCC vectorises with glibc's libmvec
+// (exp, tanh) when __FAST_MATH__ is defined (recurrent.py compiles with it); per-element
+// std::exp / std::tanh calls were most of an LSTM's time.
+template <typename T>
+inline void sigmoid_sum(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
+                        int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = T(1) / (T(1) + std::exp(-(a[k] + b[k])));
+}
+
+template <typename T>
+inline void tanh_sum(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
+                     int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = std::tanh(a[k] + b[k]);
+}
+
+template <typename T>
+inline void tanh_row(const T* __restrict__ a, T* __restrict__ out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = std::tanh(a[k]);
+}
+
+template <typename T>
+void forward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, const T* gi,
+                  const at::Tensor& w_hh, const T* b_hh, const int64_t* ptr, const int64_t* src,
+                  const T* ws, const int64_t* order, const T* h0, const T* c0, at::Tensor& hs,
+                  at::Tensor& cs, T* act, T* ghn, T* out, T* h_n, T* c_n) {
+  const int64_t GH = G * H;
+  T* hsp = hs.data_ptr<T>();
+  T* csp = mode == LSTM ? cs.data_ptr<T>() : nullptr;
+  for (int64_t v = 0; v < H; ++v)
+    for (int64_t b = 0; b < B; ++b) {
+      hsp[v * B + b] = h0[b * H + order[v]];
+      if (csp) csp[v * B + b] = c0[b * H + order[v]];
+    }
+  at::Tensor gh = at::empty({GH, B}, hs.options());
+  std::vector<T> zi(G * B), zh(G * B), tmp(B);
+  for (int64_t t = 0; t < steps; ++t) {
+    const T* hp = hsp + t * H * B;
+    T* hc = hsp + (t + 1) * H * B;
+    at::mm_out(gh, w_hh, hs[t]);
+    const T* ghp = gh.data_ptr<T>();
+    const T* git = gi + t * B * GH;
+    T* actt = act + t * GH * B;
+    for (int64_t v = 0; v < H; ++v) {
+      for (int64_t g = 0; g < G; ++g) {
+        T* z = zi.data() + g * B;
+        T* y = zh.data() + g * B;
+        const T* r = ghp + (g * H + v) * B;
+        const T bias = b_hh[g * H + v];
+        for (int64_t b = 0; b < B; ++b) {
+          z[b] = git[b * GH + g * H + v];
+          y[b] = r[b] + bias;
+        }
+      }
+      for (int64_t e = ptr[v]; e < ptr[v + 1]; ++e) {
+        const T* hu = hc + src[e] * B;
+        for (int64_t g = 0; g < G; ++g) {
+          const T w = ws[e * G + g];
+          T* z = zi.data() + g * B;
+          for (int64_t b = 0; b < B; ++b) z[b] += w * hu[b];
+        }
+      }
+      T* h = hc + v * B;
+      const T* hprev = hp + v * B;
+      const T* zi0 = zi.data();
+      const T* zh0 = zh.data();
+      if (mode == RNN_TANH) {
+        tanh_sum(zi0, zh0, h, B);
+      } else if (mode == RNN_RELU) {
+        for (int64_t b = 0; b < B; ++b) {
+          const T s = zi0[b] + zh0[b];
+          h[b] = s > T(0) ? s : T(0);
+        }
+      } else if (mode == LSTM) {
+        T* __restrict__ ai = actt + (0 * H + v) * B;
+        T* __restrict__ af = actt + (1 * H + v) * B;
+        T* __restrict__ ag = actt + (2 * H + v) * B;
+        T* __restrict__ ao = actt + (3 * H + v) * B;
+        sigmoid_sum(zi0, zh0, ai, B);
+        sigmoid_sum(zi0 + B, zh0 + B, af, B);
+        tanh_sum(zi0 + 2 * B, zh0 + 2 * B, ag, B);
+        sigmoid_sum(zi0 + 3 * B, zh0 + 3 * B, ao, B);
+        const T* __restrict__ cp = csp + t * H * B + v * B;
+        T* __restrict__ cc = csp + (t + 1) * H * B + v * B;
+        for (int64_t b = 0; b < B; ++b) cc[b] = af[b] * cp[b] + ai[b] * ag[b];
+        tanh_row(cc, tmp.data(), B);
+        for (int64_t b = 0; b < B; ++b) h[b] = ao[b] * tmp[b];
+      } else {  // GRU
+        T* __restrict__ ar = actt + (0 * H + v) * B;
+        T* __restrict__ az = actt + (1 * H + v) * B;
+        T* __restrict__ an = actt + (2 * H + v) * B;
+        T* __restrict__ gn = ghn + t * H * B + v * B;
+        sigmoid_sum(zi0, zh0, ar, B);
+        sigmoid_sum(zi0 + B, zh0 + B, az, B);
+        for (int64_t b = 0; b < B; ++b) {
+          gn[b] = zh0[2 * B + b];
+          tmp[b] = ar[b] * gn[b];
+        }
+        tanh_sum(zi0 + 2 * B, tmp.data(), an, B);
+        for (int64_t b = 0; b < B; ++b) h[b] = an[b] + az[b] * (hprev[b] - an[b]);
+      }
+      T* o = out + t * B * H + order[v];
+      for (int64_t b = 0; b < B; ++b) o[b * H] = h[b];
+    }
+  }
+  const T* hl = hsp + steps * H * B;
+  const T* cl = csp ? csp + steps * H * B : nullptr;
+  for (int64_t v = 0; v < H; ++v)
+    for (int64_t b = 0; b < B; ++b) {
+      h_n[b * H + order[v]] = hl[v * B + b];
+      if (cl) c_n[b * H + order[v]] = cl[v * B + b];
+    }
+}
+
+template <typename T>
+void backward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, const T* gout,
+                   const T* ghn_in, const T* gcn_in, const at::Tensor& w_hh, const int64_t* ptr,
+                   const int64_t* src, const T* ws, const int64_t* order, const T* hsp,
+                   const T* csp, const T* act, const T* ghn, T* dgi, at::Tensor& dgh, T* dws,
+                   T* dh0, T* dc0) {
+  const int64_t GH = G * H;
+  at::Tensor carry = at::zeros({H, B}, dgh.options());
+  T* cy = carry.data_ptr<T>();
+  std::vector<T> dH(H * B), dc(H * B, T(0)), dcp(H * B, T(0)), direct(H * B, T(0));
+  std::vector<T> dz(G * B), dzh(G * B), tmp(B);
+  for (int64_t v = 0; v < H; ++v)
+    for (int64_t b = 0; b < B; ++b) {
+      cy[v * B + b] = ghn_in[b * H + order[v]];
+      if (mode == LSTM) dc[v * B + b] = gcn_in[b * H + order[v]];
+    }
+  const at::Tensor w_hh_t = w_hh.t();
+  T* dghp = dgh.data_ptr<T>();
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    const T* hp = hsp + t * H * B;
+    const T* hc = hsp + (t + 1) * H * B;
+    const T* go = gout + t * B * H;
+    for (int64_t v = 0; v < H; ++v)
+      for (int64_t b = 0; b < B; ++b) dH[v * B + b] = cy[v * B + b] + go[b * H + order[v]];
+    const T* actt = act + t * GH * B;
+    T* dght = dghp + t * GH * B;
+    T* dgit = dgi + t * B * GH;
+    for (int64_t v = H - 1; v >= 0; --v) {
+      const T* dh = dH.data() + v * B;  // complete: every consumer of h_t[v] has a larger position
+      const T* h = hc + v * B;
+      if (mode == RNN_TANH) {
+        for (int64_t b = 0; b < B; ++b) dz[b] = dh[b] * (T(1) - h[b] * h[b]);
+        for (int64_t b = 0; b < B; ++b) dzh[b] = dz[b];
+      } else if (mode == RNN_RELU) {
+        for (int64_t b = 0; b < B; ++b) dz[b] = h[b] > T(0) ? dh[b] : T(0);
+        for (int64_t b = 0; b < B; ++b) dzh[b] = dz[b];
+      } else if (mode == LSTM) {
+        const T* ai = actt + (0 * H + v) * B;
+        const T* af = actt + (1 * H + v) * B;
+        const T* ag = actt + (2 * H + v) * B;
+        const T* ao = actt + (3 * H + v) * B;
+        const T* cp = csp + t * H * B + v * B;
+        const T* cc = csp + (t + 1) * H * B + v * B;
+        T* dcv = dc.data() + v * B;
+        T* dcpv = dcp.data() + v * B;
+        tanh_row(cc, tmp.data(), B);
+        for (int64_t b = 0; b < B; ++b) {
+          const T tc = tmp[b];
+          const T i = ai[b], f = af[b], gg = ag[b], o = ao[b];
+          const T d_c = dcv[b] + dh[b] * o * (T(1) - tc * tc);
+          dz[b] = d_c * gg * i * (T(1) - i);
+          dz[B + b] = d_c * cp[b] * f * (T(1) - f);
+          dz[2 * B + b] = d_c * i * (T(1) - gg * gg);
+          dz[3 * B + b] = dh[b] * tc * o * (T(1) - o);
+          dcpv[b] = d_c * f;
+        }
+        for (int64_t k = 0; k < G * B; ++k) dzh[k] = dz[k];
+      } else {  // GRU
+        const T* ar = actt + (0 * H + v) * B;
+        const T* az = actt + (1 * H + v) * B;
+        const T* an = actt + (2 * H + v) * B;
+        const T* gn = ghn + t * H * B + v * B;
+        const T* hprev = hp + v * B;
+        T* dir = direct.data() + v * B;
+        for (int64_t b = 0; b < B; ++b) {
+          const T r = ar[b], z = az[b], n = an[b];
+          const T dn = dh[b] * (T(1) - z) * (T(1) - n * n);
+          const T dr = dn * gn[b] * r * (T(1) - r);
+          const T dzz = dh[b] * (hprev[b] - n) * z * (T(1) - z);
+          dz[b] = dr;
+          dz[B + b] = dzz;
+          dz[2 * B + b] = dn;
+          dzh[b] = dr;
+          dzh[B + b] = dzz;
+          dzh[2 * B + b] = dn * r;
+          dir[b] = dh[b] * z;
+        }
+      }
+      for (int64_t g = 0; g < G; ++g) {
+        T* row = dght + (g * H + v) * B;
+        const T* s = dzh.data() + g * B;
+        const T* d = dz.data() + g * B;
+        T* col = dgit + g * H + v;
+        for (int64_t b = 0; b < B; ++b) {
+          row[b] = s[b];
+          col[b * GH] = d[b];
+        }
+      }
+      for (int64_t e = ptr[v]; e < ptr[v + 1]; ++e) {
+        const T* hu = hc + src[e] * B;
+        T* du = dH.data() + src[e] * B;
+        for (int64_t g = 0; g < G; ++g) {
+          const T w = ws[e * G + g];
+          const T* d = dz.data() + g * B;
+          T dot = 0;
+          for (int64_t b = 0; b < B; ++b) {
+            dot += d[b] * hu[b];
+            du[b] += w * d[b];
+          }
+          dws[e * G + g] += dot;
+        }
+      }
+    }
+    at::mm_out(carry, w_hh_t, dgh[t]);  // d h_{t-1} through the recurrent product
+    if (mode == GRU)
+      for (int64_t k = 0; k < H * B; ++k) cy[k] += direct[k];
+    if (mode == LSTM) std::swap(dc, dcp);
+  }
+  for (int64_t v = 0; v < H; ++v)
+    for (int64_t b = 0; b < B; ++b) {
+      dh0[b * H + order[v]] = cy[v * B + b];
+      if (mode == LSTM) dc0[b * H + order[v]] = dc[v * B + b];
+    }
+}
+
+int64_t gates_of(int64_t mode) { return mode == LSTM ? 4 : mode == GRU ? 3 : 1; }
+
+// gi [T, B, G*H], w_hh [G*H, H], b_hh [G*H], skip CSR (ptr [H+1], src [S], ws [S, G]),
+// order [H] (level position -> node column), h0 / c0 [B, H] in node order.
+// Returns out [T, B, H], h_n, c_n [B, H] (node order) and what the backward needs.
+std::vector<at::Tensor> cell_forward(int64_t mode, at::Tensor gi, at::Tensor w_hh,
+                                     at::Tensor b_hh, at::Tensor ptr, at::Tensor src,
+                                     at::Tensor ws, at::Tensor order, at::Tensor h0,
+                                     at::Tensor c0) {
+  const int64_t steps = gi.size(0), B = gi.size(1), H = order.size(0), G = gates_of(mode);
+  TORCH_CHECK(gi.size(2) == G * H, "gi has ", gi.size(2), " columns, expected ", G * H);
+  gi = gi.contiguous();
+  w_hh = w_hh.contiguous();
+  b_hh = b_hh.contiguous();
+  ws = ws.contiguous();
+  h0 = h0.contiguous();
+  c0 = c0.contiguous();
+  auto opt = gi.options();
+  at::Tensor hs = at::empty({steps + 1, H, B}, opt);
+  at::Tensor cs = mode == LSTM ? at::empty({steps + 1, H, B}, opt) : at::empty({0}, opt);
+  at::Tensor act = at::empty({steps, mode >= LSTM ? G * H : 0, B}, opt);
+  at::Tensor ghn = at::empty({mode == GRU ? steps : 0, H, B}, opt);
+  at::Tensor out = at::empty({steps, B, H}, opt);
+  at::Tensor h_n = at::empty({B, H}, opt);
+  at::Tensor c_n = mode == LSTM ? at::empty({B, H}, opt) : at::empty({0}, opt);
+  AT_DISPATCH_FLOATING_TYPES(gi.scalar_type(), "graphnets_cell_forward", [&] {
+    forward_impl<scalar_t>(
+        static_cast<int>(mode), G, H, B, steps, gi.data_ptr<scalar_t>(), w_hh,
+        b_hh.data_ptr<scalar_t>(), ptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(),
+        ws.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), h0.data_ptr<scalar_t>(),
+        mode == LSTM ? c0.data_ptr<scalar_t>() : nullptr, hs, cs, act.data_ptr<scalar_t>(),
+        ghn.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), h_n.data_ptr<scalar_t>(),
+        mode == LSTM ? c_n.data_ptr<scalar_t>() : nullptr);
+  });
+  return {out, h_n, c_n, hs, cs, act, ghn};
+}
+
+// Gradients of gi, w_hh, b_hh, ws, h0, c0 from those of out, h_n, c_n.
+std::vector<at::Tensor> cell_backward(int64_t mode, at::Tensor gout, at::Tensor gh_n,
+                                      at::Tensor gc_n, at::Tensor w_hh, at::Tensor ptr,
+                                      at::Tensor src, at::Tensor ws, at::Tensor order,
+                                      at::Tensor hs, at::Tensor cs, at::Tensor act,
+                                      at::Tensor ghn) {
+  const int64_t steps = gout.size(0), B = gout.size(1), H = order.size(0), G = gates_of(mode);
+  gout = gout.contiguous();
+  gh_n = gh_n.contiguous();
+  gc_n = gc_n.contiguous();
+  w_hh = w_hh.contiguous();
+  ws = ws.contiguous();
+  auto opt = gout.options();
+  at::Tensor dgi = at::empty({steps, B, G * H}, opt);
+  at::Tensor dgh = at::empty({steps, G * H, B}, opt);
+  at::Tensor dws = at::zeros_like(ws);
+  at::Tensor dh0 = at::empty({B, H}, opt);
+  at::Tensor dc0 = mode == LSTM ? at::empty({B, H}, opt) : at::zeros({0}, opt);
+  AT_DISPATCH_FLOATING_TYPES(gout.scalar_type(), "graphnets_cell_backward", [&] {
+    backward_impl<scalar_t>(
+        static_cast<int>(mode), G, H, B, steps, gout.data_ptr<scalar_t>(),
+        gh_n.data_ptr<scalar_t>(), mode == LSTM ? gc_n.data_ptr<scalar_t>() : nullptr, w_hh,
+        ptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(), ws.data_ptr<scalar_t>(),
+        order.data_ptr<int64_t>(), hs.data_ptr<scalar_t>(),
+        mode == LSTM ? cs.data_ptr<scalar_t>() : nullptr, act.data_ptr<scalar_t>(),
+        ghn.data_ptr<scalar_t>(), dgi.data_ptr<scalar_t>(), dgh, dws.data_ptr<scalar_t>(),
+        dh0.data_ptr<scalar_t>(), mode == LSTM ? dc0.data_ptr<scalar_t>() : nullptr);
+  });
+  // the recurrent weights' gradient, all steps in one matmul: sum_t dgh_t h_{t-1}^T
+  at::Tensor a = dgh.permute({1, 0, 2}).reshape({G * H, steps * B});
+  at::Tensor h = hs.narrow(0, 0, steps).permute({1, 0, 2}).reshape({H, steps * B});
+  at::Tensor dw_hh = at::mm(a, h.t());
+  at::Tensor db_hh = a.sum(1);
+  return {dgi, dw_hh, db_hh, dws, dh0, dc0};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &cell_forward, "graphnets recurrent cell forward");
+  m.def("backward", &cell_backward, "graphnets recurrent cell backward");
+}
