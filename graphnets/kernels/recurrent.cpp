@@ -9,6 +9,7 @@
 // the recurrent product W_hh h_{t-1} is one matmul per step; the delay-0 hidden -> hidden (skip)
 // edges, few in a random-graph prior, are an edge list sorted by destination (CSR).
 #include <torch/extension.h>
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -39,7 +40,8 @@ inline void tanh_row(const T* __restrict__ a, T* __restrict__ out, int64_t n) {
 template <typename T>
 void forward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, const T* gi,
                   const at::Tensor& w_hh, const T* b_hh, const int64_t* ptr, const int64_t* src,
-                  const T* ws, const int64_t* order, const T* h0, const T* c0, at::Tensor& hs,
+                  const T* ws, const int64_t* rptr, const int64_t* rsrc, const T* rws,
+                  const int64_t* order, const T* h0, const T* c0, at::Tensor& hs,
                   at::Tensor& cs, T* act, T* ghn, T* out, T* h_n, T* c_n) {
   const int64_t GH = G * H;
   T* hsp = hs.data_ptr<T>();
@@ -54,7 +56,21 @@ void forward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, cons
   for (int64_t t = 0; t < steps; ++t) {
     const T* hp = hsp + t * H * B;
     T* hc = hsp + (t + 1) * H * B;
-    at::mm_out(gh, w_hh, hs[t]);
+    if (rptr == nullptr) {
+      at::mm_out(gh, w_hh, hs[t]);
+    } else {  // sparse h2h edges: one vectorised z += w * h_u per edge and gate
+      T* ghw = gh.data_ptr<T>();
+      std::fill(ghw, ghw + GH * B, T(0));
+      for (int64_t v = 0; v < H; ++v)
+        for (int64_t e = rptr[v]; e < rptr[v + 1]; ++e) {
+          const T* hu = hp + rsrc[e] * B;
+          for (int64_t g = 0; g < G; ++g) {
+            const T w = rws[e * G + g];
+            T* z = ghw + (g * H + v) * B;
+            for (int64_t b = 0; b < B; ++b) z[b] += w * hu[b];
+          }
+        }
+    }
     const T* ghp = gh.data_ptr<T>();
     const T* git = gi + t * B * GH;
     T* actt = act + t * GH * B;
@@ -132,9 +148,10 @@ void forward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, cons
 template <typename T>
 void backward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, const T* gout,
                    const T* ghn_in, const T* gcn_in, const at::Tensor& w_hh, const int64_t* ptr,
-                   const int64_t* src, const T* ws, const int64_t* order, const T* hsp,
-                   const T* csp, const T* act, const T* ghn, T* dgi, at::Tensor& dgh, T* dws,
-                   T* dh0, T* dc0) {
+                   const int64_t* src, const T* ws, const int64_t* rptr, const int64_t* rsrc,
+                   const T* rws, T* drws, const int64_t* order, const T* hsp, const T* csp,
+                   const T* act, const T* ghn, T* dgi, at::Tensor& dgh, T* dws, T* dh0,
+                   T* dc0) {
   const int64_t GH = G * H;
   at::Tensor carry = at::zeros({H, B}, dgh.options());
   T* cy = carry.data_ptr<T>();
@@ -232,7 +249,26 @@ void backward_impl(int mode, int64_t G, int64_t H, int64_t B, int64_t steps, con
         }
       }
     }
-    at::mm_out(carry, w_hh_t, dgh[t]);  // d h_{t-1} through the recurrent product
+    if (rptr == nullptr) {
+      at::mm_out(carry, w_hh_t, dgh[t]);  // d h_{t-1} through the recurrent product
+    } else {  // sparse: per h2h edge, d h_{t-1}[u] and the edge's weight gradient
+      std::fill(cy, cy + H * B, T(0));
+      for (int64_t v = 0; v < H; ++v)
+        for (int64_t e = rptr[v]; e < rptr[v + 1]; ++e) {
+          const T* hu = hp + rsrc[e] * B;
+          T* du = cy + rsrc[e] * B;
+          for (int64_t g = 0; g < G; ++g) {
+            const T w = rws[e * G + g];
+            const T* d = dght + (g * H + v) * B;
+            T dot = 0;
+            for (int64_t b = 0; b < B; ++b) {
+              dot += d[b] * hu[b];
+              du[b] += w * d[b];
+            }
+            drws[e * G + g] += dot;
+          }
+        }
+    }
     if (mode == GRU)
       for (int64_t k = 0; k < H * B; ++k) cy[k] += direct[k];
     if (mode == LSTM) std::swap(dc, dcp);
@@ -251,8 +287,9 @@ int64_t gates_of(int64_t mode) { return mode == LSTM ? 4 : mode == GRU ? 3 : 1; 
 // Returns out [T, B, H], h_n, c_n [B, H] (node order) and what the backward needs.
 std::vector<at::Tensor> cell_forward(int64_t mode, at::Tensor gi, at::Tensor w_hh,
                                      at::Tensor b_hh, at::Tensor ptr, at::Tensor src,
-                                     at::Tensor ws, at::Tensor order, at::Tensor h0,
-                                     at::Tensor c0) {
+                                     at::Tensor ws, at::Tensor rptr, at::Tensor rsrc,
+                                     at::Tensor rws, bool dense, at::Tensor order,
+                                     at::Tensor h0, at::Tensor c0) {
   const int64_t steps = gi.size(0), B = gi.size(1), H = order.size(0), G = gates_of(mode);
   TORCH_CHECK(gi.size(2) == G * H, "gi has ", gi.size(2), " columns, expected ", G * H);
   gi = gi.contiguous();
@@ -273,7 +310,9 @@ std::vector<at::Tensor> cell_forward(int64_t mode, at::Tensor gi, at::Tensor w_h
     forward_impl<scalar_t>(
         static_cast<int>(mode), G, H, B, steps, gi.data_ptr<scalar_t>(), w_hh,
         b_hh.data_ptr<scalar_t>(), ptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(),
-        ws.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), h0.data_ptr<scalar_t>(),
+        ws.data_ptr<scalar_t>(), dense ? nullptr : rptr.data_ptr<int64_t>(),
+        dense ? nullptr : rsrc.data_ptr<int64_t>(), dense ? nullptr : rws.data_ptr<scalar_t>(),
+        order.data_ptr<int64_t>(), h0.data_ptr<scalar_t>(),
         mode == LSTM ? c0.data_ptr<scalar_t>() : nullptr, hs, cs, act.data_ptr<scalar_t>(),
         ghn.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), h_n.data_ptr<scalar_t>(),
         mode == LSTM ? c_n.data_ptr<scalar_t>() : nullptr);
@@ -284,9 +323,10 @@ std::vector<at::Tensor> cell_forward(int64_t mode, at::Tensor gi, at::Tensor w_h
 // Gradients of gi, w_hh, b_hh, ws, h0, c0 from those of out, h_n, c_n.
 std::vector<at::Tensor> cell_backward(int64_t mode, at::Tensor gout, at::Tensor gh_n,
                                       at::Tensor gc_n, at::Tensor w_hh, at::Tensor ptr,
-                                      at::Tensor src, at::Tensor ws, at::Tensor order,
-                                      at::Tensor hs, at::Tensor cs, at::Tensor act,
-                                      at::Tensor ghn) {
+                                      at::Tensor src, at::Tensor ws, at::Tensor rptr,
+                                      at::Tensor rsrc, at::Tensor rws, bool dense,
+                                      at::Tensor order, at::Tensor hs, at::Tensor cs,
+                                      at::Tensor act, at::Tensor ghn) {
   const int64_t steps = gout.size(0), B = gout.size(1), H = order.size(0), G = gates_of(mode);
   gout = gout.contiguous();
   gh_n = gh_n.contiguous();
@@ -297,6 +337,7 @@ std::vector<at::Tensor> cell_backward(int64_t mode, at::Tensor gout, at::Tensor 
   at::Tensor dgi = at::empty({steps, B, G * H}, opt);
   at::Tensor dgh = at::empty({steps, G * H, B}, opt);
   at::Tensor dws = at::zeros_like(ws);
+  at::Tensor drws = dense ? at::Tensor() : at::zeros_like(rws);
   at::Tensor dh0 = at::empty({B, H}, opt);
   at::Tensor dc0 = mode == LSTM ? at::empty({B, H}, opt) : at::zeros({0}, opt);
   AT_DISPATCH_FLOATING_TYPES(gout.scalar_type(), "graphnets_cell_backward", [&] {
@@ -304,22 +345,148 @@ std::vector<at::Tensor> cell_backward(int64_t mode, at::Tensor gout, at::Tensor 
         static_cast<int>(mode), G, H, B, steps, gout.data_ptr<scalar_t>(),
         gh_n.data_ptr<scalar_t>(), mode == LSTM ? gc_n.data_ptr<scalar_t>() : nullptr, w_hh,
         ptr.data_ptr<int64_t>(), src.data_ptr<int64_t>(), ws.data_ptr<scalar_t>(),
+        dense ? nullptr : rptr.data_ptr<int64_t>(), dense ? nullptr : rsrc.data_ptr<int64_t>(),
+        dense ? nullptr : rws.data_ptr<scalar_t>(), dense ? nullptr : drws.data_ptr<scalar_t>(),
         order.data_ptr<int64_t>(), hs.data_ptr<scalar_t>(),
         mode == LSTM ? cs.data_ptr<scalar_t>() : nullptr, act.data_ptr<scalar_t>(),
         ghn.data_ptr<scalar_t>(), dgi.data_ptr<scalar_t>(), dgh, dws.data_ptr<scalar_t>(),
         dh0.data_ptr<scalar_t>(), mode == LSTM ? dc0.data_ptr<scalar_t>() : nullptr);
   });
-  // the recurrent weights' gradient, all steps in one matmul: sum_t dgh_t h_{t-1}^T
   at::Tensor a = dgh.permute({1, 0, 2}).reshape({G * H, steps * B});
-  at::Tensor h = hs.narrow(0, 0, steps).permute({1, 0, 2}).reshape({H, steps * B});
-  at::Tensor dw_hh = at::mm(a, h.t());
   at::Tensor db_hh = a.sum(1);
+  // dense: the recurrent weights' gradient, all steps in one matmul, sum_t dgh_t h_{t-1}^T;
+  // sparse: per edge [R, G] in CSR order, accumulated by the walk back
+  at::Tensor dw_hh = drws;
+  if (dense) {
+    at::Tensor h = hs.narrow(0, 0, steps).permute({1, 0, 2}).reshape({H, steps * B});
+    dw_hh = at::mm(a, h.t());
+  }
   return {dgi, dw_hh, db_hh, dws, dh0, dc0};
+}
+
+// The cell from its parameters: the plan [in_ids, in_flat, rec_flat, skip_sorted, skip_ptr,
+// skip_src, order] places the edge weights (weight [E, G] i2h, rweight [R, G] h2h) into the
+// masked dense matrices in level order, the biases [H, G] into gate-stacked vectors, and takes
+// the skip edges' weights sorted by destination; x [T, B, n_in]. Returns out, h_n, c_n and the
+// tensors the backward needs.
+std::vector<at::Tensor> params_forward(int64_t mode, at::Tensor x, at::Tensor weight,
+                                       at::Tensor rweight, at::Tensor bias, at::Tensor rbias,
+                                       at::Tensor h0, at::Tensor c0,
+                                       std::vector<at::Tensor> plan, bool dense) {
+  const int64_t G = gates_of(mode), H = plan[6].size(0), n_in = x.size(2);
+  const int64_t steps = x.size(0), B = x.size(1);
+  x = x.contiguous();
+  weight = weight.contiguous();
+  rweight = rweight.contiguous();
+  bias = bias.contiguous();
+  rbias = rbias.contiguous();
+  const int64_t* in_ids = plan[0].data_ptr<int64_t>();
+  const int64_t* in_flat = plan[1].data_ptr<int64_t>();
+  const int64_t* rec_flat = plan[2].data_ptr<int64_t>();
+  const int64_t* skip_sorted = plan[3].data_ptr<int64_t>();
+  const int64_t* order = plan[6].data_ptr<int64_t>();
+  const int64_t E_in = plan[0].size(0), R = rweight.size(0), S = plan[3].size(0);
+  auto opt = x.options();
+  at::Tensor w_ih = at::zeros({G * H, n_in}, opt);
+  at::Tensor w_hh = at::zeros({G * H, H}, opt);
+  at::Tensor b_ih = at::empty({G * H}, opt);
+  at::Tensor b_hh = at::empty({G * H}, opt);
+  at::Tensor ws = at::empty({S, G}, opt);
+  at::Tensor rws = at::empty({dense ? 0 : R, G}, opt);
+  const int64_t* rec_sorted = plan[7].data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "graphnets_cell_place", [&] {
+    const scalar_t* w = weight.data_ptr<scalar_t>();
+    const scalar_t* rw = rweight.data_ptr<scalar_t>();
+    const scalar_t* bi = bias.data_ptr<scalar_t>();
+    const scalar_t* bh = rbias.data_ptr<scalar_t>();
+    scalar_t* wi = w_ih.data_ptr<scalar_t>();
+    scalar_t* wh = w_hh.data_ptr<scalar_t>();
+    scalar_t* bip = b_ih.data_ptr<scalar_t>();
+    scalar_t* bhp = b_hh.data_ptr<scalar_t>();
+    scalar_t* wsp = ws.data_ptr<scalar_t>();
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t k = 0; k < E_in; ++k) wi[in_flat[g * E_in + k]] = w[in_ids[k] * G + g];
+      for (int64_t r = 0; r < R; ++r) wh[rec_flat[g * R + r]] = rw[r * G + g];
+      for (int64_t v = 0; v < H; ++v) {
+        bip[g * H + v] = bi[order[v] * G + g];
+        bhp[g * H + v] = bh[order[v] * G + g];
+      }
+      for (int64_t e = 0; e < S; ++e) wsp[e * G + g] = w[skip_sorted[e] * G + g];
+      if (!dense)
+        for (int64_t e = 0; e < R; ++e)
+          rws.data_ptr<scalar_t>()[e * G + g] = rw[rec_sorted[e] * G + g];
+    }
+  });
+  at::Tensor gi = at::addmm(b_ih, x.view({steps * B, n_in}), w_ih.t()).view({steps, B, G * H});
+  std::vector<at::Tensor> res =
+      cell_forward(mode, gi, w_hh, b_hh, plan[4], plan[5], ws, plan[8], plan[9], rws, dense,
+                   plan[6], h0, c0);
+  // out, h_n, c_n, then for the backward: hs, cs, act, ghn, w_ih, w_hh, ws, rws
+  res.push_back(w_ih);
+  res.push_back(w_hh);
+  res.push_back(ws);
+  res.push_back(rws);
+  return res;
+}
+
+// Gradients of x (if need_x), weight, rweight, bias, rbias, h0, c0.
+std::vector<at::Tensor> params_backward(int64_t mode, at::Tensor gout, at::Tensor gh_n,
+                                        at::Tensor gc_n, at::Tensor x, int64_t num_edges,
+                                        std::vector<at::Tensor> saved,
+                                        std::vector<at::Tensor> plan, bool dense,
+                                        bool need_x) {
+  // saved: hs, cs, act, ghn, w_ih, w_hh, ws, rws
+  const int64_t G = gates_of(mode), H = plan[6].size(0), n_in = x.size(2);
+  const int64_t steps = x.size(0), B = x.size(1);
+  std::vector<at::Tensor> g =
+      cell_backward(mode, gout, gh_n, gc_n, saved[5], plan[4], plan[5], saved[6], plan[8],
+                    plan[9], saved[7], dense, plan[6], saved[0], saved[1], saved[2], saved[3]);
+  at::Tensor dgi = g[0].view({steps * B, G * H}), dw_hh = g[1], db_hh = g[2], dws = g[3];
+  at::Tensor xf = x.contiguous().view({steps * B, n_in});
+  at::Tensor dw_ih = at::mm(dgi.t(), xf);
+  at::Tensor db_ih = dgi.sum(0);
+  at::Tensor dx = need_x ? at::mm(dgi, saved[4]).view({steps, B, n_in}) : at::Tensor();
+  const int64_t* in_ids = plan[0].data_ptr<int64_t>();
+  const int64_t* in_flat = plan[1].data_ptr<int64_t>();
+  const int64_t* rec_flat = plan[2].data_ptr<int64_t>();
+  const int64_t* skip_sorted = plan[3].data_ptr<int64_t>();
+  const int64_t* order = plan[6].data_ptr<int64_t>();
+  const int64_t* rec_sorted = plan[7].data_ptr<int64_t>();
+  const int64_t E_in = plan[0].size(0), R = plan[2].size(1), S = plan[3].size(0);
+  auto opt = x.options();
+  at::Tensor dweight = at::zeros({num_edges, G}, opt);
+  at::Tensor drweight = at::empty({R, G}, opt);
+  at::Tensor dbias = at::empty({H, G}, opt);
+  at::Tensor drbias = at::empty({H, G}, opt);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "graphnets_cell_gather", [&] {
+    const scalar_t* dwi = dw_ih.data_ptr<scalar_t>();
+    const scalar_t* dwh = dw_hh.data_ptr<scalar_t>();
+    const scalar_t* dbi = db_ih.data_ptr<scalar_t>();
+    const scalar_t* dbh = db_hh.data_ptr<scalar_t>();
+    const scalar_t* dwsp = dws.data_ptr<scalar_t>();
+    scalar_t* dw = dweight.data_ptr<scalar_t>();
+    scalar_t* drw = drweight.data_ptr<scalar_t>();
+    scalar_t* db = dbias.data_ptr<scalar_t>();
+    scalar_t* drb = drbias.data_ptr<scalar_t>();
+    for (int64_t gg = 0; gg < G; ++gg) {
+      for (int64_t k = 0; k < E_in; ++k) dw[in_ids[k] * G + gg] = dwi[in_flat[gg * E_in + k]];
+      if (dense)
+        for (int64_t r = 0; r < R; ++r) drw[r * G + gg] = dwh[rec_flat[gg * R + r]];
+      else
+        for (int64_t e = 0; e < R; ++e) drw[rec_sorted[e] * G + gg] = dwh[e * G + gg];
+      for (int64_t v = 0; v < H; ++v) {
+        db[order[v] * G + gg] = dbi[gg * H + v];
+        drb[order[v] * G + gg] = dbh[gg * H + v];
+      }
+      for (int64_t e = 0; e < S; ++e) dw[skip_sorted[e] * G + gg] = dwsp[e * G + gg];
+    }
+  });
+  return {dx, dweight, drweight, dbias, drbias, g[4], g[5]};
 }
 
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("forward", &cell_forward, "graphnets recurrent cell forward");
-  m.def("backward", &cell_backward, "graphnets recurrent cell backward");
+  m.def("params_forward", &params_forward, "graphnets recurrent cell forward from parameters");
+  m.def("params_backward", &params_backward, "graphnets recurrent cell backward to parameters");
 }

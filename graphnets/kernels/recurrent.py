@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["CELL_MODES", "available", "why_unavailable", "extension_name", "run_cell"]
+__all__ = ["CELL_MODES", "PLAN", "available", "why_unavailable", "extension_name", "run_cell"]
 
 #: The cell modes, in the order of the integer codes of ``recurrent.cpp``.
 CELL_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
@@ -203,77 +203,132 @@ def _replay(
     return torch.stack(outs), h[:, pos], c_n
 
 
+#: The index tensors a cell's parameters are placed by, in this order (see :func:`run_cell`).
+PLAN = (
+    "in_ids",
+    "in_flat",
+    "rec_flat",
+    "skip_sorted",
+    "skip_ptr",
+    "skip_src",
+    "order",
+    "rec_sorted",
+    "rec_ptr",
+    "rec_src",
+)
+
+
+def _place(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    rweight: torch.Tensor,
+    bias: torch.Tensor,
+    rbias: torch.Tensor,
+    plan: list[torch.Tensor],
+) -> tuple[torch.Tensor, ...]:
+    """``params_forward``'s placement in torch ops: ``gi, w_hh, b_hh, w_skip``."""
+    in_ids, in_flat, rec_flat, skip_sorted, _, _, order = plan[:7]
+    T, B, n_in = x.shape
+    G, H = weight.shape[1], order.numel()
+    w_ih = weight.new_zeros(G * H * n_in).index_put(
+        (in_flat.reshape(-1),), weight[in_ids].t().reshape(-1)
+    )
+    w_hh = rweight.new_zeros(G * H * H).index_put((rec_flat.reshape(-1),), rweight.t().reshape(-1))
+    b_ih, b_hh = bias[order].t().reshape(-1), rbias[order].t().reshape(-1)
+    gi = torch.addmm(b_ih, x.reshape(T * B, n_in), w_ih.view(G * H, n_in).t())
+    return gi.view(T, B, G * H), w_hh.view(G * H, H), b_hh, weight[skip_sorted]
+
+
 class _CellRun(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx: Any,
         code: int,
-        gi: torch.Tensor,
-        w_hh: torch.Tensor,
-        b_hh: torch.Tensor,
-        w_skip: torch.Tensor,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        rweight: torch.Tensor,
+        bias: torch.Tensor,
+        rbias: torch.Tensor,
         h0: torch.Tensor,
         c0: torch.Tensor,
-        ptr: torch.Tensor,
-        src: torch.Tensor,
-        order: torch.Tensor,
+        plan: list[torch.Tensor],
+        dense: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out, h_n, c_n, hs, cs, act, ghn = _load().forward(
-            code, gi, w_hh, b_hh, ptr, src, w_skip, order, h0, c0
-        )
-        ctx.code = code
-        ctx.save_for_backward(gi, w_hh, b_hh, w_skip, h0, c0, ptr, src, order, hs, cs, act, ghn)
+        res = _load().params_forward(code, x, weight, rweight, bias, rbias, h0, c0, plan, dense)
+        out, h_n, c_n = res[:3]
+        ctx.code, ctx.plan, ctx.dense = code, plan, dense
+        ctx.save_for_backward(x, weight, rweight, bias, rbias, h0, c0, *res[3:])
         if code != 2:
             ctx.mark_non_differentiable(c_n)
         return out, h_n, c_n
 
     @staticmethod
     def backward(ctx: Any, g_out: torch.Tensor, g_hn: torch.Tensor, g_cn: torch.Tensor):
-        gi, w_hh, b_hh, w_skip, h0, c0, ptr, src, order, hs, cs, act, ghn = ctx.saved_tensors
-        code = ctx.code
+        x, weight, rweight, bias, rbias, h0, c0, *saved = ctx.saved_tensors
+        code, plan = ctx.code, ctx.plan
+        inputs = (x, weight, rweight, bias, rbias, h0, c0)
         if torch.is_grad_enabled():  # create_graph=True: differentiate a torch replay instead
-            inputs = (gi, w_hh, b_hh, w_skip, h0, c0)
             need = [t.requires_grad for t in inputs]
-            out, h_n, c_n = _replay(code, gi, w_hh, b_hh, w_skip, h0, c0, ptr, src, order)
+            gi, w_hh, b_hh, w_skip = _place(x, weight, rweight, bias, rbias, plan)
+            out, h_n, c_n = _replay(code, gi, w_hh, b_hh, w_skip, h0, c0, *plan[4:7])
             ys = [out, h_n] + ([c_n] if code == 2 else [])
             gys = [g_out, g_hn] + ([g_cn] if code == 2 else [])
             wanted = [t for t, n in zip(inputs, need, strict=True) if n]
             got = iter(torch.autograd.grad(ys, wanted, gys, create_graph=True, allow_unused=True))
-            grads = [next(got) if n else None for n in need]
-            return None, *grads, None, None, None
-        dgi, dw_hh, db_hh, dws, dh0, dc0 = _load().backward(
-            code, g_out, g_hn, g_cn, w_hh, ptr, src, w_skip, order, hs, cs, act, ghn
+            return None, *(next(got) if n else None for n in need), None, None
+        need_x = bool(ctx.needs_input_grad[1])
+        dx, dw, drw, db, drb, dh0, dc0 = _load().params_backward(
+            code, g_out, g_hn, g_cn, x, weight.shape[0], saved, plan, ctx.dense, need_x
         )
-        return None, dgi, dw_hh, db_hh, dws, dh0, (dc0 if code == 2 else None), None, None, None
+        return (
+            None,
+            (dx if need_x else None),
+            dw,
+            drw,
+            db,
+            drb,
+            dh0,
+            (dc0 if code == 2 else None),
+            None,
+            None,
+        )
 
 
 def run_cell(
     mode: str,
-    gi: torch.Tensor,
-    w_hh: torch.Tensor,
-    b_hh: torch.Tensor,
-    w_skip: torch.Tensor,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    recurrent_weight: torch.Tensor,
+    bias: torch.Tensor,
+    recurrent_bias: torch.Tensor,
     h0: torch.Tensor,
     c0: torch.Tensor | None,
-    ptr: torch.Tensor,
-    src: torch.Tensor,
-    order: torch.Tensor,
+    plan: list[torch.Tensor],
+    *,
+    dense: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Run a graph-structured cell over all steps; differentiable in every float tensor.
 
-    Hidden nodes are taken in level order (position ``v``; a skip edge ``u → v`` has
-    ``u < v``), gates stacked like torch's (row ``g * H + v``).
+    The kernel works on the hidden nodes in level order (position ``v``; a skip edge ``u → v``
+    has ``u < v``), gates stacked like torch's (row ``g * H + v``); ``plan`` says where every
+    parameter goes (:data:`PLAN`, the cell's index tensors): ``in_ids [E_in]`` the i2h edges
+    from inputs, ``in_flat [G, E_in]`` and ``rec_flat [G, R]`` their and the h2h edges'
+    positions in the flat masked matrices ``[G*H, n_in]`` and ``[G*H, H]``, ``skip_sorted [S]``
+    the skip edges sorted by destination position, ``skip_ptr [H+1]`` / ``skip_src [S]`` them
+    as CSR (source positions), ``order [H]`` the node at each position, ``rec_sorted [R]``,
+    ``rec_ptr [H+1]``, ``rec_src [R]`` the h2h edges as CSR likewise.
 
     Args:
         mode (str): one of :data:`CELL_MODES`.
-        gi (Tensor): ``[T, B, G*H]``, the input part ``x_t W_ih^T + b_ih`` of every step.
-        w_hh (Tensor): ``[G*H, H]`` the recurrent weights, masked dense; ``b_hh [G*H]``.
-        w_skip (Tensor): ``[S, G]`` the skip edges' weights, sorted by destination.
+        x (Tensor): ``[T, B, n_in]``.
+        weight, recurrent_weight (Tensor): ``[E, G]`` i2h and ``[R, G]`` h2h edge weights.
+        bias, recurrent_bias (Tensor): ``[H, G]``.
         h0, c0 (Tensor): ``[B, H]`` initial state in node order (``c0`` LSTM only, else
             ``None``).
-        ptr, src (LongTensor): the skip edges as CSR by destination position: ``ptr [H+1]``,
-            ``src [S]`` source positions.
-        order (LongTensor): ``[H]`` node of each level position.
+        plan (list of LongTensor): see above.
+        dense (bool): the recurrent product as one masked dense matmul per step (``True``,
+            the default) or one vectorised batch update per h2h edge and gate (``False``,
+            cheaper when the h2h edges are few).
 
     Returns:
         ``(out [T, B, H], h_n [B, H], c_n [B, H] or None)`` in node order.
@@ -285,5 +340,7 @@ def run_cell(
         raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {_failed}")
     code = CELL_MODES.index(mode)
     c_in = c0 if c0 is not None else h0.new_zeros(0)
-    out, h_n, c_n = _CellRun.apply(code, gi, w_hh, b_hh, w_skip, h0, c_in, ptr, src, order)
+    out, h_n, c_n = _CellRun.apply(
+        code, x, weight, recurrent_weight, bias, recurrent_bias, h0, c_in, plan, dense
+    )
     return out, h_n, (c_n if mode == "lstm" else None)

@@ -5,6 +5,7 @@ import torch
 
 from graphnets import cells
 from graphnets.kernels import recurrent as cell_kernel
+from graphnets.nn import cells as nn_cells
 
 MODES = cells.MODES
 D64 = torch.float64
@@ -42,9 +43,17 @@ def _prior(mode, seed=0):
     return cells.watts_strogatz(mode, 5, 24, 4, 0.3, seed=seed, dtype=D64)
 
 
+@pytest.fixture(params=["dense", "sparse"])
+def recurrent(request, monkeypatch):
+    """Both ways of the kernel's recurrent product: masked dense matmul, per edge."""
+    monkeypatch.setattr(nn_cells, "SPARSE_RECURRENT", 0.0 if request.param == "dense" else 2.0)
+    return request.param
+
+
 @pytest.mark.parametrize("mode", MODES)
-def test_cell_kernel_matches_torch_path(mode):
+def test_cell_kernel_matches_torch_path(mode, recurrent):
     cell = _prior(mode)
+    assert cell._dense_recurrent() == (recurrent == "dense")
     assert cell.num_levels > 2
     x = torch.randn(7, 4, 5, dtype=D64, generator=torch.Generator().manual_seed(1))
     state = _state(cell, 4)
@@ -70,7 +79,7 @@ def test_cell_kernel_float32_matches_torch_path(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_cell_kernel_gradcheck(mode):
+def test_cell_kernel_gradcheck(mode, recurrent):
     cell = cells.watts_strogatz(mode, 2, 6, 2, 0.5, seed=1, dtype=D64)
     assert cell.num_levels > 1
     cell.kernel = "cpp"
@@ -96,7 +105,7 @@ def test_cell_kernel_gradcheck(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("edit", ["magnitude_prune", "remove_edges"])
-def test_cell_kernel_after_edits_while_an_old_loss_is_alive(mode, edit):
+def test_cell_kernel_after_edits_while_an_old_loss_is_alive(mode, edit, recurrent):
     cell = _prior(mode, seed=4)
     opt = torch.optim.Adam(cell.parameters(), lr=0.01)
     x = torch.randn(6, 3, 5, dtype=D64, generator=torch.Generator().manual_seed(5))
