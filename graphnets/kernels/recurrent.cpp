@@ -484,9 +484,91 @@ std::vector<at::Tensor> params_backward(int64_t mode, at::Tensor gout, at::Tenso
   return {dx, dweight, drweight, dbias, drbias, g[4], g[5]};
 }
 
+// The masked dense torch-layout matrices of a one-level cell, in one call: w_ih [G*H, n_in],
+// w_hh [G*H, H], b_ih, b_hh [G*H] (level order = node order for one level); for torch's own
+// layer, which then runs on them. place_backward gathers their gradients back to the edges.
+std::vector<at::Tensor> place(int64_t mode, int64_t n_in, at::Tensor weight, at::Tensor rweight,
+                              at::Tensor bias, at::Tensor rbias, std::vector<at::Tensor> plan) {
+  const int64_t G = gates_of(mode), H = plan[6].size(0);
+  weight = weight.contiguous();
+  rweight = rweight.contiguous();
+  bias = bias.contiguous();
+  rbias = rbias.contiguous();
+  const int64_t* in_ids = plan[0].data_ptr<int64_t>();
+  const int64_t* in_flat = plan[1].data_ptr<int64_t>();
+  const int64_t* rec_flat = plan[2].data_ptr<int64_t>();
+  const int64_t* order = plan[6].data_ptr<int64_t>();
+  const int64_t E_in = plan[0].size(0), R = rweight.size(0);
+  auto opt = weight.options();
+  at::Tensor w_ih = at::zeros({G * H, n_in}, opt);
+  at::Tensor w_hh = at::zeros({G * H, H}, opt);
+  at::Tensor b_ih = at::empty({G * H}, opt);
+  at::Tensor b_hh = at::empty({G * H}, opt);
+  AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "graphnets_cell_place_dense", [&] {
+    const scalar_t* w = weight.data_ptr<scalar_t>();
+    const scalar_t* rw = rweight.data_ptr<scalar_t>();
+    const scalar_t* bi = bias.data_ptr<scalar_t>();
+    const scalar_t* bh = rbias.data_ptr<scalar_t>();
+    scalar_t* wi = w_ih.data_ptr<scalar_t>();
+    scalar_t* wh = w_hh.data_ptr<scalar_t>();
+    scalar_t* bip = b_ih.data_ptr<scalar_t>();
+    scalar_t* bhp = b_hh.data_ptr<scalar_t>();
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t k = 0; k < E_in; ++k) wi[in_flat[g * E_in + k]] = w[in_ids[k] * G + g];
+      for (int64_t r = 0; r < R; ++r) wh[rec_flat[g * R + r]] = rw[r * G + g];
+      for (int64_t v = 0; v < H; ++v) {
+        bip[g * H + v] = bi[order[v] * G + g];
+        bhp[g * H + v] = bh[order[v] * G + g];
+      }
+    }
+  });
+  return {w_ih, w_hh, b_ih, b_hh};
+}
+
+std::vector<at::Tensor> place_backward(int64_t mode, at::Tensor dw_ih, at::Tensor dw_hh,
+                                       at::Tensor db_ih, at::Tensor db_hh,
+                                       std::vector<at::Tensor> plan, int64_t num_edges) {
+  const int64_t G = gates_of(mode), H = plan[6].size(0);
+  dw_ih = dw_ih.contiguous();
+  dw_hh = dw_hh.contiguous();
+  db_ih = db_ih.contiguous();
+  db_hh = db_hh.contiguous();
+  const int64_t* in_ids = plan[0].data_ptr<int64_t>();
+  const int64_t* in_flat = plan[1].data_ptr<int64_t>();
+  const int64_t* rec_flat = plan[2].data_ptr<int64_t>();
+  const int64_t* order = plan[6].data_ptr<int64_t>();
+  const int64_t E_in = plan[0].size(0), R = plan[2].size(1);
+  auto opt = dw_ih.options();
+  at::Tensor dweight = at::zeros({num_edges, G}, opt);
+  at::Tensor drweight = at::empty({R, G}, opt);
+  at::Tensor dbias = at::empty({H, G}, opt);
+  at::Tensor drbias = at::empty({H, G}, opt);
+  AT_DISPATCH_FLOATING_TYPES(dw_ih.scalar_type(), "graphnets_cell_place_backward", [&] {
+    const scalar_t* dwi = dw_ih.data_ptr<scalar_t>();
+    const scalar_t* dwh = dw_hh.data_ptr<scalar_t>();
+    const scalar_t* dbi = db_ih.data_ptr<scalar_t>();
+    const scalar_t* dbh = db_hh.data_ptr<scalar_t>();
+    scalar_t* dw = dweight.data_ptr<scalar_t>();
+    scalar_t* drw = drweight.data_ptr<scalar_t>();
+    scalar_t* db = dbias.data_ptr<scalar_t>();
+    scalar_t* drb = drbias.data_ptr<scalar_t>();
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t k = 0; k < E_in; ++k) dw[in_ids[k] * G + g] = dwi[in_flat[g * E_in + k]];
+      for (int64_t r = 0; r < R; ++r) drw[r * G + g] = dwh[rec_flat[g * R + r]];
+      for (int64_t v = 0; v < H; ++v) {
+        db[order[v] * G + g] = dbi[g * H + v];
+        drb[order[v] * G + g] = dbh[g * H + v];
+      }
+    }
+  });
+  return {dweight, drweight, dbias, drbias};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("params_forward", &params_forward, "graphnets recurrent cell forward from parameters");
+  m.def("place", &place, "a one-level cell's masked dense matrices");
+  m.def("place_backward", &place_backward, "their gradients back to the edges");
   m.def("params_backward", &params_backward, "graphnets recurrent cell backward to parameters");
 }

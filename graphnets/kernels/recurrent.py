@@ -32,7 +32,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["CELL_MODES", "PLAN", "available", "why_unavailable", "extension_name", "run_cell"]
+__all__ = [
+    "CELL_MODES",
+    "PLAN",
+    "available",
+    "why_unavailable",
+    "extension_name",
+    "run_cell",
+    "place_matrices",
+]
 
 #: The cell modes, in the order of the integer codes of ``recurrent.cpp``.
 CELL_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
@@ -292,6 +300,58 @@ class _CellRun(torch.autograd.Function):
             None,
             None,
         )
+
+
+class _Place(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        code: int,
+        n_in: int,
+        weight: torch.Tensor,
+        rweight: torch.Tensor,
+        bias: torch.Tensor,
+        rbias: torch.Tensor,
+        plan: list[torch.Tensor],
+    ) -> tuple[torch.Tensor, ...]:
+        ctx.code, ctx.plan, ctx.num_edges = code, plan, weight.shape[0]
+        return tuple(_load().place(code, n_in, weight, rweight, bias, rbias, plan))
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor):
+        if torch.is_grad_enabled():  # create_graph=True: the same gathers in torch ops
+            dw_ih, dw_hh, db_ih, db_hh = grads
+            in_ids, in_flat, rec_flat = ctx.plan[:3]
+            order = ctx.plan[6]
+            G, H = dw_ih.shape[0] // order.numel(), order.numel()
+            zeros = dw_ih.new_zeros(ctx.num_edges, G)
+            g = (
+                zeros.index_put((in_ids,), dw_ih.reshape(-1)[in_flat].t()),
+                dw_hh.reshape(-1)[rec_flat].t(),
+                dw_ih.new_zeros(H, G).index_put((order,), db_ih.view(G, H).t()),
+                dw_ih.new_zeros(H, G).index_put((order,), db_hh.view(G, H).t()),
+            )
+            return None, None, *g, None
+        g = _load().place_backward(ctx.code, *grads, ctx.plan, ctx.num_edges)
+        return None, None, *g, None
+
+
+def place_matrices(
+    mode: str,
+    num_inputs: int,
+    weight: torch.Tensor,
+    recurrent_weight: torch.Tensor,
+    bias: torch.Tensor,
+    recurrent_bias: torch.Tensor,
+    plan: list[torch.Tensor],
+) -> tuple[torch.Tensor, ...]:
+    """A one-level cell's torch-layout matrices ``w_ih, w_hh, b_ih, b_hh`` in one call, zeros
+    where no edge is, for torch's own layer to run on; ``plan`` as for
+    :func:`run_cell` (its first seven tensors)."""
+    if _load() is None:
+        raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {_failed}")
+    code = CELL_MODES.index(mode)
+    return _Place.apply(code, num_inputs, weight, recurrent_weight, bias, recurrent_bias, plan)
 
 
 def run_cell(

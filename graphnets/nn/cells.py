@@ -542,7 +542,20 @@ class GraphRNN(nn.Module):
         if self._use_kernel(x):
             out, last = self._compiled(x, state)
         else:
-            w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
+            if not self._skip_ids.numel() and self._placeable(x):
+                # one level on the CPU: the matrices in one C++ call, then torch's own layer
+                w_ih, w_hh, b_ih, b_hh = cell_kernel.place_matrices(
+                    self.mode,
+                    self.num_inputs,
+                    self.weight,
+                    self.recurrent_weight,
+                    self.bias,
+                    self.recurrent_bias,
+                    [getattr(self, "_" + name) for name in cell_kernel.PLAN],
+                )
+                w_skip = None
+            else:
+                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
             if w_skip is None:
                 out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
             else:
@@ -552,6 +565,10 @@ class GraphRNN(nn.Module):
         if self.mode == "lstm":
             return out, (last[0].unsqueeze(0), last[1].unsqueeze(0))
         return out, last[0].unsqueeze(0)
+
+    def _placeable(self, x: torch.Tensor) -> bool:
+        fits = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        return fits and self.kernel != "torch" and cell_kernel.available()
 
     def _use_kernel(self, x: torch.Tensor) -> bool:
         """Whether this forward runs the C++ cell kernel (:attr:`kernel` and where it runs)."""

@@ -178,3 +178,23 @@ def test_cell_kernel_errors():
     cell.kernel = "cpp"
     with pytest.raises(RuntimeError, match="kernel='cpp' runs float32 / float64 on the CPU"):
         cell.to(torch.bfloat16)(torch.randn(3, 2, 5, dtype=torch.bfloat16))
+
+
+@pytest.mark.parametrize("state", [False, True])
+def test_cell_kernel_one_level_lstm_places_for_torch_layer(state):
+    # a dense one-level LSTM runs torch's own layer on matrices placed by the kernel module
+    cell = cells.complete("lstm", 3, 5, seed=0, dtype=D64)
+    assert cell.num_levels == 1 and cell._dense_recurrent()
+    x = torch.randn(4, 2, 3, dtype=D64, generator=torch.Generator().manual_seed(0))
+    s = _state(cell, 2) if state else (torch.zeros(1, 2, 5, dtype=D64),) * 2
+    for a, b in zip(_run_all(cell, "auto", x, s), _run_all(cell, "torch", x, s), strict=True):
+        torch.testing.assert_close(a, b)
+    res = {}
+    for kernel in ("auto", "torch"):
+        cell.kernel = kernel
+        cell.zero_grad(set_to_none=True)
+        (gw,) = torch.autograd.grad(cell(x)[0].sin().sum(), [cell.weight], create_graph=True)
+        gw.square().sum().backward()
+        res[kernel] = [gw.detach()] + [p.grad for p in cell.parameters()]
+    for a, b in zip(res["auto"], res["torch"], strict=True):
+        torch.testing.assert_close(a, b)
