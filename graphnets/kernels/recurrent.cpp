@@ -564,10 +564,206 @@ std::vector<at::Tensor> place_backward(int64_t mode, at::Tensor dw_ih, at::Tenso
   return {dweight, drweight, dbias, drbias};
 }
 
+// ---------------------------------------------------------------------------------------------
+// A recurrent GraphNet over a whole sequence (GraphNet.run): scalar neurons, delay-0 edges inside
+// a step, delay-d edges from d steps back. A [(D+T), N, B] holds every node's value a_u(t) at
+// row t + D (rows 0..D-1: the initial state, lags 1..D); Z the pre-activations.
+
+// The activation code is the row of graphnets.core.activations.REGISTRY; its cases are generated
+// from the registry's C++ snippets when the source is loaded (graphnets/kernels/recurrent.py).
+template <typename T>
+inline T act_fwd(int code, T z, T p0, T p1) {
+  switch (code) {
+// @ACT_FORWARD@
+  }
+  return z;
+}
+
+template <typename T>
+inline T act_grad(int code, T z, T a, T p0, T p1) {
+  switch (code) {
+// @ACT_GRAD@
+  }
+  return T(1);
+}
+
+// a[k] = act(z[k]): one loop per code, so each vectorises (tanh through libmvec)
+template <typename T>
+inline void act_rows(int code, const T* __restrict__ z, T* __restrict__ a, int64_t n, T p0,
+                     T p1) {
+  switch (code) {
+// @ACT_ROWS@
+    default: for (int64_t k = 0; k < n; ++k) a[k] = act_fwd<T>(code, z[k], p0, p1);
+  }
+}
+
+// g[k] *= act'(z[k]) given a = act(z)
+template <typename T>
+inline void act_grad_rows(int code, const T* __restrict__ z, const T* __restrict__ a,
+                          T* __restrict__ g, int64_t n, T p0, T p1) {
+  switch (code) {
+// @ACT_GRAD_ROWS@
+    default: for (int64_t k = 0; k < n; ++k) g[k] *= act_grad<T>(code, z[k], a[k], p0, p1);
+  }
+}
+
+// plan: order [M] computed nodes in topological order, inputs [n_in], outputs [n_out],
+// ptr [N+1] / src [E] / delay [E] / eid [E] every edge as CSR by destination, codes [N],
+// slots [S, 2] (node, lag) of the state. params [N, 2] float64.
+std::vector<at::Tensor> seq_forward(at::Tensor x, at::Tensor weight, at::Tensor bias,
+                                    at::Tensor state, std::vector<at::Tensor> plan,
+                                    at::Tensor params, int64_t num_nodes, int64_t max_delay) {
+  const int64_t steps = x.size(0), B = x.size(1), n_in = x.size(2), N = num_nodes,
+                D = max_delay;
+  x = x.contiguous();
+  weight = weight.contiguous();
+  bias = bias.contiguous();
+  state = state.contiguous();
+  const int64_t* order = plan[0].data_ptr<int64_t>();
+  const int64_t* inputs = plan[1].data_ptr<int64_t>();
+  const int64_t* outputs = plan[2].data_ptr<int64_t>();
+  const int64_t* ptr = plan[3].data_ptr<int64_t>();
+  const int64_t* src = plan[4].data_ptr<int64_t>();
+  const int64_t* dly = plan[5].data_ptr<int64_t>();
+  const int64_t* eid = plan[6].data_ptr<int64_t>();
+  const int64_t* codes = plan[7].data_ptr<int64_t>();
+  const int64_t* slots = plan[8].data_ptr<int64_t>();
+  const double* prm = params.data_ptr<double>();
+  const int64_t M = plan[0].size(0), n_out = plan[2].size(0), S = plan[8].size(0);
+  auto opt = x.options();
+  at::Tensor A = at::zeros({D + steps, N, B}, opt);
+  at::Tensor Z = at::empty({steps, N, B}, opt);
+  at::Tensor y = at::empty({steps, B, n_out}, opt);
+  at::Tensor last = at::empty({B, S}, opt);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "graphnets_seq_forward", [&] {
+    using T = scalar_t;
+    T* a = A.data_ptr<T>();
+    T* zs = Z.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* w = weight.data_ptr<T>();
+    const T* bp = bias.data_ptr<T>();
+    const T* st = state.data_ptr<T>();
+    const int64_t NB = N * B;
+    for (int64_t s = 0; s < S; ++s) {
+      T* row = a + (D - slots[2 * s + 1]) * NB + slots[2 * s] * B;
+      for (int64_t b = 0; b < B; ++b) row[b] = st[b * S + s];
+    }
+    for (int64_t t = 0; t < steps; ++t) {
+      T* at_ = a + (t + D) * NB;
+      for (int64_t i = 0; i < n_in; ++i)
+        for (int64_t b = 0; b < B; ++b) at_[inputs[i] * B + b] = xp[(t * B + b) * n_in + i];
+      for (int64_t m = 0; m < M; ++m) {
+        const int64_t v = order[m];
+        T* z = zs + t * NB + v * B;
+        const T bv = bp[v];
+        for (int64_t b = 0; b < B; ++b) z[b] = bv;
+        for (int64_t e = ptr[v]; e < ptr[v + 1]; ++e) {
+          const T we = w[eid[e]];
+          const T* hu = a + (t + D - dly[e]) * NB + src[e] * B;
+          for (int64_t b = 0; b < B; ++b) z[b] += we * hu[b];
+        }
+        act_rows<T>(static_cast<int>(codes[v]), z, at_ + v * B, B, T(prm[2 * v]),
+                    T(prm[2 * v + 1]));
+      }
+      T* yp = y.data_ptr<T>() + t * B * n_out;
+      for (int64_t k = 0; k < n_out; ++k)
+        for (int64_t b = 0; b < B; ++b) yp[b * n_out + k] = at_[outputs[k] * B + b];
+    }
+    T* lp = last.data_ptr<T>();
+    for (int64_t s = 0; s < S; ++s) {
+      const T* row = a + (steps + D - slots[2 * s + 1]) * NB + slots[2 * s] * B;
+      for (int64_t b = 0; b < B; ++b) lp[b * S + s] = row[b];
+    }
+  });
+  return {y, last, A, Z};
+}
+
+// Gradients of x, weight, bias and the initial state from those of y and the final state.
+std::vector<at::Tensor> seq_backward(at::Tensor gy, at::Tensor glast, at::Tensor A, at::Tensor Z,
+                                     at::Tensor weight, std::vector<at::Tensor> plan,
+                                     at::Tensor params, int64_t n_in, int64_t max_delay) {
+  const int64_t steps = Z.size(0), N = Z.size(1), B = Z.size(2), D = max_delay;
+  gy = gy.contiguous();
+  glast = glast.contiguous();
+  weight = weight.contiguous();
+  const int64_t* order = plan[0].data_ptr<int64_t>();
+  const int64_t* inputs = plan[1].data_ptr<int64_t>();
+  const int64_t* outputs = plan[2].data_ptr<int64_t>();
+  const int64_t* ptr = plan[3].data_ptr<int64_t>();
+  const int64_t* src = plan[4].data_ptr<int64_t>();
+  const int64_t* dly = plan[5].data_ptr<int64_t>();
+  const int64_t* eid = plan[6].data_ptr<int64_t>();
+  const int64_t* codes = plan[7].data_ptr<int64_t>();
+  const int64_t* slots = plan[8].data_ptr<int64_t>();
+  const double* prm = params.data_ptr<double>();
+  const int64_t M = plan[0].size(0), n_out = plan[2].size(0), S = plan[8].size(0);
+  auto opt = Z.options();
+  at::Tensor dA = at::zeros({D + steps, N, B}, opt);
+  at::Tensor gx = at::empty({steps, B, n_in}, opt);
+  at::Tensor gw = at::zeros_like(weight);
+  at::Tensor gb = at::zeros({N}, opt);
+  at::Tensor gstate = at::empty({B, S}, opt);
+  AT_DISPATCH_FLOATING_TYPES(Z.scalar_type(), "graphnets_seq_backward", [&] {
+    using T = scalar_t;
+    const T* a = A.data_ptr<T>();
+    const T* zs = Z.data_ptr<T>();
+    T* da = dA.data_ptr<T>();
+    const T* w = weight.data_ptr<T>();
+    T* gwp = gw.data_ptr<T>();
+    T* gbp = gb.data_ptr<T>();
+    const int64_t NB = N * B;
+    std::vector<T> dz(B);
+    const T* gl = glast.data_ptr<T>();
+    for (int64_t s = 0; s < S; ++s) {
+      T* row = da + (steps + D - slots[2 * s + 1]) * NB + slots[2 * s] * B;
+      for (int64_t b = 0; b < B; ++b) row[b] += gl[b * S + s];
+    }
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      T* dat = da + (t + D) * NB;
+      const T* gyp = gy.data_ptr<T>() + t * B * n_out;
+      for (int64_t k = 0; k < n_out; ++k)
+        for (int64_t b = 0; b < B; ++b) dat[outputs[k] * B + b] += gyp[b * n_out + k];
+      for (int64_t m = M - 1; m >= 0; --m) {
+        const int64_t v = order[m];
+        const T* dv = dat + v * B;
+        for (int64_t b = 0; b < B; ++b) dz[b] = dv[b];
+        act_grad_rows<T>(static_cast<int>(codes[v]), zs + t * NB + v * B, a + (t + D) * NB + v * B,
+                         dz.data(), B, T(prm[2 * v]), T(prm[2 * v + 1]));
+        T sum = 0;
+        for (int64_t b = 0; b < B; ++b) sum += dz[b];
+        gbp[v] += sum;
+        for (int64_t e = ptr[v]; e < ptr[v + 1]; ++e) {
+          const int64_t off = (t + D - dly[e]) * NB + src[e] * B;
+          const T* hu = a + off;
+          T* du = da + off;
+          const T we = w[eid[e]];
+          T dot = 0;
+          for (int64_t b = 0; b < B; ++b) {
+            dot += dz[b] * hu[b];
+            du[b] += we * dz[b];
+          }
+          gwp[eid[e]] += dot;
+        }
+      }
+      T* gxp = gx.data_ptr<T>() + t * B * n_in;
+      for (int64_t i = 0; i < n_in; ++i)
+        for (int64_t b = 0; b < B; ++b) gxp[b * n_in + i] = dat[inputs[i] * B + b];
+    }
+    T* gs = gstate.data_ptr<T>();
+    for (int64_t s = 0; s < S; ++s) {
+      const T* row = da + (D - slots[2 * s + 1]) * NB + slots[2 * s] * B;
+      for (int64_t b = 0; b < B; ++b) gs[b * S + s] = row[b];
+    }
+  });
+  return {gx, gw, gb, gstate};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("params_forward", &params_forward, "graphnets recurrent cell forward from parameters");
+  m.def("seq_forward", &seq_forward, "a recurrent GraphNet over a sequence, forward");
+  m.def("seq_backward", &seq_backward, "a recurrent GraphNet over a sequence, backward");
   m.def("place", &place, "a one-level cell's masked dense matrices");
   m.def("place_backward", &place_backward, "their gradients back to the edges");
   m.def("params_backward", &params_backward, "graphnets recurrent cell backward to parameters");

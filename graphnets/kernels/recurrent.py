@@ -30,7 +30,11 @@ import threading
 import warnings
 from typing import Any
 
+import numpy as np
 import torch
+
+from ..core.activations import REGISTRY, parse_activation
+from ..core.structure import Structure
 
 __all__ = [
     "CELL_MODES",
@@ -40,6 +44,10 @@ __all__ = [
     "extension_name",
     "run_cell",
     "place_matrices",
+    "SEQUENCE_PLAN",
+    "sequence_plan",
+    "sequence_forward",
+    "sequence_backward",
 ]
 
 #: The cell modes, in the order of the integer codes of ``recurrent.cpp``.
@@ -53,8 +61,29 @@ _LDFLAGS = ["-lmvec"]
 
 
 def _source() -> str:
+    """``recurrent.cpp`` with its activation cases generated from the registry."""
     with open(_SOURCE, encoding="utf-8") as f:
-        return f.read()
+        source = f.read()
+    fwd, grad, rows, grad_rows = [], [], [], []
+    for code, row in enumerate(REGISTRY):
+        fwd.append(f"    case {code}: {{ {row.cpp_forward.strip()} }}")
+        grad.append(f"    case {code}: {{ {row.cpp_grad.strip()} }}")
+        rows.append(
+            f"    case {code}: for (int64_t k = 0; k < n; ++k) "
+            f"a[k] = act_fwd<T>({code}, z[k], p0, p1); break;"
+        )
+        grad_rows.append(
+            f"    case {code}: for (int64_t k = 0; k < n; ++k) "
+            f"g[k] *= act_grad<T>({code}, z[k], a[k], p0, p1); break;"
+        )
+    for mark, lines in (
+        ("ACT_FORWARD", fwd),
+        ("ACT_GRAD", grad),
+        ("ACT_ROWS", rows),
+        ("ACT_GRAD_ROWS", grad_rows),
+    ):
+        source = source.replace(f"// @{mark}@", "\n".join(lines))
+    return source
 
 
 def _cpu_id() -> str:
@@ -404,3 +433,90 @@ def run_cell(
         code, x, weight, recurrent_weight, bias, recurrent_bias, h0, c_in, plan, dense
     )
     return out, h_n, (c_n if mode == "lstm" else None)
+
+
+# ----------------------------------------------------------------------------- GraphNet.run
+
+
+#: The index tensors of :func:`sequence_plan`, in the kernel's order.
+SEQUENCE_PLAN = ("order", "inputs", "outputs", "ptr", "src", "delay", "eid", "codes", "slots")
+
+
+def sequence_plan(structure: Structure, slots: np.ndarray) -> dict[str, Any]:
+    """What the sequence kernel needs of a recurrent structure (once per structure).
+
+    ``order`` the non-input nodes in level order, ``inputs`` / ``outputs`` the node ids,
+    every edge as CSR by destination (``ptr [N+1]``, ``src``, ``delay``, ``eid`` its id),
+    ``codes [N]`` / ``params [N, 2]`` (float64) the activations, ``slots [S, 2]`` the state's
+    ``(node, lag)`` columns (:func:`graphnets.nn.recurrent.state_layout`), ``max_delay``.
+    """
+    s = structure
+    N = s.num_nodes
+    is_input = np.zeros(N, dtype=bool)
+    is_input[s.inputs.numpy()] = True
+    level = np.asarray(s.level)
+    order = np.lexsort((np.arange(N), level))
+    order = order[~is_input[order]]
+    src, dst = s.edge_index.numpy()
+    by_dst = np.argsort(dst, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=N))])
+    acts = [parse_activation(a) for a in s.activations]
+    as_long = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
+    return {
+        "order": as_long(order),
+        "inputs": as_long(s.inputs.numpy()),
+        "outputs": as_long(s.outputs.numpy()),
+        "ptr": as_long(ptr),
+        "src": as_long(src[by_dst]),
+        "delay": as_long(s.delay.numpy()[by_dst]),
+        "eid": as_long(by_dst),
+        "codes": as_long([a.code for a in acts]),
+        "slots": as_long(np.asarray(slots).reshape(-1, 2)),
+        "params": torch.tensor([a.c_params for a in acts], dtype=torch.float64).reshape(-1, 2),
+        "max_delay": s.max_delay,
+        "num_nodes": N,
+    }
+
+
+def sequence_forward(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    state: torch.Tensor,
+    plan: dict[str, Any],
+) -> list[torch.Tensor]:
+    """A recurrent GraphNet over ``x [T, B, n_in]`` from ``state [B, S]`` (no autograd):
+    ``[y [T, B, n_out], final state [B, S], A, Z]`` (``A``, ``Z`` for the backward)."""
+    return _load().seq_forward(
+        x,
+        weight,
+        bias,
+        state,
+        [plan[k] for k in SEQUENCE_PLAN],
+        plan["params"],
+        plan["num_nodes"],
+        plan["max_delay"],
+    )
+
+
+def sequence_backward(
+    gy: torch.Tensor,
+    g_state: torch.Tensor,
+    saved: list[torch.Tensor],
+    weight: torch.Tensor,
+    num_inputs: int,
+    plan: dict[str, Any],
+) -> list[torch.Tensor]:
+    """Gradients ``[x, weight, bias, initial state]`` from those of ``y`` and the final state;
+    ``saved`` is ``[A, Z]`` of :func:`sequence_forward`."""
+    return _load().seq_backward(
+        gy,
+        g_state,
+        saved[0],
+        saved[1],
+        weight,
+        [plan[k] for k in SEQUENCE_PLAN],
+        plan["params"],
+        num_inputs,
+        plan["max_delay"],
+    )
