@@ -1,23 +1,33 @@
-"""The recurrent cell kernel: a graph-structured RNN / LSTM / GRU over all steps in one C++ call.
+"""The recurrent C++ kernels: whole sequences in one call, with a hand-written backward.
 
-A multi-level cell (:class:`graphnets.nn.cells.GraphRNN` with delay-0 hidden → hidden edges)
-must finish level ``l`` of step ``t`` before level ``l + 1``, and step ``t`` before ``t + 1``:
-written with torch ops that is a dozen small ops per level and step, forward and backward,
-whose dispatch cost dwarfs the arithmetic at the sizes cells are trained at. This kernel runs
-the whole sequence in C++ (``recurrent.cpp`` beside this file): per step one matmul for the
-recurrent product ``W_hh h_{t-1}`` (masked dense, as the torch path), then the hidden nodes in
-level order, each gathering its skip edges (a vectorised ``z += w · h_u`` over the batch per
-edge) and applying torch's cell equations; the backward walks back through time by hand and
-gets the recurrent weights' gradient for all steps in one matmul. The input projection
-``x W_ih^T + b_ih`` of every step is one torch ``addmm`` outside it, whose autograd is torch's.
+**Cells** (:func:`run_cell`). A multi-level cell (:class:`graphnets.cells.GraphRNN` with
+delay-0 hidden → hidden edges) must finish level ``l`` of step ``t`` before level ``l + 1``, and
+step ``t`` before ``t + 1``: written with torch ops that is a dozen small ops per level and step,
+forward and backward, whose dispatch cost dwarfs the arithmetic at the sizes cells are trained
+at. This kernel runs the whole sequence in C++ (``recurrent.cpp`` beside this file), from the
+cell's parameters: it places the edge weights into masked dense matrices (and gathers their
+gradients back), computes the input part ``x W_ih^T + b_ih`` of every step in one matmul, then
+per step the recurrent product (one masked dense matmul, or one vectorised ``z += w · h_u`` over
+the batch per h2h edge and gate when they are few) and the hidden nodes in level order, each
+adding its skip edges and applying torch's cell equations (``exp`` and ``tanh`` vectorised with
+glibc's libmvec). The backward walks back through time by hand. :func:`place_matrices` is the
+placement alone, for torch's own layer (a dense one-level LSTM).
 
-Asked for a differentiable gradient (``create_graph=True``), its backward differentiates a
-node-by-node torch replay of the same function instead (slow, but any order). CPU only,
-float32 and float64, on one thread (the per-step work is microseconds). It is compiled like
-the fused kernel (:mod:`graphnets.kernels.fused`): ``torch.utils.cpp_extension.load_inline``,
-the build named by a hash of the environment, torch version, CPU, flags and source, cached in
-torch's extension folder; ``GRAPHNETS_NO_CPP=1`` or a missing compiler leaves
-:func:`available` ``False`` and the cells on their torch path.
+**Recurrent GraphNets** (:func:`sequence_forward`, :func:`sequence_backward`, used by
+:meth:`graphnets.GraphNet.run`): scalar neurons with delay-0 edges inside a step and delay-``d``
+edges from ``d`` steps back, every node's value at every step in one node-major buffer, each
+edge one vectorised update over the batch, activations generated from
+:data:`graphnets.core.activations.REGISTRY` as in the fused kernel.
+
+Asked for a differentiable gradient (``create_graph=True``), the backward of a cell
+differentiates a node-by-node torch replay of the same function, and ``GraphNet.run`` the step
+loop, instead (slow, but any order). CPU only, float32 and float64, on one thread (the per-step
+work is microseconds; the dense matmuls use torch's threads). It is compiled like the fused
+kernel (:mod:`graphnets.kernels.fused`): ``torch.utils.cpp_extension.load_inline``, the build
+named by a hash of the environment, torch version, CPU, flags and source, cached in torch's
+extension folder, on first use (``graphnets build-kernel`` does not build it yet);
+``GRAPHNETS_NO_CPP=1`` or a missing compiler leaves :func:`available` ``False``, and cells and
+``run`` on their torch paths.
 """
 
 from __future__ import annotations

@@ -91,6 +91,7 @@ __all__ = [
     "GATES",
     "RECURRENT",
     "CELL_KERNELS",
+    "SPARSE_RECURRENT",
     "GraphRNN",
     "check_mode",
     "magnitude_prune",
@@ -101,6 +102,7 @@ MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 KINDS = ("i2h", "h2h")
 RECURRENT = ("level", "self", "complete", "none")
+#: The values of :attr:`GraphRNN.kernel`.
 CELL_KERNELS = ("auto", "cpp", "torch")
 #: h2h density under which the C++ kernel computes the recurrent product per edge rather than
 #: as a masked dense matmul (``benchmarks/bench_cells.py``, the crossover table)
@@ -584,8 +586,8 @@ class GraphRNN(nn.Module):
         if self.kernel == "cpp":
             if not fits:
                 raise RuntimeError(
-                    f"kernel='cpp' runs float32 / float64 on the CPU, got {x.dtype} on "
-                    f"{x.device}; use kernel='auto'"
+                    f"kernel='cpp' runs float32 / float64 on the CPU with T, B >= 1, got "
+                    f"{x.dtype} on {x.device}, x of shape {list(x.shape)}; use kernel='auto'"
                 )
             if not cell_kernel.available():
                 raise RuntimeError(
