@@ -2,15 +2,20 @@
 
 Forward + backward of a squared-output loss, T=20 steps, batch 32, 7 inputs, 50 hidden units,
 interleaved with the complete torch module of the same mode in the same run, medians of repeats.
-Cells: complete (one level: torch's fused layer on the scattered edge weights); the same with 90%
-of the i2h and h2h edges removed at random (still one level); a Watts–Strogatz prior (n=50, k=4,
-p=0.3, recurrent="level"), whose hidden DAG runs level by level in a Python time loop.
+Cells: complete (one level); the same with 90% of the i2h and h2h edges removed at random (still
+one level); a Watts–Strogatz prior (n=50, k=4, p=0.3, recurrent="level", 8 levels). Each row
+says how the cell ran (``GraphRNN.kernel="auto"``: the C++ cell kernel, or torch's own layer on
+the masked matrices for a dense one-level LSTM) and the target of issue 16 §3: one-level cells
+≤ 1.3x the torch module, multi-level cells ≤ 2x. A ``--compare`` run adds the cells' torch path
+(``kernel="torch"``, the Python loop over levels and steps) for reference.
 
-A second table backs the kernel choice: the recurrent product ``h_{t-1} → gh`` over T steps
-(forward + backward, LSTM gates) with the edge weights scattered once into a masked dense matrix
-and one matmul per step (what the cells do), against gather-multiply-``index_add_`` per step.
+A second table backs the kernel's choice of its recurrent product (``SPARSE_RECURRENT``): an
+LSTM cell at several h2h densities with the product as one masked dense matmul per step
+against one vectorised update per edge. A third backs the torch path's: the recurrent product
+``h_{t-1} → gh`` over T steps with the edge weights scattered once into a masked dense matrix
+and one matmul per step, against gather-multiply-``index_add_`` per step.
 
-Run: ``python benchmarks/bench_cells.py [--repeats N] [--threads N]``
+Run: ``python benchmarks/bench_cells.py [--repeats N] [--threads N] [--compare]``
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import torch
 from common import interleaved, machine
 
 from graphnets import cells
+from graphnets.nn import cells as nn_cells
 
 T, B, N_IN, H = 20, 32, 7, 50
 TORCH = {
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         default=None,
         help="torch threads (default: torch's); 1 is steadier on a shared machine",
     )
+    ap.add_argument("--compare", action="store_true", help="also time the cells' torch path (slow)")
     args = ap.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -56,8 +63,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     x = torch.randn(T, B, N_IN)
     rows = [
         f"machine: {machine()}",
-        "| mode | cell | edges i2h / h2h | levels | cell time | torch (complete) | ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| mode | cell | edges i2h / h2h | levels | runs on | cell time | torch (complete) "
+        "| ratio | target |" + (" torch path |" if args.compare else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if args.compare else ""),
     ]
     for mode, make in TORCH.items():
         ref = make()
@@ -69,13 +77,34 @@ def main(argv: list[str] | None = None) -> list[str]:
             sparse.remove_edges(kind, torch.randperm(E, generator=gen)[: round(0.9 * E)])
         prior = cells.watts_strogatz(mode, N_IN, H, 4, 0.3, seed=0)
         for name, cell in (("complete", dense), ("90% removed", sparse), ("Watts–Strogatz", prior)):
-            t = interleaved({"cell": step(cell, x), "torch": step(ref, x)}, repeats=args.repeats)
+            fns = {"cell": step(cell, x), "torch": step(ref, x)}
+            if args.compare:
+                slow = cells.GraphRNN(
+                    mode, N_IN, H, cell.edge_index, cell.recurrent_edge_index, seed=0
+                )
+                slow.kernel = "torch"
+                fns["path"] = step(slow, x)
+            t = interleaved(fns, repeats=args.repeats)
             E = cell.num_edges
+            ratio = t["cell"] / t["torch"]
+            target = 1.3 if cell.num_levels == 1 else 2.0
             rows.append(
                 f"| {mode} | {name} | {E['i2h']:,} / {E['h2h']:,} | {cell.num_levels} | "
-                f"{t['cell'] * 1e3:.2f} ms | {t['torch'] * 1e3:.2f} ms | "
-                f"**{t['cell'] / t['torch']:.2f}** |"
+                f"{runs_on(cell, x)} | {t['cell'] * 1e3:.2f} ms | {t['torch'] * 1e3:.2f} ms | "
+                f"**{ratio:.2f}** | ≤ {target} {'met' if ratio <= target else 'MISSED'} |"
+                + (f" {t['path'] / t['torch']:.2f} |" if args.compare else "")
             )
+    rows += [
+        "",
+        "| h2h density (LSTM, kernel) | dense matmul per step | per edge | ratio (dense / edge) |",
+        "|---|---|---|---|",
+    ]
+    for density in (1.0, 0.5, 0.3, 0.2, 0.1):
+        t = recurrent_product(density, x, args.repeats)
+        rows.append(
+            f"| {density:.0%} | {t['dense'] * 1e3:.2f} ms | {t['edge'] * 1e3:.2f} ms | "
+            f"**{t['dense'] / t['edge']:.2f}** |"
+        )
     rows += [
         "",
         "| h2h density | masked dense matmul | gather + index_add | ratio (dense / gather) |",
@@ -89,6 +118,35 @@ def main(argv: list[str] | None = None) -> list[str]:
         )
     print("\n".join(rows))
     return rows
+
+
+def runs_on(cell: cells.GraphRNN, x: torch.Tensor) -> str:
+    return "C++ kernel" if cell._use_kernel(x) else "torch layer"
+
+
+def recurrent_product(density: float, x: torch.Tensor, repeats: int) -> dict[str, float]:
+    """An LSTM cell (one level) with ``density`` of its h2h edges, on the C++ kernel, with the
+    recurrent product dense or per edge."""
+    cell = cells.complete("lstm", N_IN, H, seed=0)
+    cell.kernel = "cpp"
+    R = cell.num_edges["h2h"]
+    gen = torch.Generator().manual_seed(2)
+    cell.remove_edges("h2h", torch.randperm(R, generator=gen)[: round((1 - density) * R)])
+
+    def with_threshold(threshold: float):
+        run = step(cell, x)
+
+        def timed() -> None:
+            saved = nn_cells.SPARSE_RECURRENT
+            nn_cells.SPARSE_RECURRENT = threshold
+            try:
+                run()
+            finally:
+                nn_cells.SPARSE_RECURRENT = saved
+
+        return timed
+
+    return interleaved({"dense": with_threshold(0.0), "edge": with_threshold(2.0)}, repeats=repeats)
 
 
 def kernels(density: float, repeats: int) -> dict[str, float]:

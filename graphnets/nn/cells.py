@@ -40,12 +40,18 @@ inputs, delay-0 self loops and cycles, each named by label); the cell adds only 
 start at hidden nodes. Edits replace it with a
 :meth:`~graphnets.core.structure.Structure.subgraph`. The levels are those of
 :func:`graphnets.core.levels.levels` over the delay-0 hidden → hidden edges, and the hidden nodes
-are ordered by level. The edge weights are scattered into torch-layout dense matrices once per
-forward (autograd flows back to the edge parameters only). A structure without hidden skip edges
-(one level) runs torch's own fused layer on those matrices (:func:`torch.func.functional_call`);
-with skip edges, the input part is one matmul for all time steps and every step does one matmul
-for the recurrent part plus one per level. Dense masked matrices win over gather-scatter at
-these sizes (``benchmarks/bench_cells.py``); memory is ``O(G·H·(n_in + H))`` whatever the sparsity.
+are ordered by level. On the CPU (float32 / float64) a cell runs the C++ kernel of
+:mod:`graphnets.kernels.recurrent`: the input part of every step is one matmul, then all steps
+and levels in one call with a hand-written backward through time; the recurrent product is one
+masked dense matmul per step, or per edge when the h2h edges are fewer than
+:data:`SPARSE_RECURRENT` of ``H²``. The one exception is a one-level LSTM with dense h2h edges,
+which runs torch's own fused layer (``torch._VF.lstm``) on the masked dense matrices: it is
+faster there (``benchmarks/bench_cells.py``). Elsewhere (another device or dtype, no compiler,
+or :attr:`GraphRNN.kernel` ``= "torch"``) the edge weights are scattered into torch-layout dense
+matrices once per forward (autograd flows back to the edge parameters only); a structure without
+hidden skip edges (one level) runs torch's own layer on them, one with skip edges does, per
+step, one matmul for the recurrent part plus one per level in a Python loop. Memory is
+``O(G·H·(n_in + H))`` whatever the sparsity.
 The buffers ``edge_index`` and ``recurrent_edge_index`` mirror the structure's two kinds of edges:
 they are what a state dict holds, and loading one rebuilds the structure from them.
 
@@ -67,8 +73,7 @@ from typing import NamedTuple
 import networkx as nx
 import numpy as np
 import torch
-from torch import nn
-from torch.func import functional_call
+from torch import _VF, nn
 
 from .._util.checks import amount as check_amount
 from .._util.checks import positive_int
@@ -77,6 +82,7 @@ from .._util.seeds import generator as _generator
 from .._util.signals import deferred_interrupt
 from ..core.levels import levels as _levels
 from ..core.structure import Structure
+from ..kernels import recurrent as cell_kernel
 from .edits import remap_optimizer_state
 from .graphnet import GraphNet
 
@@ -84,6 +90,8 @@ __all__ = [
     "MODES",
     "GATES",
     "RECURRENT",
+    "CELL_KERNELS",
+    "SPARSE_RECURRENT",
     "GraphRNN",
     "check_mode",
     "magnitude_prune",
@@ -94,6 +102,11 @@ MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 KINDS = ("i2h", "h2h")
 RECURRENT = ("level", "self", "complete", "none")
+#: The values of :attr:`GraphRNN.kernel`.
+CELL_KERNELS = ("auto", "cpp", "torch")
+#: h2h density under which the C++ kernel computes the recurrent product per edge rather than
+#: as a masked dense matmul (``benchmarks/bench_cells.py``, the crossover table)
+SPARSE_RECURRENT = 0.3
 
 
 # ----------------------------------------------------------------------------- pure functions
@@ -227,11 +240,27 @@ def _plan(structure: Structure, num_inputs: int, num_hidden: int, num_gates: int
         "order": order,
         "pos": pos,
         "in_ids": in_ids,
-        "in_flat": _flat_index(pos[dst[in_ids] - n_in], src[in_ids], G, H, n_in),
+        "in_flat": _flat_index(pos[dst[in_ids] - n_in], src[in_ids], G, H, n_in).contiguous(),
         "skip_ids": skip_ids,
         "skip_flat": _flat_index(pos[dst[skip_ids] - n_in], pos[src[skip_ids] - n_in], G, H, H),
-        "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H),
+        "rec_flat": _flat_index(pos[rdst], pos[rsrc], G, H, H).contiguous(),
     }
+    # the skip edges as CSR by destination position, for the C++ kernel (kernels/recurrent.py)
+    skip_dst = pos[dst[skip_ids] - n_in]
+    by_dst = torch.argsort(skip_dst, stable=True)
+    tensors["skip_sorted"] = skip_ids[by_dst]
+    tensors["skip_src"] = pos[src[skip_ids] - n_in][by_dst].contiguous()
+    tensors["skip_ptr"] = torch.cat(
+        [torch.zeros(1, dtype=torch.long), torch.cumsum(torch.bincount(skip_dst, minlength=H), 0)]
+    )
+    # and the h2h edges, for the kernel's sparse recurrent product
+    rec_dst = pos[rdst]
+    by_dst = torch.argsort(rec_dst, stable=True)
+    tensors["rec_sorted"] = by_dst
+    tensors["rec_src"] = pos[rsrc][by_dst].contiguous()
+    tensors["rec_ptr"] = torch.cat(
+        [torch.zeros(1, dtype=torch.long), torch.cumsum(torch.bincount(rec_dst, minlength=H), 0)]
+    )
     return _Plan(
         lv,
         list(zip(bounds[:-1], bounds[1:], strict=True)),
@@ -339,6 +368,7 @@ class GraphRNN(nn.Module):
         if not isinstance(batch_first, bool):
             raise TypeError(f"batch_first must be a bool, got {batch_first!r}")
         self.batch_first = batch_first
+        self.kernel = "auto"
         self.num_gates = GATES[mode]
         ei = _as_edge_index(edge_index, "edge_index")
         rei = _as_edge_index(recurrent_edge_index, "recurrent_edge_index")
@@ -352,12 +382,6 @@ class GraphRNN(nn.Module):
         self.register_buffer("edge_index", None)
         self.register_buffer("recurrent_edge_index", None)
         self._set_structure(structure)
-        # torch's own layer, run on our masked matrices when the structure has a single level;
-        # kept out of the module tree (a list) so its placeholder parameters are not ours
-        layer = {"rnn_tanh": nn.RNN, "rnn_relu": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[mode]
-        extra = {"nonlinearity": mode[4:]} if mode.startswith("rnn") else {}
-        # (on the meta device: it only lends its forward and its size checks, no memory)
-        self._torch = [layer(self.num_inputs, self.num_hidden, device="meta", **extra)]
         # a loaded state_dict brings its own edge lists: rebuild the structure from them
         self.register_load_state_dict_post_hook(_rebuild)
         self.reset_parameters(seed)
@@ -378,6 +402,28 @@ class GraphRNN(nn.Module):
         self._identity = plan.identity
         for name, value in plan.tensors.items():
             self.register_buffer("_" + name, value.to(dev), persistent=False)
+
+    @property
+    def kernel(self) -> str:
+        """How the cell runs.
+
+        ``"auto"`` (the default): the C++ kernel of :mod:`graphnets.kernels.recurrent` (all
+        steps and levels in one call, a hand-written backward through time) for float32 /
+        float64 on the CPU where it is built, except a one-level LSTM with dense h2h edges
+        (torch's own layer is faster there); else the torch path. ``"cpp"``: that kernel, or
+        an error. ``"torch"``: the torch path, any device and dtype: torch's own layer on the
+        masked matrices for one level, a Python loop over steps and levels otherwise. All give
+        the same outputs and gradients (of any order).
+        """
+        return self._kernel
+
+    @kernel.setter
+    def kernel(self, value: str) -> None:
+        if value not in CELL_KERNELS:
+            raise ValueError(
+                f"unknown kernel {value!r}; expected one of {', '.join(map(repr, CELL_KERNELS))}"
+            )
+        self._kernel = value
 
     @property
     def levels(self) -> torch.Tensor:
@@ -495,34 +541,100 @@ class GraphRNN(nn.Module):
             x = x.transpose(0, 1)
         T, B, _ = x.shape
         state = self._check_state(state, B, x)
-        w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
-        if w_skip is None:
-            out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
+        if self._use_kernel(x):
+            out, last = self._compiled(x, state)
         else:
-            out, last = self._levelwise(x, state, w_ih, w_hh, w_skip, b_ih, b_hh)
+            if not self._skip_ids.numel() and self._placeable(x):
+                # one level on the CPU: the matrices in one C++ call, then torch's own layer
+                w_ih, w_hh, b_ih, b_hh = cell_kernel.place_matrices(
+                    self.mode,
+                    self.num_inputs,
+                    self.weight,
+                    self.recurrent_weight,
+                    self.bias,
+                    self.recurrent_bias,
+                    [getattr(self, "_" + name) for name in cell_kernel.PLAN],
+                )
+                w_skip = None
+            else:
+                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
+            if w_skip is None:
+                out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
+            else:
+                out, last = self._levelwise(x, state, w_ih, w_hh, w_skip, b_ih, b_hh)
         if self.batch_first:
             out = out.transpose(0, 1)
         if self.mode == "lstm":
             return out, (last[0].unsqueeze(0), last[1].unsqueeze(0))
         return out, last[0].unsqueeze(0)
 
+    def _placeable(self, x: torch.Tensor) -> bool:
+        fits = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        return fits and self.kernel != "torch" and cell_kernel.available()
+
+    def _use_kernel(self, x: torch.Tensor) -> bool:
+        """Whether this forward runs the C++ cell kernel (:attr:`kernel` and where it runs)."""
+        if self.kernel == "torch":
+            return False
+        if self.kernel == "auto" and not self._skip_ids.numel():
+            # one level: torch's own LSTM is faster than the kernel with a dense recurrent
+            # product (bench_cells.py); every other one-level cell is faster on the kernel
+            if self.mode == "lstm" and self._dense_recurrent():
+                return False
+        fits = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        fits = fits and x.shape[0] > 0 and x.shape[1] > 0
+        if self.kernel == "cpp":
+            if not fits:
+                raise RuntimeError(
+                    f"kernel='cpp' runs float32 / float64 on the CPU with T, B >= 1, got "
+                    f"{x.dtype} on {x.device}, x of shape {list(x.shape)}; use kernel='auto'"
+                )
+            if not cell_kernel.available():
+                raise RuntimeError(
+                    f"the recurrent cell C++ kernel is unavailable "
+                    f"({cell_kernel.why_unavailable()}); use kernel='auto' or 'torch'"
+                )
+            return True
+        return fits and cell_kernel.available()
+
+    def _dense_recurrent(self) -> bool:
+        """Whether the kernel runs the recurrent product dense (one matmul per step) or per
+        edge: per edge when its h2h edges are under :data:`SPARSE_RECURRENT` of ``H²``."""
+        return self.num_edges["h2h"] > SPARSE_RECURRENT * self.num_hidden**2
+
+    def _compiled(self, x, state):
+        """All steps and levels in one call of the C++ kernel, from the parameters."""
+        out, h_n, c_n = cell_kernel.run_cell(
+            self.mode,
+            x,
+            self.weight,
+            self.recurrent_weight,
+            self.bias,
+            self.recurrent_bias,
+            state[0],
+            state[1] if self.mode == "lstm" else None,
+            [getattr(self, "_" + name) for name in cell_kernel.PLAN],
+            dense=self._dense_recurrent(),
+        )
+        return out, ((h_n,) if c_n is None else (h_n, c_n))
+
     def _fused(self, x, state, w_ih, w_hh, b_ih, b_hh):
-        """One level: torch's own layer with the masked matrices as its weights."""
-        weights = {
-            "weight_ih_l0": w_ih,
-            "weight_hh_l0": w_hh,
-            "bias_ih_l0": b_ih,
-            "bias_hh_l0": b_hh,
-        }
+        """One level: torch's own layer (``torch._VF``, what ``nn.RNN`` / ``LSTM`` / ``GRU``
+        call) with the masked matrices as its weights."""
         hx = tuple(s.unsqueeze(0) for s in state)
-        layer = self._torch[0]
-        try:
-            out, last = functional_call(layer, weights, (x, hx if len(hx) == 2 else hx[0]))
-        finally:
-            # functional_call leaves our tensors in the layer's cached _flat_weights, which would
-            # keep this step's autograd graph (and the old parameter shapes) alive across edits
-            layer._init_flat_weights()
-        last = last if isinstance(last, tuple) else (last,)
+        run = {"rnn_tanh": _VF.rnn_tanh, "rnn_relu": _VF.rnn_relu, "lstm": _VF.lstm, "gru": _VF.gru}
+        # (input, hx, weights, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+        out, *last = run[self.mode](
+            x,
+            hx if len(hx) == 2 else hx[0],
+            [w_ih, w_hh, b_ih, b_hh],
+            True,
+            1,
+            0.0,
+            self.training,
+            False,
+            False,
+        )
         return out, tuple(s[0] for s in last)
 
     def _levelwise(self, x, state, w_ih, w_hh, w_skip, b_ih, b_hh):

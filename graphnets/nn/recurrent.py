@@ -42,6 +42,7 @@ from .._util.checks import positive_int
 from ..core.schedule import Schedule
 from ..core.structure import Structure
 from ..kernels import FUSED_DTYPES, compile_schedule, fused
+from ..kernels import recurrent as seq_kernel
 from ..kernels import run as run_kernels
 
 __all__ = [
@@ -227,12 +228,65 @@ def step(
 
 
 def _step(net, plan: StepPlan, x: torch.Tensor, state: torch.Tensor):
-    bias = net.bias
+    return _step_with(plan, net.weight, net.bias, x, state)
+
+
+def _step_with(plan: StepPlan, weight, bias, x: torch.Tensor, state: torch.Tensor):
     if plan.state_size:
         bias = torch.cat([bias, bias.new_zeros(plan.state_size)])
-    out = run_kernels(torch.cat([x, state], 1), net.weight, bias, plan.schedule)
+    out = run_kernels(torch.cat([x, state], 1), weight, bias, plan.schedule)
     new_state = torch.cat([x, out, state], 1)[:, plan.next_state]
     return out[:, : plan.num_outputs], new_state
+
+
+def _sequence_plan(net, plan: StepPlan) -> dict:
+    """The sequence kernel's plan of the net's current structure (cached)."""
+    cached = getattr(net, "_sequence", None)
+    if cached is None or cached[0] is not net.structure:
+        net._sequence = (net.structure, seq_kernel.sequence_plan(net.structure, plan.slots))
+    return net._sequence[1]
+
+
+def _use_sequence_kernel(net, x: torch.Tensor) -> bool:
+    """``auto`` runs a sequence on the C++ sequence kernel (all steps in one call, a
+    hand-written backward through time) where it can: CPU, float32 / float64, built."""
+    return (
+        net.kernel == "auto"
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and seq_kernel.available()
+    )
+
+
+class _SequenceRun(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, state, plan: StepPlan, kplan: dict):
+        y, last, A, Z = seq_kernel.sequence_forward(x, weight, bias, state, kplan)
+        ctx.save_for_backward(x, weight, bias, state, A, Z)
+        ctx.plan, ctx.kplan = plan, kplan
+        return y, last
+
+    @staticmethod
+    def backward(ctx, gy, g_last):
+        x, weight, bias, state, A, Z = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate the step-by-step run
+            inputs = (x, weight, bias, state)
+            need = [bool(n) for n in ctx.needs_input_grad[:4]]
+            ys, s = [], state
+            for t in range(x.shape[0]):
+                y_t, s = _step_with(ctx.plan, weight, bias, x[t], s)
+                ys.append(y_t)
+            wanted = [t for t, n in zip(inputs, need, strict=True) if n]
+            got = iter(
+                torch.autograd.grad(
+                    [torch.stack(ys), s], wanted, [gy, g_last], create_graph=True, allow_unused=True
+                )
+            )
+            return *(next(got) if n else None for n in need), None, None
+        gx, gw, gb, gs = seq_kernel.sequence_backward(
+            gy, g_last, [A, Z], weight, x.shape[2], ctx.kplan
+        )
+        return gx, gw, gb, gs, None, None
 
 
 def run(
@@ -261,6 +315,13 @@ def run(
     net._check_x(x[0])
     plan = _plan(net)
     state = check_state(net, state, x.shape[1])
+    if _use_sequence_kernel(net, x):
+        y, state = _SequenceRun.apply(
+            x, net.weight, net.bias, state, plan, _sequence_plan(net, plan)
+        )
+        if batch_first:
+            y = y.transpose(0, 1)
+        return (y, state) if return_state else y
     ys = []
     for t in range(x.shape[0]):
         y, state = _step(net, plan, x[t], state)
