@@ -9,14 +9,14 @@ one-edit corruptions as negatives. Training: ``graphnets.train.fit`` (Adam, cros
 
 Run it:
 
-    python examples/recurrent_reber.py              # 15 epochs on 3,000 strings: about 99%,
-                                                    # in about 7 s
+    python examples/recurrent_reber.py              # 15 epochs on 3,000 strings: about 97%,
+                                                    # in a few seconds
     python examples/recurrent_reber.py --epochs 1   # a quick look
 
-At ``lr=1e-2`` the outcome of 15 epochs depends on the seed, and even on float rounding: with
-``--seed 0`` the step-by-step ``run`` and the sequence kernel (equal gradients up to float32
-rounding, the same first epoch) ended at 97.7% and 90.9%, with ``--seed 1`` both near 92%, with
-``--seed 2`` and ``3`` both above 99%. The default is seed 2.
+Over seeds 0-3 the test accuracy after 15 epochs is 97.5%, 96.5%, 99.6% and 94.9% (seconds
+each on the sequence kernel of ``net.run``). At the learning rate ``1e-2`` of an earlier version
+it was 90.9%, 91.5%, 99.7% and 99.3%: half the seeds oscillated, and whether seed 0 did
+depended on float rounding. ``5e-3`` is steadier.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> float:
     )
     parser.add_argument("--epochs", type=int, default=15, help="training epochs (default: 15)")
     parser.add_argument(
-        "--seed", type=int, default=2, help="seed of graph, weights, data and shuffles (default: 2)"
+        "--seed", type=int, default=0, help="seed of graph, weights, data and shuffles (default: 0)"
     )
     args = parser.parse_args(argv)
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> float:
         data.y_test,
         epochs=args.epochs,
         batch_size=32,
-        lr=1e-2,
+        lr=5e-3,
         seed=args.seed,
         progress=False,
         log=lambda r: print(format_record(r), flush=True),

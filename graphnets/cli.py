@@ -11,7 +11,7 @@ involve two options go through :func:`usage_error`.
 Commands:
     experiment    Sample, train, measure and predict random-graph nets; write a report.
     demo          Train a Watts–Strogatz random-graph network on the bundled digits data.
-    build-kernel  Compile the fused C++ kernel now (``make setup`` runs it), not on first use.
+    build-kernel  Compile the C++ kernels now (``make setup`` runs it), not on first use.
 """
 
 from __future__ import annotations
@@ -354,8 +354,9 @@ def run_experiment(args: argparse.Namespace) -> int:
 
 def _configure_build_kernel(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Compile the fused C++ kernel for this environment, torch and CPU, so that the first "
-        "forward pass does not stop for it (about 20-60 s, once; `make setup` runs this). A "
+        "Compile the C++ kernels (the fused feed-forward kernel and the recurrent one of cells "
+        "and net.run) for this environment, torch and CPU, so that the first forward pass does "
+        "not stop for them (about 20-60 s each, once; `make setup` runs this). A "
         "cached build made for another torch or CPU is never loaded: it has another name, and "
         "this builds a new one. Without a C++ compiler it says so in one line and exits 0: "
         "graphnets then uses its pure-torch kernels."
@@ -363,7 +364,8 @@ def _configure_build_kernel(parser: argparse.ArgumentParser) -> None:
 
 
 def run_build_kernel(args: argparse.Namespace) -> int:
-    """Build the fused kernel (or say why not, in one line); 0 unless asked for and broken."""
+    """Build the fused and the recurrent kernels (or say why not, one line each); 0 unless
+    asked for and broken."""
     import logging
     import warnings
 
@@ -383,29 +385,33 @@ def run_build_kernel(args: argparse.Namespace) -> int:
             "g++ (or set CXX) and rerun this for the faster fused C++ kernel"
         )
         return 0
-    start = time.perf_counter()
-    # torch's own compiler warnings would bury the one line below
+    from .kernels import recurrent
+
+    # torch's own compiler warnings would bury the lines below
     log = logging.getLogger("torch.utils.cpp_extension")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ok = fused.available()
+        for what, module in (("fused", fused), ("recurrent", recurrent)):
+            built = module.built_path()
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ok = module.available()
+            if ok and built is not None:
+                print(f"graphnets build-kernel: the {what} C++ kernel is already built: {built}")
+            elif ok:
+                print(
+                    f"graphnets build-kernel: built the {what} C++ kernel in "
+                    f"{time.perf_counter() - start:.0f} s: {module.built_path()}"
+                )
+            else:
+                print(
+                    f"graphnets build-kernel: the {what} C++ kernel is not available "
+                    f"({module.why_unavailable()}); graphnets uses its pure-torch kernels"
+                )
     finally:
         log.setLevel(level)
-    if ok and path is not None:
-        print(f"graphnets build-kernel: the fused C++ kernel is already built: {path}")
-    elif ok:
-        print(
-            f"graphnets build-kernel: built the fused C++ kernel in "
-            f"{time.perf_counter() - start:.0f} s: {fused.built_path()}"
-        )
-    else:
-        print(
-            f"graphnets build-kernel: the fused C++ kernel is not available "
-            f"({fused.why_unavailable()}); graphnets uses its pure-torch kernels"
-        )
     return 0
 
 
@@ -425,7 +431,7 @@ COMMANDS: list[Command] = [
     ),
     Command(
         "build-kernel",
-        "compile the fused C++ kernel now rather than on first use (make setup runs it)",
+        "compile the C++ kernels now rather than on first use (make setup runs it)",
         _configure_build_kernel,
         run_build_kernel,
     ),

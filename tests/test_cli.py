@@ -125,18 +125,20 @@ def _python(args, **env):
 
 
 def test_cli_build_kernel_builds_or_finds_this_environments_kernel(capsys):
-    from graphnets.kernels import fused
+    from graphnets.kernels import fused, recurrent
 
     assert main(["build-kernel"]) == 0
-    out = capsys.readouterr().out.strip()
-    assert re.fullmatch(
-        r"graphnets build-kernel: (the fused C\+\+ kernel is already built|built the fused C\+\+ "
-        r"kernel in \d+ s): .*\.so",
-        out,
-    ), out
-    path = fused.built_path()
-    assert out.endswith(path) and path.endswith(f"{fused.extension_name()}.so")
-    assert fused.available()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2, lines
+    for line, what, module in zip(lines, ("fused", "recurrent"), (fused, recurrent), strict=True):
+        assert re.fullmatch(
+            rf"graphnets build-kernel: (the {what} C\+\+ kernel is already built|built the "
+            rf"{what} C\+\+ kernel in \d+ s): .*\.so",
+            line,
+        ), line
+        path = module.built_path()
+        assert line.endswith(path) and path.endswith(f"{module.extension_name()}.so")
+        assert module.available()
 
 
 def test_cli_build_kernel_cache_of_another_torch_or_cpu_is_never_loaded():

@@ -66,8 +66,10 @@ CELL_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recurrent.cpp")
 #: -fno-finite-math-only keeps NaN and inf semantics but undefines __FAST_MATH__, which glibc's
 #: headers need to offer the vectorised exp and tanh of libmvec: defined again by hand.
-_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-D__FAST_MATH__"]
-_LDFLAGS = ["-lmvec"]
+_CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-D__FAST_MATH__")
+#: Tuples: torch's load_inline appends to the lists it is given, which changed the name
+#: (a hash of the flags) of a kernel just built.
+_LDFLAGS = ("-lmvec",)
 
 
 def _source() -> str:
@@ -114,8 +116,27 @@ def extension_name() -> str:
         >>> extension_name().startswith("graphnets_cells_")
         True
     """
-    key = f"{sys.prefix}|{torch.__version__}|{_cpu_id()}|{' '.join(_CFLAGS + _LDFLAGS)}|{_source()}"
+    flags = " ".join((*_CFLAGS, *_LDFLAGS))
+    key = f"{sys.prefix}|{torch.__version__}|{_cpu_id()}|{flags}|{_source()}"
     return f"graphnets_cells_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def _path(name: str) -> str | None:
+    """Where the build called ``name`` is or will be (``None`` if torch cannot say)."""
+    try:
+        from torch.utils.cpp_extension import _get_build_directory
+
+        folder: str | None = _get_build_directory(name, False)
+    except Exception:  # a private helper of torch: if it moves, build through load_inline
+        folder = None
+    return None if folder is None else os.path.join(folder, f"{name}.so")
+
+
+def built_path() -> str | None:
+    """The file of this environment's build if it exists, without building or loading it
+    (``graphnets build-kernel`` reports it)."""
+    path = _path(extension_name())
+    return path if path is not None and os.path.exists(path) else None
 
 
 _lock = threading.Lock()
@@ -132,13 +153,7 @@ def _load() -> Any:
             _failed = "disabled by GRAPHNETS_NO_CPP"
             return None
         name = extension_name()
-        try:
-            from torch.utils.cpp_extension import _get_build_directory
-
-            folder: str | None = _get_build_directory(name, False)
-        except Exception:  # a private helper of torch: if it moves, build through load_inline
-            folder = None
-        path = None if folder is None else os.path.join(folder, f"{name}.so")
+        path = _path(name)
         if path is not None and os.path.exists(path):
             try:
                 import importlib.util
@@ -167,8 +182,8 @@ def _load() -> Any:
             _module = load_inline(
                 name=name,
                 cpp_sources=_source(),
-                extra_cflags=_CFLAGS,
-                extra_ldflags=_LDFLAGS,
+                extra_cflags=list(_CFLAGS),
+                extra_ldflags=list(_LDFLAGS),
                 verbose=False,
             )
         except Exception as err:  # no headers, a broken compiler, ...: cells stay on torch ops
