@@ -65,6 +65,7 @@ class Structure:
         "delay",
         "_level",
         "_index",
+        "_recurrent",
     )
 
     def __init__(
@@ -193,8 +194,13 @@ class Structure:
 
     @property
     def is_recurrent(self) -> bool:
-        """Whether any edge has a delay ``>= 1``."""
-        return bool(self.delay.numel()) and bool(self.delay.any())
+        """Whether any edge has a delay ``>= 1`` (cached for this ``delay`` tensor: every
+        forward call asks, and scanning a million delays costs ~0.1 ms)."""
+        cached = getattr(self, "_recurrent", None)
+        if cached is None or cached[0] is not self.delay:
+            cached = (self.delay, bool(self.delay.numel()) and bool(self.delay.any()))
+            self._recurrent: tuple[torch.Tensor, bool] = cached
+        return cached[1]
 
     @property
     def max_delay(self) -> int:

@@ -82,7 +82,7 @@ def cpp_source() -> str:
 
 #: -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per call than the
 #: x86-64 baseline (benchmarks/bench_mlp.py, 99% sparse net). Part of the build's name.
-_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only"]
+_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp"]
 
 
 def extension_name(torch_version: str | None = None, cpu: str | None = None) -> str:
@@ -188,7 +188,11 @@ def _load():
                 flush=True,
             )
             _module = load_inline(
-                name=name, cpp_sources=cpp_source(), extra_cflags=_CFLAGS, verbose=False
+                name=name,
+                cpp_sources=cpp_source(),
+                extra_cflags=_CFLAGS,
+                extra_ldflags=["-fopenmp"],
+                verbose=False,
             )
         except Exception as err:  # no headers, a broken compiler, ...: fall back to torch
             last = str(err).strip().splitlines()[-1] if str(err).strip() else ""

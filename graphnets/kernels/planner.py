@@ -50,8 +50,14 @@ __all__ = [
 KERNELS: tuple[str, ...] = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
-DENSE_MIN_DENSITY = 0.2  # a level at least this dense (over its distinct sources) runs dense
-SCATTER_MAX_EDGES = 128  # below this many edges a level skips the CSR set-up and scatters
+DENSE_MIN_DENSITY = 0.2  # torch kernels: a level this dense (over its distinct sources) runs dense
+SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CSR and scatters
+# With the C++ CSR kernels (CPU, float32/64) a level runs dense or sparse by predicted cost,
+# per pass over a batch of 256 (forward, weight gradient, source gradient), measured on one
+# core of the 2-core machine (benchmarks/bench_prune_speed.py --kernels, docs/benchmarks.md):
+DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
+DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
+CSR_EDGE_NS = 9.5  # the C++ CSR kernels: per edge
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
 # kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
 # bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
@@ -75,10 +81,16 @@ def check_kernel(kernel: object) -> str:
     return choice(kernel, KERNELS, "kernel")
 
 
+def _dense_ns(edges, cells):
+    """Predicted ns of one pass of a level run as a dense block (``edges`` of ``cells``)."""
+    return DENSE_CELL_NS * cells + DENSE_SCATTER_NS * edges * (edges < cells)
+
+
 def _costs(
-    n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
+    n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray, cpp: bool = False
 ) -> tuple[float, float]:
-    """Predicted µs of one step, fused and level-wise, from scheduled edge positions."""
+    """Predicted µs of one step, fused and level-wise, from scheduled edge positions
+    (``cpp``: the level-wise sparse levels run on the C++ CSR kernels)."""
     computed_levels = np.unique(level_by_pos[n_in:]).size
     n_edges = dp.size
     if n_edges == 0:
@@ -92,11 +104,17 @@ def _costs(
     first = np.ones(pairs.size, dtype=bool)
     first[1:] = pairs[1:] != pairs[:-1]
     sources = np.bincount(pairs[first] // level_by_pos.size, minlength=num_levels)
-    dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * nodes * np.maximum(sources, 1))
-    e_dense = int(edges[dense].sum())
-    levelwise = LEVEL_US * computed_levels + 1e-3 * (
-        DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)
-    )
+    cells = nodes * np.maximum(sources, 1)
+    if cpp:
+        dense = (edges > 0) & (_dense_ns(edges, cells) <= CSR_EDGE_NS * edges)
+        per_pass = np.where(dense, _dense_ns(edges, cells), CSR_EDGE_NS * edges)
+        levelwise = LEVEL_US * computed_levels + 3e-3 * float(per_pass.sum())
+    else:
+        dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * cells)
+        e_dense = int(edges[dense].sum())
+        levelwise = LEVEL_US * computed_levels + 1e-3 * (
+            DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)
+        )
     e_input = int((sp < n_in).sum())
     fused = FUSED_CALL_US + 1e-3 * (
         FUSED_INPUT_EDGE_NS * e_input + FUSED_EDGE_NS * (n_edges - e_input)
@@ -115,7 +133,9 @@ def predicted_costs(structure: Structure) -> dict[str, float]:
         True
     """
     o = node_order(structure)
-    fused, levelwise = _costs(int(structure.inputs.numel()), o.level_by_pos, o.dst_pos, o.src_pos)
+    fused, levelwise = _costs(
+        int(structure.inputs.numel()), o.level_by_pos, o.dst_pos, o.src_pos, _fused.available()
+    )
     return {"fused": fused, "levelwise": levelwise}
 
 
@@ -180,8 +200,11 @@ def _assemble(
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
+    # sparse levels run on the C++ CSR kernels where they can (else on torch's CSR products)
+    cpp = device.type == "cpu" and dtype in FUSED_DTYPES and kernel != "fused"
+    cpp = cpp and kernel in ("auto", "levelwise", "sparse") and _fused.available()
     if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES:
-        fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp)
+        fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp, cpp)
         if fused_us < levelwise_us:
             use_fused = _fused.available()
     if use_fused and device.type != "cpu":
@@ -219,7 +242,7 @@ def _assemble(
             plan = LevelPlan(start, stop, es, ee, "bias", groups)
         else:
             plan = _plan_level(
-                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype
+                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype, cpp
             )
             _split_sources(plan, n_in)
         if dead[start:stop].any():
@@ -288,14 +311,19 @@ def _split_sources(plan: LevelPlan, n_in: int) -> None:
         plan.src_h = cols[k:] - n_in
 
 
-def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) -> LevelPlan:
+def _plan_level(
+    kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype, cpp=False
+) -> LevelPlan:
     n_dst = stop - start
     n_edges = ee - es
     cols = np.sort(src_pos)
     cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
     lo, hi = int(cols[0]), int(cols[-1]) + 1
     n_cols = cols.size
-    if kernel in ("auto", "levelwise"):
+    if kernel in ("auto", "levelwise") and cpp:  # the cheaper of a dense block and C++ CSR
+        dense_ns = _dense_ns(n_edges, n_dst * n_cols)
+        kind = "dense" if dense_ns <= CSR_EDGE_NS * n_edges else "sparse"
+    elif kernel in ("auto", "levelwise"):
         if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
             kind = "dense"
         elif n_edges < SCATTER_MAX_EDGES or dtype not in SPARSE_DTYPES:
@@ -304,7 +332,7 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) 
             kind = "sparse"
     else:
         kind = kernel
-    plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi)
+    plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi, cpp=cpp and kind == "sparse")
     # Dense blocks are built over the distinct sources only (gathered if scattered); sparse and
     # scatter kernels index the source range lo:hi directly, a view, so they never gather.
     if kind == "dense" and not is_range(cols):
@@ -318,6 +346,8 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) 
     plan.col = torch.from_numpy(np.ascontiguousarray(col_local))
     # Edges are sorted by (dst, src), so a complete block is already row-major.
     plan.complete = n_edges == n_dst * n_cols
+    if kind == "dense" and not plan.complete:
+        plan.flat = torch.from_numpy(np.ascontiguousarray(dst_local * n_cols + col_local))
     if kind == "sparse":
         crow = np.zeros(n_dst + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_local, minlength=n_dst), out=crow[1:])
