@@ -115,6 +115,26 @@ def _build_directory(name: str) -> str | None:
         return None
 
 
+def _cache_directory(name: str) -> str:
+    """Where torch's ``cpp_extension`` builds ``name``, computed as it does (its
+    ``_get_build_directory``) without importing it: that import (setuptools) costs ~0.2-0.4 s,
+    most of a cold first build of a net. A build not found here is looked up the slow way."""
+    root = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if root is None:
+        from torch import _appdirs  # small: what cpp_extension uses for this path
+
+        base = os.path.realpath(_appdirs.user_cache_dir(appname="torch_extensions"))
+        if torch.version.hip is not None:
+            accel = f"rocm{torch.version.hip.replace('.', '')}"
+        elif torch.version.cuda is not None:
+            accel = f"cu{torch.version.cuda.replace('.', '')}"
+        else:
+            accel = "cpu"
+        py = f"py{sys.version_info.major}{sys.version_info.minor}{getattr(sys, 'abiflags', '')}"
+        root = os.path.join(base, f"{py}_{accel}")
+    return os.path.join(root, name)
+
+
 def built_path() -> str | None:
     """The compiled extension of :func:`extension_name` in torch's cache, or ``None`` if it is
     not built yet."""
@@ -159,13 +179,20 @@ def _load():
             _failed = "disabled by GRAPHNETS_NO_CPP"
             return None
         name = extension_name()
+        quick = os.path.join(_cache_directory(name), f"{name}.so")
+        if os.path.exists(quick):
+            try:
+                _module = _import_built(name, quick)
+                return _module
+            except Exception:  # a damaged file (a build killed mid-link): build it again
+                pass
         folder = _build_directory(name)
         path = None if folder is None else os.path.join(folder, f"{name}.so")
-        if path is not None and os.path.exists(path):
+        if path is not None and path != quick and os.path.exists(path):
             try:
                 _module = _import_built(name, path)
                 return _module
-            except Exception:  # a damaged file (a build killed mid-link): build it again
+            except Exception:
                 pass
         missing = compiler_missing()
         if missing is not None:

@@ -54,7 +54,7 @@ DENSE_MIN_DENSITY = 0.2  # torch kernels: a level this dense (over its distinct 
 SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CSR and scatters
 # With the C++ CSR kernels (CPU, float32/64) a level runs dense or sparse by predicted cost,
 # per pass over a batch of 256 (forward, weight gradient, source gradient), measured on one
-# core of the 2-core machine (benchmarks/bench_prune_speed.py --kernels, docs/benchmarks.md):
+# core of the 2-core machine (benchmarks/bench_kernels.py --threads 1, docs/benchmarks.md):
 DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
 DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
 CSR_EDGE_NS = 9.5  # the C++ CSR kernels: per edge
