@@ -26,6 +26,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import torch
 
+from .._util.arrays import unique_counts
 from .activations import parse_activation
 from .levels import CycleError, insert_edges, reachable
 from .levels import levels as _levels
@@ -171,7 +172,7 @@ class Structure:
         key = src * max(n, 1) + dst
         if self.is_recurrent:  # u -> v with delays 0 and 1 are two different connections
             key = key * (int(delay.max()) + 1) + delay
-        uniq, counts = np.unique(key, return_counts=True)
+        uniq, counts = unique_counts(key)
         if uniq.size != key.size:
             k = uniq[np.flatnonzero(counts > 1)[0]]
             pos = np.flatnonzero(key == k)[:2].tolist()

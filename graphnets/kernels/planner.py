@@ -91,7 +91,7 @@ def _costs(
 ) -> tuple[float, float]:
     """Predicted µs of one step, fused and level-wise, from scheduled edge positions
     (``cpp``: the level-wise sparse levels run on the C++ CSR kernels)."""
-    computed_levels = np.unique(level_by_pos[n_in:]).size
+    computed_levels = int(np.count_nonzero(np.bincount(level_by_pos[n_in:])))
     n_edges = dp.size
     if n_edges == 0:
         return FUSED_CALL_US, LEVEL_US * computed_levels

@@ -505,3 +505,36 @@ def test_kernels_incomplete_dense_block_matches_reference():
     assert any(lv.flat is not None for lv in net.schedule.levels)
     x, gy = _data(net, 7, torch.float64)
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float64)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernels_fused_batch_split_between_threads(threads):
+    # Above 2^20 multiply-adds per pass the fused kernel splits the batch between threads
+    # (partial weight and bias gradients summed); the result must not depend on it. Batch 300:
+    # shares of 150, not a multiple of the vector width; GELU, whose backward reads z.
+    G = nx.watts_strogatz_graph(1200, 6, 0.3, seed=1)
+    net = graphnets.priors.from_graph(G, 16, 5, orientation="index", seed=0, activation="gelu")
+    net = net.double().compile("fused")
+    assert net.num_edges * 300 >= 2**20
+    x, gy = _data(net, 300, torch.float64, seed=2)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = forward_backward(net, x, gy)
+    finally:
+        torch.set_num_threads(old)
+    _assert_matches(got, reference(net, x, gy), torch.float64)
+
+
+def test_kernels_fused_cache_directory_is_torchs(monkeypatch, tmp_path):
+    # The fused kernel is loaded from the folder torch's cpp_extension builds it in, computed
+    # without importing cpp_extension: both must name the same folder.
+    from torch.utils.cpp_extension import _get_build_directory
+
+    from graphnets.kernels import fused
+
+    name = fused.extension_name()
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+    assert fused._cache_directory(name) == _get_build_directory(name, False)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    assert fused._cache_directory(name) == _get_build_directory(name, False)
