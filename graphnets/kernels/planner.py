@@ -144,6 +144,7 @@ def compile_schedule(
     kernel: str = "auto",
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    capturable: bool = False,
 ) -> Schedule:
     """Compile ``structure`` into a :class:`Schedule` on ``device`` for parameters of ``dtype``.
 
@@ -153,6 +154,11 @@ def compile_schedule(
         device: where the plan's index tensors live (default: CPU).
         dtype: the parameters' dtype; ``auto`` runs fused only for :data:`FUSED_DTYPES`
             (default: ``torch.float32``).
+        capturable: a schedule whose steps never synchronise with the host, for CUDA graph
+            capture (:class:`~graphnets.kernels.cudagraph.CudaGraphed`): dense blocks with
+            missing edges run as CSR (scatter for dtypes without a CSR product), since their
+            check for a NaN leaked through a missing edge reads a value on the host
+            (default: ``False``).
 
     Raises:
         ValueError: for an unknown kernel, or ``"fused"`` on a device other than CPU.
@@ -161,7 +167,9 @@ def compile_schedule(
         RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
     """
     check_kernel(kernel)
-    return _assemble(structure, kernel, torch.device(device), dtype, node_order(structure))
+    return _assemble(
+        structure, kernel, torch.device(device), dtype, node_order(structure), capturable
+    )
 
 
 def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarray) -> Schedule:
@@ -186,7 +194,12 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
 
 
 def _assemble(
-    structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype, o: Order
+    structure: Structure,
+    kernel: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    o: Order,
+    capturable: bool = False,
 ) -> Schedule:
     """Plans from a node and edge order (see :class:`~graphnets.core.schedule.Order`)."""
     order, level_by_pos, sp, dp, eorder = o
@@ -244,6 +257,19 @@ def _assemble(
             plan = _plan_level(
                 kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype, cpp
             )
+            if capturable and plan.kind == "dense" and not plan.complete:
+                plan = _plan_level(
+                    "sparse" if dtype in SPARSE_DTYPES else "scatter",
+                    start,
+                    stop,
+                    es,
+                    ee,
+                    sp[es:ee],
+                    dp[es:ee] - start,
+                    groups,
+                    dtype,
+                    cpp,
+                )
             _split_sources(plan, n_in)
         if dead[start:stop].any():
             plan.dead = torch.from_numpy(np.flatnonzero(dead[start:stop]))
