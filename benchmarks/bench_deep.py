@@ -7,7 +7,8 @@ Forward + cross-entropy + backward per batch of 256 with every kernel, against
 same run. Targets (issue 16 §2): >= 150x faster than the per-neuron evaluator, and <= 3x the
 arithmetic limit, measured as a bare ``torch.mm`` forward + backward of the same multiply-adds
 (``x [256, k] @ W [k, m]`` with ``k·m ≈ edges``: 3 · 256 · edges multiply-adds, as the net's
-forward, weight gradient and source gradient), also timed in the same run; then the cold build
+forward, weight gradient and source gradient), also timed in the same run: its training step
+(forward, cross-entropy, backward, as the net's) and its three products alone; then the cold build
 (``--cold``): a fresh Python process imports graphnets and builds the DAG once, timed inside it
 (the first build pays for loading the C++ kernel), target <= 20 ms.
 
@@ -61,6 +62,20 @@ class BareMatmul(torch.nn.Module):
         return (x @ self.W)[:, self.head]
 
 
+def raw_products(bare: BareMatmul, x: torch.Tensor):
+    """The three products of a matmul's forward and backward, no autograd, no loss: the bare
+    arithmetic (``x W``, ``x^T g`` and ``g W^T``)."""
+    W = bare.W.detach()
+    g = torch.randn(x.shape[0], W.shape[1])
+
+    def run() -> None:
+        x @ W
+        x.T @ g
+        g @ W.T
+
+    return run
+
+
 _COLD = """
 import time
 t0 = time.perf_counter()
@@ -112,19 +127,21 @@ def main(argv: list[str] | None = None) -> list[str]:
         f"graph: {net.num_nodes} nodes, {net.num_edges} edges, {net.depth} levels; bare matmul "
         f"{list(xb.shape)} @ {list(bare.W.shape)} ({bare.W.numel()} weights)",
         "| kernel | GraphNet | per-neuron evaluator | speed-up (target >= 150x) "
-        "| bare matmul | vs matmul (target <= 3x) |",
-        "|---|---|---|---|---|---|",
+        "| bare matmul step | vs matmul step (target <= 3x) | 3 bare products | vs products |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for k in kernels:
         net.compile(k)
         fns = {"net": train_step(net, x, y), "ref": train_step(ref, x, y)}
         fns["mm"] = train_step(bare, xb, y)
+        fns["raw"] = raw_products(bare, xb)
         t = interleaved(fns, repeats=args.repeats, warmup=2)
         kinds = " (" + ",".join(sorted(set(net.schedule.kinds()))) + ")" if k == "auto" else ""
         rows.append(
             f"| {k}{kinds} | {t['net'] * 1e3:.3f} ms | {t['ref'] * 1e3:.1f} ms "
             f"| **{t['ref'] / t['net']:.0f}x** | {t['mm'] * 1e3:.3f} ms "
-            f"| **{t['net'] / t['mm']:.1f}x** |"
+            f"| **{t['net'] / t['mm']:.1f}x** | {t['raw'] * 1e3:.3f} ms "
+            f"| {t['net'] / t['raw']:.1f}x |"
         )
     if args.cold:
         builds = cold_builds(args.cold)

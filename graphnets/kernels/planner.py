@@ -7,16 +7,20 @@ Every level picks one kernel:
     the level's weights scattered into a ``[n_dst, n_src]`` block (a free view when the block is
     complete and already in order, as in an MLP), one ``addmm``;
 ``sparse``
-    a CSR matrix times the sources, ``sampled_addmm`` for the weight gradient and a prebuilt
-    transposed CSR for the source gradient;
+    a CSR matrix times the sources: on CPU in float32/float64 the C++ kernels ``csr_spmm`` /
+    ``csr_sddmm`` of :mod:`graphnets.kernels.fused` (when built), elsewhere torch's CSR product,
+    ``sampled_addmm`` for the weight gradient and a prebuilt transposed CSR for the source
+    gradient;
 ``scatter``
     gather–multiply–``index_add_`` (the message passing of torch-geometric).
 
 ``fused`` runs the whole graph in one call of a small C++ kernel (:mod:`graphnets.kernels.fused`):
 for deep, narrow graphs the per-level dispatch of the other kernels dominates.
 
-``levelwise`` chooses per level by density and size; ``auto`` does the same, except that it runs
-small graphs and deep narrow graphs ``fused`` on CPU (when the C++ kernel is built). Both choose
+``levelwise`` chooses per level: with the C++ CSR kernels, the cheaper of a dense block and CSR
+by the predicted cost of each (so a pruned level never runs slower than its dense block), else
+by density and size; ``auto`` does the same, except that it runs small graphs and deep narrow
+graphs ``fused`` on CPU (when the C++ kernel is built). Both choose
 only kernels that compute in the parameters' dtype on their device: ``sparse`` needs float32 or
 float64 (torch's CSR products, :data:`SPARSE_DTYPES`), ``fused`` a CPU and float32 or float64
 (:data:`FUSED_DTYPES`); ``dense`` and ``scatter`` run any floating dtype anywhere. The
