@@ -13,7 +13,7 @@ forward, weight gradient and source gradient), also timed in the same run: its t
 (the first build pays for loading the C++ kernel), target <= 20 ms.
 
 ``--threads`` sets torch's and the C++ kernels' threads for every side alike (the fused kernel
-splits the batch between threads above 2^20 multiply-adds per pass).
+splits the batch between threads above 2^25 multiply-adds per pass).
 
 Run: ``python benchmarks/bench_deep.py [--repeats N] [--threads T] [--cold K]``
 """
@@ -143,6 +143,27 @@ def main(argv: list[str] | None = None) -> list[str]:
             f"| **{t['net'] / t['mm']:.1f}x** | {t['raw'] * 1e3:.3f} ms "
             f"| {t['net'] / t['raw']:.1f}x |"
         )
+    if fused.available():  # the fused kernel on 1 vs 2 threads, interleaved in one process
+        net.compile("fused")
+        old = torch.get_num_threads()
+        for batch in (256, 8192):
+            xt = torch.randn(batch, 64)
+            yt = torch.randint(0, 10, (batch,))
+            step = train_step(net, xt, yt)
+
+            def on(k: int, step=step):
+                def run() -> None:
+                    torch.set_num_threads(k)
+                    step()
+
+                return run
+
+            t = interleaved({"1": on(1), "2": on(2)}, repeats=args.repeats, warmup=2)
+            rows.append(
+                f"fused, batch {batch}: 1 thread {t['1'] * 1e3:.3f} ms, 2 threads "
+                f"{t['2'] * 1e3:.3f} ms (speed-up {t['1'] / t['2']:.2f}x)"
+            )
+        torch.set_num_threads(old)
     if args.cold:
         builds = cold_builds(args.cold)
         first = sorted(b[0] for b in builds)

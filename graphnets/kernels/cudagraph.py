@@ -11,7 +11,7 @@ What a capture needs, and how it is kept:
 * **no host synchronisation inside a step.** The only one of the level-wise kernels is the check
   of an incomplete dense block for a NaN leaked through a missing edge (``0 · inf``); the
   schedule is therefore compiled with ``capturable=True``
-  (:func:`~graphnets.kernels.compile_schedule`), which runs every incomplete block as CSR (or
+  (:func:`~graphnets.compile_schedule`), which runs every incomplete block as CSR (or
   scatter for dtypes without a CSR product) instead. Complete dense blocks, CSR and scatter
   levels synchronise nowhere.
 * **fixed addresses.** The graphs read the parameters, and the static input buffer that each

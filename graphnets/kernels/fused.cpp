@@ -166,14 +166,19 @@ static void forward_impl(const Graph& g, const T* x, int64_t s0, int64_t s1, T* 
   }
 }
 
-// Batch columns per thread: the whole batch on one thread below kFusedParallelMacs multiply-adds
-// per pass (a thread hand-off costs ~10-50 us, more on a busy machine), else up to one share of
-// at least kMinShare columns per thread (at::get_num_threads(): torch.set_num_threads).
-static constexpr int64_t kFusedParallelMacs = 1 << 20;
+// Below this many multiply-adds per pass (2^25: ~5 ms of work on one core) a kernel runs on one
+// thread. A hand-off costs ~10-50 us on a quiet machine, but on the shared 2-core VM this was
+// built on no size we could time gained from a second thread (docs/benchmarks.md), so threads
+// are only used where a hand-off is certainly below 1% of the work.
+static constexpr int64_t kParallelMacs = 1 << 25;
+
+// Batch columns per thread: the whole batch on one thread below kParallelMacs multiply-adds per
+// pass, else up to one share of at least kMinShare columns per thread (at::get_num_threads():
+// torch.set_num_threads).
 static constexpr int64_t kMinShare = 64;
 
 static int64_t batch_shares(int64_t edges, int64_t B) {
-  if (edges * B < kFusedParallelMacs || at::in_parallel_region()) return 1;
+  if (edges * B < kParallelMacs || at::in_parallel_region()) return 1;
   return std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), B / kMinShare));
 }
 
@@ -370,8 +375,6 @@ static void spmm_rows(const int64_t* rowptr, const int64_t* col, const T* w, con
   }
 }
 
-// Below this many multiply-adds a level runs on one thread (a hand-off costs ~10-50 us).
-static constexpr int64_t kParallelMacs = 1 << 21;
 
 // out [rows, B] (row stride ldo) = bias + A X for the CSR A (rowptr, col, values w, or w[wperm]
 // when wperm is given) and X [*, B] with row stride ldx; no bias: zero. Every tensor contiguous

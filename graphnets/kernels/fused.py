@@ -6,15 +6,16 @@ the nodes in schedule order inside C++ over node-major buffers ``H [N, B]``: eve
 vectorised ``z += w · h_src`` over the batch, every node one activation loop; the backward walks
 back once, with a dot product per edge for the weight gradient.
 
-Above 2^20 multiply-adds per pass (edges × batch) it splits the batch into one share per
+Above 2^25 multiply-adds per pass (edges × batch) it splits the batch into one share per
 thread (``torch.get_num_threads()``, shares of at least 64 columns): every share runs the same
-walk on its columns, and the shares' weight and bias gradients are summed. Below that a thread
-hand-off (~10-50 µs) costs more than it saves. ``benchmarks/bench_deep.py --threads 1|2`` shows
-the figures.
+walk on its columns, and the shares' weight and bias gradients are summed. 2^25 (~5 ms of work
+on one core) is where a thread hand-off (~10-50 µs) is surely below 1% of the work: on the
+shared 2-core VM this was built on, no size we could time gained from a second thread
+(``benchmarks/bench_deep.py`` prints 1 vs 2 threads; ``docs/benchmarks.md``).
 
 The same extension holds the C++ CSR kernels of the level-wise path on CPU (``csr_spmm``,
 ``csr_sddmm``): a sparse level's product row by row over node-major rows, and its weight
-gradient one dot product per edge (see :mod:`graphnets.kernels.planner`).
+gradient one dot product per edge (chosen per level by :func:`graphnets.compile_schedule`).
 
 The C++ lives in ``fused.cpp`` beside this file; the cases of its activation switches are
 generated from the rows of :data:`graphnets.core.activations.REGISTRY`, so an activation is
