@@ -47,6 +47,7 @@ from .replay import differentiable_grads
 
 __all__ = [
     "available",
+    "extension",
     "why_unavailable",
     "run_fused",
     "transpose",
@@ -259,6 +260,12 @@ def _cpu_id() -> str:
 def available() -> bool:
     """Whether the fused C++ kernel is built (building it on first call)."""
     return _load() is not None
+
+
+def extension() -> Any:
+    """The compiled extension module (building or loading it on first call), or ``None`` where
+    it is unavailable; the level-wise path calls its CSR kernels through it."""
+    return _load()
 
 
 def why_unavailable() -> str | None:

@@ -78,7 +78,7 @@ def _dense_weight(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
 def _cpp(lv: LevelPlan, w: torch.Tensor):
     """The C++ module when this sparse level runs on its CSR kernels (CPU, float32/64), else
     ``None`` (torch's CSR products)."""
-    return _fused._load() if lv.cpp and _cpp_ok(w) else None
+    return _fused.extension() if lv.cpp and _cpp_ok(w) else None
 
 
 def _cpp_ok(w: torch.Tensor) -> bool:

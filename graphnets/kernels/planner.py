@@ -187,7 +187,7 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
     Example:
         >>> import graphnets, numpy as np
         >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
-        >>> kept = np.arange(net.num_edges) % 2 == 0
+        >>> kept = np.arange(net.num_edges) % 4 != 0
         >>> sub, emap, _ = net.structure.subgraph(kept, np.ones(9, bool))
         >>> restrict_schedule(net.schedule, sub, emap).kinds()
         ['bias', 'dense', 'dense']
