@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         fns = {"net": train_step(net, x, y), "dense": train_step(dense, x, y)}
         if mask_ref is not None:
             fns["masked"] = train_step(mask_ref, x, y)
-        t = interleaved(fns, repeats=args.repeats)
+        t = interleaved(fns, repeats=args.repeats, warmup=10)
         kinds = ",".join(sorted(set(net.schedule.kinds()) - {"bias"}))
         ratio = t["net"] / t["dense"]
         vs_masked = f"{t['net'] / t['masked']:.2f}" if "masked" in t else "-"
