@@ -2,10 +2,13 @@
 
 One level of ``n_dst`` nodes fed by ``n_src`` sources at a range of densities, batch 256,
 forward + backward (sources' gradient included, as for a hidden level), every kernel timed
-interleaved in the same run. ``graphnets/schedule.py`` takes its thresholds
-(``DENSE_MIN_DENSITY``, ``SCATTER_MAX_EDGES``) from these tables.
+interleaved in the same run; ``auto`` is the kind the planner picks for the level. On CPU
+``sparse`` is the C++ CSR kernel pair (``csr_spmm``/``csr_sddmm``) when built: the planner's
+per-level costs (``DENSE_CELL_NS``, ``CSR_EDGE_NS`` in ``graphnets/kernels/planner.py``) come
+from these tables; the torch-kernel thresholds (``DENSE_MIN_DENSITY``, ``SCATTER_MAX_EDGES``,
+used off the CPU) from the same tables run before the C++ kernels existed.
 
-Run: ``python benchmarks/bench_kernels.py``
+Run: ``python benchmarks/bench_kernels.py [--threads T]``
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from common import interleaved, machine
 
 import graphnets
 
-DENSITIES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.25, 0.5, 1.0)
+DENSITIES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0)
 
 
 def level_net(n_src: int, n_dst: int, density: float, seed: int = 0) -> graphnets.GraphNet:
@@ -35,11 +38,14 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--shapes", default="784x300,300x100,64x64")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = [
         f"machine: {machine()}",
-        "| level (src x dst) | density | edges | dense | sparse | scatter | fastest |",
-        "|---|---|---|---|---|---|---|",
+        "| level (src x dst) | density | edges | dense | sparse | scatter | fastest | auto |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for shape in args.shapes.split(","):
         n_src, n_dst = (int(v) for v in shape.split("x"))
@@ -61,7 +67,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             rows.append(
                 f"| {n_src}x{n_dst} | {d:g} | {net.num_edges:,} | "
                 + " | ".join(f"{t[k] * 1e3:.3f} ms" for k in ("dense", "sparse", "scatter"))
-                + f" | {best} |"
+                + f" | {best} | {net.compile('auto').schedule.kinds()[-1]} |"
             )
     print("\n".join(rows))
     return rows

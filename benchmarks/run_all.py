@@ -16,6 +16,7 @@ import bench_build  # noqa: E402
 import bench_cells  # noqa: E402
 import bench_deep  # noqa: E402
 import bench_edits  # noqa: E402
+import bench_gpu  # noqa: E402
 import bench_kernels  # noqa: E402
 import bench_mlp  # noqa: E402
 import bench_prune_speed  # noqa: E402
@@ -32,6 +33,7 @@ if __name__ == "__main__":
         bench_analysis,
         bench_cells,
         bench_recurrent,
+        bench_gpu,
     ):
         print(f"\n## {mod.__name__}\n")
         mod.main([])

@@ -29,6 +29,7 @@ from .core.schedule import Schedule
 from .core.structure import Structure
 from .io.convert import from_edges, from_igraph, from_networkx, from_torch
 from .kernels import KERNELS, compile_schedule, reference
+from .kernels.cudagraph import CudaGraphed
 from .methods import analysis, predict, prune, rewire, urn
 from .nn import edits, recurrent
 from .nn.base import BaseGraphNet
@@ -42,6 +43,7 @@ __all__ = [
     "ACTIVATIONS",
     "KERNELS",
     "BaseGraphNet",
+    "CudaGraphed",
     "CycleError",
     "EditRecord",
     "GraphNet",

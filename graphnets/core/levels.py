@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util.arrays import unique_counts, unique_sorted
+
 __all__ = ["CycleError", "levels", "find_cycle", "reachable", "insert_edges"]
 
 
@@ -92,7 +94,7 @@ def _levels_numpy(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> np.ndarra
     depth = 0
     while frontier.size:
         level[frontier] = depth
-        hit, times = np.unique(_successors(ptr, out, frontier), return_counts=True)
+        hit, times = unique_counts(_successors(ptr, out, frontier))
         remaining[hit] -= times
         frontier = hit[remaining[hit] == 0]
         depth += 1
@@ -124,10 +126,10 @@ def reachable(src: np.ndarray, dst: np.ndarray, num_nodes: int, start: np.ndarra
     """Boolean mask of the nodes reachable from ``start`` along ``src → dst`` edges."""
     ptr, out = _csr(np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64), num_nodes)
     seen = np.zeros(num_nodes, dtype=bool)
-    frontier = np.unique(np.asarray(start, dtype=np.int64))
+    frontier = unique_sorted(np.asarray(start, dtype=np.int64))
     seen[frontier] = True
     while frontier.size:
-        nxt = np.unique(_successors(ptr, out, frontier))
+        nxt = unique_sorted(_successors(ptr, out, frontier))
         frontier = nxt[~seen[nxt]]
         seen[frontier] = True
     return seen

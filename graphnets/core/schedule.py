@@ -45,6 +45,8 @@ class LevelPlan:
     dst: torch.Tensor | None = None  # [E_l] local destination of each edge
     col: torch.Tensor | None = None  # [E_l] local column (index into the sources) of each edge
     complete: bool = False  # dense block already in (dst, col) order: weights are a view
+    flat: torch.Tensor | None = None  # [E_l] dst * num_sources + col: an incomplete dense block
+    cpp: bool = False  # a sparse level run by the C++ CSR kernels (CPU, float32/64)
     crow: torch.Tensor | None = None  # CSR of the level, rows = destinations
     crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
     col_t: torch.Tensor | None = None
@@ -66,6 +68,7 @@ class LevelPlan:
             "src_h",
             "dst",
             "col",
+            "flat",
             "crow",
             "crow_t",
             "col_t",

@@ -26,6 +26,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import torch
 
+from .._util.arrays import unique_counts
 from .activations import parse_activation
 from .levels import CycleError, insert_edges, reachable
 from .levels import levels as _levels
@@ -65,6 +66,7 @@ class Structure:
         "delay",
         "_level",
         "_index",
+        "_recurrent",
     )
 
     def __init__(
@@ -170,7 +172,7 @@ class Structure:
         key = src * max(n, 1) + dst
         if self.is_recurrent:  # u -> v with delays 0 and 1 are two different connections
             key = key * (int(delay.max()) + 1) + delay
-        uniq, counts = np.unique(key, return_counts=True)
+        uniq, counts = unique_counts(key)
         if uniq.size != key.size:
             k = uniq[np.flatnonzero(counts > 1)[0]]
             pos = np.flatnonzero(key == k)[:2].tolist()
@@ -193,8 +195,13 @@ class Structure:
 
     @property
     def is_recurrent(self) -> bool:
-        """Whether any edge has a delay ``>= 1``."""
-        return bool(self.delay.numel()) and bool(self.delay.any())
+        """Whether any edge has a delay ``>= 1`` (cached for this ``delay`` tensor: every
+        forward call asks, and scanning a million delays costs ~0.1 ms)."""
+        cached = getattr(self, "_recurrent", None)
+        if cached is None or cached[0] is not self.delay:
+            cached = (self.delay, bool(self.delay.numel()) and bool(self.delay.any()))
+            self._recurrent: tuple[torch.Tensor, bool] = cached
+        return cached[1]
 
     @property
     def max_delay(self) -> int:

@@ -6,9 +6,16 @@ the nodes in schedule order inside C++ over node-major buffers ``H [N, B]``: eve
 vectorised ``z += w · h_src`` over the batch, every node one activation loop; the backward walks
 back once, with a dot product per edge for the weight gradient.
 
-It runs on one thread. Splitting the batch between OpenMP threads was measured slower on the
-2-core machine this was built on (thread hand-offs cost more than the microseconds of work per
-call); ``benchmarks/bench_mlp.py`` and ``bench_deep.py`` show the figures.
+Above 2^25 multiply-adds per pass (edges × batch) it splits the batch into one share per
+thread (``torch.get_num_threads()``, shares of at least 64 columns): every share runs the same
+walk on its columns, and the shares' weight and bias gradients are summed. 2^25 (~5 ms of work
+on one core) is where a thread hand-off (~10-50 µs) is surely below 1% of the work: on the
+shared 2-core VM this was built on, no size we could time gained from a second thread
+(``benchmarks/bench_deep.py`` prints 1 vs 2 threads; ``docs/benchmarks.md``).
+
+The same extension holds the C++ CSR kernels of the level-wise path on CPU (``csr_spmm``,
+``csr_sddmm``): a sparse level's product row by row over node-major rows, and its weight
+gradient one dot product per edge (chosen per level by :func:`graphnets.compile_schedule`).
 
 The C++ lives in ``fused.cpp`` beside this file; the cases of its activation switches are
 generated from the rows of :data:`graphnets.core.activations.REGISTRY`, so an activation is
@@ -40,6 +47,7 @@ from .replay import differentiable_grads
 
 __all__ = [
     "available",
+    "extension",
     "why_unavailable",
     "run_fused",
     "transpose",
@@ -82,7 +90,7 @@ def cpp_source() -> str:
 
 #: -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per call than the
 #: x86-64 baseline (benchmarks/bench_mlp.py, 99% sparse net). Part of the build's name.
-_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only"]
+_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp"]
 
 
 def extension_name(torch_version: str | None = None, cpu: str | None = None) -> str:
@@ -113,6 +121,30 @@ def _build_directory(name: str) -> str | None:
         return _get_build_directory(name, False)
     except Exception:  # a private helper of torch: if it moves, we cannot tell
         return None
+
+
+def _cache_directory(name: str) -> str:
+    """Where torch's ``cpp_extension`` builds ``name``, computed as it does (its
+    ``_get_build_directory``) without importing it: that import (setuptools) costs ~0.2-0.4 s,
+    most of a cold first build of a net. A build not found here is looked up the slow way."""
+    root = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if root is None:
+        if sys.platform.startswith("linux"):  # torch._appdirs' rule, without its 14 ms import
+            cache = os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
+            base = os.path.realpath(os.path.join(cache, "torch_extensions"))
+        else:
+            from torch import _appdirs
+
+            base = os.path.realpath(_appdirs.user_cache_dir(appname="torch_extensions"))
+        if torch.version.hip is not None:
+            accel = f"rocm{torch.version.hip.replace('.', '')}"
+        elif torch.version.cuda is not None:
+            accel = f"cu{torch.version.cuda.replace('.', '')}"
+        else:
+            accel = "cpu"
+        py = f"py{sys.version_info.major}{sys.version_info.minor}{getattr(sys, 'abiflags', '')}"
+        root = os.path.join(base, f"{py}_{accel}")
+    return os.path.join(root, name)
 
 
 def built_path() -> str | None:
@@ -159,13 +191,20 @@ def _load():
             _failed = "disabled by GRAPHNETS_NO_CPP"
             return None
         name = extension_name()
+        quick = os.path.join(_cache_directory(name), f"{name}.so")
+        if os.path.exists(quick):
+            try:
+                _module = _import_built(name, quick)
+                return _module
+            except Exception:  # a damaged file (a build killed mid-link): build it again
+                pass
         folder = _build_directory(name)
         path = None if folder is None else os.path.join(folder, f"{name}.so")
-        if path is not None and os.path.exists(path):
+        if path is not None and path != quick and os.path.exists(path):
             try:
                 _module = _import_built(name, path)
                 return _module
-            except Exception:  # a damaged file (a build killed mid-link): build it again
+            except Exception:
                 pass
         missing = compiler_missing()
         if missing is not None:
@@ -188,7 +227,11 @@ def _load():
                 flush=True,
             )
             _module = load_inline(
-                name=name, cpp_sources=cpp_source(), extra_cflags=_CFLAGS, verbose=False
+                name=name,
+                cpp_sources=cpp_source(),
+                extra_cflags=_CFLAGS,
+                extra_ldflags=["-fopenmp"],
+                verbose=False,
             )
         except Exception as err:  # no headers, a broken compiler, ...: fall back to torch
             last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
@@ -217,6 +260,12 @@ def _cpu_id() -> str:
 def available() -> bool:
     """Whether the fused C++ kernel is built (building it on first call)."""
     return _load() is not None
+
+
+def extension() -> Any:
+    """The compiled extension module (building or loading it on first call), or ``None`` where
+    it is unavailable; the level-wise path calls its CSR kernels through it."""
+    return _load()
 
 
 def why_unavailable() -> str | None:

@@ -22,6 +22,7 @@ from typing import cast
 import torch
 
 from ..core.schedule import LevelPlan, Schedule
+from . import fused as _fused
 from .fused import transpose
 from .replay import differentiable_grads
 
@@ -64,12 +65,24 @@ def _part_size(part) -> int:
 
 
 def _dense_weight(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
+    """The level's ``[n_dst, n_sources]`` block: a view when complete, else zeros with the edge
+    weights written in at their flat positions (one 1-D ``index_copy_``)."""
     n_dst = lv.stop - lv.start
     if lv.complete:
         return w.view(n_dst, -1)
-    W = w.new_zeros(n_dst, lv.num_sources)
-    W[_t(_t(lv.dst)), _t(_t(lv.col))] = w
-    return W
+    W = w.new_zeros(n_dst * lv.num_sources)
+    W.index_copy_(0, _t(lv.flat), w)
+    return W.view(n_dst, -1)
+
+
+def _cpp(lv: LevelPlan, w: torch.Tensor):
+    """The C++ module when this sparse level runs on its CSR kernels (CPU, float32/64), else
+    ``None`` (torch's CSR products)."""
+    return _fused.extension() if lv.cpp and _cpp_ok(w) else None
+
+
+def _cpp_ok(w: torch.Tensor) -> bool:
+    return w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64)
 
 
 def _csr(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
@@ -90,7 +103,9 @@ def _leaked(dense: torch.Tensor, lv: LevelPlan) -> bool:
     NaN only ever adds NaNs, so a result without one is exact; one with a NaN is recomputed
     edge by edge (a rare path: it needs a non-finite value). On CUDA the test synchronises.
     """
-    return not lv.complete and bool(dense.isnan().any())
+    # one reduction instead of isnan().any()'s mask: a NaN anywhere makes the sum NaN (so does
+    # +inf + -inf, a false alarm that only costs the exact recomputation)
+    return not lv.complete and bool(dense.sum().isnan())
 
 
 def _scatter_forward(X, out, w, b, lv: LevelPlan) -> None:
@@ -114,7 +129,11 @@ def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
         if _leaked(out, lv):
             _scatter_forward(X, out, w, b, lv)
     elif lv.kind == "sparse":
-        torch.add(_csr(w, lv) @ X, b[:, None], out=out)
+        cpp = _cpp(lv, w)
+        if cpp is not None:
+            cpp.csr_spmm(_t(lv.crow), _t(lv.col), w, None, X, out, b)
+        else:
+            torch.add(_csr(w, lv) @ X, b[:, None], out=out)
     else:
         _scatter_forward(X, out, w, b, lv)
 
@@ -131,11 +150,18 @@ def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src:
         if lv.complete:
             torch.mm(gZ, X.T, out=gw_out.view(lv.stop - lv.start, -1))
         else:
-            gw_out.copy_((gZ @ X.T)[_t(_t(lv.dst)), _t(_t(lv.col))])
+            torch.index_select((gZ @ X.T).view(-1), 0, _t(lv.flat), out=gw_out)
         if need_src:
             gX = _dense_weight(w, lv).T @ gZ
             if _leaked(gX, lv):
                 gX = _scatter_sources_grad(X, gZ.index_select(0, _t(lv.dst)), w, lv)
+    elif lv.kind == "sparse" and _cpp(lv, w) is not None:
+        cpp = _cpp(lv, w)
+        gZ = gZ.contiguous()
+        cpp.csr_sddmm(_t(lv.crow), _t(lv.col), gZ, X, gw_out)
+        if need_src:
+            gX = X.new_empty(X.shape)
+            cpp.csr_spmm(_t(lv.crow_t), _t(lv.col_t), w, _t(lv.perm_t), gZ, gX, None)
     elif lv.kind == "sparse":
         gw_out.copy_(torch.sparse.sampled_addmm(_csr(w, lv), gZ, X.T, beta=0.0).values())
         if need_src:

@@ -7,16 +7,20 @@ Every level picks one kernel:
     the level's weights scattered into a ``[n_dst, n_src]`` block (a free view when the block is
     complete and already in order, as in an MLP), one ``addmm``;
 ``sparse``
-    a CSR matrix times the sources, ``sampled_addmm`` for the weight gradient and a prebuilt
-    transposed CSR for the source gradient;
+    a CSR matrix times the sources: on CPU in float32/float64 the C++ kernels ``csr_spmm`` /
+    ``csr_sddmm`` of :mod:`graphnets.kernels.fused` (when built), elsewhere torch's CSR product,
+    ``sampled_addmm`` for the weight gradient and a prebuilt transposed CSR for the source
+    gradient;
 ``scatter``
     gather–multiply–``index_add_`` (the message passing of torch-geometric).
 
 ``fused`` runs the whole graph in one call of a small C++ kernel (:mod:`graphnets.kernels.fused`):
 for deep, narrow graphs the per-level dispatch of the other kernels dominates.
 
-``levelwise`` chooses per level by density and size; ``auto`` does the same, except that it runs
-small graphs and deep narrow graphs ``fused`` on CPU (when the C++ kernel is built). Both choose
+``levelwise`` chooses per level: with the C++ CSR kernels, the cheaper of a dense block and CSR
+by the predicted cost of each (so a pruned level never runs slower than its dense block), else
+by density and size; ``auto`` does the same, except that it runs small graphs and deep narrow
+graphs ``fused`` on CPU (when the C++ kernel is built). Both choose
 only kernels that compute in the parameters' dtype on their device: ``sparse`` needs float32 or
 float64 (torch's CSR products, :data:`SPARSE_DTYPES`), ``fused`` a CPU and float32 or float64
 (:data:`FUSED_DTYPES`); ``dense`` and ``scatter`` run any floating dtype anywhere. The
@@ -50,8 +54,14 @@ __all__ = [
 KERNELS: tuple[str, ...] = ("auto", "levelwise", "dense", "sparse", "scatter", "fused")
 
 # Measured by benchmarks/bench_kernels.py on 2 cores, batch 256 (docs/benchmarks.md).
-DENSE_MIN_DENSITY = 0.2  # a level at least this dense (over its distinct sources) runs dense
-SCATTER_MAX_EDGES = 128  # below this many edges a level skips the CSR set-up and scatters
+DENSE_MIN_DENSITY = 0.2  # torch kernels: a level this dense (over its distinct sources) runs dense
+SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CSR and scatters
+# With the C++ CSR kernels (CPU, float32/64) a level runs dense or sparse by predicted cost,
+# per pass over a batch of 256 (forward, weight gradient, source gradient), measured on one
+# core of the 2-core machine (benchmarks/bench_kernels.py --threads 1, docs/benchmarks.md):
+DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
+DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
+CSR_EDGE_NS = 9.5  # the C++ CSR kernels: per edge
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
 # kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
 # bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
@@ -75,11 +85,17 @@ def check_kernel(kernel: object) -> str:
     return choice(kernel, KERNELS, "kernel")
 
 
+def _dense_ns(edges, cells):
+    """Predicted ns of one pass of a level run as a dense block (``edges`` of ``cells``)."""
+    return DENSE_CELL_NS * cells + DENSE_SCATTER_NS * edges * (edges < cells)
+
+
 def _costs(
-    n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray
+    n_in: int, level_by_pos: np.ndarray, dp: np.ndarray, sp: np.ndarray, cpp: bool = False
 ) -> tuple[float, float]:
-    """Predicted µs of one step, fused and level-wise, from scheduled edge positions."""
-    computed_levels = np.unique(level_by_pos[n_in:]).size
+    """Predicted µs of one step, fused and level-wise, from scheduled edge positions
+    (``cpp``: the level-wise sparse levels run on the C++ CSR kernels)."""
+    computed_levels = int(np.count_nonzero(np.bincount(level_by_pos[n_in:])))
     n_edges = dp.size
     if n_edges == 0:
         return FUSED_CALL_US, LEVEL_US * computed_levels
@@ -92,11 +108,17 @@ def _costs(
     first = np.ones(pairs.size, dtype=bool)
     first[1:] = pairs[1:] != pairs[:-1]
     sources = np.bincount(pairs[first] // level_by_pos.size, minlength=num_levels)
-    dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * nodes * np.maximum(sources, 1))
-    e_dense = int(edges[dense].sum())
-    levelwise = LEVEL_US * computed_levels + 1e-3 * (
-        DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)
-    )
+    cells = nodes * np.maximum(sources, 1)
+    if cpp:
+        dense = (edges > 0) & (_dense_ns(edges, cells) <= CSR_EDGE_NS * edges)
+        per_pass = np.where(dense, _dense_ns(edges, cells), CSR_EDGE_NS * edges)
+        levelwise = LEVEL_US * computed_levels + 3e-3 * float(per_pass.sum())
+    else:
+        dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * cells)
+        e_dense = int(edges[dense].sum())
+        levelwise = LEVEL_US * computed_levels + 1e-3 * (
+            DENSE_EDGE_NS * e_dense + SPARSE_EDGE_NS * (n_edges - e_dense)
+        )
     e_input = int((sp < n_in).sum())
     fused = FUSED_CALL_US + 1e-3 * (
         FUSED_INPUT_EDGE_NS * e_input + FUSED_EDGE_NS * (n_edges - e_input)
@@ -115,7 +137,9 @@ def predicted_costs(structure: Structure) -> dict[str, float]:
         True
     """
     o = node_order(structure)
-    fused, levelwise = _costs(int(structure.inputs.numel()), o.level_by_pos, o.dst_pos, o.src_pos)
+    fused, levelwise = _costs(
+        int(structure.inputs.numel()), o.level_by_pos, o.dst_pos, o.src_pos, _fused.available()
+    )
     return {"fused": fused, "levelwise": levelwise}
 
 
@@ -124,6 +148,7 @@ def compile_schedule(
     kernel: str = "auto",
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
+    capturable: bool = False,
 ) -> Schedule:
     """Compile ``structure`` into a :class:`Schedule` on ``device`` for parameters of ``dtype``.
 
@@ -133,6 +158,11 @@ def compile_schedule(
         device: where the plan's index tensors live (default: CPU).
         dtype: the parameters' dtype; ``auto`` runs fused only for :data:`FUSED_DTYPES`
             (default: ``torch.float32``).
+        capturable: a schedule whose steps never synchronise with the host, for CUDA graph
+            capture (:class:`~graphnets.kernels.cudagraph.CudaGraphed`): dense blocks with
+            missing edges run as CSR (scatter for dtypes without a CSR product), since their
+            check for a NaN leaked through a missing edge reads a value on the host
+            (default: ``False``).
 
     Raises:
         ValueError: for an unknown kernel, or ``"fused"`` on a device other than CPU.
@@ -141,7 +171,9 @@ def compile_schedule(
         RuntimeError: for ``"fused"`` when the C++ kernel cannot be built here.
     """
     check_kernel(kernel)
-    return _assemble(structure, kernel, torch.device(device), dtype, node_order(structure))
+    return _assemble(
+        structure, kernel, torch.device(device), dtype, node_order(structure), capturable
+    )
 
 
 def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarray) -> Schedule:
@@ -155,7 +187,7 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
     Example:
         >>> import graphnets, numpy as np
         >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
-        >>> kept = np.arange(net.num_edges) % 2 == 0
+        >>> kept = np.arange(net.num_edges) % 4 != 0
         >>> sub, emap, _ = net.structure.subgraph(kept, np.ones(9, bool))
         >>> restrict_schedule(net.schedule, sub, emap).kinds()
         ['bias', 'dense', 'dense']
@@ -166,7 +198,12 @@ def restrict_schedule(sched: Schedule, structure: Structure, edge_map: np.ndarra
 
 
 def _assemble(
-    structure: Structure, kernel: str, device: torch.device, dtype: torch.dtype, o: Order
+    structure: Structure,
+    kernel: str,
+    device: torch.device,
+    dtype: torch.dtype,
+    o: Order,
+    capturable: bool = False,
 ) -> Schedule:
     """Plans from a node and edge order (see :class:`~graphnets.core.schedule.Order`)."""
     order, level_by_pos, sp, dp, eorder = o
@@ -180,8 +217,11 @@ def _assemble(
     acts_by_pos = [structure.activations[i] for i in order.tolist()]
 
     use_fused = kernel == "fused"
+    # sparse levels run on the C++ CSR kernels where they can (else on torch's CSR products)
+    cpp = device.type == "cpu" and dtype in FUSED_DTYPES and kernel != "fused"
+    cpp = cpp and kernel in ("auto", "levelwise", "sparse") and _fused.available()
     if kernel == "auto" and device.type == "cpu" and dtype in FUSED_DTYPES:
-        fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp)
+        fused_us, levelwise_us = _costs(n_in, level_by_pos, dp, sp, cpp)
         if fused_us < levelwise_us:
             use_fused = _fused.available()
     if use_fused and device.type != "cpu":
@@ -219,8 +259,21 @@ def _assemble(
             plan = LevelPlan(start, stop, es, ee, "bias", groups)
         else:
             plan = _plan_level(
-                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype
+                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, groups, dtype, cpp
             )
+            if capturable and plan.kind == "dense" and not plan.complete:
+                plan = _plan_level(
+                    "sparse" if dtype in SPARSE_DTYPES else "scatter",
+                    start,
+                    stop,
+                    es,
+                    ee,
+                    sp[es:ee],
+                    dp[es:ee] - start,
+                    groups,
+                    dtype,
+                    cpp,
+                )
             _split_sources(plan, n_in)
         if dead[start:stop].any():
             plan.dead = torch.from_numpy(np.flatnonzero(dead[start:stop]))
@@ -288,14 +341,19 @@ def _split_sources(plan: LevelPlan, n_in: int) -> None:
         plan.src_h = cols[k:] - n_in
 
 
-def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) -> LevelPlan:
+def _plan_level(
+    kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype, cpp=False
+) -> LevelPlan:
     n_dst = stop - start
     n_edges = ee - es
     cols = np.sort(src_pos)
     cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]
     lo, hi = int(cols[0]), int(cols[-1]) + 1
     n_cols = cols.size
-    if kernel in ("auto", "levelwise"):
+    if kernel in ("auto", "levelwise") and cpp:  # the cheaper of a dense block and C++ CSR
+        dense_ns = _dense_ns(n_edges, n_dst * n_cols)
+        kind = "dense" if dense_ns <= CSR_EDGE_NS * n_edges else "sparse"
+    elif kernel in ("auto", "levelwise"):
         if n_edges >= DENSE_MIN_DENSITY * n_dst * n_cols:
             kind = "dense"
         elif n_edges < SCATTER_MAX_EDGES or dtype not in SPARSE_DTYPES:
@@ -304,7 +362,7 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) 
             kind = "sparse"
     else:
         kind = kernel
-    plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi)
+    plan = LevelPlan(start, stop, es, ee, kind, groups, lo=lo, hi=hi, cpp=cpp and kind == "sparse")
     # Dense blocks are built over the distinct sources only (gathered if scattered); sparse and
     # scatter kernels index the source range lo:hi directly, a view, so they never gather.
     if kind == "dense" and not is_range(cols):
@@ -318,6 +376,8 @@ def _plan_level(kernel, start, stop, es, ee, src_pos, dst_local, groups, dtype) 
     plan.col = torch.from_numpy(np.ascontiguousarray(col_local))
     # Edges are sorted by (dst, src), so a complete block is already row-major.
     plan.complete = n_edges == n_dst * n_cols
+    if kind == "dense" and not plan.complete:
+        plan.flat = torch.from_numpy(np.ascontiguousarray(dst_local * n_cols + col_local))
     if kind == "sparse":
         crow = np.zeros(n_dst + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_local, minlength=n_dst), out=crow[1:])

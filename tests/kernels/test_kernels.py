@@ -440,3 +440,102 @@ def test_kernels_nan_in_a_node_without_outputs(kernel):
     assert not _feeds_an_output(net)
     x, gy = _nonfinite_data(net, torch.float64, "cpu")
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float64, True)
+
+
+def _torch_csr(net):
+    """The net with its sparse levels moved off the C++ CSR kernels onto torch's CSR products."""
+    for lv in net.schedule.levels:
+        lv.cpp = False
+    return net
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("path", ["cpp", "torch"])
+@pytest.mark.parametrize("graph", list(GRAPHS))
+def test_kernels_sparse_paths_match_reference(graph, path, dtype):
+    # On CPU a sparse level runs on the C++ CSR kernels when built, else on torch's CSR
+    # products (CUDA, other builds): both against the per-neuron reference.
+    from graphnets.kernels import fused
+
+    net = GRAPHS[graph]().to(dtype).compile("sparse")
+    sparse = [lv for lv in net.schedule.levels if lv.kind == "sparse"]
+    assert sparse
+    assert all(lv.cpp for lv in sparse) == fused.available()
+    if path == "torch":
+        _torch_csr(net)
+    x, gy = _data(net, 9, dtype)
+    _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), dtype)
+
+
+@pytest.mark.parametrize("kernel", ["sparse", "levelwise"])
+def test_kernels_large_sparse_level_split_between_threads(kernel):
+    # Levels of 6,000+ edges at batch 5,800 are split between threads by the C++ CSR kernels
+    # (above 2^25 multiply-adds per pass); the result must not depend on it.
+    gen = torch.Generator().manual_seed(3)
+    n_in, n_h, n_out = 200, 100, 4
+    keep = torch.rand(n_h, n_in, generator=gen) < 0.3
+    dst, src = keep.nonzero().T
+    edges = [torch.stack([src, n_in + dst])]
+    edges.append(torch.cartesian_prod(torch.arange(n_h) + n_in, torch.arange(n_out) + n_in + n_h).T)
+    net = graphnets.from_edges(
+        torch.cat(edges, 1),
+        n_in + n_h + n_out,
+        list(range(n_in)),
+        list(range(n_in + n_h, n_in + n_h + n_out)),
+        activation="tanh",
+        seed=0,
+    ).double()
+    net.compile(kernel)
+    assert net.schedule.kinds()[1] == "sparse"
+    assert net.schedule.levels[1].estop * 5800 >= 2**25
+    x, gy = _data(net, 5800, torch.float64, seed=4)
+    for threads in (1, 2):
+        old = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            got = forward_backward(net, x, gy)
+        finally:
+            torch.set_num_threads(old)
+        _assert_matches(got, reference(net, x, gy), torch.float64)
+
+
+def test_kernels_incomplete_dense_block_matches_reference():
+    # A dense level with missing edges writes its weights into a zero block through flat
+    # indices, and gathers the gradient back through them.
+    net = GRAPHS["prior"]().double().compile("dense")
+    assert any(lv.flat is not None for lv in net.schedule.levels)
+    x, gy = _data(net, 7, torch.float64)
+    _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float64)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernels_fused_batch_split_between_threads(threads):
+    # Above 2^25 multiply-adds per pass the fused kernel splits the batch between threads
+    # (partial weight and bias gradients summed); the result must not depend on it. Batch 9,002:
+    # shares of 4,501, not a multiple of the vector width; GELU, whose backward reads z.
+    G = nx.watts_strogatz_graph(1200, 6, 0.3, seed=1)
+    net = graphnets.priors.from_graph(G, 16, 5, orientation="index", seed=0, activation="gelu")
+    net = net.double().compile("fused")
+    assert net.num_edges * 9002 >= 2**25
+    x, gy = _data(net, 9002, torch.float64, seed=2)
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = forward_backward(net, x, gy)
+    finally:
+        torch.set_num_threads(old)
+    _assert_matches(got, reference(net, x, gy), torch.float64)
+
+
+def test_kernels_fused_cache_directory_is_torchs(monkeypatch, tmp_path):
+    # The fused kernel is loaded from the folder torch's cpp_extension builds it in, computed
+    # without importing cpp_extension: both must name the same folder.
+    from torch.utils.cpp_extension import _get_build_directory
+
+    from graphnets.kernels import fused
+
+    name = fused.extension_name()
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+    assert fused._cache_directory(name) == _get_build_directory(name, False)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    assert fused._cache_directory(name) == _get_build_directory(name, False)

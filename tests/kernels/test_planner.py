@@ -126,13 +126,49 @@ def test_schedule_predicted_costs_follow_the_model():
     assert costs["fused"] == pytest.approx(
         s.FUSED_CALL_US + 1e-3 * (s.FUSED_INPUT_EDGE_NS + s.FUSED_EDGE_NS)
     )
-    assert costs["levelwise"] == pytest.approx(2 * s.LEVEL_US + 1e-3 * 2 * s.DENSE_EDGE_NS)
+    from graphnets.kernels import fused, planner
+
+    if fused.available():  # one cell per level, run dense: three passes each
+        want = 2 * s.LEVEL_US + 3e-3 * 2 * planner.DENSE_CELL_NS
+    else:
+        want = 2 * s.LEVEL_US + 1e-3 * 2 * s.DENSE_EDGE_NS
+    assert costs["levelwise"] == pytest.approx(want)
 
 
 def test_schedule_auto_picks_by_density():
-    # wide_sparse: a large sparse level, a small sparse level, a complete level.
-    sched = compile_schedule(GRAPHS["wide_sparse"]().structure, "levelwise")
-    assert sched.kinds() == ["bias", "sparse", "scatter", "dense"]
+    # wide_sparse: a large sparse level, a small sparse level, a complete level. Off the CPU
+    # (torch's kernels) the small one scatters; on it both run the C++ CSR kernels.
+    from graphnets.kernels import fused
+
+    s = GRAPHS["wide_sparse"]().structure
+    assert compile_schedule(s, "levelwise", "meta").kinds() == [
+        "bias",
+        "sparse",
+        "scatter",
+        "dense",
+    ]
+    sched = compile_schedule(s, "levelwise")
+    if fused.available():
+        assert sched.kinds() == ["bias", "sparse", "sparse", "dense"]
+        assert [lv.cpp for lv in sched.levels] == [False, True, True, False]
+
+
+def test_schedule_auto_runs_pruned_levels_by_cost():
+    # A level runs dense while a dense block is predicted cheaper than its C++ CSR product
+    # (density >~ 0.58 at the measured costs), sparse below: a 784 -> 300 level at 70% and 30%.
+    from graphnets.kernels import fused, planner
+
+    if not fused.available():
+        pytest.skip("the C++ CSR kernels are not built here")
+    for density, kind in ((0.7, "dense"), (0.3, "sparse")):
+        keep = torch.rand(300, 784, generator=torch.Generator().manual_seed(0)) < density
+        dst, src = keep.nonzero().T
+        ei = torch.stack([src, 784 + dst])
+        net = graphnets.from_edges(ei, 1084, list(range(784)), list(range(784, 1084)))
+        sched = compile_schedule(net.structure, "auto")
+        assert sched.kinds() == ["bias", kind]
+        e, cells = ei.shape[1], 300 * 784
+        assert (planner._dense_ns(e, cells) <= planner.CSR_EDGE_NS * e) == (kind == "dense")
 
 
 def test_schedule_auto_never_fused_off_cpu():
