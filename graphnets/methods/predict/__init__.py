@@ -12,7 +12,17 @@ Convention: a **higher target is better**; :meth:`GraphRegressor.rank` puts the 
 prediction first. To rank by a loss or an error, fit on its negation.
 """
 
-from .compare import METRICS, PREDICTORS, compare, kendall, r2, spearman, top_k_precision
+from .compare import (
+    METRICS,
+    PREDICTORS,
+    compare,
+    features,
+    fit_predict,
+    kendall,
+    r2,
+    spearman,
+    top_k_precision,
+)
 from .dag import DagEncoder
 from .encode import GRAPH_FEATURES, KINDS, GraphEncoder
 from .features import FEATURES, to_pyg
@@ -33,6 +43,8 @@ __all__ = [
     "KINDS",
     "DagEncoder",
     "compare",
+    "fit_predict",
+    "features",
     "PREDICTORS",
     "METRICS",
     "synflow",

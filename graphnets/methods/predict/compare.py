@@ -49,6 +49,8 @@ __all__ = [
     "spearman",
     "top_k_precision",
     "compare",
+    "fit_predict",
+    "features",
 ]
 
 #: Rows of :func:`compare`, in order.
@@ -199,6 +201,56 @@ def _check_predictors(predictors: object) -> list[str]:
     return names
 
 
+def fit_predict(
+    name: str,
+    nets: Sequence[BaseGraphNet],
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    seed: int = 0,
+    features: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
+    gnn_kwargs: Mapping | None = None,
+    fit_kwargs: Mapping | None = None,
+) -> np.ndarray:
+    """Train predictor ``name`` of :data:`PREDICTORS` on ``nets[train]`` and predict
+    ``nets[test]``, as one fold of :func:`compare` does.
+
+    Args:
+        name: a predictor of :data:`PREDICTORS`.
+        nets, y: all nets and their targets; ``train`` and ``test`` index into them.
+        seed: seeds the GNN and the forests (default: ``0``).
+        features: the property matrix and single numbers of every net, as
+            :func:`compare` computes them once (default: computed here, for all ``nets``).
+        gnn_kwargs, fit_kwargs: as :func:`compare`.
+
+    Returns:
+        numpy.ndarray: the predictions for ``nets[test]``.
+    """
+    from sklearn.linear_model import LinearRegression
+
+    name = _check_predictors([name])[0]
+    train, test = np.asarray(train), np.asarray(test)
+    y = np.asarray(y, dtype=np.float64)
+    if name == "gnn":
+        model = GraphRegressor(**{"seed": seed, **(gnn_kwargs or {})})
+        model.fit([nets[i] for i in train], y[train], **{"seed": seed, **(fit_kwargs or {})})
+        return model.predict([nets[i] for i in test]).double().numpy()
+    X, single = features if features is not None else _features(list(nets))
+    if name in single:
+        line = LinearRegression().fit(single[name][train, None], y[train])
+        return line.predict(single[name][test, None])
+    Xtr, Xte = _standardise(X[train], X[test])
+    return _regressor(name, seed).fit(Xtr, y[train]).predict(Xte)
+
+
+def features(nets: Sequence[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """What the baselines read: the matrix ``[n, len(PROPERTIES)]`` of
+    :func:`graphnets.analysis.properties` and the single numbers ``edges``, ``nodes``,
+    ``depth`` and ``synflow`` (``log10``) of every net."""
+    return _features(list(check_nets(nets)))
+
+
 def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
     table = properties_table(nets)
@@ -286,7 +338,6 @@ def compare(
             ``folds`` / ``seeds`` / ``top_k``, or ``predictors`` empty, unknown or repeated.
     """
     import pandas as pd
-    from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold
 
     nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
@@ -305,20 +356,19 @@ def compare(
     for seed in seeds:
         splits = KFold(n_splits=folds, shuffle=True, random_state=int(seed)).split(y)
         for fold, (tr, te) in enumerate(splits):
-            Xtr, Xte = _standardise(X[tr], X[te])
             for name in names:
                 bar.set_postfix_str(f"{name}, seed {seed}, fold {fold}")
-                if name == "gnn":
-                    model = GraphRegressor(**{"seed": int(seed), **(gnn_kwargs or {})})
-                    model.fit(
-                        [nets[i] for i in tr], y[tr], **{"seed": int(seed), **(fit_kwargs or {})}
-                    )
-                    pred = model.predict([nets[i] for i in te]).double().numpy()
-                elif name in single:
-                    line = LinearRegression().fit(single[name][tr, None], y[tr])
-                    pred = line.predict(single[name][te, None])
-                else:
-                    pred = _regressor(name, int(seed)).fit(Xtr, y[tr]).predict(Xte)
+                pred = fit_predict(
+                    name,
+                    nets,
+                    y,
+                    tr,
+                    te,
+                    seed=int(seed),
+                    features=(X, single),
+                    gnn_kwargs=gnn_kwargs,
+                    fit_kwargs=fit_kwargs,
+                )
                 rows.append(
                     dict(
                         predictor=name,

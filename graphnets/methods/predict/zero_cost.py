@@ -50,6 +50,11 @@ def synflow(net: GraphNet) -> float:
     """
     if not isinstance(net, GraphNet):
         raise TypeError(f"expected a graphnets GraphNet, got {type(net).__name__}")
+    with torch.enable_grad():  # also inside no_grad (GraphRegressor.predict encodes graphs)
+        return _synflow(net)
+
+
+def _synflow(net: GraphNet) -> float:
     twin = copy.deepcopy(net).to(torch.float64)
     with torch.no_grad():
         for p in twin.parameters():
