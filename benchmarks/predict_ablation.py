@@ -44,9 +44,27 @@ CONFIGS: dict[str, tuple[dict, dict]] = {
         {"conv": "dag", "layers": 1, "graph_features": "basic"},
         {"loss": "mse+rank"},
     ),
+    "dag2_basic_mix": (
+        {"conv": "dag", "layers": 2, "graph_features": "basic"},
+        {"loss": "mse+rank"},
+    ),
     "gindag_basic_mix": (
         {"conv": "gin+dag", "layers": 2, "graph_features": "basic"},
         {"loss": "mse+rank"},
+    ),
+    "gin_props_mse": ({"conv": "gin", "graph_features": "properties"}, {"loss": "mse"}),
+    "gin_props_rank": ({"conv": "gin", "graph_features": "properties"}, {"loss": "rank"}),
+    "dag_props_mix": (
+        {"conv": "dag", "layers": 1, "graph_features": "properties"},
+        {"loss": "mse+rank"},
+    ),
+    "gindag_props_mix": (
+        {"conv": "gin+dag", "layers": 2, "graph_features": "properties"},
+        {"loss": "mse+rank"},
+    ),
+    "gindag_props_rank": (
+        {"conv": "gin+dag", "layers": 2, "graph_features": "properties"},
+        {"loss": "rank"},
     ),
     "gin_props_mix_ens3": (
         {"conv": "gin", "graph_features": "properties", "ensemble": 3},

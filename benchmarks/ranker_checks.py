@@ -44,7 +44,8 @@ def one_hot(graphs, encoding: str) -> np.ndarray:
     return np.array(rows)
 
 
-def cells(seeds) -> None:
+def cells(seeds, gnn_kwargs) -> None:
+    print(f"GraphRegressor({gnn_kwargs or ''}):")
     print("| cells | training cells | GNN τ | random forest τ |")
     print("|---|---|---|---|")
     for encoding, nodes in (("edge", 4), ("node", 7)):
@@ -56,7 +57,7 @@ def cells(seeds) -> None:
                 x = one_hot(graphs, encoding)
                 forest = RandomForestRegressor(200, random_state=seed).fit(x[tr], y[tr])
                 rf.append(kendall(y[te], forest.predict(x[te])))
-                model = GraphRegressor(seed=seed).fit(graphs[tr], y[tr], seed=seed)
+                model = GraphRegressor(seed=seed, **gnn_kwargs).fit(graphs[tr], y[tr], seed=seed)
                 gnn.append(kendall(y[te], model.predict(graphs[te]).numpy()))
             print(
                 f"| {encoding} | {size} | {np.mean(gnn):.3f} ± {np.std(gnn):.3f} "
@@ -103,10 +104,15 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--only", choices=["cells", "depth"], default=None)
+    ap.add_argument(
+        "--conv", default=None, help="GraphRegressor conv for the cells (default: its own)"
+    )
+    ap.add_argument("--layers", type=int, default=None, help="GraphRegressor layers for the cells")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     if args.only in (None, "cells"):
-        cells(args.seeds)
+        kwargs = {k: v for k, v in (("conv", args.conv), ("layers", args.layers)) if v is not None}
+        cells(args.seeds, kwargs)
     if args.only in (None, "depth"):
         depth(args.seeds)
 

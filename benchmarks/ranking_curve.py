@@ -38,9 +38,12 @@ def main(argv=None) -> None:
     ap.add_argument("--nets", type=int, default=400)
     ap.add_argument("--splits", type=int, default=3)
     ap.add_argument("--plot", default="docs/ranking_curve.png")
+    ap.add_argument("--replot", action="store_true", help="redraw from the saved table")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     out = f"results/meta_digits_{args.nets}"
+    if args.replot:
+        return draw(pd.read_csv(os.path.join(out, "ranking_curve.csv")), args)
     nets, meta = meta_digits.make(
         argparse.Namespace(nets=args.nets, epochs=5, seed=0, repeats=2, out=out, rebuild=False)
     )
@@ -85,6 +88,11 @@ def main(argv=None) -> None:
         print(f"| `{name}` | " + " | ".join(cells) + " |")
     fit = table[table.predictor == "gnn"].groupby("size")["seconds"].mean()
     print("\nGNN fit time (s): " + ", ".join(f"{s}: {fit[s]:.0f}" for s in SIZES))
+    draw(table, args)
+
+
+def draw(table: pd.DataFrame, args) -> None:
+    stats = table.groupby(["predictor", "size"])["kendall"].agg(["mean", "std"])
     at_300 = stats.xs(300, level="size")["mean"].drop("gnn")
     best = at_300.idxmax()
     from matplotlib.figure import Figure

@@ -133,7 +133,7 @@ def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, b
     is trained on a random subset of ``size`` nets of the training part, for every size of
     :data:`CURVE_SIZES` below the training part's size, and scored on the whole test fold.
     The full training part is the comparison itself: its τ is read from ``per_fold``, not
-    refitted.
+    refitted, and recorded at the mean training size over folds (folds differ by one net).
 
     Returns:
         pandas.DataFrame: ``predictor, size, fold, kendall``, one row per fit.
@@ -146,6 +146,9 @@ def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, b
     splits = KFold(n_splits=settings["folds"], shuffle=True, random_state=seed).split(y)
     feats = features(nets) if baseline != "gnn" else None
     rows = []
+    splits = list(splits)
+    # the full training parts differ by a net between folds: one point at their mean size
+    full = int(round(float(np.mean([len(tr) for tr, _ in splits]))))
     for fold, (tr, te) in enumerate(splits):
         rng = np.random.default_rng([seed, fold])
         for size in [s for s in CURVE_SIZES if s < len(tr)]:
@@ -169,6 +172,6 @@ def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, b
                 (per_fold.predictor == name) & (per_fold.seed == seed) & (per_fold.fold == fold)
             ]
             rows.append(
-                dict(predictor=name, size=len(tr), fold=fold, kendall=float(hit.kendall.iloc[0]))
+                dict(predictor=name, size=full, fold=fold, kendall=float(hit.kendall.iloc[0]))
             )
     return pd.DataFrame(rows)

@@ -121,6 +121,9 @@ def plot_ranking_curve(curve, path: str | None = None, *, ax=None):
                 stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=name
             )
         ax.set_xscale("log")
+        sizes = sorted(set(curve["size"].astype(int)))
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.minorticks_off()
         ax.legend(fontsize=8)
     else:
         ax.text(

@@ -135,7 +135,7 @@ def test_regressor_learns_edge_count_on_held_out_nets(data, fitted):
     assert fitted.history["val"] and len(fitted.history["train"]) == len(fitted.history["val"])
 
 
-@pytest.mark.parametrize("conv", ["sage", "gat", "dag"])
+@pytest.mark.parametrize("conv", ["gin", "sage", "gat", "dag"])
 def test_regressor_other_convs_learn(data, conv):
     nets, y, test_nets, y_test = data
     model = GraphRegressor(
@@ -174,7 +174,7 @@ def test_regressor_save_load_round_trip(tmp_path, data, fitted):
     loaded = GraphRegressor.load(tmp_path / "m.pt")
     assert loaded.hparams() == fitted.hparams()
     assert torch.equal(loaded.predict(test_nets), fitted.predict(test_nets))
-    assert "conv=gin, hidden=32, layers=2, pool=meanmax, graph_features=none" in repr(loaded)
+    assert "conv=gin+dag, hidden=32, layers=2, pool=meanmax, graph_features=none" in repr(loaded)
 
 
 def test_regressor_load_rejects_other_files(tmp_path):
