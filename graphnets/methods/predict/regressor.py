@@ -1,21 +1,22 @@
-r"""Predicting a net's performance from its structure with a graph neural network.
+r"""Ranking architectures by a graph neural network: one predicted number per graph.
 
 Two layers, as elsewhere in graphnets:
 
-- :func:`~graphnets.predict.to_pyg` turns a :class:`~graphnets.GraphNet` into a
-  ``torch_geometric.data.Data`` whose
-  node features describe each neuron's place in the graph (see :data:`FEATURES`);
-- :class:`GraphRegressor` is a small message-passing network (GIN, GraphSAGE or GAT layers, a
-  global pooling, an MLP head) that maps such graphs to one number each, trained with
-  :meth:`~GraphRegressor.fit` on nets and their measured targets (e.g. test accuracy).
+- :class:`~graphnets.predict.GraphEncoder` turns a GraphNet, a ``networkx.DiGraph`` cell with
+  categorical or numeric attributes, or a PyG ``Data`` into node, edge and graph-level
+  features (fitted on the training graphs);
+- :class:`GraphRegressor` is a small message-passing network (GIN, GraphSAGE, GAT layers and/or
+  the topological :class:`~graphnets.methods.predict.dag.DagEncoder`, a global pooling, the
+  graph features, an MLP head; optionally an ensemble) that maps such graphs to one number
+  each, trained with :meth:`~GraphRegressor.fit` on graphs and their measured targets (e.g.
+  test accuracy).
 
 Convention: a **higher target is better**; :meth:`~GraphRegressor.rank` puts the highest
 prediction first. To rank by a loss or an error, fit on its negation.
 
-What is *not* done here: the regressor reads the topology and activations only (edge weights,
-available from ``to_pyg(..., weights=True)``, are not fed to the convolutions); there are no
-graph-level features (such as the properties of :mod:`graphnets.analysis`) in the head; training
-runs on the CPU in one process, with no hyperparameter search.
+What is *not* done here: the regressor reads the topology, activations and attributes only
+(a GraphNet's edge weights, available from ``to_pyg(..., weights=True)``, are not fed to the
+convolutions); training runs on the CPU in one process, with no hyperparameter search.
 """
 
 from __future__ import annotations
