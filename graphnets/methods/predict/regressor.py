@@ -28,6 +28,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -408,7 +409,10 @@ class GraphRegressor(nn.Module):
                 out of range, or a graph the encoder refuses (a cycle).
         """
         graphs, _ = check_graphs(graphs)
-        t = torch.as_tensor(targets, dtype=torch.float32).reshape(-1)
+        if isinstance(targets, torch.Tensor):
+            t = targets.detach().to(torch.float32).reshape(-1)
+        else:  # a copy: a read-only array (pandas' to_numpy) made torch warn
+            t = torch.tensor(np.asarray(targets, dtype=np.float32)).reshape(-1)
         if t.numel() != len(graphs):
             raise ValueError(f"expected one target per net ({len(graphs)}), got {t.numel()}")
         bad = ~torch.isfinite(t)
