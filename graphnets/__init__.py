@@ -29,7 +29,7 @@ from .core.schedule import Schedule
 from .core.structure import Structure
 from .io.convert import from_edges, from_igraph, from_networkx, from_torch
 from .kernels import KERNELS, compile_schedule, reference
-from .methods import analysis, predict, prune
+from .methods import analysis, predict, prune, search
 from .nn import edits, recurrent
 from .nn.base import BaseGraphNet
 from .nn.graphnet import GraphNet, load
@@ -68,6 +68,7 @@ __all__ = [
     "prune",
     "recurrent",
     "reference",
+    "search",
     "train",
     "unroll",
 ]
@@ -90,6 +91,7 @@ OLD_PATHS = {
     "analysis": "methods.analysis",
     "predict": "methods.predict",
     "compare": "methods.predict.compare",
+    "search": "methods.search",
 }
 for _old, _new in OLD_PATHS.items():
     _sys.modules[f"{__name__}.{_old}"] = globals()[_old] = _importlib.import_module(
