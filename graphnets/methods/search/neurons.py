@@ -33,6 +33,7 @@ would then skip the second as a duplicate.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 
 import networkx as nx
@@ -235,7 +236,13 @@ class NeuronSpace(SearchSpace):
             else:
                 g.add_node(v, tag="h:" + str(genotype.nodes[v].get("activation")))
         g.add_edges_from(genotype.edges)
-        return nx.weisfeiler_lehman_graph_hash(g, node_attr="tag", iterations=self.max_depth + 1)
+        with warnings.catch_warnings():
+            # networkx 3.5 warns that directed hashes changed in that version (a bug fix); keys
+            # are compared within one installation, so the warning says nothing to our users
+            warnings.simplefilter("ignore", UserWarning)
+            return nx.weisfeiler_lehman_graph_hash(
+                g, node_attr="tag", iterations=self.max_depth + 1
+            )
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(self, rng: Seed | np.random.Generator = None) -> nx.DiGraph:

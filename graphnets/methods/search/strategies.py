@@ -508,6 +508,13 @@ def run(
         )
     if evaluate is None:
         from .evaluate import TrainEvaluator
+        from .neurons import NeuronSpace
+
+        if not isinstance(space, NeuronSpace):
+            raise ValueError(
+                f"pass evaluate=(genotype -> score) for {space!r}; only a NeuronSpace has a "
+                "default (training on digits)"
+            )
 
         evaluate = TrainEvaluator(space)
     if not callable(evaluate):

@@ -1,0 +1,233 @@
+"""Random, genetic and predictor-assisted search compared: best score found vs evaluations spent.
+
+Two settings (``docs/search.md`` records the results):
+
+- ``cells``: the NAS-Bench-201-shaped cell space (6 edges, 5 ops, 15 625 genotypes) scored by
+  :class:`graphnets.search.SyntheticCellScore` (seed 0), so the optimum and the top 1 % are known
+  exactly. Budget 300 evaluations, 10 seeds.
+- ``digits``: :class:`graphnets.search.NeuronSpace` (64 inputs, 10 outputs, at most 12 hidden
+  neurons, 200 edges, depth 3), every genotype trained for 2 epochs on 800 digits and scored by
+  its accuracy on 400 others (:class:`graphnets.search.TrainEvaluator`). Budget 60, 5 seeds. The
+  space is too large to enumerate, so the target is the top 1 % of every net evaluated in the
+  benchmark (all strategies and seeds pooled).
+
+Strategies: ``random``; ``genetic`` (:meth:`GeneticSearch.paper`, §4.4 of ``002_…``: population
+30, mutation 0.5, crossover 0, removal of the worst 0.1) and ``genetic-small`` (population 10,
+mutation 1.0, crossover 0.2); ``predictor`` (the default :class:`PredictorSearch`: 20 % random,
+then genetic proposals of which the predicted best 5 % are evaluated, refitted every batch);
+``neural-predictor`` (:meth:`PredictorSearch.neural_predictor`: half the budget random, one fit,
+then the predicted best 1 % of random proposals); ``paper-predictor``
+(:meth:`PredictorSearch.paper`: estimation fraction 0.5). Batches of 10 evaluations.
+
+For each strategy: the mean best score after each evaluation, how many evaluations it needs to
+reach the target (median over seeds, and how many seeds reach it), and the speed-up over random
+(random's mean evaluations-to-target over the strategy's, counting a seed that never reaches it as
+the budget, which favours random less than the strategy). Writes the plot
+(``docs/search_strategies.png``) and the numbers (``docs/search_strategies.json``).
+
+Run: ``python benchmarks/search_strategies.py [cells|digits|both]`` (about 5 and 10 minutes on a
+busy 2-core machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+import graphnets
+from graphnets.search import (
+    CellSpace,
+    GeneticSearch,
+    NeuronSpace,
+    PredictorSearch,
+    RandomSearch,
+    SyntheticCellScore,
+    TrainEvaluator,
+    run,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOCS = os.path.join(HERE, "..", "docs")
+
+
+def strategies() -> dict:
+    return {
+        "random": lambda: RandomSearch(),
+        "genetic": lambda: GeneticSearch.paper(),
+        "genetic-small": lambda: GeneticSearch(population=10, p_mutation=1.0, p_crossover=0.2),
+        "predictor": lambda: PredictorSearch(),
+        "neural-predictor": lambda: PredictorSearch.neural_predictor(),
+        "paper-predictor": lambda: PredictorSearch.paper(),
+    }
+
+
+def compare(space, evaluate, *, budget, seeds, names, batch_size=10) -> dict:
+    runs: dict = {}
+    for name in names:
+        runs[name] = []
+        for seed in range(seeds):
+            start = time.perf_counter()
+            result = run(
+                space,
+                evaluate,
+                budget=budget,
+                strategy=strategies()[name](),
+                seed=seed,
+                batch_size=batch_size,
+            )
+            runs[name].append(
+                {"scores": result.scores.tolist(), "seconds": time.perf_counter() - start}
+            )
+            print(
+                f"  {name:17s} seed {seed}: best {result.best.score:.4f} at evaluation "
+                f"{result.best.index + 1} ({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+    return runs
+
+
+def summarise(runs: dict, target: float, budget: int) -> dict:
+    out = {}
+    for name, rs in runs.items():
+        curves = np.maximum.accumulate(np.array([r["scores"] for r in rs]), axis=1)
+        hits = [int(np.argmax(c >= target)) + 1 if c[-1] >= target else None for c in curves]
+        reached = [h for h in hits if h is not None]
+        capped = [h if h is not None else budget for h in hits]
+        out[name] = {
+            "mean_best": float(curves[:, -1].mean()),
+            "evals_to_target": hits,
+            "median_evals_to_target": float(np.median(capped)),
+            "mean_evals_to_target_capped": float(np.mean(capped)),
+            "seeds_reaching_target": f"{len(reached)}/{len(hits)}",
+            "mean_seconds": float(np.mean([r["seconds"] for r in rs])),
+            "curve_mean": curves.mean(axis=0).tolist(),
+            "curve_min": curves.min(axis=0).tolist(),
+            "curve_max": curves.max(axis=0).tolist(),
+        }
+    base = out["random"]["mean_evals_to_target_capped"]
+    for s in out.values():
+        s["speedup_over_random"] = base / s["mean_evals_to_target_capped"]
+    return out
+
+
+def table(summary: dict, what: str) -> str:
+    lines = [
+        f"| strategy ({what}) | mean best | evaluations to target (median) | seeds reaching it "
+        "| speed-up over random | seconds per search |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in summary.items():
+        lines.append(
+            f"| {name} | {s['mean_best']:.4f} | {s['median_evals_to_target']:.0f} | "
+            f"{s['seeds_reaching_target']} | {s['speedup_over_random']:.2f}x | "
+            f"{s['mean_seconds']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def cells(seeds: int = 10, budget: int = 300) -> dict:
+    space = CellSpace.nas_bench_201()
+    score = SyntheticCellScore(space, seed=0)
+    target = score.quantile(0.99)
+    print(f"cells: {space}; optimum {score.optimum:.4f}, top 1 % from {target:.4f}", flush=True)
+    runs = compare(space, score, budget=budget, seeds=seeds, names=list(strategies()))
+    summary = summarise(runs, target, budget)
+    for label, level in (("top01", score.quantile(0.999)), ("optimum", score.optimum)):
+        other = summarise(runs, level, budget)
+        for name in summary:
+            for k in ("seeds_reaching_target", "median_evals_to_target", "speedup_over_random"):
+                summary[name][f"{label}_{k}"] = other[name][k]
+    return {
+        "space": repr(space),
+        "budget": budget,
+        "seeds": seeds,
+        "target": target,
+        "optimum": score.optimum,
+        "median": float(np.median(score.table())),
+        "summary": summary,
+    }
+
+
+def digits(seeds: int = 5, budget: int = 60) -> dict:
+    torch.set_num_threads(1)
+    x, y, _, _ = graphnets.data.digits(seed=0)
+    data = (x[:800], y[:800], x[800:1200], y[800:1200])
+    space = NeuronSpace(64, 10, max_hidden=12, max_edges=200, max_depth=3)
+    evaluate = TrainEvaluator(space, data=data, epochs=2)
+    names = ["random", "genetic-small", "predictor", "neural-predictor"]
+    print(f"digits: {space}", flush=True)
+    runs = compare(space, evaluate, budget=budget, seeds=seeds, names=names)
+    pooled = np.concatenate([r["scores"] for rs in runs.values() for r in rs])
+    target = float(np.quantile(pooled, 0.99))
+    return {
+        "space": repr(space),
+        "budget": budget,
+        "seeds": seeds,
+        "target": target,
+        "evaluated": len(pooled),
+        "median": float(np.median(pooled)),
+        "summary": summarise(runs, target, budget),
+    }
+
+
+def plot(results: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [k for k in ("cells", "digits") if k in results]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for ax, key in zip(axes[0], panels, strict=True):
+        r = results[key]
+        for name, s in r["summary"].items():
+            mean = np.array(s["curve_mean"])
+            x = np.arange(1, len(mean) + 1)
+            (line,) = ax.plot(x, mean, label=f"{name} ({s['speedup_over_random']:.1f}x)")
+            ax.fill_between(x, s["curve_min"], s["curve_max"], color=line.get_color(), alpha=0.1)
+        ax.axhline(r["target"], color="k", ls="--", lw=0.8, label="top 1 %")
+        if "optimum" in r:
+            ax.axhline(r["optimum"], color="k", ls=":", lw=0.8, label="optimum")
+        lo = r["median"]
+        ax.set_ylim(lo, ax.get_ylim()[1])
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("best score so far (mean over seeds; band: min-max)")
+        title = "synthetic NAS-Bench-201 cell" if key == "cells" else "NeuronSpace on digits"
+        ax.set_title(f"{title}, {r['seeds']} seeds", loc="left")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str]) -> None:
+    which = argv[0] if argv else "both"
+    path_json = os.path.join(DOCS, "search_strategies.json")
+    results = {}
+    if os.path.exists(path_json):
+        with open(path_json) as f:
+            results = json.load(f)
+    if which in ("cells", "both"):
+        results["cells"] = cells()
+        print(table(results["cells"]["summary"], "cells, target top 1 %"))
+        for label in ("top01", "optimum"):
+            for name, v in results["cells"]["summary"].items():
+                print(
+                    f"  {label} {name:17s} median {v[label + '_median_evals_to_target']:.0f} "
+                    f"reached {v[label + '_seeds_reaching_target']} "
+                    f"speed-up {v[label + '_speedup_over_random']:.2f}x"
+                )
+    if which in ("digits", "both"):
+        results["digits"] = digits()
+        print(table(results["digits"]["summary"], "digits, target top 1 % of evaluated"))
+    with open(path_json, "w") as f:
+        json.dump(results, f, indent=1)
+    plot(results, os.path.join(DOCS, "search_strategies.png"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,90 @@
+"""``graphnets search``: the results folder, refusing other settings, and interrupt + resume
+giving the history of an uninterrupted search."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from graphnets.cli import main
+from graphnets.experiment.search import check_settings, search
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_search_folder_holds_history_best_and_evaluations(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["search", "--out", str(out), "--budget", "25", "--no-progress"]) == 0
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 25 and history["key"].is_unique
+    assert len(os.listdir(out / "evals")) == 25
+    best = json.loads((out / "best.json").read_text())
+    assert best["score"] == pytest.approx(history["score"].max())
+    assert "best score" in capsys.readouterr().out
+    # a rerun evaluates nothing and writes the same history
+    assert main(["search", "--out", str(out), "--budget", "25", "--no-progress"]) == 0
+    assert "0 evaluated now, 25 from the folder" in capsys.readouterr().out
+    assert pd.read_csv(out / "history.csv").equals(history.assign(cached=True))
+
+
+def test_search_refuses_other_settings(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["search", "--out", str(out), "--budget", "5", "--no-progress"]) == 0
+    assert main(["search", "--out", str(out), "--budget", "6", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a search with other settings (budget: 5 there, 6 now)" in err
+    with pytest.raises(ValueError, match=r"unknown space 'cifar'; expected one of nas201, neurons"):
+        check_settings({"space": "cifar"})
+    with pytest.raises(ValueError, match=r"unknown search settings \['epoch'\]"):
+        check_settings({"epoch": 3})
+
+
+def _cli(out, *extra) -> list[str]:
+    return [
+        sys.executable, "-m", "graphnets", "search", "--out", str(out), "--space", "neurons",
+        "--strategy", "genetic", "--budget", "10", "--batch-size", "2", "--epochs", "1",
+        "--train-samples", "200", "--max-hidden", "6", "--max-edges", "100", "--no-progress",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    whole = tmp_path / "whole"
+    subprocess.run(_cli(whole), check=True, env=env, capture_output=True, timeout=240)
+    part = tmp_path / "part"
+    proc = subprocess.Popen(_cli(part), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 200
+    while time.monotonic() < deadline and proc.poll() is None:
+        evals = part / "evals"
+        if evals.is_dir() and len(os.listdir(evals)) >= 3:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "rerun the same command to resume" in out.decode()
+    done = len([n for n in os.listdir(part / "evals") if n.endswith(".json")])
+    assert 3 <= done < 10
+    assert not (part / "history.csv").exists()
+    resumed = subprocess.run(_cli(part), check=True, env=env, capture_output=True, timeout=240)
+    assert f"{done} of 10 evaluations already in" in resumed.stdout.decode()
+    a, b = pd.read_csv(whole / "history.csv"), pd.read_csv(part / "history.csv")
+    assert a["key"].tolist() == b["key"].tolist()
+    assert a["score"].tolist() == b["score"].tolist()
+    assert b["cached"].sum() == done
+
+
+def test_search_in_worker_processes_matches_in_process(tmp_path):
+    settings = {"budget": 4, "batch_size": 4, "strategy": "random"}
+    one = search(tmp_path / "one", settings, progress=False, log=lambda s: None)
+    two = search(tmp_path / "two", settings, workers=2, progress=False, log=lambda s: None)
+    assert [e.key for e in one.history] == [e.key for e in two.history]
+    assert one.scores.tolist() == two.scores.tolist()
