@@ -2,7 +2,7 @@ r"""``graphnets search``: an architecture search through the experiment's result
 
 :func:`search` runs :func:`graphnets.search.run` with the folder machinery of the experiment
 (:class:`~graphnets.experiment.store.Store`) and its executors
-(:func:`~graphnets.experiment.executors.run_tasks`):
+(``graphnets.experiment.run_tasks``):
 
 Layout of a search folder ``OUT``::
 
@@ -94,7 +94,7 @@ def make_problem(settings: Mapping):
 
 
 def evaluate_task(evaluate: Callable, position: int, genotype) -> tuple[int, float]:
-    """One evaluation, as a task of :func:`~graphnets.experiment.executors.run_tasks`."""
+    """One evaluation, as a task of ``graphnets.experiment.run_tasks``."""
     return position, float(evaluate(genotype))
 
 
@@ -135,7 +135,8 @@ def search(
 
     Raises:
         ValueError: on bad settings, or settings other than those the folder was started with.
-        FolderError: if another search holds the folder, or a file cannot be written.
+        graphnets.experiment.FolderError: if another search holds the folder, or a file
+            cannot be written.
         KeyboardInterrupt: passed on, with every finished evaluation saved (rerun to resume).
     """
     import networkx as nx

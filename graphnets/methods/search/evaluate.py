@@ -1,9 +1,9 @@
 r"""Score functions for searches: train a net on data, or a generated cell landscape.
 
-- :class:`TrainEvaluator` trains the GraphNet of a :class:`~graphnets.methods.search.NeuronSpace`
+- :class:`TrainEvaluator` trains the GraphNet of a :class:`~graphnets.search.NeuronSpace`
   genotype (:func:`graphnets.train.fit`) and scores it by validation accuracy;
 - :class:`SyntheticCellScore` is a known score function on a
-  :class:`~graphnets.methods.search.CellSpace` (random op values plus random interactions of
+  :class:`~graphnets.search.CellSpace` (random op values plus random interactions of
   neighbouring positions), so the optimum and every quantile of the space are known exactly.
 
 Both are plain picklable objects, so they run in worker processes and on Ray.
@@ -25,7 +25,7 @@ class TrainEvaluator:
     r"""Train a genotype's net with Adam and return its validation accuracy.
 
     Args:
-        space: the :class:`~graphnets.methods.search.NeuronSpace` of the genotypes.
+        space: the :class:`~graphnets.search.NeuronSpace` of the genotypes.
         data (tuple, optional): ``(x_train, y_train, x_val, y_val)`` (default: digits, its
             training part split 3:1 into training and validation with seed 0; the digits test
             set is not used).
@@ -101,7 +101,7 @@ class SyntheticCellScore:
     each one alone.
 
     Args:
-        space: a :class:`~graphnets.methods.search.CellSpace`.
+        space: a :class:`~graphnets.search.CellSpace`.
         seed (int): default ``0``.
         interaction (float): scale of the pairwise terms (default: ``0.5``).
 

@@ -7,11 +7,11 @@ A predictor is any object with
 
 :class:`RegressorPredictor` wraps :class:`~graphnets.predict.GraphRegressor` (the GNN of
 :mod:`graphnets.predict`) and reads genotypes through the space's
-:meth:`~graphnets.methods.search.spaces.SearchSpace.to_graph` (a GraphNet for
-:class:`~graphnets.methods.search.NeuronSpace`); it is the default there.
+:meth:`~graphnets.search.SearchSpace.to_graph` (a GraphNet for
+:class:`~graphnets.search.NeuronSpace`); it is the default there.
 
 :class:`CellOneHotPredictor` is the default for
-:class:`~graphnets.methods.search.CellSpace`: it one-hot encodes the op of every position and
+:class:`~graphnets.search.CellSpace`: it one-hot encodes the op of every position and
 fits a random forest (scikit-learn). It is an **adapter** standing in until
 :class:`~graphnets.predict.GraphRegressor` reads graphs with categorical ``"op"`` attributes; then
 a ``RegressorPredictor`` can read cell genotypes directly.
@@ -89,7 +89,7 @@ class CellOneHotPredictor:
     """Adapter for cell spaces: a random forest on the one-hot ops of the positions.
 
     Args:
-        space: a :class:`~graphnets.methods.search.CellSpace`.
+        space: a :class:`~graphnets.search.CellSpace`.
         trees: number of trees (default: ``100``).
     """
 

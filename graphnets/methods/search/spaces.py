@@ -48,7 +48,7 @@ class Refused(ValueError):
 class SearchSpace:
     """The protocol of a search space (see the module docstring); subclasses fill it in.
 
-    ``rng`` arguments take anything :func:`graphnets._util.seeds.numpy_rng` accepts: ``None``,
+    ``rng`` arguments take anything ``graphnets._util.seeds.numpy_rng`` accepts: ``None``,
     an int seed, a ``torch.Generator`` or a ``numpy.random.Generator`` (used as it is).
     """
 
@@ -56,14 +56,17 @@ class SearchSpace:
     size: int | None = None
 
     def sample(self, rng: Seed | np.random.Generator = None) -> nx.DiGraph:
+        """A random valid genotype."""
         raise NotImplementedError
 
     def mutate(self, genotype: nx.DiGraph, rng: Seed | np.random.Generator = None) -> nx.DiGraph:
+        """A valid genotype near ``genotype`` (which is not changed), or :class:`Refused`."""
         raise NotImplementedError
 
     def crossover(
         self, a: nx.DiGraph, b: nx.DiGraph, rng: Seed | np.random.Generator = None
     ) -> nx.DiGraph:
+        """A valid child of ``a`` and ``b`` (which are not changed), or :class:`Refused`."""
         raise NotImplementedError
 
     def why_invalid(self, genotype: object) -> str | None:
@@ -82,6 +85,7 @@ class SearchSpace:
         return genotype  # type: ignore[return-value]
 
     def key(self, genotype: nx.DiGraph) -> Hashable:
+        """A hashable identity: genotypes with equal keys are the same architecture."""
         raise NotImplementedError
 
     def to_graph(self, genotype: nx.DiGraph) -> object:

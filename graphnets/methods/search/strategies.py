@@ -3,7 +3,7 @@ r"""Search strategies and the loop that runs them: :func:`run`.
 :func:`run` asks a strategy for a batch of genotypes, evaluates them (in parallel if a ``map``
 is given), records every ``(genotype, score)`` in evaluation order and tells the strategy the
 results, until ``budget`` genotypes are evaluated. No genotype is evaluated twice: a strategy
-only proposes genotypes whose :meth:`~graphnets.methods.search.spaces.SearchSpace.key` is new.
+only proposes genotypes whose :meth:`~graphnets.search.SearchSpace.key` is new.
 
 Strategies (:data:`STRATEGIES`):
 
@@ -306,8 +306,8 @@ class PredictorSearch(Strategy):
     """Predictor-assisted search (see the module docstring).
 
     Args:
-        predictor: a :class:`~graphnets.methods.search.predictors.Predictor` (default:
-            :func:`~graphnets.methods.search.predictors.default_predictor` of the space).
+        predictor: a :class:`~graphnets.search.Predictor` (default:
+            :func:`~graphnets.search.default_predictor` of the space).
         initial (int or float): random evaluations before the first fit: a count, or a fraction
             of the budget (default: ``0.2``, at least 4).
         fraction (float): the share of the proposals that is evaluated, in ``(0, 1]``: each round
@@ -457,10 +457,10 @@ def run(
     """Search ``space`` for the genotype with the highest ``evaluate`` score.
 
     Args:
-        space: a :class:`~graphnets.methods.search.spaces.SearchSpace`.
+        space: a :class:`~graphnets.search.SearchSpace`.
         evaluate: ``genotype -> float``, higher is better (a training, a table lookup, ...). For a
-            :class:`~graphnets.methods.search.NeuronSpace` of 64 inputs and 10 outputs the default
-            is :class:`~graphnets.methods.search.TrainEvaluator` on digits; elsewhere it must be
+            :class:`~graphnets.search.NeuronSpace` of 64 inputs and 10 outputs the default
+            is :class:`~graphnets.search.TrainEvaluator` on digits; elsewhere it must be
             given.
         budget: number of genotypes to evaluate.
         strategy: a name of :data:`STRATEGIES` (made with ``**options``) or a :class:`Strategy`
