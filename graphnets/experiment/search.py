@@ -39,6 +39,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 
+from .._util.files import TMP_PREFIX
 from ..methods.search import (
     STRATEGIES,
     CellSpace,
@@ -166,12 +167,21 @@ def search(
         os.makedirs(store.path("evals"), exist_ok=True)
         cache = {}
         for name in sorted(os.listdir(store.path("evals"))):
+            path = store.path("evals", name)
+            if name.startswith(TMP_PREFIX):  # a write a killed run left unfinished
+                os.unlink(path)
+                continue
             if not name.endswith(".json"):
                 continue
-            with open(store.path("evals", name), encoding="utf-8") as f:
-                record = json.load(f)
-            genotype = nx.node_link_graph(record["genotype"], edges="edges")
-            cache[space.key(genotype)] = record["score"]
+            try:
+                with open(path, encoding="utf-8") as f:
+                    record = json.load(f)
+                genotype = space.check(nx.node_link_graph(record["genotype"], edges="edges"))
+                score = float(record["score"])
+            except (ValueError, KeyError, TypeError) as err:
+                log(f"search: {path} is damaged ({err}); evaluating that genotype again")
+                continue
+            cache[space.key(genotype)] = score
         log(
             f"search: {len(cache)} of {settings['budget']} evaluations already in {store.out}; "
             f"{settings['strategy']} on {space!r}"

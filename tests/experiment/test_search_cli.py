@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import pytest
 
+from graphnets._util.files import TMP_PREFIX
 from graphnets.cli import main
 from graphnets.experiment.search import check_settings, search
 
@@ -55,6 +56,12 @@ def _cli(out, *extra) -> list[str]:
     ]  # fmt: skip
 
 
+def _saved(folder) -> int:
+    """Finished evaluation files (not the temporary files of writes in progress)."""
+    names = os.listdir(folder) if folder.is_dir() else []
+    return len([n for n in names if n.endswith(".json") and not n.startswith(TMP_PREFIX)])
+
+
 def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     env = {**os.environ, "PYTHONPATH": ROOT}
     whole = tmp_path / "whole"
@@ -63,15 +70,14 @@ def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     proc = subprocess.Popen(_cli(part), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 200
     while time.monotonic() < deadline and proc.poll() is None:
-        evals = part / "evals"
-        if evals.is_dir() and len(os.listdir(evals)) >= 3:
+        if _saved(part / "evals") >= 3:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
     assert "rerun the same command to resume" in out.decode()
-    done = len([n for n in os.listdir(part / "evals") if n.endswith(".json")])
+    done = _saved(part / "evals")
     assert 3 <= done < 10
     assert not (part / "history.csv").exists()
     resumed = subprocess.run(_cli(part), check=True, env=env, capture_output=True, timeout=240)
@@ -80,6 +86,21 @@ def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     assert a["key"].tolist() == b["key"].tolist()
     assert a["score"].tolist() == b["score"].tolist()
     assert b["cached"].sum() == done
+
+
+def test_search_skips_leftover_and_damaged_evaluation_files(tmp_path):
+    out = tmp_path / "s"
+    logs: list[str] = []
+    first = search(out, {"budget": 6}, progress=False, log=logs.append)
+    names = sorted(os.listdir(out / "evals"))
+    (out / "evals" / names[0]).write_text("{not json")
+    (out / "evals" / f"{TMP_PREFIX}abc.json").write_text('{"half": ')
+    logs.clear()
+    again = search(out, {"budget": 6}, progress=False, log=logs.append)
+    assert any("is damaged" in line for line in logs)
+    assert f"{TMP_PREFIX}abc.json" not in os.listdir(out / "evals")
+    assert [e.key for e in again.history] == [e.key for e in first.history]
+    assert sum(not e.cached for e in again.history) == 1  # only the damaged one again
 
 
 def test_search_in_worker_processes_matches_in_process(tmp_path):

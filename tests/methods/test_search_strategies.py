@@ -14,8 +14,10 @@ from graphnets.search import (
     NeuronSpace,
     PredictorSearch,
     RandomSearch,
+    RegressorPredictor,
     SyntheticCellScore,
     TrainEvaluator,
+    default_predictor,
     run,
 )
 
@@ -104,7 +106,7 @@ def test_strategies_beat_random_on_the_known_landscape():
 
     def progress(strategy):
         found = [
-            run(SPACE, SCORE, budget=150, strategy=strategy, seed=s, batch_size=10).best.score
+            run(SPACE, SCORE, budget=150, strategy=strategy, seed=s, batch_size=15).best.score
             for s in range(5)
         ]
         return (np.mean(found) - median) / (best - median)
@@ -158,9 +160,11 @@ def test_predictor_search_on_digits_with_the_graph_regressor():
     data = (x[:400], y[:400], x[400:700], y[400:700])
     space = NeuronSpace(64, 10, max_hidden=8, max_edges=120, max_depth=3)
     evaluate = TrainEvaluator(space, data=data, epochs=1)
-    strategy = PredictorSearch(initial=6, fraction=0.25, proposals="random")
+    predictor = RegressorPredictor(space, hidden=16, epochs=30)
+    strategy = PredictorSearch(predictor=predictor, initial=6, fraction=0.25, proposals="random")
     result = run(space, evaluate, budget=10, strategy=strategy, seed=0, batch_size=2)
     assert len({e.key for e in result.history}) == 10
     assert all(0.0 <= e.score <= 1.0 for e in result.history)
-    assert type(strategy.model).__name__ == "RegressorPredictor"
-    assert strategy.model.model is not None and bool(strategy.model.model.fitted)
+    assert bool(predictor.model.fitted) and len(predictor.model.history["train"]) <= 30
+    # the default predictor of a neuron space is the GNN
+    assert isinstance(default_predictor(space), RegressorPredictor)
