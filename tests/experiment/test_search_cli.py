@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
+import threading
 import time
 
 import pandas as pd
@@ -16,8 +15,6 @@ import pytest
 from graphnets._util.files import TMP_PREFIX
 from graphnets.cli import main
 from graphnets.experiment.search import check_settings, search
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_search_folder_holds_history_best_and_evaluations(tmp_path, capsys):
@@ -47,12 +44,11 @@ def test_search_refuses_other_settings(tmp_path, capsys):
         check_settings({"epoch": 3})
 
 
-def _cli(out, *extra) -> list[str]:
+def _cli(out) -> list[str]:
     return [
-        sys.executable, "-m", "graphnets", "search", "--out", str(out), "--space", "neurons",
-        "--strategy", "genetic", "--budget", "10", "--batch-size", "2", "--epochs", "1",
-        "--train-samples", "200", "--max-hidden", "6", "--max-edges", "100", "--no-progress",
-        *extra,
+        "search", "--out", str(out), "--space", "neurons", "--strategy", "genetic",
+        "--budget", "10", "--batch-size", "2", "--epochs", "1", "--train-samples", "200",
+        "--max-hidden", "6", "--max-edges", "100", "--no-progress",
     ]  # fmt: skip
 
 
@@ -62,26 +58,35 @@ def _saved(folder) -> int:
     return len([n for n in names if n.endswith(".json") and not n.startswith(TMP_PREFIX)])
 
 
-def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path):
-    env = {**os.environ, "PYTHONPATH": ROOT}
-    whole = tmp_path / "whole"
-    subprocess.run(_cli(whole), check=True, env=env, capture_output=True, timeout=240)
-    part = tmp_path / "part"
-    proc = subprocess.Popen(_cli(part), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 200
-    while time.monotonic() < deadline and proc.poll() is None:
-        if _saved(part / "evals") >= 3:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out
-    assert "rerun the same command to resume" in out.decode()
+def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path, capsys):
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(_cli(whole)) == 0
+    # Ctrl-C (a real SIGINT to this process) once three evaluations are on disk
+    running = threading.Event()
+    running.set()
+
+    def interrupt():
+        while running.is_set():
+            if _saved(part / "evals") >= 3:
+                if running.is_set():
+                    os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=interrupt, daemon=True)
+    watcher.start()
+    try:
+        code = main(_cli(part))
+    finally:
+        running.clear()
+        watcher.join()
+    assert code == 130
+    assert "rerun the same command to resume" in capsys.readouterr().out
     done = _saved(part / "evals")
     assert 3 <= done < 10
     assert not (part / "history.csv").exists()
-    resumed = subprocess.run(_cli(part), check=True, env=env, capture_output=True, timeout=240)
-    assert f"{done} of 10 evaluations already in" in resumed.stdout.decode()
+    assert main(_cli(part)) == 0
+    assert f"{done} of 10 evaluations already in" in capsys.readouterr().out
     a, b = pd.read_csv(whole / "history.csv"), pd.read_csv(part / "history.csv")
     assert a["key"].tolist() == b["key"].tolist()
     assert a["score"].tolist() == b["score"].tolist()

@@ -160,11 +160,11 @@ def test_predictor_search_on_digits_with_the_graph_regressor():
     data = (x[:400], y[:400], x[400:700], y[400:700])
     space = NeuronSpace(64, 10, max_hidden=8, max_edges=120, max_depth=3)
     evaluate = TrainEvaluator(space, data=data, epochs=1)
-    predictor = RegressorPredictor(space, hidden=16, epochs=30)
-    strategy = PredictorSearch(predictor=predictor, initial=6, fraction=0.25, proposals="random")
-    result = run(space, evaluate, budget=10, strategy=strategy, seed=0, batch_size=2)
-    assert len({e.key for e in result.history}) == 10
+    predictor = RegressorPredictor(space, hidden=8, epochs=20)
+    strategy = PredictorSearch(predictor=predictor, initial=5, fraction=0.25, proposals="random")
+    result = run(space, evaluate, budget=8, strategy=strategy, seed=0, batch_size=3)
+    assert len({e.key for e in result.history}) == 8
     assert all(0.0 <= e.score <= 1.0 for e in result.history)
-    assert bool(predictor.model.fitted) and len(predictor.model.history["train"]) <= 30
+    assert bool(predictor.model.fitted) and len(predictor.model.history["train"]) <= 20
     # the default predictor of a neuron space is the GNN
     assert isinstance(default_predictor(space), RegressorPredictor)
