@@ -81,6 +81,8 @@ def make(args) -> tuple[list[graphnets.GraphNet], pd.DataFrame]:
     nets_dir = os.path.join(args.out, "nets")
     csv = os.path.join(args.out, "meta.csv")
     settings = {"nets": args.nets, "epochs": args.epochs, "seed": args.seed}
+    if args.repeats != 1:  # stamps of one-seed runs stay valid
+        settings["repeats"] = args.repeats
     stamp = os.path.join(args.out, "settings.json")
     if not args.rebuild and os.path.exists(csv) and os.path.exists(stamp):
         with open(stamp) as f:
@@ -97,23 +99,30 @@ def make(args) -> tuple[list[graphnets.GraphNet], pd.DataFrame]:
         net = build(c)
         net.save(os.path.join(nets_dir, f"{c['index']:03d}.pt"))  # untrained: the structure
         nets.append(net)
-        trained = build(c)  # same seed, same graph and weights; trained in place
         t0 = time.perf_counter()
-        history = fit(
-            trained,
-            *data,
-            epochs=args.epochs,
-            batch_size=64,
-            lr=1e-2,
-            seed=c["index"],
-            progress=False,
-        )
+        finals = []
+        for r in range(args.repeats):
+            trained = build(c)  # same graph; repeat r draws fresh weights from (index, r)
+            if r:
+                trained.reset_parameters(seed=1_000_003 * r + c["index"])
+            history = fit(
+                trained,
+                *data,
+                epochs=args.epochs,
+                batch_size=64,
+                lr=1e-2,
+                seed=c["index"] + 1_000_003 * r,
+                progress=False,
+            )
+            finals.append(history[-1])
         rows.append(
             {
                 **c,
                 "num_edges": net.num_edges,
-                "train_acc": history[-1]["train_acc"],
-                "test_acc": history[-1]["test_acc"],
+                # the mean over repeats: a less noisy target than one training
+                "train_acc": float(np.mean([h["train_acc"] for h in finals])),
+                "test_acc": float(np.mean([h["test_acc"] for h in finals])),
+                "test_acc_std": float(np.std([h["test_acc"] for h in finals])),
                 "seconds": time.perf_counter() - t0,
                 **properties(net),
             }
@@ -133,6 +142,9 @@ def main(argv=None) -> None:
     ap.add_argument("--nets", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0, help="seed of the configurations")
+    ap.add_argument(
+        "--repeats", type=int, default=2, help="trainings per net (fresh weights); target = mean"
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--out", default="results/meta_digits")

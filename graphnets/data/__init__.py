@@ -3,7 +3,9 @@
 :func:`digits` is scikit-learn's bundled copy of the UCI handwritten digits (1,797 images of
 8×8 pixels, 10 classes), so it works offline and loads in a few milliseconds.
 :mod:`graphnets.data.reber` generates the Reber grammar strings and the valid/invalid
-classification data set of the recurrent experiments.
+classification data set of the recurrent experiments. :mod:`graphnets.data.cell_space`
+generates architecture cells (networkx graphs with an operation per edge or per node) with a
+known hidden score, to test architecture rankers.
 
 Not done here: no augmentation, no normalisation beyond scaling pixels to ``[0, 1]``.
 """
@@ -13,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import reber
+from . import cell_space, reber
 
-__all__ = ["digits", "reber"]
+__all__ = ["digits", "reber", "cell_space"]
 
 #: Number of samples and classes of the digits data (for validating split sizes).
 _DIGITS_SAMPLES = 1797

@@ -38,8 +38,14 @@ from ..nn.graphnet import load
 from .config import ConfigError, validate
 from .executors import run_tasks
 from .measure import measure
-from .ranking import best_predictors, comparison, correlation_table, out_of_fold
-from .report import plot_curves, plot_predictions, plot_properties, write_report
+from .ranking import best_predictors, comparison, correlation_table, learning_curve, out_of_fold
+from .report import (
+    plot_curves,
+    plot_predictions,
+    plot_properties,
+    plot_ranking_curve,
+    write_report,
+)
 from .sample import specs as draw
 from .store import FolderError, Store
 from .tables import typed
@@ -52,7 +58,13 @@ STAGES = ("sample", "train", "measure", "predict", "report")
 
 #: The tables the predict stage writes (each a CSV and a Parquet file), and those the report
 #: stage reads.
-PREDICT_TABLES = ("comparison", "comparison_folds", "predictions", "correlations")
+PREDICT_TABLES = (
+    "comparison",
+    "comparison_folds",
+    "predictions",
+    "correlations",
+    "ranking_curve",
+)
 PREDICT_FILES = tuple(f"{t}.{ext}" for t in PREDICT_TABLES for ext in ("csv", "parquet"))
 MEASURE_FILES = ("properties.csv", "properties.parquet")
 REPORT_INPUTS = (
@@ -61,11 +73,13 @@ REPORT_INPUTS = (
     "comparison.csv",
     "predictions.csv",
     "correlations.csv",
+    "ranking_curve.csv",
 )
 PLOTS = {
     "properties": "plots/accuracy_vs_properties.png",
     "predictions": "plots/predicted_vs_actual.png",
     "curves": "plots/learning_curves.png",
+    "ranking_curve": "plots/ranking_curve.png",
 }
 
 
@@ -324,12 +338,21 @@ def _predict(store, config, specs, log, progress, forced):
     with one_thread():
         comp, per_fold, oof = comparison(nets, y, settings, progress=progress)
         preds = out_of_fold(oof, y, best_predictors(comp, 2), settings)
+        others = [p for p in best_predictors(comp, len(comp)) if p != "gnn"]
+        if "gnn" in comp.index and others:
+            log(f"predict: ranking curve of gnn and {others[0]} (Kendall τ vs training nets)")
+            curve = learning_curve(nets, y, settings, per_fold, others[0])
+        else:  # the curve compares the GNN with the best baseline: both must be computed
+            import pandas as pd
+
+            curve = pd.DataFrame(columns=["predictor", "size", "fold", "kendall"])
     preds.insert(0, "id", table.index.to_numpy())
     comp.index.name = "predictor"
     store.write_table("comparison", comp)
     store.write_table("comparison_folds", per_fold, index=False)
     store.write_table("predictions", preds, index=False)
     store.write_table("correlations", correlation_table(table[props], y))
+    store.write_table("ranking_curve", curve, index=False)
     store.stamp("predict", inputs, PREDICT_FILES)
 
 
@@ -356,6 +379,7 @@ def _report(store, config, specs, log, timings, forced):
     results = pd.read_csv(store.path("results.csv"), index_col="id")
     curves = pd.read_csv(store.path("curves.csv"))
     corr = pd.read_csv(store.path("correlations.csv"), index_col="property")
+    ranking_curve = pd.read_csv(store.path("ranking_curve.csv"))
     target = config["predict"]["target"]
     plots = {
         "properties": plot_properties(
@@ -367,6 +391,7 @@ def _report(store, config, specs, log, timings, forced):
         ),
         "predictions": plot_predictions(preds, best, target, store.path(PLOTS["predictions"])),
         "curves": plot_curves(curves, results["prior"].to_dict(), store.path(PLOTS["curves"])),
+        "ranking_curve": plot_ranking_curve(ranking_curve, store.path(PLOTS["ranking_curve"])),
     }
     path = write_report(
         store.path("report.md"),
@@ -376,6 +401,7 @@ def _report(store, config, specs, log, timings, forced):
         correlations=corr,
         plots=plots,
         best=best,
+        ranking_curve=ranking_curve,
         timings=timings,
     )
     store.stamp("report", inputs, ["report.md", *PLOTS.values()])

@@ -7,7 +7,9 @@ Three results, all on the same cross-validation folds:
 - :func:`out_of_fold`: every net's prediction when it was in the test fold (first cv seed), for
   the predicted-vs-actual plot, as :func:`~graphnets.compare.compare` made it;
 - :func:`correlation_table`: :func:`graphnets.analysis.correlations` of every measured property
-  with the target, Table 1's properties first.
+  with the target, Table 1's properties first;
+- :func:`learning_curve`: Kendall τ of the GNN and of the best baseline against the number of
+  training nets, on the comparison's folds (first cv seed).
 """
 
 from __future__ import annotations
@@ -17,9 +19,19 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..methods.analysis import TABLE1, correlations
-from ..methods.predict.compare import PREDICTORS, compare
+from ..methods.predict.compare import PREDICTORS, compare, features, fit_predict, kendall
 
-__all__ = ["comparison", "out_of_fold", "correlation_table", "best_predictors"]
+__all__ = [
+    "comparison",
+    "out_of_fold",
+    "correlation_table",
+    "best_predictors",
+    "learning_curve",
+    "CURVE_SIZES",
+]
+
+#: Training sizes of :func:`learning_curve` (those below a fold's training size, then that size).
+CURVE_SIZES: tuple[int, ...] = (25, 50, 100, 200, 300)
 
 
 def _gnn_fit_kwargs(settings: Mapping) -> dict:
@@ -112,3 +124,51 @@ def correlation_table(properties, y: np.ndarray):
     corr = corr.loc[order]
     corr.index.name = "property"
     return corr
+
+
+def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, baseline: str):
+    """Kendall τ against the number of training nets, for the GNN and ``baseline``.
+
+    On the folds of the comparison's first cv seed (the same ``KFold`` splits), each predictor
+    is trained on a random subset of ``size`` nets of the training part, for every size of
+    :data:`CURVE_SIZES` below the training part's size, and scored on the whole test fold.
+    The full training part is the comparison itself: its τ is read from ``per_fold``, not
+    refitted.
+
+    Returns:
+        pandas.DataFrame: ``predictor, size, fold, kendall``, one row per fit.
+    """
+    import pandas as pd
+    from sklearn.model_selection import KFold
+
+    seed = int(settings["cv_seeds"][0])
+    y = np.asarray(y, dtype=np.float64)
+    splits = KFold(n_splits=settings["folds"], shuffle=True, random_state=seed).split(y)
+    feats = features(nets) if baseline != "gnn" else None
+    rows = []
+    for fold, (tr, te) in enumerate(splits):
+        rng = np.random.default_rng([seed, fold])
+        for size in [s for s in CURVE_SIZES if s < len(tr)]:
+            sub = np.sort(rng.choice(tr, size, replace=False))
+            for name in dict.fromkeys(["gnn", baseline]):
+                pred = fit_predict(
+                    name,
+                    nets,
+                    y,
+                    sub,
+                    te,
+                    seed=seed,
+                    features=feats,
+                    fit_kwargs=_gnn_fit_kwargs(settings),
+                )
+                rows.append(
+                    dict(predictor=name, size=size, fold=fold, kendall=kendall(y[te], pred))
+                )
+        for name in dict.fromkeys(["gnn", baseline]):
+            hit = per_fold[
+                (per_fold.predictor == name) & (per_fold.seed == seed) & (per_fold.fold == fold)
+            ]
+            rows.append(
+                dict(predictor=name, size=len(tr), fold=fold, kendall=float(hit.kendall.iloc[0]))
+            )
+    return pd.DataFrame(rows)

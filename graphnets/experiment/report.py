@@ -7,7 +7,9 @@ Three figures:
 - ``plots/accuracy_vs_properties.png``: the target against the properties with the largest
   ``|Spearman ρ|``, one panel each, coloured by prior;
 - ``plots/predicted_vs_actual.png``: out-of-fold predictions of the best predictors;
-- ``plots/learning_curves.png``: training loss and test accuracy per epoch of every net.
+- ``plots/learning_curves.png``: training loss and test accuracy per epoch of every net;
+- ``plots/ranking_curve.png``: Kendall τ of the GNN and of the best baseline against the
+  number of training nets.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from .. import plot
 from ..methods.predict.compare import METRICS
 from .store import write_file
 
-__all__ = ["plot_properties", "plot_predictions", "plot_curves", "write_report", "PRIOR_LABELS"]
+__all__ = [
+    "plot_properties",
+    "plot_predictions",
+    "plot_curves",
+    "plot_ranking_curve",
+    "write_report",
+    "PRIOR_LABELS",
+]
 
 #: Legend names of the priors.
 PRIOR_LABELS = {"ws": "Watts–Strogatz", "ba": "Barabási–Albert", "er": "Erdős–Rényi"}
@@ -98,6 +107,48 @@ def plot_curves(curves, priors: Mapping[int, str], path: str) -> str:
     return _save(fig, path)
 
 
+def plot_ranking_curve(curve, path: str | None = None, *, ax=None):
+    """Kendall τ (mean ± std over folds) against the number of training nets, one line per
+    predictor of ``curve`` (a :func:`~graphnets.experiment.ranking.learning_curve` table).
+    Writes a PNG to ``path`` and returns it, or draws on ``ax`` and returns ``ax``."""
+    own = ax is None
+    if own:
+        fig, (ax,) = _figure(4.6, 3.4)
+    if len(curve):
+        for name, part in curve.groupby("predictor", sort=False):
+            stats = part.groupby("size")["kendall"].agg(["mean", "std"]).fillna(0.0)
+            ax.errorbar(
+                stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=name
+            )
+        ax.set_xscale("log")
+        ax.legend(fontsize=8)
+    else:
+        ax.text(
+            0.5, 0.5, "no GNN or no baseline in the comparison", ha="center", transform=ax.transAxes
+        )
+    ax.set_xlabel("training nets")
+    ax.set_ylabel("Kendall τ on the test fold")
+    if not own:
+        return ax
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _ranking_summary(curve) -> str:
+    """One sentence comparing the GNN with the baseline at every size of the curve."""
+    if not len(curve):
+        return "No ranking curve: the comparison lacks the GNN or every baseline."
+    means = curve.groupby(["predictor", "size"])["kendall"].mean().unstack(0)
+    names = list(dict.fromkeys(curve.predictor))
+    if len(names) < 2:
+        return ""
+    gnn, base = names
+    cells = [
+        f"{int(size)} nets: {row[gnn]:.3f} vs {row[base]:.3f}" for size, row in means.iterrows()
+    ]
+    return f"Kendall τ of {gnn} vs {base} (mean over folds): " + "; ".join(cells) + "."
+
+
 def _md_table(table, digits: int = 3) -> str:
     """A DataFrame as a Markdown table (no extra dependency): columns of whole numbers as ints,
     other numbers with ``digits`` decimals (significant digits below 0.001), missing as –."""
@@ -139,6 +190,7 @@ def write_report(
     plots: Mapping[str, str],
     best: list[str],
     timings: Mapping[str, float],
+    ranking_curve=None,
 ) -> str:
     """Write ``report.md``: setup, summary, comparison, correlations and the plots."""
 
@@ -209,6 +261,15 @@ def write_report(
         f"*Out-of-fold predictions of {', '.join(best)} (cv seed {c['predict']['cv_seeds'][0]})"
         "; the dashed line is a perfect prediction.*",
         "",
+        "### How τ grows with the number of training nets",
+        "",
+        "The GNN and the best baseline trained on random subsets of each training fold (the "
+        "comparison's folds, first cv seed), scored on the whole test fold.",
+        "",
+        _ranking_summary(ranking_curve if ranking_curve is not None else []),
+        "",
+        f"![ranking curve]({rel(plots['ranking_curve'])})" if "ranking_curve" in plots else "",
+        "",
         "## Which properties go with accuracy (Table 1 layout)",
         "",
         f"Pearson and Spearman correlation of every property with `{target}` "
@@ -227,7 +288,8 @@ def write_report(
         "- `results.csv`: one row per net (spec, seeds, metrics, timings, properties)",
         "- `curves.csv`: per-epoch loss and accuracies; `runs/<id>.json`: the same per net",
         "- `nets/<id>.pt`: trained nets, `graphnets.load(path)`",
-        "- `comparison.csv`, `comparison_folds.csv`, `predictions.csv`, `correlations.csv`",
+        "- `comparison.csv`, `comparison_folds.csv`, `predictions.csv`, `correlations.csv`, "
+        "`ranking_curve.csv`",
         "- `config.json`: the settings; rerun `graphnets experiment --out <this folder>` to "
         "resume or extend",
         "",

@@ -29,6 +29,7 @@ TABLES = {
     "comparison_folds": "predict",
     "predictions": "predict",
     "correlations": "predict",
+    "ranking_curve": "predict",
 }
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,6 +50,8 @@ FILES = [
     "plots/accuracy_vs_properties.png",
     "plots/predicted_vs_actual.png",
     "plots/learning_curves.png",
+    "ranking_curve.csv",
+    "plots/ranking_curve.png",
 ] + [f"{name}.parquet" for name in TABLES]
 
 
@@ -259,6 +262,8 @@ def test_experiment_tables_and_report(finished):
         "plots/accuracy_vs_properties.png",
         "plots/predicted_vs_actual.png",
         "plots/learning_curves.png",
+        "plots/ranking_curve.png",
+        "Kendall τ of gnn vs",
         "results.csv",
         "comparison.csv",
         "| gnn |",
@@ -266,6 +271,20 @@ def test_experiment_tables_and_report(finished):
         "Best by Kendall",
     ):
         assert ref in report, ref
+
+
+def test_experiment_ranking_curve_is_the_comparison_at_full_size(finished):
+    out = finished[0]
+    curve = pd.read_csv(os.path.join(out, "ranking_curve.csv"))
+    folds = pd.read_csv(os.path.join(out, "comparison_folds.csv"))
+    comp = pd.read_csv(os.path.join(out, "comparison.csv"), index_col="predictor")
+    best_baseline = comp.drop(index="gnn")["kendall_mean"].fillna(-np.inf).idxmax()
+    assert list(dict.fromkeys(curve.predictor)) == ["gnn", best_baseline]
+    # 6 nets in 2 folds: 3 training nets, below every subset size, so only the full size
+    assert set(curve["size"]) == {3}
+    for row in curve.itertuples():
+        ref = folds[(folds.predictor == row.predictor) & (folds.fold == row.fold)].kendall
+        np.testing.assert_equal(row.kendall, float(ref.iloc[0]))
 
 
 def test_experiment_each_stage_alone(finished, tmp_path):
@@ -321,7 +340,7 @@ def test_experiment_stage_needs_earlier_stages(tmp_path):
     with pytest.raises(
         StageError,
         match=r"report: results\.csv, curves\.csv, comparison\.csv, "
-        r"predictions\.csv, correlations\.csv missing",
+        r"predictions\.csv, correlations\.csv, ranking_curve\.csv missing",
     ):
         run(TINY, out, stage="report", progress=False, log=_quiet([]))
     with pytest.raises(ValueError, match=r"unknown stage 'fit'; expected one of sample, train"):

@@ -17,6 +17,8 @@ from graphnets.compare import (
     METRICS,
     PREDICTORS,
     compare,
+    features,
+    fit_predict,
     kendall,
     r2,
     spearman,
@@ -132,6 +134,15 @@ def test_top_k_precision_errors():
         top_k_precision([1, 2], [1], top_k=1)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # small graphs: one thread is several times faster than many on a shared, loaded machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def edge_task():
     # ~40 small Erdős–Rényi nets with widely varying edge probability: the edge count is a real
@@ -167,6 +178,24 @@ def test_compare_table(edge_task):
     assert table.loc["gnn", "spearman_mean"] > 0.5
     ranked = folds[folds.predictor == "bayesian_ridge"]
     assert table.loc["bayesian_ridge", "kendall_std"] == pytest.approx(ranked.kendall.std(ddof=0))
+
+
+def test_fit_predict_is_one_fold_of_compare(edge_task):
+    from sklearn.model_selection import KFold
+
+    nets, y = edge_task
+    table = compare(nets, y, folds=3, seeds=(2,), predictors=["random_forest", "edges"])
+    preds = table.attrs["predictions"]
+    tr, te = next(KFold(3, shuffle=True, random_state=2).split(y))
+    feats = features(nets)
+    for name in ("random_forest", "edges"):
+        ours = fit_predict(name, nets, y, tr, te, seed=2, features=feats)
+        theirs = preds[(preds.predictor == name) & (preds.fold == 0)].predicted.to_numpy()
+        np.testing.assert_allclose(ours, theirs)
+    # without precomputed features it computes them, with the same result
+    np.testing.assert_allclose(fit_predict("edges", nets, y, tr, te), ours)
+    with pytest.raises(ValueError, match="unknown predictor 'gcn'"):
+        fit_predict("gcn", nets, y, tr, te)
 
 
 def test_compare_seeds_and_subset(edge_task):

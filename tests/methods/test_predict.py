@@ -14,9 +14,18 @@ from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
 import graphnets
-from graphnets.predict import FEATURES, GraphRegressor, rank_loss, to_pyg
+from graphnets.predict import FEATURES, GraphEncoder, GraphRegressor, rank_loss, to_pyg
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # small graphs: one thread is several times faster than many on a shared, loaded machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _er_nets(k, seed):
@@ -39,7 +48,10 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     nets, y, _, _ = data
-    return GraphRegressor(hidden=32, layers=2, seed=0).fit(nets, y, epochs=100, seed=0)
+    # no graph-level features: the edge count must be learned from the graph, not read off u
+    return GraphRegressor(hidden=32, layers=2, graph_features="none", seed=0).fit(
+        nets, y, epochs=100, seed=0
+    )
 
 
 # -- to_pyg ----------------------------------------------------------------------------------
@@ -123,10 +135,12 @@ def test_regressor_learns_edge_count_on_held_out_nets(data, fitted):
     assert fitted.history["val"] and len(fitted.history["train"]) == len(fitted.history["val"])
 
 
-@pytest.mark.parametrize("conv", ["sage", "gat"])
+@pytest.mark.parametrize("conv", ["sage", "gat", "dag"])
 def test_regressor_other_convs_learn(data, conv):
     nets, y, test_nets, y_test = data
-    model = GraphRegressor(hidden=32, layers=2, conv=conv, pool="add", seed=0)
+    model = GraphRegressor(
+        hidden=32, layers=2, conv=conv, pool="add", graph_features="none", seed=0
+    )
     model.fit(nets, y, epochs=60, seed=0)
     assert model.embed(test_nets).shape == (20, 32)
     assert spearmanr(model.predict(test_nets).numpy(), y_test.numpy())[0] > 0.8
@@ -160,7 +174,7 @@ def test_regressor_save_load_round_trip(tmp_path, data, fitted):
     loaded = GraphRegressor.load(tmp_path / "m.pt")
     assert loaded.hparams() == fitted.hparams()
     assert torch.equal(loaded.predict(test_nets), fitted.predict(test_nets))
-    assert "conv=gin, hidden=32, layers=2, pool=meanmax" in repr(loaded)
+    assert "conv=gin, hidden=32, layers=2, pool=meanmax, graph_features=none" in repr(loaded)
 
 
 def test_regressor_load_rejects_other_files(tmp_path):
@@ -210,11 +224,12 @@ def test_regressor_load_names_a_damaged_field(tmp_path, change, message):
 
 def test_regressor_rank_loss_improves_kendall_tau(data):
     nets, y, test_nets, y_test = data
-    untrained = GraphRegressor(hidden=32, layers=2, seed=0).eval()
+    untrained = GraphRegressor(hidden=32, layers=2, graph_features="none", seed=0).eval()
+    encoded = GraphEncoder("none").fit(nets).transform_all(test_nets)
     with torch.no_grad():  # its raw outputs: predict refuses an untrained model
-        raw = untrained(Batch.from_data_list([to_pyg(n) for n in test_nets]))
+        raw = untrained(Batch.from_data_list(encoded))
     tau0 = kendalltau(raw.numpy(), y_test.numpy())[0]
-    model = GraphRegressor(hidden=32, layers=2, seed=0)
+    model = GraphRegressor(hidden=32, layers=2, graph_features="none", seed=0)
     model.fit(nets, y, epochs=100, loss="rank", seed=0)
     tau = kendalltau(model.predict(test_nets).numpy(), y_test.numpy())[0]
     assert tau > 0.6 and tau > tau0 + 0.2
@@ -244,24 +259,34 @@ def test_regressor_val_fraction_zero_runs_all_epochs(data):
 def test_regressor_errors(data):
     nets, y, _, _ = data
     few = nets[:5]
-    with pytest.raises(ValueError, match="unknown conv 'gcn'; expected one of gin, sage, gat"):
+    with pytest.raises(ValueError, match="unknown conv 'gcn'; expected one of gin, sage, gat, dag"):
         GraphRegressor(conv="gcn")
     with pytest.raises(ValueError, match="unknown pool 'max'; expected one of meanmax, add"):
         GraphRegressor(pool="max")
     with pytest.raises(ValueError, match="hidden must be a positive int, got 0"):
         GraphRegressor(hidden=0)
     model = GraphRegressor(hidden=8, layers=1, seed=0)
-    with pytest.raises(ValueError, match="unknown loss 'mae'; expected one of mse, rank"):
+    with pytest.raises(ValueError, match="unknown loss 'mae'; expected one of mse, rank, listwise"):
         model.fit(few, y[:5], loss="mae")
     with pytest.raises(ValueError, match=r"expected one target per net \(5\), got 4"):
         model.fit(few, y[:4])
     with pytest.raises(ValueError, match="target 2 is nan; targets must be finite"):
         model.fit(few, [1.0, 2.0, math.nan, 3.0, 4.0])
-    with pytest.raises(TypeError, match="expected a sequence of GraphNets, got GraphNet"):
+    with pytest.raises(TypeError, match="expected a sequence of graphs .*, got GraphNet"):
         model.predict(nets[0])
     with pytest.raises(TypeError, match="got str at position 1"):
         model.predict([nets[0], "net"])
-    with pytest.raises(ValueError, match="expected at least one net, got an empty sequence"):
+    with pytest.raises(
+        TypeError, match="expected graphs of one kind, got a graphnet at position 0 and a networkx"
+    ):
+        model.predict([nets[0], nx.DiGraph([(0, 1)])])
+    with pytest.raises(ValueError, match="ensemble must be a positive int, got 0"):
+        GraphRegressor(ensemble=0)
+    with pytest.raises(
+        ValueError, match="unknown graph_features 'all'; expected one of none, basic"
+    ):
+        GraphRegressor(graph_features="all")
+    with pytest.raises(ValueError, match="expected at least one graph, got an empty sequence"):
         model.embed([])
     with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
         model.fit(few, y[:5], epochs=0)
@@ -280,7 +305,7 @@ def test_regressor_errors(data):
 def test_regressor_refuses_to_predict_before_fit(data, tmp_path):
     # predict and rank used to return an untrained model's output.
     nets, y, test_nets, _ = data
-    model = GraphRegressor(hidden=8, layers=1, seed=0)
+    model = GraphRegressor(hidden=8, layers=1, graph_features="none", seed=0)
     message = (
         r"this GraphRegressor is not fitted, so its {} would come from random parameters; call "
         r"fit\(nets, targets\) first, or GraphRegressor\.load a fitted one"
@@ -295,20 +320,21 @@ def test_regressor_refuses_to_predict_before_fit(data, tmp_path):
         GraphRegressor.load(tmp_path / "untrained.pt").predict(test_nets)
     model.fit(nets[:8], y[:8], epochs=2, seed=0)
     assert model.predict(test_nets).shape == (len(test_nets),)
-    twin = GraphRegressor(hidden=8, layers=1)
+    twin = GraphRegressor(hidden=8, layers=1, graph_features="none")
     twin.load_state_dict(model.state_dict())  # the state dict carries the flag
+    twin.graph_encoder = model.graph_encoder  # the encoder travels with save / load
     assert torch.equal(twin.eval().predict(test_nets), model.predict(test_nets))
 
 
-def test_regressor_loads_files_from_before_the_fitted_flag(tmp_path, data, fitted):
-    _, _, test_nets, _ = data
-    state = {k: v for k, v in fitted.state_dict().items() if k != "fitted"}
+def test_regressor_refuses_files_of_format_version_1(tmp_path, fitted):
+    # version 1 (GraphNets only, GINConv without edge features) has other layers: say so
+    old = {"hidden": 32, "layers": 2, "conv": "gin", "pool": "meanmax"}
     torch.save(
-        {"format": "graphnets.GraphRegressor", "hparams": fitted.hparams(), "state_dict": state},
+        {"format": "graphnets.GraphRegressor", "hparams": old, "state_dict": {}},
         tmp_path / "old.pt",
     )
-    loaded = GraphRegressor.load(tmp_path / "old.pt")
-    assert torch.equal(loaded.predict(test_nets), fitted.predict(test_nets))
+    with pytest.raises(ValueError, match="format version 1, written before graphnets read any"):
+        GraphRegressor.load(tmp_path / "old.pt")
 
 
 # -- docs ------------------------------------------------------------------------------------

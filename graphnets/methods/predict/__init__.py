@@ -1,5 +1,7 @@
 r"""Predicting a net's performance from its structure with a graph neural network.
 
+:mod:`~graphnets.methods.predict.encode` turns any architecture graph (a GraphNet, a
+networkx DiGraph with node or edge attributes, a PyG ``Data``) into GNN input;
 :mod:`~graphnets.methods.predict.features` turns a net into a ``torch_geometric`` graph with
 structural node features; :mod:`~graphnets.methods.predict.regressor` holds the GNN
 (:class:`GraphRegressor`) that maps such graphs to one number each; and
@@ -10,9 +12,22 @@ Convention: a **higher target is better**; :meth:`GraphRegressor.rank` puts the 
 prediction first. To rank by a loss or an error, fit on its negation.
 """
 
-from .compare import METRICS, PREDICTORS, compare, kendall, r2, spearman, synflow, top_k_precision
+from .compare import (
+    METRICS,
+    PREDICTORS,
+    compare,
+    features,
+    fit_predict,
+    kendall,
+    r2,
+    spearman,
+    top_k_precision,
+)
+from .dag import DagEncoder
+from .encode import GRAPH_FEATURES, KINDS, GraphEncoder
 from .features import FEATURES, to_pyg
-from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, rank_loss
+from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, listwise_loss, rank_loss
+from .zero_cost import synflow
 
 __all__ = [
     "FEATURES",
@@ -22,7 +37,14 @@ __all__ = [
     "to_pyg",
     "GraphRegressor",
     "rank_loss",
+    "listwise_loss",
+    "GraphEncoder",
+    "GRAPH_FEATURES",
+    "KINDS",
+    "DagEncoder",
     "compare",
+    "fit_predict",
+    "features",
     "PREDICTORS",
     "METRICS",
     "synflow",

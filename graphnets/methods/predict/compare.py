@@ -27,20 +27,18 @@ and SynFlow are computed once for all nets (they use no target, so this leaks no
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 
 from ...nn.base import BaseGraphNet
-from ...nn.graphnet import GraphNet
 from ..analysis import properties_table
 from .features import check_nets
 from .regressor import GraphRegressor
+from .zero_cost import synflow
 
 __all__ = [
     "PREDICTORS",
@@ -51,6 +49,8 @@ __all__ = [
     "spearman",
     "top_k_precision",
     "compare",
+    "fit_predict",
+    "features",
 ]
 
 #: Rows of :func:`compare`, in order.
@@ -66,52 +66,6 @@ PREDICTORS: tuple[str, ...] = (
 )
 #: Metrics of :func:`compare`; each gives a ``<metric>_mean`` and a ``<metric>_std`` column.
 METRICS: tuple[str, ...] = ("r2", "kendall", "spearman", "top_k_precision")
-
-
-def synflow(net: GraphNet) -> float:
-    r"""The SynFlow score of Tanaka et al. (2020) of a net, as a zero-cost proxy.
-
-    On a float64 copy of ``net`` (``net`` itself is left alone) every parameter is replaced by
-    its absolute value (``θ ← |θ|``, biases included, as the paper's ``linearize``); the input is
-    one all-ones row; with :math:`R = \sum_k f_k(\mathbf{1})` the sum of the outputs,
-
-    .. math::
-        S = \sum_{e} \frac{\partial R}{\partial w_e}\, w_e
-
-    over the edge weights (the prunable parameters, as in the paper and in the zero-cost proxies
-    of Abdelfattah et al. 2021; biases are not scored). For a ReLU net with zero biases this is
-    (path count weighted by ``Π |w|``) × path length summed over input–output paths. float64 keeps
-    deep nets from overflowing.
-
-    Args:
-        net (GraphNet): an (untrained) net.
-
-    Returns:
-        float: ``S`` (``≥ 0`` for activations that are non-decreasing and non-negative on
-        non-negative inputs, such as ReLU).
-
-    Raises:
-        TypeError: if ``net`` is not a GraphNet.
-
-    Example:
-        >>> import graphnets
-        >>> import torch
-        >>> net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 3, [0], [2],
-        ...                            weight=[2.0, -3.0])
-        >>> synflow(net)  # R = 6 (linear output), ∂R/∂w · w = 6 for both edges
-        12.0
-    """
-    if not isinstance(net, GraphNet):
-        raise TypeError(f"expected a graphnets GraphNet, got {type(net).__name__}")
-    twin = copy.deepcopy(net).to(torch.float64)
-    with torch.no_grad():
-        for p in twin.parameters():
-            p.abs_()
-    x = torch.ones(1, twin.structure.inputs.numel(), dtype=torch.float64, device=twin.weight.device)
-    (grad,) = torch.autograd.grad(twin(x).sum(), [twin.weight], allow_unused=True)
-    if grad is None:  # no edge reaches an output
-        return 0.0
-    return float((grad * twin.weight).sum().detach())
 
 
 # -- metrics -------------------------------------------------------------------------------------
@@ -247,6 +201,56 @@ def _check_predictors(predictors: object) -> list[str]:
     return names
 
 
+def fit_predict(
+    name: str,
+    nets: Sequence[BaseGraphNet],
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    seed: int = 0,
+    features: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
+    gnn_kwargs: Mapping | None = None,
+    fit_kwargs: Mapping | None = None,
+) -> np.ndarray:
+    """Train predictor ``name`` of :data:`PREDICTORS` on ``nets[train]`` and predict
+    ``nets[test]``, as one fold of :func:`compare` does.
+
+    Args:
+        name: a predictor of :data:`PREDICTORS`.
+        nets, y: all nets and their targets; ``train`` and ``test`` index into them.
+        seed: seeds the GNN and the forests (default: ``0``).
+        features: the property matrix and single numbers of every net, as
+            :func:`compare` computes them once (default: computed here, for all ``nets``).
+        gnn_kwargs, fit_kwargs: as :func:`compare`.
+
+    Returns:
+        numpy.ndarray: the predictions for ``nets[test]``.
+    """
+    from sklearn.linear_model import LinearRegression
+
+    name = _check_predictors([name])[0]
+    train, test = np.asarray(train), np.asarray(test)
+    y = np.asarray(y, dtype=np.float64)
+    if name == "gnn":
+        model = GraphRegressor(**{"seed": seed, **(gnn_kwargs or {})})
+        model.fit([nets[i] for i in train], y[train], **{"seed": seed, **(fit_kwargs or {})})
+        return model.predict([nets[i] for i in test]).double().numpy()
+    X, single = features if features is not None else _features(list(nets))
+    if name in single:
+        line = LinearRegression().fit(single[name][train, None], y[train])
+        return line.predict(single[name][test, None])
+    Xtr, Xte = _standardise(X[train], X[test])
+    return _regressor(name, seed).fit(Xtr, y[train]).predict(Xte)
+
+
+def features(nets: Sequence[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """What the baselines read: the matrix ``[n, len(PROPERTIES)]`` of
+    :func:`graphnets.analysis.properties` and the single numbers ``edges``, ``nodes``,
+    ``depth`` and ``synflow`` (``log10``) of every net."""
+    return _features(list(check_nets(nets)))
+
+
 def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
     table = properties_table(nets)
@@ -334,7 +338,6 @@ def compare(
             ``folds`` / ``seeds`` / ``top_k``, or ``predictors`` empty, unknown or repeated.
     """
     import pandas as pd
-    from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import KFold
 
     nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
@@ -353,20 +356,19 @@ def compare(
     for seed in seeds:
         splits = KFold(n_splits=folds, shuffle=True, random_state=int(seed)).split(y)
         for fold, (tr, te) in enumerate(splits):
-            Xtr, Xte = _standardise(X[tr], X[te])
             for name in names:
                 bar.set_postfix_str(f"{name}, seed {seed}, fold {fold}")
-                if name == "gnn":
-                    model = GraphRegressor(**{"seed": int(seed), **(gnn_kwargs or {})})
-                    model.fit(
-                        [nets[i] for i in tr], y[tr], **{"seed": int(seed), **(fit_kwargs or {})}
-                    )
-                    pred = model.predict([nets[i] for i in te]).double().numpy()
-                elif name in single:
-                    line = LinearRegression().fit(single[name][tr, None], y[tr])
-                    pred = line.predict(single[name][te, None])
-                else:
-                    pred = _regressor(name, int(seed)).fit(Xtr, y[tr]).predict(Xte)
+                pred = fit_predict(
+                    name,
+                    nets,
+                    y,
+                    tr,
+                    te,
+                    seed=int(seed),
+                    features=(X, single),
+                    gnn_kwargs=gnn_kwargs,
+                    fit_kwargs=fit_kwargs,
+                )
                 rows.append(
                     dict(
                         predictor=name,

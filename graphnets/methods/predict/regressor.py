@@ -33,22 +33,24 @@ from torch import nn
 from ..._util.checks import choice, positive_int
 from ..._util.files import atomic_write
 from ..._util.seeds import generator
-from ...nn.base import BaseGraphNet
-from .features import FEATURES, check_nets, pyg, to_pyg
+from .dag import DagEncoder
+from .encode import GRAPH_FEATURES, GraphEncoder, check_graphs
+from .features import FEATURES, pyg
 
 if TYPE_CHECKING:
     from torch_geometric.data import Batch, Data
 
-__all__ = ["CONVS", "LOSSES", "POOLS", "GraphRegressor", "rank_loss"]
+__all__ = ["CONVS", "LOSSES", "POOLS", "GraphRegressor", "rank_loss", "listwise_loss"]
 
 #: Accepted ``conv`` names of :class:`GraphRegressor`.
-CONVS: tuple[str, ...] = ("gin", "sage", "gat")
+CONVS: tuple[str, ...] = ("gin", "sage", "gat", "dag", "gin+dag")
 #: Accepted ``loss`` names of :meth:`GraphRegressor.fit`.
-LOSSES: tuple[str, ...] = ("mse", "rank")
+LOSSES: tuple[str, ...] = ("mse", "rank", "listwise", "mse+rank", "mse+listwise")
 #: Accepted ``pool`` names of :class:`GraphRegressor`.
 POOLS: tuple[str, ...] = ("meanmax", "add")
 
 _FORMAT = "graphnets.GraphRegressor"
+_VERSION = 2  # 2: any graph (GraphEncoder), ensembles; files of version 1 are refused
 
 
 def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -71,32 +73,132 @@ def rank_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return nn.functional.softplus(-diff[better]).mean()
 
 
+def listwise_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    r"""ListNet loss (Cao et al. 2007): cross-entropy between the softmax of the targets and the
+    softmax of the predictions over the list (the batch).
+
+    .. math::
+        \ell = -\sum_i \operatorname{softmax}(t)_i \log \operatorname{softmax}(p)_i
+
+    Example:
+        >>> import torch
+        >>> good = listwise_loss(torch.tensor([2.0, 0.0]), torch.tensor([2.0, 0.0]))
+        >>> bad = listwise_loss(torch.tensor([0.0, 2.0]), torch.tensor([2.0, 0.0]))
+        >>> bool(good < bad)
+        True
+    """
+    return -(torch.softmax(target, 0) * torch.log_softmax(pred, 0)).sum()
+
+
+def _criterion(loss: str):
+    mse = nn.functional.mse_loss
+    if loss == "mse":
+        return mse
+    if loss == "rank":
+        return rank_loss
+    if loss == "listwise":
+        return listwise_loss
+    if loss == "mse+rank":
+        return lambda p, t: mse(p, t) + rank_loss(p, t)
+    return lambda p, t: mse(p, t) + listwise_loss(p, t)
+
+
+class _Member(nn.Module):
+    """One GNN of the ensemble: input layer, message passing, pooling, head on ``[pool, u]``."""
+
+    def __init__(self, dims: tuple[int, int, int], hidden: int, layers: int, conv: str, pool: str):
+        super().__init__()
+        node_dim, edge_dim, graph_dim = dims
+        self.conv, self.pool = conv, pool
+        self.input = nn.Linear(node_dim, hidden)
+        pyg_nn = pyg().nn
+        convs: list[nn.Module] = []
+        if conv in ("gin", "gin+dag"):
+            for _ in range(layers):
+                mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+                convs.append(pyg_nn.GINEConv(mlp, train_eps=True, edge_dim=edge_dim))
+        elif conv == "sage":
+            convs = [pyg_nn.SAGEConv(hidden, hidden) for _ in range(layers)]
+        elif conv == "gat":
+            convs = [
+                pyg_nn.GATConv(hidden, hidden, heads=1, edge_dim=edge_dim) for _ in range(layers)
+            ]
+        self.convs = nn.ModuleList(convs)
+        # "dag": `layers` forward+reverse rounds; "gin+dag": one round after the GIN layers
+        rounds = layers if conv == "dag" else 1
+        self.dag = DagEncoder(hidden, edge_dim, rounds) if "dag" in conv else None
+        pooled = 2 * hidden if pool == "meanmax" else hidden
+        self.embedding_dim = pooled + graph_dim
+        self.head = nn.Sequential(
+            nn.Linear(self.embedding_dim, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+        )
+
+    def embed(self, batch: Batch) -> torch.Tensor:
+        pyg_nn = pyg().nn
+        h = torch.relu(self.input(batch.x))
+        for conv in self.convs:
+            if self.conv == "sage":
+                h = torch.relu(conv(h, batch.edge_index))
+            else:
+                h = torch.relu(conv(h, batch.edge_index, batch.edge_attr))
+        if self.dag is not None:
+            h = self.dag(h, batch.edge_index, batch.edge_attr, batch.level, batch.rlevel)
+        graph, size = batch.batch, batch.num_graphs
+        if self.pool == "add":
+            parts = [pyg_nn.global_add_pool(h, graph, size=size)]
+        else:
+            parts = [
+                pyg_nn.global_mean_pool(h, graph, size=size),
+                pyg_nn.global_max_pool(h, graph, size=size),
+            ]
+        return torch.cat([*parts, batch.u.reshape(size, -1)], dim=1)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.head(self.embed(batch)).squeeze(-1)
+
+
 class GraphRegressor(nn.Module):
-    r"""A GNN that predicts one number per net from its structure (:func:`to_pyg` features).
+    r"""A GNN that predicts one number per architecture graph, to rank architectures.
+
+    It reads GraphNets, ``networkx.DiGraph`` cells with categorical or numeric node and edge
+    attributes, and ``torch_geometric`` ``Data`` (:class:`~graphnets.predict.GraphEncoder`,
+    fitted in :meth:`fit`, turns them into node, edge and graph features). Each member of the
+    ensemble computes
 
     .. math::
         h^{(0)} = \mathrm{ReLU}(W x), \quad
-        h^{(k)} = \mathrm{ReLU}\bigl(\mathrm{conv}_k(h^{(k-1)}, \mathrm{edge\_index})\bigr), \quad
-        g = \mathrm{pool}(h^{(K)}), \quad \hat y = \mathrm{MLP}(g)\, \sigma_t + \mu_t
+        h^{(k)} = \mathrm{ReLU}\bigl(\mathrm{conv}_k(h^{(k-1)}, \mathrm{edge\_index},
+        e)\bigr), \quad
+        g = [\mathrm{pool}(h^{(K)}), u], \quad \hat z = \mathrm{MLP}(g)
 
-    Messages flow along the net's edges (source to destination, the direction of computation).
-    ``pool="meanmax"`` concatenates the mean and the max over the nodes of each graph
-    (``d = 2 · hidden``), which does not grow with the size of the net; ``"add"`` sums them
-    (``d = hidden``), which can count. :meth:`fit` standardises the targets (``μ_t``, ``σ_t``)
-    so predictions come back in their units.
+    and the prediction is the members' mean, :math:`\hat y = \bar z\, \sigma_t + \mu_t`
+    (:meth:`fit` standardises the targets, so predictions come back in their units).
+
+    ``conv``: ``"gin"`` (:class:`~torch_geometric.nn.GINEConv`, edge features added to the
+    messages), ``"sage"`` (:class:`~torch_geometric.nn.SAGEConv`, no edge features),
+    ``"gat"`` (:class:`~torch_geometric.nn.GATConv`, one head), ``"dag"``
+    (:class:`~graphnets.methods.predict.dag.DagEncoder`: ``layers`` forward-then-reverse sweeps
+    in topological order) or ``"gin+dag"`` (the GIN layers, then one DAG sweep pair). Messages
+    flow along the edges (source to destination, the direction of computation).
+    ``pool="meanmax"`` concatenates the mean and the max over the nodes of each graph; ``"add"``
+    sums them, which can count. ``u`` are the graph-level features of ``graph_features``
+    (nothing for ``"none"``).
 
     Args:
         hidden (int): width of the node embeddings (default: ``64``).
-        layers (int): number of message-passing layers (default: ``3``).
-        conv (str): ``"gin"`` (:class:`~torch_geometric.nn.GINConv` with a two-layer MLP),
-            ``"sage"`` (:class:`~torch_geometric.nn.SAGEConv`) or ``"gat"``
-            (:class:`~torch_geometric.nn.GATConv`, one head) (default: ``"gin"``).
-        pool (str): ``"meanmax"`` or ``"add"`` (default: ``"meanmax"``).
+        layers (int): message-passing layers, or sweep pairs for ``"dag"`` (default: ``3``).
+        conv (str): one of :data:`CONVS` (default: ``"gin"``).
+        pool (str): one of :data:`POOLS` (default: ``"meanmax"``).
+        graph_features (str): ``"none"``, ``"basic"`` or ``"properties"``
+            (see :class:`~graphnets.predict.GraphEncoder`) (default: ``"basic"``).
+        ensemble (int): members trained from different seeds, predictions averaged
+            (default: ``1``).
         seed (int or torch.Generator, optional): randomness of the initialisation.
 
     Shapes:
-        - **input:** a ``torch_geometric`` ``Batch`` of ``G`` graphs from :func:`to_pyg`
-        - **output:** ``[G]`` predictions; :meth:`embed` ``[G, d]``
+        - **input:** a sequence of ``G`` graphs of one kind
+        - **output:** :meth:`predict` ``[G]``; :meth:`embed` ``[G, d]``, ``d`` =
+          :attr:`embedding_dim`
 
     Example:
         >>> import graphnets
@@ -104,7 +206,7 @@ class GraphRegressor(nn.Module):
         >>> model = GraphRegressor(hidden=16, layers=2, seed=0)
         >>> model = model.fit(nets, [n.num_edges for n in nets], epochs=5, seed=0)
         >>> model.predict(nets).shape, model.embed(nets).shape, model.rank(nets).shape
-        (torch.Size([3]), torch.Size([3, 32]), torch.Size([3]))
+        (torch.Size([3]), torch.Size([3, 38]), torch.Size([3]))
     """
 
     def __init__(
@@ -114,6 +216,8 @@ class GraphRegressor(nn.Module):
         *,
         conv: str = "gin",
         pool: str = "meanmax",
+        graph_features: str = "basic",
+        ensemble: int = 1,
         seed: int | torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -121,31 +225,40 @@ class GraphRegressor(nn.Module):
         self.layers = positive_int(layers, "layers")
         self.conv = choice(conv, CONVS, "conv")
         self.pool = choice(pool, POOLS, "pool")
-        self.encoder = nn.Linear(len(FEATURES), hidden)
-        self.convs = nn.ModuleList(self._make_conv() for _ in range(layers))
-        d = self.embedding_dim
-        self.head = nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.graph_features = choice(graph_features, GRAPH_FEATURES, "graph_features")
+        self.ensemble = positive_int(ensemble, "ensemble")
+        #: The fitted :class:`~graphnets.predict.GraphEncoder` (``None`` before :meth:`fit`).
+        self.graph_encoder: GraphEncoder | None = None
+        self.members = nn.ModuleList()
         self.register_buffer("target_mean", torch.zeros(()))
         self.register_buffer("target_std", torch.ones(()))
         # A buffer, so a state_dict (and save / load) carries it with the parameters.
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
-        #: Per-epoch ``{"train": [...], "val": [...]}`` losses of the last :meth:`fit`.
+        #: Per-epoch ``{"train": [...], "val": [...]}`` losses of the last :meth:`fit` (of its
+        #: last ensemble member).
         self.history: dict[str, list[float]] = {"train": [], "val": []}
+        # Until fit says otherwise, the layers are those of GraphNet input.
+        self._build(self._graphnet_dims())
         self.reset_parameters(seed)
 
-    def _make_conv(self) -> nn.Module:
-        h, pyg_nn = self.hidden, pyg().nn
-        if self.conv == "gin":
-            mlp = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
-            return pyg_nn.GINConv(mlp, train_eps=True)
-        if self.conv == "sage":
-            return pyg_nn.SAGEConv(h, h)
-        return pyg_nn.GATConv(h, h, heads=1)
+    def _graphnet_dims(self) -> tuple[int, int, int]:
+        from ..analysis import PROPERTIES
+
+        graph = {"none": 0, "basic": 6, "properties": 6 + len(PROPERTIES) + 1}
+        return len(FEATURES) + 1, 2, graph[self.graph_features]
+
+    def _build(self, dims: tuple[int, int, int]) -> None:
+        self._dims = tuple(dims)
+        self.members = nn.ModuleList(
+            _Member(self._dims, self.hidden, self.layers, self.conv, self.pool)  # type: ignore[arg-type]
+            for _ in range(self.ensemble)
+        )
 
     @property
     def embedding_dim(self) -> int:
-        """``d``, the width of the pooled graph embedding."""
-        return 2 * self.hidden if self.pool == "meanmax" else self.hidden
+        """``d``, the width of :meth:`embed`: every member's pooled node states and graph
+        features, side by side."""
+        return sum(m.embedding_dim for m in self.members)  # type: ignore[misc]
 
     def reset_parameters(self, seed: int | torch.Generator | None = None) -> None:
         """Re-initialise every layer (PyTorch defaults), drawn from ``seed``."""
@@ -158,30 +271,34 @@ class GraphRegressor(nn.Module):
                 if m is not self and hasattr(m, "reset_parameters"):
                     m.reset_parameters()
 
-    # -- forward ----------------------------------------------------------------------------
-    def _embed(self, batch: Batch) -> torch.Tensor:
-        pyg_nn = pyg().nn
-        h = torch.relu(self.encoder(batch.x))
-        for conv in self.convs:
-            h = torch.relu(conv(h, batch.edge_index))
-        graph, size = batch.batch, batch.num_graphs
-        if self.pool == "add":
-            return pyg_nn.global_add_pool(h, graph, size=size)
-        return torch.cat(
-            [
-                pyg_nn.global_mean_pool(h, graph, size=size),
-                pyg_nn.global_max_pool(h, graph, size=size),
-            ],
-            dim=1,
-        )
-
-    def forward(self, batch: Batch) -> torch.Tensor:
-        """Standardised predictions ``[G]`` for a batch of :func:`to_pyg` graphs."""
-        return self.head(self._embed(batch)).squeeze(-1)
+    # -- encoding ---------------------------------------------------------------------------
+    def _encode(self, graphs: Sequence) -> list[Data]:
+        graphs, kind = check_graphs(graphs)
+        enc = self.graph_encoder
+        if enc is None:  # embed before fit: standardise over these graphs, no target involved
+            enc = GraphEncoder(self.graph_features).fit(graphs)
+            if enc.dims != self._dims:
+                self._build(enc.dims)
+        return enc.transform_all(graphs)
 
     def _batches(self, graphs: list[Data], batch_size: int = 256):
         for i in range(0, len(graphs), batch_size):
             yield pyg().data.Batch.from_data_list(graphs[i : i + batch_size])
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Standardised predictions ``[G]`` for a ``Batch`` of encoded graphs (the members'
+        mean)."""
+        return torch.stack([m(batch) for m in self.members]).mean(0)
+
+    def head(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Standardised predictions ``[G, 1]`` from :meth:`embed`'s output: each member's head
+        on its slice, averaged."""
+        out, at = [], 0
+        for m in self.members:
+            d = m.embedding_dim
+            out.append(m.head(embedding[:, at : at + d]))  # type: ignore[operator]
+            at += d  # type: ignore[operator]
+        return torch.stack(out).mean(0)
 
     def _check_fitted(self, what: str) -> None:
         if not bool(self.fitted):
@@ -191,48 +308,55 @@ class GraphRegressor(nn.Module):
             )
 
     @torch.no_grad()
-    def predict(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Predicted targets ``[n]`` of ``nets``, in the units of the fitted targets.
+    def predict(self, graphs: Sequence) -> torch.Tensor:
+        """Predicted targets ``[n]`` of ``graphs``, in the units of the fitted targets.
 
         Raises:
             RuntimeError: before :meth:`fit` (the model would predict from random parameters).
+            TypeError, ValueError: as :meth:`GraphEncoder.transform
+                <graphnets.predict.GraphEncoder.transform>` (a graph of another kind, an
+                attribute value fit never saw, a cycle).
         """
-        nets = check_nets(nets)
+        check_graphs(graphs)
         self._check_fitted("its predictions")
-        graphs = [to_pyg(net) for net in nets]
+        data = self._encode(graphs)
         was = self.training
         self.eval()
-        out = torch.cat([self(b) for b in self._batches(graphs)])
+        out = torch.cat([self(b) for b in self._batches(data)])
         self.train(was)
         return out * self.target_std + self.target_mean
 
     @torch.no_grad()
-    def embed(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Pooled graph embeddings ``[n, d]`` of ``nets`` (``d`` = :attr:`embedding_dim`).
+    def embed(self, graphs: Sequence) -> torch.Tensor:
+        """Graph embeddings ``[n, d]`` of ``graphs`` (``d`` = :attr:`embedding_dim`): what the
+        heads read.
 
         Allowed before :meth:`fit`: the embeddings of a randomly initialised GNN are a known
-        baseline of graph features.
+        baseline of graph features (the graph features are then standardised over ``graphs``).
         """
-        graphs = [to_pyg(net) for net in check_nets(nets)]
+        data = self._encode(graphs)
         was = self.training
         self.eval()
-        out = torch.cat([self._embed(b) for b in self._batches(graphs)])
+        out = torch.cat(
+            [torch.cat([m.embed(b) for m in self.members], 1) for b in self._batches(data)]
+        )
         self.train(was)
         return out
 
-    def rank(self, nets: Sequence[BaseGraphNet]) -> torch.Tensor:
-        """Indices of ``nets``, highest prediction (best) first, as a ``LongTensor [n]``.
+    def rank(self, graphs: Sequence) -> torch.Tensor:
+        """Indices of ``graphs``, highest prediction (best) first, as a ``LongTensor [n]``.
 
         Raises:
             RuntimeError: before :meth:`fit`, as :meth:`predict`.
         """
+        check_graphs(graphs)
         self._check_fitted("its ranking")  # before predict, to name what was asked for
-        return torch.argsort(self.predict(nets), descending=True, stable=True)
+        return torch.argsort(self.predict(graphs), descending=True, stable=True)
 
     # -- training ---------------------------------------------------------------------------
     def fit(
         self,
-        nets: Sequence[BaseGraphNet],
+        graphs: Sequence,
         targets: Sequence[float] | torch.Tensor,
         *,
         epochs: int = 200,
@@ -243,34 +367,41 @@ class GraphRegressor(nn.Module):
         patience: int = 30,
         seed: int | torch.Generator | None = None,
     ) -> GraphRegressor:
-        """Train on ``nets`` and their ``targets`` with Adam; returns ``self``.
+        """Train on ``graphs`` and their ``targets`` with Adam; returns ``self``.
 
-        A random ``val_fraction`` of the nets (at least one, if ``val_fraction > 0``) is held
-        out; training stops after ``patience`` epochs without a lower validation loss and the
-        best parameters are restored. With ``val_fraction=0`` it runs all ``epochs``.
+        First the :class:`~graphnets.predict.GraphEncoder` is fitted on ``graphs`` (the
+        vocabularies of categorical attributes, the means and stds of numeric ones and of the
+        graph features), and the layers are rebuilt if its widths differ from the current
+        ones. Then each ensemble member is trained: a random ``val_fraction`` of the graphs
+        (at least one, if ``val_fraction > 0``; drawn anew per member) is held out; training
+        stops after ``patience`` epochs without a lower validation loss and the member's best
+        parameters are restored. With ``val_fraction=0`` it runs all ``epochs``.
 
         Args:
-            nets: the training nets.
-            targets: one finite number per net (higher is better, see the module docstring).
-            epochs: maximum number of passes over the training nets (default: ``200``).
+            graphs: the training graphs, all of one kind (GraphNets, networkx DiGraphs or
+                PyG ``Data``).
+            targets: one finite number per graph (higher is better, see the module docstring).
+            epochs: maximum number of passes over the training graphs (default: ``200``).
             lr: Adam's learning rate (default: ``1e-2``).
-            batch_size: nets per step (default: ``16``).
-            loss: ``"mse"`` on standardised targets, or ``"rank"``: :func:`rank_loss` over the
-                pairs within each batch (default: ``"mse"``).
+            batch_size: graphs per step (default: ``16``).
+            loss: one of :data:`LOSSES` on standardised targets: ``"mse"``, ``"rank"``
+                (:func:`rank_loss` over the pairs within each batch), ``"listwise"``
+                (:func:`listwise_loss` over each batch), or a sum ``"mse+rank"`` /
+                ``"mse+listwise"`` (default: ``"mse"``).
             val_fraction: fraction held out for early stopping, in ``[0, 1)`` (default: ``0.2``).
             patience: epochs without improvement before stopping (default: ``30``).
-            seed: when given, parameters are re-initialised from it and it draws the split and
+            seed: when given, parameters are re-initialised from it and it draws the splits and
                 the batch order, so the same seed gives the same model.
 
         Raises:
-            TypeError: if ``nets`` is not a sequence of GraphNets.
-            ValueError: on a length mismatch, non-finite targets, an unknown ``loss``, or
-                settings out of range.
+            TypeError: if ``graphs`` is not a sequence of graphs of one kind.
+            ValueError: on a length mismatch, non-finite targets, an unknown ``loss``, settings
+                out of range, or a graph the encoder refuses (a cycle).
         """
-        nets = check_nets(nets)
+        graphs, _ = check_graphs(graphs)
         t = torch.as_tensor(targets, dtype=torch.float32).reshape(-1)
-        if t.numel() != len(nets):
-            raise ValueError(f"expected one target per net ({len(nets)}), got {t.numel()}")
+        if t.numel() != len(graphs):
+            raise ValueError(f"expected one target per net ({len(graphs)}), got {t.numel()}")
         bad = ~torch.isfinite(t)
         if bool(bad.any()):
             i = int(bad.nonzero()[0, 0])
@@ -282,77 +413,99 @@ class GraphRegressor(nn.Module):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         if not (isinstance(val_fraction, (int, float)) and 0 <= val_fraction < 1):
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-        n_val = 0 if val_fraction == 0 else max(1, round(val_fraction * len(nets)))
-        if len(nets) - n_val < 2:
+        n_val = 0 if val_fraction == 0 else max(1, round(val_fraction * len(graphs)))
+        if len(graphs) - n_val < 2:
             raise ValueError(
                 f"expected at least {n_val + 2} nets to keep 2 for training with "
-                f"val_fraction={val_fraction}, got {len(nets)}"
+                f"val_fraction={val_fraction}, got {len(graphs)}"
             )
 
         gen = generator(seed)
         if gen is None:
             gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
-        if seed is not None:
+        encoder = GraphEncoder(self.graph_features).fit(graphs)
+        data = encoder.transform_all(graphs)
+        self.graph_encoder = encoder
+        if encoder.dims != self._dims:
+            self._build(encoder.dims)
             self.reset_parameters(gen)
-        perm = torch.randperm(len(nets), generator=gen)
-        val_ids, train_ids = perm[:n_val], perm[n_val:]
-        mean, std = t[train_ids].mean(), t[train_ids].std(unbiased=False)
-        self.target_mean.fill_(float(mean))
-        self.target_std.fill_(float(std) if std > 0 else 1.0)
+        elif seed is not None:
+            self.reset_parameters(gen)
+        self.target_mean.fill_(float(t.mean()))
+        std = float(t.std(unbiased=False))
+        self.target_std.fill_(std if std > 0 else 1.0)
         z = (t - self.target_mean) / self.target_std
-        graphs = [to_pyg(net) for net in nets]
-        criterion = rank_loss if loss == "rank" else nn.functional.mse_loss
+        criterion = _criterion(loss)
+        for member in self.members:
+            self._fit_member(
+                member, data, z, criterion, gen, epochs, lr, batch_size, n_val, patience
+            )
+        self.fitted.fill_(True)
+        self.eval()
+        return self
 
-        def evaluate(ids: torch.Tensor) -> float:
-            self.eval()
-            with torch.no_grad():
-                pred = torch.cat([self(b) for b in self._batches([graphs[i] for i in ids])])
-            self.train()
-            return float(criterion(pred, z[ids]))
-
-        opt = torch.optim.Adam(self.parameters(), lr=lr)
+    def _fit_member(self, member, data, z, criterion, gen, epochs, lr, batch_size, n_val, patience):
+        perm = torch.randperm(len(data), generator=gen)
+        val_ids, train_ids = perm[:n_val], perm[n_val:]
+        val_batch = pyg().data.Batch.from_data_list([data[i] for i in val_ids]) if n_val else None
+        opt = torch.optim.Adam(member.parameters(), lr=lr)
         self.history = {"train": [], "val": []}
         best, best_state, waited = math.inf, None, 0
-        self.train()
+        member.train()
         for _ in range(epochs):
             order = train_ids[torch.randperm(len(train_ids), generator=gen)]
             total = 0.0
             for i in range(0, len(order), batch_size):
                 ids = order[i : i + batch_size]
                 opt.zero_grad()
-                batch = pyg().data.Batch.from_data_list([graphs[j] for j in ids])
-                step = criterion(self(batch), z[ids])
+                batch = pyg().data.Batch.from_data_list([data[j] for j in ids])
+                step = criterion(member(batch), z[ids])
                 step.backward()
                 opt.step()
                 total += float(step.detach()) * len(ids)
             self.history["train"].append(total / len(order))
-            if n_val == 0:
+            if val_batch is None:
                 continue
-            val = evaluate(val_ids)
+            member.eval()
+            with torch.no_grad():
+                val = float(criterion(member(val_batch), z[val_ids]))
+            member.train()
             self.history["val"].append(val)
             if val < best:
-                best, best_state, waited = val, copy.deepcopy(self.state_dict()), 0
+                best, best_state, waited = val, copy.deepcopy(member.state_dict()), 0
             else:
                 waited += 1
                 if waited >= patience:
                     break
         if best_state is not None:
-            self.load_state_dict(best_state)
-        self.fitted.fill_(True)
-        self.eval()
-        return self
+            member.load_state_dict(best_state)
+        member.eval()
 
     # -- persistence ------------------------------------------------------------------------
     def hparams(self) -> dict:
         """The constructor arguments, enough to rebuild the model (see :meth:`load`)."""
-        return {"hidden": self.hidden, "layers": self.layers, "conv": self.conv, "pool": self.pool}
+        return {
+            "hidden": self.hidden,
+            "layers": self.layers,
+            "conv": self.conv,
+            "pool": self.pool,
+            "graph_features": self.graph_features,
+            "ensemble": self.ensemble,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the hyperparameters and parameters to ``path`` (read back with :meth:`load`),
-        atomically: a kill mid-save leaves the previous file whole."""
+        """Write the hyperparameters, the fitted encoder and the parameters to ``path`` (read
+        back with :meth:`load`), atomically: a kill mid-save leaves the previous file whole."""
         buffer = io.BytesIO()
         torch.save(
-            {"format": _FORMAT, "hparams": self.hparams(), "state_dict": self.state_dict()}, buffer
+            {
+                "format": _FORMAT,
+                "version": _VERSION,
+                "hparams": self.hparams(),
+                "encoder": None if self.graph_encoder is None else self.graph_encoder.state(),
+                "state_dict": self.state_dict(),
+            },
+            buffer,
         )
         atomic_write(path, buffer.getvalue())
 
@@ -363,7 +516,8 @@ class GraphRegressor(nn.Module):
         Raises:
             FileNotFoundError: if there is no such file.
             ValueError: if the file does not hold a saved GraphRegressor (not a torch file, a
-                pickle that would run code, a missing or damaged field, named).
+                pickle that would run code, a missing or damaged field, named), or holds one
+                written by graphnets before any-graph input (version 1), whose layers differ.
         """
         name = repr(os.fspath(path))
         try:
@@ -379,6 +533,12 @@ class GraphRegressor(nn.Module):
             raise ValueError(
                 f"{name} does not hold a saved GraphRegressor; write one with GraphRegressor.save"
             )
+        if state.get("version") != _VERSION:
+            raise ValueError(
+                f"{name} holds a GraphRegressor of format version {state.get('version', 1)}, "
+                f"written before graphnets read any graph; this graphnets reads version "
+                f"{_VERSION}: fit the model again"
+            )
         hparams, weights = state.get("hparams"), state.get("state_dict")
         for key, value in (("hparams", hparams), ("state_dict", weights)):
             if not isinstance(value, dict):
@@ -392,11 +552,20 @@ class GraphRegressor(nn.Module):
             raise ValueError(
                 f"{name} is not a valid GraphRegressor save: field 'hparams' is refused ({err})"
             ) from None
-        weights = dict(weights)  # type: ignore[arg-type]
-        # Files written before the flag existed were written after fit: count them as fitted.
-        weights.setdefault("fitted", torch.ones((), dtype=torch.bool))
+        if state.get("encoder") is not None:
+            try:
+                encoder = GraphEncoder.from_state(state["encoder"])
+                dims = encoder.dims
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise ValueError(
+                    f"{name} is not a valid GraphRegressor save: field 'encoder' is damaged "
+                    f"({type(err).__name__}: {err})"
+                ) from None
+            model.graph_encoder = encoder
+            if dims != model._dims:
+                model._build(dims)
         try:
-            model.load_state_dict(weights)
+            model.load_state_dict(weights)  # type: ignore[arg-type]
         except (RuntimeError, TypeError) as err:
             first = str(err).strip().splitlines()
             raise ValueError(
@@ -406,4 +575,7 @@ class GraphRegressor(nn.Module):
         return model.eval()
 
     def extra_repr(self) -> str:
-        return f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, pool={self.pool}"
+        return (
+            f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, pool={self.pool}, "
+            f"graph_features={self.graph_features}, ensemble={self.ensemble}"
+        )
