@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from graphnets.search import (
+    CellOneHotPredictor,
     CellSpace,
     GeneticSearch,
     NeuronSpace,
@@ -25,9 +26,17 @@ SPACE = CellSpace.nas_bench_201()
 SCORE = SyntheticCellScore(SPACE, seed=0)
 
 
+def make(name: str, space=SPACE):
+    """A strategy by name; predictor-assisted with the fast random-forest predictor (the GNN,
+    the default, has its own tests below)."""
+    if name == "predictor":
+        return PredictorSearch(predictor=CellOneHotPredictor(space, trees=30))
+    return name
+
+
 @pytest.mark.parametrize("strategy", ["random", "genetic", "predictor"])
 def test_run_history_has_budget_distinct_genotypes(strategy):
-    result = run(SPACE, SCORE, budget=40, strategy=strategy, seed=1, batch_size=4)
+    result = run(SPACE, SCORE, budget=40, strategy=make(strategy), seed=1, batch_size=4)
     keys = [e.key for e in result.history]
     assert len(keys) == 40 and len(set(keys)) == 40
     assert [e.index for e in result.history] == list(range(40))
@@ -46,7 +55,7 @@ def test_run_same_seed_same_history():
 
 @pytest.mark.parametrize("strategy", ["genetic", "predictor"])
 def test_run_resumes_from_a_cache_without_evaluating_again(strategy):
-    full = run(SPACE, SCORE, budget=40, strategy=strategy, seed=7, batch_size=5)
+    full = run(SPACE, SCORE, budget=40, strategy=make(strategy), seed=7, batch_size=5)
     calls, cache = [], {}
 
     def interrupted(g):  # stops in the middle of the fourth batch
@@ -57,13 +66,14 @@ def test_run_resumes_from_a_cache_without_evaluating_again(strategy):
 
     with pytest.raises(KeyboardInterrupt):
         run(
-            SPACE, interrupted, budget=40, strategy=strategy, seed=7, batch_size=5,
+            SPACE, interrupted, budget=40, strategy=make(strategy), seed=7, batch_size=5,
             on_result=lambda e: cache.update({e.key: e.score}),
         )  # fmt: skip
     assert len(cache) == 17
     calls.clear()
     resumed = run(
-        SPACE, lambda g: calls.append(SPACE.key(g)) or SCORE(g), budget=40, strategy=strategy,
+        SPACE, lambda g: calls.append(SPACE.key(g)) or SCORE(g), budget=40,
+        strategy=make(strategy),
         seed=7, batch_size=5, cache=cache,
     )  # fmt: skip
     assert [e.key for e in resumed.history] == [e.key for e in full.history]
@@ -113,7 +123,8 @@ def test_strategies_beat_random_on_the_known_landscape():
 
     rand = progress(RandomSearch())
     assert progress(GeneticSearch(population=20)) > rand
-    assert progress(PredictorSearch(initial=30, fraction=0.05)) > rand
+    forest = CellOneHotPredictor(SPACE, trees=30)
+    assert progress(PredictorSearch(predictor=forest, initial=30, fraction=0.05)) > rand
 
 
 def test_run_errors():
@@ -147,7 +158,7 @@ def test_exhausted_space_is_searched_to_the_last_genotype():
     small = CellSpace([(0, 1), (1, 2)], ["a", "b", "c"])  # 9 genotypes
     score = SyntheticCellScore(small, seed=0)
     for strategy in ("random", "genetic", "predictor"):
-        result = run(small, score, budget=9, strategy=strategy, seed=0, batch_size=2)
+        result = run(small, score, budget=9, strategy=make(strategy, small), seed=0, batch_size=2)
         assert len({e.key for e in result.history}) == 9
         assert result.best.score == pytest.approx(score.optimum)
 
@@ -168,3 +179,15 @@ def test_predictor_search_on_digits_with_the_graph_regressor():
     assert bool(predictor.model.fitted) and len(predictor.model.history["train"]) <= 20
     # the default predictor of a neuron space is the GNN
     assert isinstance(default_predictor(space), RegressorPredictor)
+
+
+def test_predictor_search_on_cells_with_the_graph_regressor():
+    # the default predictor reads the cells themselves: their "op" attributes, one-hot
+    strategy = PredictorSearch(
+        predictor=RegressorPredictor(SPACE, hidden=8, epochs=20), initial=10, fraction=0.2
+    )
+    result = run(SPACE, SCORE, budget=20, strategy=strategy, seed=0, batch_size=5)
+    assert len({e.key for e in result.history}) == 20
+    assert isinstance(default_predictor(SPACE), RegressorPredictor)
+    predicted = strategy.model.predict([e.genotype for e in result.history[:10]])
+    assert predicted.shape == (10,) and np.isfinite(predicted).all()

@@ -7,14 +7,14 @@ A predictor is any object with
 
 :class:`RegressorPredictor` wraps :class:`~graphnets.predict.GraphRegressor` (the GNN of
 :mod:`graphnets.predict`) and reads genotypes through the space's
-:meth:`~graphnets.search.SearchSpace.to_graph` (a GraphNet for
-:class:`~graphnets.search.NeuronSpace`); it is the default there.
+:meth:`~graphnets.search.SearchSpace.to_graph`: a GraphNet for
+:class:`~graphnets.search.NeuronSpace`, the cell itself (a ``networkx.DiGraph`` with
+categorical ``"op"`` attributes, one-hot encoded by the regressor) for
+:class:`~graphnets.search.CellSpace`. It is the default predictor of every space.
 
-:class:`CellOneHotPredictor` is the default for
-:class:`~graphnets.search.CellSpace`: it one-hot encodes the op of every position and
-fits a random forest (scikit-learn). It is an **adapter** standing in until
-:class:`~graphnets.predict.GraphRegressor` reads graphs with categorical ``"op"`` attributes; then
-a ``RegressorPredictor`` can read cell genotypes directly.
+:class:`CellOneHotPredictor` is a fast alternative for cell spaces: a random forest
+(scikit-learn) on the one-hot op of every position. It fits in a fraction of a second where the
+GNN takes seconds, so it suits quick looks and tests; ``docs/search.md`` compares the two.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class RegressorPredictor:
 
 
 class CellOneHotPredictor:
-    """Adapter for cell spaces: a random forest on the one-hot ops of the positions.
+    """For cell spaces: a random forest on the one-hot ops of the positions (fast, not a GNN).
 
     Args:
         space: a :class:`~graphnets.search.CellSpace`.
@@ -124,9 +124,5 @@ class CellOneHotPredictor:
 
 
 def default_predictor(space) -> Predictor:
-    """:class:`CellOneHotPredictor` for a cell space, :class:`RegressorPredictor` otherwise."""
-    from .spaces import CellSpace
-
-    if isinstance(space, CellSpace):
-        return CellOneHotPredictor(space)
+    """A :class:`RegressorPredictor` (the GNN) on ``space``."""
     return RegressorPredictor(space)
