@@ -11,10 +11,20 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 from graphnets._util.files import TMP_PREFIX
 from graphnets.cli import main
 from graphnets.experiment.search import check_settings, search
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # trainings of tiny nets: extra threads only contend on a shared machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_search_folder_holds_history_best_and_evaluations(tmp_path, capsys):

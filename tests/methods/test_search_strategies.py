@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from graphnets.search import (
     CellOneHotPredictor,
@@ -21,6 +22,16 @@ from graphnets.search import (
     default_predictor,
     run,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # GNN fits and trainings of tiny nets: extra threads only contend on a shared machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 SPACE = CellSpace.nas_bench_201()
 SCORE = SyntheticCellScore(SPACE, seed=0)
