@@ -202,3 +202,12 @@ def test_predictor_search_on_cells_with_the_graph_regressor():
     assert isinstance(default_predictor(SPACE), RegressorPredictor)
     predicted = strategy.model.predict([e.genotype for e in result.history[:10]])
     assert predicted.shape == (10,) and np.isfinite(predicted).all()
+
+
+def test_predictor_preset_on_a_budget_below_its_initial_count():
+    # the paper preset starts with 30 random evaluations: a budget of 12 is all random
+    strategy = PredictorSearch.paper(predictor=CellOneHotPredictor(SPACE, trees=5))
+    result = run(SPACE, SCORE, budget=12, strategy=strategy, seed=0, batch_size=4)
+    assert len(result.history) == 12 and strategy.n_initial == 12
+    with pytest.raises(ValueError, match=r"initial must be a count in \[0, 12\], got -1"):
+        run(SPACE, SCORE, budget=12, strategy=PredictorSearch(initial=-1))

@@ -308,8 +308,8 @@ class PredictorSearch(Strategy):
     Args:
         predictor: a :class:`~graphnets.search.Predictor` (default:
             :func:`~graphnets.search.default_predictor` of the space).
-        initial (int or float): random evaluations before the first fit: a count, or a fraction
-            of the budget (default: ``0.2``, at least 4).
+        initial (int or float): random evaluations before the first fit: a count (at most the
+            budget), or a fraction of the budget (default: ``0.2``, at least 4).
         fraction (float): the share of the proposals that is evaluated, in ``(0, 1]``: each round
             ``ceil(n / fraction)`` proposals are ranked for ``n`` evaluations (default: ``0.05``).
         proposals: ``"random"`` (samples of the space), ``"genetic"`` (children of a
@@ -386,8 +386,8 @@ class PredictorSearch(Strategy):
         super().start(space, budget)
         if isinstance(self.initial, float):
             self.n_initial = max(4, amount(self.initial, budget, "initial"))
-        else:
-            self.n_initial = amount(self.initial, budget, "initial")
+        else:  # a count: at most the budget (a preset's 30 on a budget of 20 is all random)
+            self.n_initial = amount(min(self.initial, budget), budget, "initial")
         self.n_initial = max(2, min(self.n_initial, budget))
         self._model = self.predictor if self.predictor is not None else default_predictor(space)
         if isinstance(self.proposals, Strategy):
