@@ -30,7 +30,7 @@ from .core.structure import Structure
 from .io.convert import from_edges, from_igraph, from_networkx, from_torch
 from .kernels import KERNELS, compile_schedule, reference
 from .kernels.cudagraph import CudaGraphed
-from .methods import analysis, predict, prune, rewire, urn
+from .methods import analysis, predict, prune, rewire, search, urn
 from .nn import edits, recurrent
 from .nn.base import BaseGraphNet
 from .nn.graphnet import GraphNet, load
@@ -71,6 +71,7 @@ __all__ = [
     "recurrent",
     "reference",
     "rewire",
+    "search",
     "train",
     "unroll",
     "urn",
@@ -94,6 +95,7 @@ OLD_PATHS = {
     "analysis": "methods.analysis",
     "predict": "methods.predict",
     "compare": "methods.predict.compare",
+    "search": "methods.search",
 }
 for _old, _new in OLD_PATHS.items():
     _sys.modules[f"{__name__}.{_old}"] = globals()[_old] = _importlib.import_module(

@@ -10,6 +10,7 @@ involve two options go through :func:`usage_error`.
 
 Commands:
     experiment    Sample, train, measure and predict random-graph nets; write a report.
+    search        Architecture search (random, genetic, predictor-assisted), resumable.
     demo          Train a Watts–Strogatz random-graph network on the bundled digits data.
     build-kernel  Compile the C++ kernels now (``make setup`` runs it), not on first use.
 """
@@ -415,6 +416,97 @@ def run_build_kernel(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- search ----------------------------------------------------------------------------------
+def _configure_search(parser: argparse.ArgumentParser) -> None:
+    from .experiment.search import DEFAULTS, SPACES
+    from .methods.search import STRATEGIES
+
+    parser.add_argument(
+        "--out",
+        default=os.path.join("results", "search"),
+        metavar="DIR",
+        help="results folder; created, or resumed if it holds this search (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--space",
+        choices=SPACES,
+        default=DEFAULTS["space"],
+        help="nas201: the NAS-Bench-201 cell on a known synthetic score; neurons: neuron-level "
+        "DAGs trained on digits (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=tuple(STRATEGIES),
+        default=DEFAULTS["strategy"],
+        help="(default: %(default)s)",
+    )
+    for name, help_text in (
+        ("budget", "evaluations in all"),
+        ("batch-size", "genotypes proposed and evaluated in parallel per step"),
+        ("epochs", "training epochs per net (space neurons)"),
+        ("max-hidden", "most hidden neurons (space neurons)"),
+        ("max-edges", "most edges (space neurons)"),
+        ("max-depth", "most edges on a path (space neurons)"),
+        ("train-samples", "digits used for training; the next quarter of the set validates"),
+    ):
+        key = name.replace("-", "_")
+        parser.add_argument(
+            f"--{name}",
+            type=positive_int,
+            default=DEFAULTS[key],
+            metavar="N",
+            help=f"{help_text} (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        default=DEFAULTS["seed"],
+        metavar="N",
+        help="search seed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--objective-seed",
+        type=nonnegative_int,
+        default=DEFAULTS["objective_seed"],
+        metavar="N",
+        help="seed of the synthetic score (space nas201) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="parallel evaluations: local processes, or the CPUs of a local Ray runtime",
+    )
+    parser.add_argument("--executor", choices=EXECUTORS, default="local", help="(default: local)")
+    parser.add_argument(
+        "--ray-address", default="", metavar="ADDR", help="Ray cluster to join (default: local)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar (stderr)")
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Run or resume the search; 130 after an interrupt (finished evaluations are kept)."""
+    from .experiment.search import DEFAULTS, search
+
+    settings = {k: getattr(args, k) for k in DEFAULTS}
+    try:
+        search(
+            args.out,
+            settings,
+            executor=args.executor,
+            workers=args.workers,
+            address=args.ray_address,
+            progress=not args.no_progress,
+        )
+    except (ValueError, FolderError) as err:
+        print(f"graphnets search: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 #: The subcommands, in the order ``graphnets --help`` lists them.
 COMMANDS: list[Command] = [
     Command(
@@ -422,6 +514,12 @@ COMMANDS: list[Command] = [
         "sample, train, measure and predict random-graph nets; write a report (the main job)",
         _configure_experiment,
         run_experiment,
+    ),
+    Command(
+        "search",
+        "architecture search (random, genetic, predictor-assisted) into a resumable folder",
+        _configure_search,
+        run_search,
     ),
     Command(
         "demo",
