@@ -43,6 +43,7 @@ import torch
 
 from ..core.activations import REGISTRY
 from ..core.schedule import Schedule
+from .buildlock import wait_or_clear
 from .replay import differentiable_grads
 
 __all__ = [
@@ -216,6 +217,7 @@ def _load():
                 flush=True,
             )
             return None
+        wait_or_clear(folder, "fused C++ kernel")
         try:
             from torch.utils.cpp_extension import load_inline
 

@@ -45,6 +45,7 @@ import torch
 
 from ..core.activations import REGISTRY, parse_activation
 from ..core.structure import Structure
+from .buildlock import wait_or_clear
 
 __all__ = [
     "CELL_MODES",
@@ -170,6 +171,7 @@ def _load() -> Any:
         if shutil.which(cxx) is None:
             _failed = f"no C++ compiler ({cxx!r} is not on PATH)"
             return None
+        wait_or_clear(None if path is None else os.path.dirname(path), "recurrent C++ kernel")
         try:
             from torch.utils.cpp_extension import load_inline
 
