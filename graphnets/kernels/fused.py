@@ -31,19 +31,14 @@ to the level-by-level torch kernels, with one line on stderr saying so; set
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import sys
-import threading
-import warnings
 from typing import Any
 
 import torch
 
 from ..core.activations import REGISTRY
 from ..core.schedule import Schedule
-from .buildlock import wait_or_clear
+from .cppbuild import Extension, compiler_missing
 from .replay import differentiable_grads
 
 __all__ = [
@@ -91,7 +86,18 @@ def cpp_source() -> str:
 
 #: -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per call than the
 #: x86-64 baseline (benchmarks/bench_mlp.py, 99% sparse net). Part of the build's name.
-_CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp"]
+_CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp")
+
+
+#: The fused kernel's build (:class:`graphnets.kernels.cppbuild.Extension`).
+EXTENSION = Extension(
+    "graphnets_fused",
+    cpp_source,
+    cflags=_CFLAGS,
+    ldflags=("-fopenmp",),
+    what="fused C++ kernel",
+    fallback="deep narrow graphs will run on the slower level-by-level torch kernels",
+)
 
 
 def extension_name(torch_version: str | None = None, cpu: str | None = None) -> str:
@@ -108,155 +114,17 @@ def extension_name(torch_version: str | None = None, cpu: str | None = None) -> 
         >>> extension_name() != extension_name(torch_version="2.0.0")
         True
     """
-    torch_version = torch.__version__ if torch_version is None else torch_version
-    cpu = _cpu_id() if cpu is None else cpu
-    key = f"{sys.prefix}|{torch_version}|{cpu}|{' '.join(_CFLAGS)}|{cpp_source()}"
-    digest = hashlib.sha1(key.encode()).hexdigest()
-    return f"graphnets_fused_{digest[:12]}"
-
-
-def _build_directory(name: str) -> str | None:
-    try:
-        from torch.utils.cpp_extension import _get_build_directory
-
-        return _get_build_directory(name, False)
-    except Exception:  # a private helper of torch: if it moves, we cannot tell
-        return None
-
-
-def _cache_directory(name: str) -> str:
-    """Where torch's ``cpp_extension`` builds ``name``, computed as it does (its
-    ``_get_build_directory``) without importing it: that import (setuptools) costs ~0.2-0.4 s,
-    most of a cold first build of a net. A build not found here is looked up the slow way."""
-    root = os.environ.get("TORCH_EXTENSIONS_DIR")
-    if root is None:
-        if sys.platform.startswith("linux"):  # torch._appdirs' rule, without its 14 ms import
-            cache = os.getenv("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
-            base = os.path.realpath(os.path.join(cache, "torch_extensions"))
-        else:
-            from torch import _appdirs
-
-            base = os.path.realpath(_appdirs.user_cache_dir(appname="torch_extensions"))
-        if torch.version.hip is not None:
-            accel = f"rocm{torch.version.hip.replace('.', '')}"
-        elif torch.version.cuda is not None:
-            accel = f"cu{torch.version.cuda.replace('.', '')}"
-        else:
-            accel = "cpu"
-        py = f"py{sys.version_info.major}{sys.version_info.minor}{getattr(sys, 'abiflags', '')}"
-        root = os.path.join(base, f"{py}_{accel}")
-    return os.path.join(root, name)
+    return EXTENSION.name(torch_version, cpu)
 
 
 def built_path() -> str | None:
     """The compiled extension of :func:`extension_name` in torch's cache, or ``None`` if it is
     not built yet."""
-    folder = _build_directory(extension_name())
-    path = None if folder is None else os.path.join(folder, f"{extension_name()}.so")
-    return path if path is not None and os.path.exists(path) else None
+    return EXTENSION.built_path()
 
 
-def compiler_missing() -> str | None:
-    """Why no C++ compiler can be run (``"no C++ compiler ('c++' is not on PATH)"``), or
-    ``None`` if the one torch would use (``$CXX``, else ``c++``) is found."""
-    cxx = os.environ.get("CXX", "c++")
-    if shutil.which(cxx) is None:
-        return f"no C++ compiler ({cxx!r} is not on PATH)"
-    return None
-
-
-_lock = threading.Lock()
-_module = None
-_failed: str | None = None
-
-
-def _import_built(name: str, path: str):
-    """The extension compiled at ``path``, imported without asking a compiler or ninja (its
-    name says it was built for this environment, torch, CPU, source and flags)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _load():
-    global _module, _failed
-    with _lock:
-        if _module is not None or _failed is not None:
-            return _module
-        if os.environ.get("GRAPHNETS_NO_CPP", "") not in ("", "0"):
-            _failed = "disabled by GRAPHNETS_NO_CPP"
-            return None
-        name = extension_name()
-        quick = os.path.join(_cache_directory(name), f"{name}.so")
-        if os.path.exists(quick):
-            try:
-                _module = _import_built(name, quick)
-                return _module
-            except Exception:  # a damaged file (a build killed mid-link): build it again
-                pass
-        folder = _build_directory(name)
-        path = None if folder is None else os.path.join(folder, f"{name}.so")
-        if path is not None and path != quick and os.path.exists(path):
-            try:
-                _module = _import_built(name, path)
-                return _module
-            except Exception:
-                pass
-        missing = compiler_missing()
-        if missing is not None:
-            _failed = missing
-            print(
-                f"graphnets: {missing}: using the pure-torch kernels; install g++ (or set CXX) "
-                "for the faster fused C++ kernel",
-                file=sys.stderr,
-                flush=True,
-            )
-            return None
-        wait_or_clear(folder, "fused C++ kernel")
-        try:
-            from torch.utils.cpp_extension import load_inline
-
-            where = os.path.dirname(folder) if folder is not None else "torch's extension cache"
-            print(
-                "graphnets: compiling the fused C++ kernel, once for this machine, torch and "
-                f"environment (about 20-60 s; cached in {where}) ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            _module = load_inline(
-                name=name,
-                cpp_sources=cpp_source(),
-                extra_cflags=_CFLAGS,
-                extra_ldflags=["-fopenmp"],
-                verbose=False,
-            )
-        except Exception as err:  # no headers, a broken compiler, ...: fall back to torch
-            last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
-            _failed = f"{type(err).__name__}: {last}"
-            warnings.warn(
-                f"graphnets: the fused C++ kernel could not be built ({_failed}); deep narrow "
-                "graphs will run on the slower level-by-level torch kernels",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return _module
-
-
-def _cpu_id() -> str:
-    """What identifies this CPU's instruction set: model name and flags (Linux), else platform."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags"))]
-        return "".join(sorted(set(lines)))
-    except OSError:
-        return f"{platform.machine()}|{platform.processor()}"
+def _load() -> Any:
+    return EXTENSION.load()
 
 
 def available() -> bool:
@@ -273,7 +141,7 @@ def extension() -> Any:
 def why_unavailable() -> str | None:
     """Why the kernel is unavailable, or ``None`` if it is available."""
     _load()
-    return _failed
+    return EXTENSION.failed
 
 
 _ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params", "dead")
@@ -283,7 +151,7 @@ def _built() -> Any:
     """The compiled extension (``RuntimeError`` if it could not be built)."""
     module = _load()
     if module is None:
-        raise RuntimeError(f"the fused C++ kernel is unavailable: {_failed}")
+        raise RuntimeError(f"the fused C++ kernel is unavailable: {EXTENSION.failed}")
     return module
 
 

@@ -32,12 +32,7 @@ extension folder, on first use (``graphnets build-kernel`` does not build it yet
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import sys
-import threading
-import warnings
 from typing import Any
 
 import numpy as np
@@ -45,7 +40,7 @@ import torch
 
 from ..core.activations import REGISTRY, parse_activation
 from ..core.structure import Structure
-from .buildlock import wait_or_clear
+from .cppbuild import Extension
 
 __all__ = [
     "CELL_MODES",
@@ -68,8 +63,6 @@ _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recurrent.cp
 #: -fno-finite-math-only keeps NaN and inf semantics but undefines __FAST_MATH__, which glibc's
 #: headers need to offer the vectorised exp and tanh of libmvec: defined again by hand.
 _CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-D__FAST_MATH__")
-#: Tuples: torch's load_inline appends to the lists it is given, which changed the name
-#: (a hash of the flags) of a kernel just built.
 _LDFLAGS = ("-lmvec",)
 
 
@@ -99,15 +92,15 @@ def _source() -> str:
     return source
 
 
-def _cpu_id() -> str:
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f if ln.startswith(("model name", "flags"))]
-        return "".join(sorted(set(lines)))
-    except OSError:
-        return f"{platform.machine()}|{platform.processor()}"
+#: The recurrent kernel's build (:class:`graphnets.kernels.cppbuild.Extension`).
+EXTENSION = Extension(
+    "graphnets_cells",
+    _source,
+    cflags=_CFLAGS,
+    ldflags=_LDFLAGS,
+    what="recurrent C++ kernel",
+    fallback="cells and net.run use the slower torch path",
+)
 
 
 def extension_name() -> str:
@@ -117,87 +110,17 @@ def extension_name() -> str:
         >>> extension_name().startswith("graphnets_cells_")
         True
     """
-    flags = " ".join((*_CFLAGS, *_LDFLAGS))
-    key = f"{sys.prefix}|{torch.__version__}|{_cpu_id()}|{flags}|{_source()}"
-    return f"graphnets_cells_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-
-
-def _path(name: str) -> str | None:
-    """Where the build called ``name`` is or will be (``None`` if torch cannot say)."""
-    try:
-        from torch.utils.cpp_extension import _get_build_directory
-
-        folder: str | None = _get_build_directory(name, False)
-    except Exception:  # a private helper of torch: if it moves, build through load_inline
-        folder = None
-    return None if folder is None else os.path.join(folder, f"{name}.so")
+    return EXTENSION.name()
 
 
 def built_path() -> str | None:
     """The file of this environment's build if it exists, without building or loading it
     (``graphnets build-kernel`` reports it)."""
-    path = _path(extension_name())
-    return path if path is not None and os.path.exists(path) else None
-
-
-_lock = threading.Lock()
-_module: Any = None
-_failed: str | None = None
+    return EXTENSION.built_path()
 
 
 def _load() -> Any:
-    global _module, _failed
-    with _lock:
-        if _module is not None or _failed is not None:
-            return _module
-        if os.environ.get("GRAPHNETS_NO_CPP", "") not in ("", "0"):
-            _failed = "disabled by GRAPHNETS_NO_CPP"
-            return None
-        name = extension_name()
-        path = _path(name)
-        if path is not None and os.path.exists(path):
-            try:
-                import importlib.util
-
-                spec = importlib.util.spec_from_file_location(name, path)
-                if spec is not None and spec.loader is not None:
-                    module = importlib.util.module_from_spec(spec)
-                    spec.loader.exec_module(module)
-                    _module = module
-                    return _module
-            except Exception:  # a damaged file (a build killed mid-link): build it again
-                pass
-        cxx = os.environ.get("CXX", "c++")
-        if shutil.which(cxx) is None:
-            _failed = f"no C++ compiler ({cxx!r} is not on PATH)"
-            return None
-        wait_or_clear(None if path is None else os.path.dirname(path), "recurrent C++ kernel")
-        try:
-            from torch.utils.cpp_extension import load_inline
-
-            print(
-                "graphnets: compiling the recurrent cell C++ kernel, once for this machine, "
-                "torch and environment (about 20-60 s) ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            _module = load_inline(
-                name=name,
-                cpp_sources=_source(),
-                extra_cflags=list(_CFLAGS),
-                extra_ldflags=list(_LDFLAGS),
-                verbose=False,
-            )
-        except Exception as err:  # no headers, a broken compiler, ...: cells stay on torch ops
-            last = str(err).strip().splitlines()[-1] if str(err).strip() else ""
-            _failed = f"{type(err).__name__}: {last}"
-            warnings.warn(
-                f"graphnets: the recurrent cell C++ kernel could not be built ({_failed}); "
-                "multi-level cells run on the slower torch path",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return _module
+    return EXTENSION.load()
 
 
 def available() -> bool:
@@ -208,7 +131,7 @@ def available() -> bool:
 def why_unavailable() -> str | None:
     """Why the kernel is unavailable, or ``None`` if it is available."""
     _load()
-    return _failed
+    return EXTENSION.failed
 
 
 def _replay(
@@ -405,7 +328,7 @@ def place_matrices(
     where no edge is, for torch's own layer to run on; ``plan`` as for
     :func:`run_cell` (its first seven tensors)."""
     if _load() is None:
-        raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {_failed}")
+        raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {EXTENSION.failed}")
     code = CELL_MODES.index(mode)
     return _Place.apply(code, num_inputs, weight, recurrent_weight, bias, recurrent_bias, plan)
 
@@ -453,7 +376,7 @@ def run_cell(
         RuntimeError: the kernel is unavailable (see :func:`why_unavailable`).
     """
     if _load() is None:
-        raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {_failed}")
+        raise RuntimeError(f"the recurrent cell C++ kernel is unavailable: {EXTENSION.failed}")
     code = CELL_MODES.index(mode)
     c_in = c0 if c0 is not None else h0.new_zeros(0)
     out, h_n, c_n = _CellRun.apply(

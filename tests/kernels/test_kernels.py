@@ -527,15 +527,16 @@ def test_kernels_fused_batch_split_between_threads(threads):
     _assert_matches(got, reference(net, x, gy), torch.float64)
 
 
-def test_kernels_fused_cache_directory_is_torchs(monkeypatch, tmp_path):
+def test_kernels_cpp_cache_directory_is_torchs(monkeypatch, tmp_path):
     # The fused kernel is loaded from the folder torch's cpp_extension builds it in, computed
     # without importing cpp_extension: both must name the same folder.
     from torch.utils.cpp_extension import _get_build_directory
 
-    from graphnets.kernels import fused
+    from graphnets.kernels import fused, recurrent
+    from graphnets.kernels.cppbuild import cache_directory
 
-    name = fused.extension_name()
-    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
-    assert fused._cache_directory(name) == _get_build_directory(name, False)
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
-    assert fused._cache_directory(name) == _get_build_directory(name, False)
+    for name in (fused.extension_name(), recurrent.extension_name()):
+        monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+        assert cache_directory(name) == _get_build_directory(name, False)
+        monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+        assert cache_directory(name) == _get_build_directory(name, False)
