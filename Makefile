@@ -1,9 +1,10 @@
 # Two commands on a fresh clone: `make experiment` (the main job) and `make test` (the test
 # suite). Both create .venv first: torch==2.13.0 is installed before anything else, so no
 # dependency can pull another torch. The `ray` extra is installed so that the test suite runs
-# the Ray executor's test too, the `docs` extra for `make docs`. Setup ends by compiling the
-# fused C++ kernel (once, 20-60 s, with a progress line), so the first run does not stop for it;
-# without a compiler it says so in one line and graphnets uses its torch kernels.
+# the Ray executor's test too, the `docs` extra for `make docs`, the `mnist` extra for the
+# MNIST-5k tests. Setup ends by compiling the C++ kernels (fused and recurrent; once, 20-60 s
+# each, with a progress line), so the first run does not stop for them; without a compiler it
+# says so in one line and graphnets uses its torch kernels.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
