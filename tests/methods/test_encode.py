@@ -231,3 +231,29 @@ def test_regressor_ignores_node_labels_and_order(conv):
         h.add_edges_from((f"v{order[a]}", f"v{order[b]}") for a, b in g.edges)
         shuffled.append(h)
     torch.testing.assert_close(model.predict(shuffled), model.predict(graphs))
+
+
+def test_regressor_auto_conv_follows_the_kind_of_graph(tmp_path):
+    # conv="auto" (the default): GIN then a DAG sweep pair for GraphNets, the DAG encoder alone
+    # for cells (networkx / PyG); an explicit conv is kept whatever the graphs.
+    from graphnets.methods.predict.regressor import AUTO_CONV
+
+    cells = [nx.DiGraph([(0, 1, {"op": op}), (1, 2, {"op": "skip"})]) for op in "abcab"]
+    y = [0.0, 1.0, 2.0, 0.5, 1.5]
+    model = GraphRegressor(hidden=8, layers=1, seed=0)
+    assert (model.conv_setting, model.conv) == ("auto", "gin+dag")
+    model.fit(cells, y, epochs=2, val_fraction=0, seed=0)
+    assert model.conv == AUTO_CONV["networkx"] == "dag"
+    assert all(m.dag is not None and len(m.convs) == 0 for m in model.members)
+    assert "conv=dag" in repr(model)
+    model.save(tmp_path / "m.pt")  # the resolved conv travels with the file
+    loaded = GraphRegressor.load(tmp_path / "m.pt")
+    assert loaded.conv == "dag" and torch.equal(loaded.predict(cells), model.predict(cells))
+    nets = [graphnets.priors.erdos_renyi(4, 2, 8, p, seed=0) for p in (0.2, 0.4, 0.6)]
+    model = GraphRegressor(hidden=8, layers=1, seed=0).fit(
+        nets, [1.0, 2.0, 3.0], epochs=2, val_fraction=0, seed=0
+    )
+    assert model.conv == "gin+dag"
+    model = GraphRegressor(hidden=8, layers=1, conv="gin", seed=0)
+    model.fit(cells, y, epochs=2, val_fraction=0, seed=0)
+    assert model.conv == "gin"

@@ -259,7 +259,9 @@ def test_regressor_val_fraction_zero_runs_all_epochs(data):
 def test_regressor_errors(data):
     nets, y, _, _ = data
     few = nets[:5]
-    with pytest.raises(ValueError, match="unknown conv 'gcn'; expected one of gin, sage, gat, dag"):
+    with pytest.raises(
+        ValueError, match="unknown conv 'gcn'; expected one of auto, gin, sage, gat, dag, gin\\+dag"
+    ):
         GraphRegressor(conv="gcn")
     with pytest.raises(ValueError, match="unknown pool 'max'; expected one of meanmax, add"):
         GraphRegressor(pool="max")
