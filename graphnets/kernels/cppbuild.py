@@ -18,14 +18,42 @@ import shutil
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
+from ..core.activations import REGISTRY, Row
 from .buildlock import wait_or_clear
 
-__all__ = ["Extension", "cpu_id", "cache_directory", "build_directory", "compiler_missing"]
+__all__ = [
+    "Extension",
+    "SCALAR_CASES",
+    "activation_source",
+    "cpu_id",
+    "cache_directory",
+    "build_directory",
+    "compiler_missing",
+]
+
+#: The ``case`` lines both kernels take from the registry: an activation and its derivative at
+#: one value (``// @ACT_FORWARD@``, ``// @ACT_GRAD@``).
+SCALAR_CASES: dict[str, Callable[[int, Row], str | None]] = {
+    "ACT_FORWARD": lambda code, row: f"    case {code}: {{ {row.cpp_forward.strip()} }}",
+    "ACT_GRAD": lambda code, row: f"    case {code}: {{ {row.cpp_grad.strip()} }}",
+}
+
+
+def activation_source(path: str, cases: Mapping[str, Callable[[int, Row], str | None]]) -> str:
+    """The C++ file at ``path`` with each ``// @MARK@`` line replaced by one line per row of the
+    activation registry, ``cases[MARK](code, row)`` (rows that give ``None`` left out): adding
+    an activation to the registry adds it to every kernel."""
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    for mark, case in cases.items():
+        lines = [line for code, row in enumerate(REGISTRY) if (line := case(code, row))]
+        source = source.replace(f"// @{mark}@", "\n".join(lines))
+    return source
 
 
 def cpu_id() -> str:

@@ -36,9 +36,8 @@ from typing import Any
 
 import torch
 
-from ..core.activations import REGISTRY
 from ..core.schedule import Schedule
-from .cppbuild import Extension, compiler_missing
+from .cppbuild import SCALAR_CASES, Extension, activation_source, compiler_missing
 from .replay import differentiable_grads
 
 __all__ = [
@@ -58,30 +57,24 @@ _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fused.cpp")
 
 def cpp_source() -> str:
     """The C++ source: ``fused.cpp`` with its activation cases generated from the registry."""
-    with open(_SOURCE, encoding="utf-8") as f:
-        source = f.read()
-    fwd, grad, rows_fwd, rows_grad = [], [], [], []
-    for code, row in enumerate(REGISTRY):
-        fwd.append(f"    case {code}: {{ {row.cpp_forward.strip()} }}")
-        grad.append(f"    case {code}: {{ {row.cpp_grad.strip()} }}")
-        if row.cpp_rows_forward:
-            rows_fwd.append(
+    return activation_source(
+        _SOURCE,
+        {
+            **SCALAR_CASES,
+            "ACT_ROWS_FORWARD": lambda code, row: (
                 f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
                 f"{row.cpp_rows_forward} }} break;"
-            )
-        if row.cpp_rows_grad:
-            rows_grad.append(
+                if row.cpp_rows_forward
+                else None
+            ),
+            "ACT_ROWS_GRAD": lambda code, row: (
                 f"    case {code}: for (int64_t k = 0; k < len; ++k) {{ "
                 f"{row.cpp_rows_grad} }} break;"
-            )
-    for mark, lines in (
-        ("ACT_FORWARD", fwd),
-        ("ACT_GRAD", grad),
-        ("ACT_ROWS_FORWARD", rows_fwd),
-        ("ACT_ROWS_GRAD", rows_grad),
-    ):
-        source = source.replace(f"// @{mark}@", "\n".join(lines))
-    return source
+                if row.cpp_rows_grad
+                else None
+            ),
+        },
+    )
 
 
 #: -march=native: AVX2/AVX-512 for the batch loops, measured 1.5x faster per call than the

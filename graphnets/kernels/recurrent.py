@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core.activations import REGISTRY, parse_activation
+from ..core.activations import parse_activation
 from ..core.structure import Structure
-from .cppbuild import Extension
+from .cppbuild import SCALAR_CASES, Extension, activation_source
 
 __all__ = [
     "CELL_MODES",
@@ -68,28 +68,20 @@ _LDFLAGS = ("-lmvec",)
 
 def _source() -> str:
     """``recurrent.cpp`` with its activation cases generated from the registry."""
-    with open(_SOURCE, encoding="utf-8") as f:
-        source = f.read()
-    fwd, grad, rows, grad_rows = [], [], [], []
-    for code, row in enumerate(REGISTRY):
-        fwd.append(f"    case {code}: {{ {row.cpp_forward.strip()} }}")
-        grad.append(f"    case {code}: {{ {row.cpp_grad.strip()} }}")
-        rows.append(
-            f"    case {code}: for (int64_t k = 0; k < n; ++k) "
-            f"a[k] = act_fwd<T>({code}, z[k], p0, p1); break;"
-        )
-        grad_rows.append(
-            f"    case {code}: for (int64_t k = 0; k < n; ++k) "
-            f"g[k] *= act_grad<T>({code}, z[k], a[k], p0, p1); break;"
-        )
-    for mark, lines in (
-        ("ACT_FORWARD", fwd),
-        ("ACT_GRAD", grad),
-        ("ACT_ROWS", rows),
-        ("ACT_GRAD_ROWS", grad_rows),
-    ):
-        source = source.replace(f"// @{mark}@", "\n".join(lines))
-    return source
+    return activation_source(
+        _SOURCE,
+        {
+            **SCALAR_CASES,
+            "ACT_ROWS": lambda code, _: (
+                f"    case {code}: for (int64_t k = 0; k < n; ++k) "
+                f"a[k] = act_fwd<T>({code}, z[k], p0, p1); break;"
+            ),
+            "ACT_GRAD_ROWS": lambda code, _: (
+                f"    case {code}: for (int64_t k = 0; k < n; ++k) "
+                f"g[k] *= act_grad<T>({code}, z[k], a[k], p0, p1); break;"
+            ),
+        },
+    )
 
 
 #: The recurrent kernel's build (:class:`graphnets.kernels.cppbuild.Extension`).
