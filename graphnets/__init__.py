@@ -95,12 +95,16 @@ OLD_PATHS = {
     "analysis": "methods.analysis",
     "predict": "methods.predict",
     "compare": "methods.predict.compare",
+}
+#: The methods added since, under short public paths: ``from graphnets.rewire import RigL``,
+#: ``import graphnets.urn``, ``from graphnets.search import CellSpace``.
+SHORT_PATHS = {
+    "rewire": "methods.rewire",
+    "urn": "methods.urn",
     "search": "methods.search",
 }
-for _old, _new in OLD_PATHS.items():
+for _old, _new in {**OLD_PATHS, **SHORT_PATHS}.items():
     _sys.modules[f"{__name__}.{_old}"] = globals()[_old] = _importlib.import_module(
         f"{__name__}.{_new}"
     )
 del _old, _new
-# the URN (``004_…``) as ``graphnets.urn``, so that ``from graphnets.urn import URN`` works too
-_sys.modules[f"{__name__}.urn"] = urn

@@ -125,8 +125,13 @@ def test_architecture_core_has_no_torch_modules():
                 assert not any("Module" in b for b in bases), f"{name}.{node.name}: {bases}"
 
 
-@pytest.mark.parametrize("old, new", sorted(graphnets.OLD_PATHS.items()))
-def test_architecture_old_module_paths_still_import(old, new):
+@pytest.mark.parametrize(
+    "old, new", sorted({**graphnets.OLD_PATHS, **graphnets.SHORT_PATHS}.items())
+)
+def test_architecture_old_and_short_module_paths_import(old, new):
+    # graphnets 0.1's flat paths, and the short paths of the newer methods (graphnets.rewire,
+    # graphnets.urn, graphnets.search): `import graphnets.rewire` must work, not only the
+    # attribute
     import importlib
 
     assert importlib.import_module(f"graphnets.{old}") is importlib.import_module(
