@@ -208,6 +208,32 @@ def _flat_index(
     return gate + (rows * n_cols + cols).view(1, -1)
 
 
+class _EditGuard(torch.autograd.Function):
+    """Identity on a cell's parameters whose backward refuses a graph from before an edit.
+
+    An edit swaps a parameter's data for data of another shape (``replace_data``); a ``loss``
+    computed before it would otherwise backpropagate gradients of the old shape into the new
+    parameter, silently (a ``.grad`` of ``[E_old, G]`` on a ``[E_new, G]`` weight).
+    """
+
+    @staticmethod
+    def forward(ctx, cell, *params):  # type: ignore[override]
+        ctx.cell, ctx.edits = cell, cell._edits
+        # copies, not views: the edit's in-place swap of a view's base is torch's own error
+        # (raised before this backward could say what happened); the parameters are small
+        return tuple(p.clone() for p in params)
+
+    @staticmethod
+    def backward(ctx, *grads):  # type: ignore[override]
+        if ctx.cell._edits != ctx.edits:
+            raise RuntimeError(
+                f"this graph was computed before the cell was edited ({ctx.cell._edits - ctx.edits}"
+                " edit(s) since, remove_edges or magnitude_prune): its "
+                "gradients have the old edge count; compute the loss again after the edit"
+            )
+        return (None, *grads)
+
+
 class _Plan(NamedTuple):
     levels: torch.Tensor  # [H] level of every hidden node
     bounds: list[tuple[int, int]]  # per level, its slice of the level-sorted hidden nodes
@@ -395,6 +421,10 @@ class GraphRNN(nn.Module):
             plan = _plan(structure, self.num_inputs, self.num_hidden, self.num_gates)
         dev = self.weight.device
         ff = structure.delay == 0
+        before = getattr(self, "structure", None)
+        if before is None or before.num_edges != structure.num_edges:
+            # the edit guard's generation: parameters change shape, old graphs must not backward
+            self._edits = getattr(self, "_edits", -1) + 1
         self.structure = structure
         self.edge_index = structure.edge_index[:, ff].to(dev)
         self.recurrent_edge_index = structure.edge_index[:, ~ff].to(dev)
@@ -449,17 +479,25 @@ class GraphRNN(nn.Module):
 
     # -- dense matrices --------------------------------------------------------------------
 
-    def _matrices(self) -> tuple[torch.Tensor, ...]:
+    def _params(self) -> tuple[torch.Tensor, ...]:
+        """The four parameters as a forward uses them: through :class:`_EditGuard` while
+        autograd records, so that a graph from before an edit refuses to backpropagate."""
+        params = (self.weight, self.recurrent_weight, self.bias, self.recurrent_bias)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            return _EditGuard.apply(self, *params)
+        return params
+
+    def _matrices(self, params: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         """Differentiable torch-layout matrices in level-sorted node order."""
         G, H, n_in = self.num_gates, self.num_hidden, self.num_inputs
-        w_ih = _dense(self.weight[self._in_ids], self._in_flat, (G, H, n_in))
-        w_hh = _dense(self.recurrent_weight, self._rec_flat, (G, H, H))
+        weight, recurrent_weight, b_ih, b_hh = params
+        w_ih = _dense(weight[self._in_ids], self._in_flat, (G, H, n_in))
+        w_hh = _dense(recurrent_weight, self._rec_flat, (G, H, H))
         w_skip = (
-            _dense(self.weight[self._skip_ids], self._skip_flat, (G, H, H))
+            _dense(weight[self._skip_ids], self._skip_flat, (G, H, H))
             if self._skip_ids.numel()
             else None
         )
-        b_ih, b_hh = self.bias, self.recurrent_bias
         if not self._identity:
             b_ih, b_hh = b_ih[self._order], b_hh[self._order]
         return w_ih, w_hh, w_skip, b_ih.t().reshape(-1), b_hh.t().reshape(-1)
@@ -541,23 +579,21 @@ class GraphRNN(nn.Module):
             x = x.transpose(0, 1)
         T, B, _ = x.shape
         state = self._check_state(state, B, x)
+        params = self._params()
         if self._use_kernel(x):
-            out, last = self._compiled(x, state)
+            out, last = self._compiled(x, state, params)
         else:
             if not self._skip_ids.numel() and self._placeable(x):
                 # one level on the CPU: the matrices in one C++ call, then torch's own layer
                 w_ih, w_hh, b_ih, b_hh = cell_kernel.place_matrices(
                     self.mode,
                     self.num_inputs,
-                    self.weight,
-                    self.recurrent_weight,
-                    self.bias,
-                    self.recurrent_bias,
+                    *params,
                     [getattr(self, "_" + name) for name in cell_kernel.PLAN],
                 )
                 w_skip = None
             else:
-                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices()
+                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices(params)
             if w_skip is None:
                 out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
             else:
@@ -602,15 +638,12 @@ class GraphRNN(nn.Module):
         edge: per edge when its h2h edges are under :data:`SPARSE_RECURRENT` of ``H²``."""
         return self.num_edges["h2h"] > SPARSE_RECURRENT * self.num_hidden**2
 
-    def _compiled(self, x, state):
+    def _compiled(self, x, state, params):
         """All steps and levels in one call of the C++ kernel, from the parameters."""
         out, h_n, c_n = cell_kernel.run_cell(
             self.mode,
             x,
-            self.weight,
-            self.recurrent_weight,
-            self.bias,
-            self.recurrent_bias,
+            *params,
             state[0],
             state[1] if self.mode == "lstm" else None,
             [getattr(self, "_" + name) for name in cell_kernel.PLAN],
@@ -690,7 +723,9 @@ class GraphRNN(nn.Module):
         edge buffers, levels and index plan follow it. Parameters are swapped
         with ``graphnets._util.params.replace_data`` (the Parameter objects stay, so an
         optimizer holding them keeps working, and a backward works after the edit even while
-        a graph from before it is alive); pass the ``optimizer`` to carry its per-edge state
+        a graph from before it is alive; that old graph's own backward raises a
+        ``RuntimeError`` saying so, as its gradients have the old edge count); pass the
+        ``optimizer`` to carry its per-edge state
         (momentum, Adam moments) over for the surviving edges. A ``.grad`` is sliced along.
 
         Args:

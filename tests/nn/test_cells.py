@@ -461,6 +461,26 @@ def test_cells_edit_while_an_old_loss_is_alive(mode, edit, device):
     del loss  # alive until here: through the edit, the new backward and the step
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kernel", ["auto", "torch", "skips"])
+def test_cells_old_graph_refuses_backward_after_an_edit(mode, kernel):
+    # a loss from before an edit used to backpropagate gradients of the old edge count into
+    # the edited parameter, silently: a [12, G] .grad on a [10, G] weight
+    cell = _dag_cell(mode) if kernel == "skips" else cells.complete(mode, 3, 4, seed=0)
+    if kernel != "skips":
+        cell.kernel = kernel
+    x = _x(n_in=cell.num_inputs).to(cell.weight.dtype)
+    old = cell(x)[0].square().sum()
+    cell.remove_edges("i2h", [0])
+    with pytest.raises(RuntimeError, match=r"computed before the cell was edited \(1 edit"):
+        old.backward()
+    assert cell.weight.grad is None and cell.recurrent_weight.grad is None
+    # a loss computed after the edit backpropagates, with gradients of the new shapes
+    cell(x)[0].square().sum().backward()
+    assert cell.weight.grad.shape == cell.weight.shape
+    assert cell.recurrent_weight.grad.shape == cell.recurrent_weight.shape
+
+
 def test_cells_remove_skip_edge_rebuilds_levels():
     cell = _dag_cell("rnn_tanh")
     last = int((cell.edge_index[0] >= 3).nonzero()[-1])  # (0 -> 6) hidden, the last skip edge
