@@ -286,10 +286,14 @@ class _Place(torch.autograd.Function):
         plan: list[torch.Tensor],
     ) -> tuple[torch.Tensor, ...]:
         ctx.code, ctx.plan, ctx.num_edges = code, plan, weight.shape[0]
+        # saved only for torch's version check: a graph from before an edit of the weights
+        # (which swaps their data) is refused on backward instead of returning old-shaped grads
+        ctx.save_for_backward(weight, rweight)
         return tuple(_load().place(code, n_in, weight, rweight, bias, rbias, plan))
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor):
+        ctx.saved_tensors  # noqa: B018 (the version check)
         if torch.is_grad_enabled():  # create_graph=True: the same gathers in torch ops
             dw_ih, dw_hh, db_ih, db_hh = grads
             in_ids, in_flat, rec_flat = ctx.plan[:3]

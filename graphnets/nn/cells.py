@@ -212,8 +212,10 @@ class _EditGuard(torch.autograd.Function):
     """Identity on a cell's parameters whose backward refuses a graph from before an edit.
 
     An edit swaps a parameter's data for data of another shape (``replace_data``); a ``loss``
-    computed before it would otherwise backpropagate gradients of the old shape into the new
-    parameter, silently (a ``.grad`` of ``[E_old, G]`` on a ``[E_new, G]`` weight).
+    computed before it on the torch path would otherwise backpropagate gradients of the old
+    shape into the new parameter, silently (a ``.grad`` of ``[E_old, G]`` on a ``[E_new, G]``
+    weight). The C++ paths save the weights in their autograd Functions instead, so torch's
+    own version check refuses such a graph at no cost per step.
     """
 
     @staticmethod
@@ -479,9 +481,9 @@ class GraphRNN(nn.Module):
 
     # -- dense matrices --------------------------------------------------------------------
 
-    def _params(self) -> tuple[torch.Tensor, ...]:
-        """The four parameters as a forward uses them: through :class:`_EditGuard` while
-        autograd records, so that a graph from before an edit refuses to backpropagate."""
+    def _guarded(self) -> tuple[torch.Tensor, ...]:
+        """The four parameters through :class:`_EditGuard` while autograd records, for the
+        torch path, whose indexing saves no weight that torch's version check could see."""
         params = (self.weight, self.recurrent_weight, self.bias, self.recurrent_bias)
         if torch.is_grad_enabled() and any(p.requires_grad for p in params):
             return _EditGuard.apply(self, *params)
@@ -579,8 +581,10 @@ class GraphRNN(nn.Module):
             x = x.transpose(0, 1)
         T, B, _ = x.shape
         state = self._check_state(state, B, x)
-        params = self._params()
+        params = (self.weight, self.recurrent_weight, self.bias, self.recurrent_bias)
         if self._use_kernel(x):
+            # the kernel's autograd Functions save the weights: a graph from before an edit
+            # fails torch's version check on backward (as a GraphNet's does)
             out, last = self._compiled(x, state, params)
         else:
             if not self._skip_ids.numel() and self._placeable(x):
@@ -593,7 +597,7 @@ class GraphRNN(nn.Module):
                 )
                 w_skip = None
             else:
-                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices(params)
+                w_ih, w_hh, w_skip, b_ih, b_hh = self._matrices(self._guarded())
             if w_skip is None:
                 out, last = self._fused(x, state, w_ih, w_hh, b_ih, b_hh)
             else:
@@ -724,7 +728,7 @@ class GraphRNN(nn.Module):
         with ``graphnets._util.params.replace_data`` (the Parameter objects stay, so an
         optimizer holding them keeps working, and a backward works after the edit even while
         a graph from before it is alive; that old graph's own backward raises a
-        ``RuntimeError`` saying so, as its gradients have the old edge count); pass the
+        ``RuntimeError``, as its gradients have the old edge count); pass the
         ``optimizer`` to carry its per-edge state
         (momentum, Adam moments) over for the surviving edges. A ``.grad`` is sliced along.
 
