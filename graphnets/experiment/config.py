@@ -194,10 +194,14 @@ TARGETS = ("test_acc", "train_acc", "loss")
 #: seeds (the split, the cross-validation folds) are 32-bit; drawing and storing a net costs
 #: time and disk per net; a net of 10,000 hidden nodes already takes seconds per epoch and
 #: megabytes of disk, and one of 10**7 would not fit in memory.
+#: A million epochs of the smallest net is days; a thousand worker processes is more than any
+#: one machine runs (Ray clusters included, per run: use several runs).
 MAX_SEED = 2**32 - 1
 MAX_GRAPHS = 100_000
 MAX_HIDDEN = 10_000
 MAX_REPEATS = 100
+MAX_EPOCHS = 100_000
+MAX_WORKERS = 1_000
 
 #: The schema: section -> key -> checker (a dict nests a table). Mirrors ``default.toml``.
 SCHEMA: dict = {
@@ -218,7 +222,7 @@ SCHEMA: dict = {
         },
     },
     "train": {
-        "epochs": _int(1),
+        "epochs": _int(1, MAX_EPOCHS),
         "batch_size": _int(1),
         "lr": _real(0.0, open_lo=True),
         "repeats": _int(1, MAX_REPEATS),
@@ -230,11 +234,15 @@ SCHEMA: dict = {
         "cv_seeds": _seeds,
         "predictors": None,
         "top_k": _top_k,
-        "gnn_epochs": _int(1),
+        "gnn_epochs": _int(1, MAX_EPOCHS),
         "gnn_patience": _int(1),
     },
     "report": {"top_properties": _int(1)},
-    "run": {"workers": _int(1), "executor": _choice("local", "ray"), "ray_address": _string},
+    "run": {
+        "workers": _int(1, MAX_WORKERS),
+        "executor": _choice("local", "ray"),
+        "ray_address": _string,
+    },
 }
 
 _LAZY = {("measure", "properties"): _properties, ("predict", "predictors"): _predictors}
@@ -287,7 +295,7 @@ def validate(config: Mapping) -> dict:
         >>> validate(c)
         Traceback (most recent call last):
         ...
-        graphnets.experiment.config.ConfigError: train.epochs: expected an int >= 1, got 0
+        graphnets.experiment.config.ConfigError: train.epochs: expected an int in [1, 100000], got 0
     """
     c = _walk(config, SCHEMA, "")
     lo = c["sample"]["hidden"][0]

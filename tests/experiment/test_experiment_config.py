@@ -34,8 +34,23 @@ def test_config_default_is_valid():
         ({"colour": "red"}, r"^colour: unknown key; expected one of seed, data, sample"),
         ({"sample": {"priors": {"sw": {"k": [2]}}}}, r"^sample\.priors\.sw: unknown key"),
         ({"train": {"lr": "fast"}}, r"^train\.lr: expected a number > 0\.0, got 'fast'$"),
-        ({"train": {"epochs": 2.5}}, r"^train\.epochs: expected an int >= 1, got 2\.5$"),
-        ({"train": {"epochs": True}}, r"^train\.epochs: expected an int >= 1, got True$"),
+        (
+            {"train": {"epochs": 2.5}},
+            r"^train\.epochs: expected an int in \[1, 100000\], got 2\.5$",
+        ),
+        (
+            {"train": {"epochs": True}},
+            r"^train\.epochs: expected an int in \[1, 100000\], got True$",
+        ),
+        (
+            {"train": {"epochs": 10**9}},
+            r"^train\.epochs: expected an int in \[1, 100000\], got 1000000000$",
+        ),
+        (
+            {"predict": {"gnn_epochs": 10**6}},
+            r"^predict\.gnn_epochs: expected an int in \[1, 100000\]",
+        ),
+        ({"run": {"workers": 10**4}}, r"^run\.workers: expected an int in \[1, 1000\], got 10000$"),
         (
             {"sample": {"priors": {"ws": {"k": [3]}}}},
             r"^sample\.priors\.ws\.k: expected a non-empty list of even ints >= 2, got \[3\]$",
