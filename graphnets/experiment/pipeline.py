@@ -174,7 +174,7 @@ def results_table(
             if types and os.path.exists(store.path("properties.parquet")):
                 props = pd.read_parquet(store.path("properties.parquet"))
             else:
-                props = pd.read_csv(store.path("properties.csv"), index_col="id")
+                props = store.read_csv("properties.csv", written_by="measure", index_col="id")
             table = table.join(props, how="left")
         except FileNotFoundError:
             pass
@@ -357,7 +357,6 @@ def _predict(store, config, specs, log, progress, forced):
 
 
 def _report(store, config, specs, log, timings, forced):
-    import pandas as pd
 
     missing = [f for f in REPORT_INPUTS if not os.path.exists(store.path(f))]
     if missing:
@@ -365,8 +364,8 @@ def _report(store, config, specs, log, timings, forced):
             f"report: {', '.join(missing)} missing in {store.out}; run the "
             "earlier stages first (--stage all)"
         )
-    comp = pd.read_csv(store.path("comparison.csv"), index_col="predictor")
-    preds = pd.read_csv(store.path("predictions.csv"))
+    comp = store.read_csv("comparison.csv", written_by="predict", index_col="predictor")
+    preds = store.read_csv("predictions.csv", written_by="predict", columns=["actual"])
     best = [c for c in preds.columns if c not in ("id", "actual", "fold")]
     inputs = {
         "tables": {name: store.checksum(name) for name in REPORT_INPUTS},
@@ -376,10 +375,12 @@ def _report(store, config, specs, log, timings, forced):
         log(f"report: {store.path('report.md')} is up to date (skipped)")
         return {"best_predictor": best[0], "comparison": comp}
     _writable(store, "report", "report.md is not up to date")
-    results = pd.read_csv(store.path("results.csv"), index_col="id")
-    curves = pd.read_csv(store.path("curves.csv"))
-    corr = pd.read_csv(store.path("correlations.csv"), index_col="property")
-    ranking_curve = pd.read_csv(store.path("ranking_curve.csv"))
+    results = store.read_csv(
+        "results.csv", written_by="train", columns=["prior", "test_acc"], index_col="id"
+    )
+    curves = store.read_csv("curves.csv", written_by="train")
+    corr = store.read_csv("correlations.csv", written_by="predict", index_col="property")
+    ranking_curve = store.read_csv("ranking_curve.csv", written_by="predict")
     target = config["predict"]["target"]
     plots = {
         "properties": plot_properties(
@@ -499,9 +500,9 @@ def _stages(store, config, stages, forced, log, progress) -> dict:
         timings[name] = time.perf_counter() - start
     summary["timings"] = timings
     if os.path.exists(store.path("results.csv")):
-        import pandas as pd
-
-        results = pd.read_csv(store.path("results.csv"), index_col="id")
+        results = store.read_csv(
+            "results.csv", written_by="train", columns=["prior", "test_acc"], index_col="id"
+        )
         summary["finished"] = len(results)
         best = results["test_acc"].idxmax()
         summary["best_net"] = {

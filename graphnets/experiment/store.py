@@ -249,6 +249,29 @@ class Store:
         self.write(f"{name}.parquet", parquet_bytes(table if typed is None else typed, index=index))
         return [f"{name}.csv", f"{name}.parquet"]
 
+    def read_csv(self, name: str, *, written_by: str, columns: Sequence[str] = (), **options):
+        """Read the table ``name`` back with ``pandas.read_csv(**options)``; a file that is not
+        a table, or lacks one of ``columns``, is a :class:`FolderError` that names it and says
+        to rerun ``written_by``, the stage that writes it (instead of pandas' traceback)."""
+        import pandas as pd
+
+        path = self.path(name)
+        try:
+            table = pd.read_csv(path, **options)
+        except (ValueError, UnicodeDecodeError) as err:  # ParserError, EmptyDataError, index
+            why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise FolderError(
+                f"{path} cannot be read as a table ({why}): it is damaged or was edited; "
+                f"rerun the stage that writes it (--stage {written_by}) or --stage all"
+            ) from None
+        lacking = [c for c in columns if c not in table.columns]
+        if lacking:
+            raise FolderError(
+                f"{path} has no column {', '.join(map(repr, lacking))}: it is damaged or was "
+                f"edited; rerun the stage that writes it (--stage {written_by}) or --stage all"
+            )
+        return table
+
     def checksum(self, name: str) -> str | None:
         """The SHA-256 of the file ``name`` (relative to the folder), or ``None`` if missing."""
         blob = _read(self.path(name))

@@ -14,6 +14,7 @@ import pytest
 import graphnets
 from graphnets.analysis import PROPERTIES, TABLE1
 from graphnets.experiment import TABLES, ConfigError, StageError, default_config, load, merge, run
+from graphnets.experiment.store import FolderError
 from graphnets.experiment.tasks import load_data
 from graphnets.train import accuracy
 
@@ -345,6 +346,43 @@ def test_experiment_stage_needs_earlier_stages(tmp_path):
         run(TINY, out, stage="report", progress=False, log=_quiet([]))
     with pytest.raises(ValueError, match=r"unknown stage 'fit'; expected one of sample, train"):
         run(TINY, out, stage="fit")
+
+
+@pytest.mark.parametrize(
+    ("table", "stage", "content"),
+    [
+        ("results", "train", 'garbage\x01,,\n"unclosed'),
+        ("results", "train", ""),
+        ("comparison", "predict", 'x\n"unclosed'),
+        ("curves", "train", 'a,b\n"unclosed'),
+    ],
+)
+def test_experiment_report_on_a_damaged_table_names_it(finished, tmp_path, table, stage, content):
+    # a table that is not one any more was pandas' traceback; now one line naming the file and
+    # the stage that writes it, and that stage (or --stage all) repairs the folder
+    out = str(tmp_path / "damaged")
+    shutil.copytree(finished[0], out)
+    with open(os.path.join(out, f"{table}.csv"), "w") as f:
+        f.write(content)
+    with pytest.raises(
+        FolderError, match=rf"{table}\.csv cannot be read as a table .*--stage {stage}"
+    ):
+        run(TINY, out, stage="report", progress=False, log=_quiet([]))
+    run(TINY, out, progress=False, log=_quiet([]))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(os.path.join(out, f"{table}.csv")),
+        pd.read_csv(os.path.join(finished[0], f"{table}.csv")),
+        check_exact=False,
+    )
+
+
+def test_experiment_report_on_a_table_without_its_columns(finished, tmp_path):
+    out = str(tmp_path / "columns")
+    shutil.copytree(finished[0], out)
+    rows = pd.read_csv(os.path.join(out, "results.csv"))
+    rows.drop(columns=["test_acc"]).to_csv(os.path.join(out, "results.csv"), index=False)
+    with pytest.raises(FolderError, match=r"results\.csv has no column 'test_acc'.*--stage train"):
+        run(TINY, out, stage="report", progress=False, log=_quiet([]))
 
 
 def test_experiment_same_seed_same_rows_other_seed_other_rows(finished, tmp_path):
