@@ -323,15 +323,22 @@ def _node_ids(values, num_nodes: int, what: str) -> np.ndarray:
     """
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
+    if not isinstance(values, np.ndarray):
+        values = list(values)
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+            raise TypeError(
+                f"{what} must be node ids (ints, an integer array or tensor), got "
+                f"{values[:3]!r}; map labels to ids with net.structure.index"
+            )
     arr = np.asarray(values)
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(arr.dtype, np.integer):
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(
-            f"{what} must be node ids (ints, an integer array or tensor), got "
-            f"{arr.reshape(-1)[:3].tolist()!r}...; map labels to ids with net.structure.index"
+            f"{what} must be a flat array of node ids (ints), got {arr.dtype} of shape "
+            f"{list(arr.shape)}; map labels to ids with net.structure.index"
         )
-    arr = arr.astype(np.int64).reshape(-1)
+    arr = arr.astype(np.int64)
     if arr.min() < 0 or arr.max() >= num_nodes:
         bad = int(arr.min() if arr.min() < 0 else arr.max())
         raise ValueError(
