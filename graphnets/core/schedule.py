@@ -242,12 +242,23 @@ def replaced_order(
     at = np.searchsorted(keys, new_keys)
     if keys.size and np.any(keys[np.minimum(at, keys.size - 1)] == new_keys):
         return None  # a pair that is an edge already
+    # the merged order: new edge j lands at at[j] + j, the survivors fill the other slots
+    slots = at + np.arange(at.size)
+    old_slot = np.ones(keys.size + at.size, dtype=bool)
+    old_slot[slots] = False
+
+    def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = np.empty(old_slot.size, dtype=np.int64)
+        out[old_slot] = old
+        out[slots] = new
+        return out
+
     return Order(
         sched.order.cpu().numpy(),
         level_by_pos,
-        np.insert(sp, at, src_pos[by]),
-        np.insert(dp, at, dst_pos[by]),
-        np.insert(new_ids[kept], at, first + by),
+        merged(sp, src_pos[by]),
+        merged(dp, dst_pos[by]),
+        merged(new_ids[kept], first + by),
     )
 
 

@@ -408,10 +408,8 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
         check_finite(
             w_new, lambda i: f"weight of new edge {s.labels[src[i]]!r} -> {s.labels[dst[i]]!r}"
         )
-    keep = torch.from_numpy(~drop).to(dev)
-    edge_source = torch.cat(
-        [torch.from_numpy(np.flatnonzero(~drop)), torch.full((k,), -1, dtype=torch.long)]
-    )
+    survivors = torch.from_numpy(np.flatnonzero(~drop))
+    edge_source = torch.cat([survivors, torch.full((k,), -1, dtype=torch.long)])
     record = EditRecord(
         "replace_edges",
         s.num_edges,
@@ -423,7 +421,7 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
     )
     return Edit(
         new,
-        torch.cat([net.weight.detach()[keep], w_new]),
+        torch.cat([net.weight.detach().index_select(0, survivors.to(dev)), w_new]),
         net.bias.detach(),
         edge_source,
         torch.arange(s.num_nodes),

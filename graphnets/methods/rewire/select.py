@@ -370,6 +370,16 @@ def random_pairs(
     key_start = np.zeros(K, dtype=np.int64)
     np.cumsum(size[:-1], out=key_start[1:])
     remaining = np.minimum(need.numpy().astype(np.int64), size)
+    # where all the entries of a key have as many sources (a level pair's block), a draw's entry
+    # is a division away; else a binary search in the entries' ends
+    first_entry = np.searchsorted(ek, np.arange(K))
+    uniform = np.zeros(K, dtype=np.int64)  # the common size of a key's entries, 0 if none
+    present = np.flatnonzero(np.bincount(ek, minlength=K))
+    if present.size:
+        seg = first_entry[present]
+        low, high = np.minimum.reduceat(en, seg), np.maximum.reduceat(en, seg)
+        same = (low == high) & (low > 0)
+        uniform[present[same]] = low[same]
     got_s: list[np.ndarray] = []
     got_d: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
@@ -385,7 +395,11 @@ def random_pairs(
         u = torch.rand(slot_key.size, generator=gen, dtype=torch.float64).numpy()
         r = np.minimum((u * size[slot_key]).astype(np.int64), size[slot_key] - 1)
         flat = key_start[slot_key] + r
-        e = np.searchsorted(end, flat, side="right")
+        per = uniform[slot_key]
+        if per.all():
+            e = first_entry[slot_key] + r // per
+        else:
+            e = np.searchsorted(end, flat, side="right")
         s = all_src[eb[e] + flat - start[e]]
         d = ed[e]
         pair = s * n + d
@@ -393,7 +407,7 @@ def random_pairs(
         # in draw order; slot_key is sorted, so is idx's key
         idx = np.flatnonzero(ok & _first_draws(pair))
         sk = slot_key[idx]
-        idx = idx[np.arange(idx.size) - np.searchsorted(sk, sk) < remaining[sk]]
+        idx = idx[_rank_in_run(sk) < remaining[sk]]
         got_s.append(s[idx])
         got_d.append(d[idx])
         got_k.append(slot_key[idx])
@@ -418,6 +432,14 @@ def random_pairs(
     score = -torch.arange(src.numel(), dtype=torch.float64)
     order = torch.sort(keys, stable=True).indices
     return Pool(src[order], dst[order], keys[order], score[order])
+
+
+def _rank_in_run(sorted_keys: np.ndarray) -> np.ndarray:
+    """The position of every entry within its run of equal values (``sorted_keys`` sorted)."""
+    k = sorted_keys.size
+    head = np.ones(k, dtype=bool)
+    head[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return np.arange(k) - np.maximum.accumulate(np.where(head, np.arange(k), 0))
 
 
 def _member(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
