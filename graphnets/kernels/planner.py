@@ -448,8 +448,8 @@ def recompile_levels(
         >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
         >>> keep = np.arange(net.num_edges) != 0
         >>> sub, emap, _ = net.structure.subgraph(keep, np.ones(9, bool))
-        >>> new = sub.add_edges([1], [3])  # 1 -> 3 again, as a new edge
-        >>> o = replaced_order(net.schedule, emap, np.array([1]), np.array([3]), sub.num_edges)
+        >>> new = sub.add_edges([0], [3])  # 0 -> 3 again, as a new edge
+        >>> o = replaced_order(net.schedule, emap, np.array([0]), np.array([3]), sub.num_edges)
         >>> recompile_levels(net.schedule, new, o, np.array([False, True, False])).kinds()
         ['bias', 'dense', 'dense']
     """
