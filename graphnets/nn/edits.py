@@ -354,11 +354,10 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
 
     When every new edge goes from a lower level of the net's schedule to a higher one (SET and
     RigL on a layered net), the levels stay a layering: nothing is re-levelled, the new edges are
-    merged into the scheduled order (:func:`~graphnets.core.schedule.replaced_order`) and only
-    the levels whose in-edges changed are re-planned
-    (:func:`~graphnets.kernels.planner.recompile_levels`). Otherwise (a recurrent net, a new
-    edge within or against the levels, a repeated pair) the new structure is checked and
-    levelled in full and compiled afresh, as by the two edits.
+    merged into the scheduled order (``graphnets.core.schedule.replaced_order``) and only the
+    levels whose in-edges changed are re-planned (``graphnets.kernels.planner.recompile_levels``).
+    Otherwise (a recurrent net, a new edge within or against the levels, a repeated pair) the
+    new structure is checked and levelled in full and compiled afresh, as by the two edits.
     """
     s = net.structure
     drop = edge_mask(s, edges)
