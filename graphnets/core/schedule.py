@@ -22,7 +22,7 @@ import torch
 from .activations import Activation
 from .structure import Structure
 
-__all__ = ["Schedule", "LevelPlan", "Order", "node_order", "restricted_order"]
+__all__ = ["Schedule", "LevelPlan", "Order", "node_order", "restricted_order", "replaced_order"]
 
 
 @dataclass
@@ -198,6 +198,67 @@ def restricted_order(sched: Schedule, edge_map: np.ndarray) -> Order:
         sched.src_pos.cpu().numpy()[kept],
         sched.dst_pos.cpu().numpy()[kept],
         new_ids[kept],
+    )
+
+
+def replaced_order(
+    sched: Schedule,
+    edge_map: np.ndarray,
+    src_pos: np.ndarray,
+    dst_pos: np.ndarray,
+    first: int,
+) -> Order | None:
+    """The order of ``sched`` with some edges removed and the edges ``src_pos -> dst_pos``
+    (positions) added as edges ``first, first + 1, ...``, or ``None`` when the node order cannot
+    be kept: a new edge that does not go from a lower level of ``sched`` to a higher one, or one
+    that repeats an edge (these are for the full check to name).
+
+    A new edge from a lower to a higher level keeps the levels a layering, so the node order
+    stays; the surviving edges stay sorted and the new ones are merged in (an argsort of the new
+    edges and a binary search into the survivors, no full sort). ``edge_map`` is the old → new
+    edge id map of the survivors (``-1`` removed).
+    """
+    n = sched.num_nodes
+    level_by_pos = np.zeros(n, dtype=np.int64)
+    for k, lv in enumerate(sched.levels):
+        level_by_pos[lv.start : lv.stop] = k
+    src_pos = np.asarray(src_pos, dtype=np.int64)
+    dst_pos = np.asarray(dst_pos, dtype=np.int64)
+    if not np.all(level_by_pos[src_pos] < level_by_pos[dst_pos]):
+        return None
+    eorder = (
+        np.arange(sched.src_pos.numel())
+        if sched.edge_order is None
+        else sched.edge_order.cpu().numpy()
+    )
+    new_ids = edge_map[eorder]
+    kept = new_ids >= 0
+    sp, dp = sched.src_pos.cpu().numpy()[kept], sched.dst_pos.cpu().numpy()[kept]
+    keys = dp * n + sp  # sorted: edges are ordered by (destination, source)
+    by = np.argsort(dst_pos * n + src_pos)  # (a repeated pair is refused below)
+    new_keys = dst_pos[by] * n + src_pos[by]
+    if new_keys.size > 1 and not np.all(new_keys[1:] != new_keys[:-1]):
+        return None  # a pair given twice
+    at = np.searchsorted(keys, new_keys)
+    if keys.size and np.any(keys[np.minimum(at, keys.size - 1)] == new_keys):
+        return None  # a pair that is an edge already
+    # the merged order: new edge j lands at at[j] + j, the survivors fill the other slots
+    slots = at + np.arange(at.size)
+    old_slot = np.ones(keys.size + at.size, dtype=bool)
+    old_slot[slots] = False
+
+    def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = np.empty(old_slot.size, dtype=np.int64)
+        out[old_slot] = old
+        out[slots] = new
+        return out
+
+    return Order(
+        sched.order.cpu().numpy(),
+        level_by_pos,
+        merged(sp, src_pos[by]),
+        merged(dp, dst_pos[by]),
+        merged(new_ids[kept], first + by),
     )
 
 

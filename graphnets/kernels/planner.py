@@ -48,6 +48,7 @@ __all__ = [
     "compile_schedule",
     "restrict_schedule",
     "predicted_costs",
+    "recompile_levels",
 ]
 
 #: Kernels a schedule can be forced to use.
@@ -381,7 +382,11 @@ def _plan_level(
     if kind == "sparse":
         crow = np.zeros(n_dst + 1, dtype=np.int64)
         np.cumsum(np.bincount(dst_local, minlength=n_dst), out=crow[1:])
-        perm_t = np.lexsort((dst_local, col_local))
+        # by (column, destination): destinations are sorted already, so a stable sort by column
+        # (a radix sort for int16) is lexsort((dst_local, col_local)), far faster
+        perm_t = np.argsort(
+            col_local.astype(np.int16) if n_cols < 1 << 15 else col_local, kind="stable"
+        )
         crow_t = np.zeros(n_cols + 1, dtype=np.int64)
         np.cumsum(np.bincount(col_local, minlength=n_cols), out=crow_t[1:])
         plan.crow = torch.from_numpy(crow)
@@ -426,3 +431,104 @@ def _fused_arrays(
         "dead": dead.astype(np.int64),  # positions with no path to an output
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+
+
+def recompile_levels(
+    sched: Schedule, structure: Structure, o: Order, changed: np.ndarray
+) -> Schedule:
+    """The schedule of ``structure``, an edit of ``sched``'s graph with the same node order
+    (``o``, e.g. :func:`~graphnets.core.schedule.replaced_order`), re-planning only the levels
+    in ``changed`` (``bool [num_levels]``: those whose in-edges changed).
+
+    The other levels keep their plans (index tensors local to the level), with their edge
+    offsets moved and their dead nodes recomputed (an edge removed elsewhere can cut a node off
+    from the outputs); a fused schedule rebuilds its arrays, which are global. The kernel
+    choices stay those of ``sched`` (``auto``'s choice of fused or level-wise, made when the
+    schedule was compiled, is kept until the next :func:`compile_schedule`).
+
+    Example:
+        >>> import graphnets, numpy as np
+        >>> from graphnets.core.schedule import replaced_order
+        >>> net = graphnets.mlp([3, 4, 2], seed=0, kernel="levelwise")
+        >>> keep = np.arange(net.num_edges) != 0
+        >>> sub, emap, _ = net.structure.subgraph(keep, np.ones(9, bool))
+        >>> new = sub.add_edges([0], [3])  # 0 -> 3 again, as a new edge
+        >>> o = replaced_order(net.schedule, emap, np.array([0]), np.array([3]), sub.num_edges)
+        >>> recompile_levels(net.schedule, new, o, np.array([False, True, False])).kinds()
+        ['bias', 'dense', 'dense']
+    """
+    _, level_by_pos, sp, dp, eorder = o
+    n, n_in = sched.num_nodes, sched.num_inputs
+    device, dtype, kernel = sched.device, sched.dtype, sched.kernel
+    bounds = np.array([0] + [lv.stop for lv in sched.levels], dtype=np.int64)
+    edge_ptr = np.searchsorted(dp, bounds)
+    # positions with no path to an output: every edge goes to a higher level, so one pass from
+    # the top level down marks the sources of the edges into live nodes (no graph search)
+    live = np.zeros(n, dtype=bool)
+    live[sched.out_pos.cpu().numpy()] = True
+    for ell in range(len(sched.levels) - 1, 0, -1):
+        es, ee = int(edge_ptr[ell]), int(edge_ptr[ell + 1])
+        live[sp[es:ee][live[dp[es:ee]]]] = True
+    dead = ~live
+    use_fused = sched.fused is not None
+    cpp = device.type == "cpu" and dtype in FUSED_DTYPES and kernel != "fused"
+    cpp = cpp and kernel in ("auto", "levelwise", "sparse") and _fused.available()
+
+    def on_device(plan: LevelPlan) -> LevelPlan:
+        for k, t in plan.tensors().items():
+            setattr(plan, k, t.to(device))
+        return plan
+
+    levels: list[LevelPlan] = []
+    for ell, old in enumerate(sched.levels):
+        start, stop = old.start, old.stop
+        es, ee = int(edge_ptr[ell]), int(edge_ptr[ell + 1])
+        if use_fused:
+            levels.append(LevelPlan(start, stop, es, ee, "fused", old.groups))
+            continue
+        if not changed[ell]:
+            plan = LevelPlan(**{**old.__dict__, "estart": es, "estop": ee})
+        elif ee == es:
+            plan = LevelPlan(start, stop, es, ee, "bias", old.groups)
+        else:
+            plan = _plan_level(
+                kernel, start, stop, es, ee, sp[es:ee], dp[es:ee] - start, old.groups, dtype, cpp
+            )
+            _split_sources(plan, n_in)
+        plan.dead = plan.dead_edges = None
+        if dead[start:stop].any():
+            plan.dead = torch.from_numpy(np.flatnonzero(dead[start:stop]))
+            plan.dead_edges = torch.from_numpy(np.flatnonzero(dead[dp[es:ee]]))
+        levels.append(on_device(plan) if device.type != "cpu" else plan)
+    fused = None
+    order = sched.order.cpu().numpy()
+    if use_fused:
+        acts_by_pos = [structure.activations[i] for i in order.tolist()]
+        fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order, dead)
+    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
+
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+    return Schedule(
+        kernel=kernel,
+        num_nodes=n,
+        num_inputs=n_in,
+        order=sched.order,
+        position=sched.position,
+        edge_order=None if edge_identity else t(eorder),
+        out_pos=sched.out_pos,
+        levels=levels,
+        node_identity=sched.node_identity,
+        src_pos=t(sp),
+        dst_pos=t(dp),
+        inputs_contiguous=not use_fused
+        and any(
+            lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
+            for lv in levels
+        ),
+        fused=fused,
+        dtype=dtype,
+        fused_keep_z=sched.fused_keep_z,
+        device=device,
+    )

@@ -12,6 +12,9 @@ state (momentum, Adam moments) is carried over with :func:`remapped_state`.
 
 Edges are given as a boolean mask over the edges (``[E]``), edge ids (ints in the order of
 ``weight``), or ``(src, dst)`` label pairs.
+
+:func:`replace_edges` is the edit of a rewiring round: some edges out, others in, by node ids,
+in one step whose cost follows the moved edges where the levels allow it (see its docstring).
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from .._util.checks import check_finite
 from ..core.activations import parse_activation
 from ..core.init import fan_in_init
 from ..core.levels import CycleError
-from ..core.schedule import Schedule
+from ..core.schedule import Schedule, replaced_order
 from ..core.structure import Structure, check_delay
-from ..kernels.planner import restrict_schedule
+from ..kernels.planner import recompile_levels, restrict_schedule
 from ..kernels.trace import trace
 from .history import EditRecord
 from .optim import remap_optimizer_state
@@ -41,6 +44,7 @@ __all__ = [  # remap_optimizer_state: the old path of graphnets.nn.optim's
     "remove_nodes",
     "prune_dead",
     "add_edges",
+    "replace_edges",
     "add_nodes",
     "set_weights",
     "set_biases",
@@ -306,6 +310,122 @@ def add_edges(
         edge_source,
         torch.arange(s.num_nodes),
         record,
+    )
+
+
+def _node_ids(values, num_nodes: int, what: str) -> np.ndarray:
+    """``values`` (ints, an integer array or tensor) as node ids ``int64 [k]`` in range.
+
+    Raises:
+        TypeError: for anything that is not integers (labels included: map them with
+            ``net.structure.index``).
+        ValueError: for an id out of range.
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    if not isinstance(values, np.ndarray):
+        values = list(values)
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+            raise TypeError(
+                f"{what} must be node ids (ints, an integer array or tensor), got "
+                f"{values[:3]!r}; map labels to ids with net.structure.index"
+            )
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(
+            f"{what} must be a flat array of node ids (ints), got {arr.dtype} of shape "
+            f"{list(arr.shape)}; map labels to ids with net.structure.index"
+        )
+    arr = arr.astype(np.int64)
+    if arr.min() < 0 or arr.max() >= num_nodes:
+        bad = int(arr.min() if arr.min() < 0 else arr.max())
+        raise ValueError(
+            f"{what} holds node id {bad}, but the net has {num_nodes} nodes "
+            f"(ids 0..{num_nodes - 1})"
+        )
+    return arr
+
+
+def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
+    """Remove ``edges`` and add ``src[k] -> dst[k]`` (node ids) after the survivors, as one
+    edit: the result of :func:`remove_edges` then :func:`add_edges`.
+
+    When every new edge goes from a lower level of the net's schedule to a higher one (SET and
+    RigL on a layered net), the levels stay a layering: nothing is re-levelled, the new edges are
+    merged into the scheduled order (``graphnets.core.schedule.replaced_order``) and only the
+    levels whose in-edges changed are re-planned (``graphnets.kernels.planner.recompile_levels``).
+    Otherwise (a recurrent net, a new edge within or against the levels, a repeated pair) the
+    new structure is checked and levelled in full and compiled afresh, as by the two edits.
+    """
+    s = net.structure
+    drop = edge_mask(s, edges)
+    src = _node_ids(src, s.num_nodes, "src")
+    dst = _node_ids(dst, s.num_nodes, "dst")
+    if src.size != dst.size:
+        raise ValueError(f"expected as many sources as destinations, got {src.size} and {dst.size}")
+    k = src.size
+    kept = s.num_edges - int(drop.sum())
+    edge_map = np.full(s.num_edges, -1, dtype=np.int64)
+    edge_map[~drop] = np.arange(kept)
+    order = None
+    if not s.is_recurrent:
+        position = net.schedule.position.cpu().numpy()
+        order = replaced_order(net.schedule, edge_map, position[src], position[dst], kept)
+    if order is None:  # the full check: it names the cycle, repeat, loop or edge into an input
+        mid = s.subgraph(~drop, np.ones(s.num_nodes, dtype=bool))[0]
+        try:
+            new = mid.add_edges(src, dst)
+        except CycleError as err:
+            raise CycleError(f"{err}; the net is unchanged", err.cycle) from None
+        sched = None
+    else:  # a layering kept: only the new edges' pairs needed checking (replaced_order did)
+        ei = s.edge_index.numpy()
+        new = Structure._trusted(
+            s.labels,
+            torch.from_numpy(np.concatenate([ei[:, ~drop], np.stack([src, dst])], 1)),
+            s.inputs,
+            s.outputs,
+            s.activations,
+            torch.zeros(kept + k, dtype=torch.long),
+            None,  # the net's own levels (layer index rule) are computed when asked for
+            s._index,
+        )
+        lv_of = order.level_by_pos[position]
+        changed = np.zeros(net.schedule.num_levels, dtype=bool)
+        changed[lv_of[dst]] = True
+        changed[lv_of[ei[1, drop]]] = True
+        sched = recompile_levels(net.schedule, new, order, changed)
+    dev, dtype = net.weight.device, net.weight.dtype
+    if weight is None:
+        w_new = fan_in_init(new, seed, first=kept).to(dev, dtype)
+    else:
+        w_new = torch.as_tensor(weight, dtype=dtype).reshape(-1).to(dev)
+        if w_new.numel() != k:
+            raise ValueError(f"expected {k} weights (one per new edge), got {w_new.numel()}")
+        check_finite(
+            w_new, lambda i: f"weight of new edge {s.labels[src[i]]!r} -> {s.labels[dst[i]]!r}"
+        )
+    survivors = torch.from_numpy(np.flatnonzero(~drop))
+    edge_source = torch.cat([survivors, torch.full((k,), -1, dtype=torch.long)])
+    record = EditRecord(
+        "replace_edges",
+        s.num_edges,
+        s.num_nodes,
+        labels=s.labels,
+        removed_edge_ids=np.flatnonzero(drop),
+        removed_pairs=s.edge_index.numpy()[:, drop],
+        added_pairs=np.stack([src, dst]),
+    )
+    return Edit(
+        new,
+        torch.cat([net.weight.detach().index_select(0, survivors.to(dev)), w_new]),
+        net.bias.detach(),
+        edge_source,
+        torch.arange(s.num_nodes),
+        record,
+        sched,
     )
 
 

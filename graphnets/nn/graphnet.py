@@ -247,6 +247,41 @@ class GraphNet(BaseGraphNet):
         optim.check_optimizer(self, optimizer)
         return self._swap(edits.add_edges(self, src, dst, weight, seed, delay), optimizer)
 
+    def replace_edges(
+        self,
+        edges,
+        src,
+        dst,
+        weight=None,
+        *,
+        optimizer: torch.optim.Optimizer | None = None,
+        seed: Seed = None,
+    ) -> EditRecord:
+        """Remove ``edges`` and add ``src[k] -> dst[k]`` (node ids) in one edit: a rewiring round.
+
+        The same result as :meth:`remove_edges` then :meth:`add_edges` (survivors keep their
+        order, weights, gradients and optimizer state; new edges follow them with zero state and
+        gradient, and ``weight`` or a fan-in initialisation with ``seed``), with the same checks
+        (:class:`~graphnets.CycleError`, duplicates, self loops, edges into inputs: the net is
+        left unchanged), but one schedule update and one record (kind ``"replace_edges"``).
+        ``edges`` is what :meth:`remove_edges` takes; ``src`` and ``dst`` are node ids (ints, an
+        integer array or tensor; ``net.structure.index`` maps labels to ids). When every new
+        edge goes from a lower level to a higher one (SET and RigL on a layered net) the levels
+        are kept and only the levels whose edges changed are re-planned, so the cost follows the
+        moved edges rather than the net.
+
+        Example:
+            >>> import graphnets
+            >>> net = graphnets.mlp([2, 3, 1], seed=0)
+            >>> i = net.structure.index
+            >>> net.replace_edges([0], [i[(0, 0)]], [i[(2, 0)]])  # a skip edge in its place
+            EditRecord(replace_edges, removed_edges=1, added_edges=1)
+            >>> net.num_edges
+            9
+        """
+        optim.check_optimizer(self, optimizer)
+        return self._swap(edits.replace_edges(self, edges, src, dst, weight, seed), optimizer)
+
     def remove_nodes(
         self, nodes: Sequence[Hashable], *, optimizer: torch.optim.Optimizer | None = None
     ) -> EditRecord:

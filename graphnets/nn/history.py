@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Hashable, Iterable, Sequence
+from operator import itemgetter
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ __all__ = ["EditRecord", "History"]
 KINDS = (
     "remove_edges",
     "add_edges",
+    "replace_edges",
     "remove_nodes",
     "add_nodes",
     "set_weights",
@@ -34,17 +36,24 @@ def _compact(labels: Sequence[Hashable], pairs: np.ndarray) -> tuple[tuple, np.n
     """The labels of the endpoints of ``pairs [2, k]`` and the pairs as indices into them."""
     if pairs.size == 0:
         return (), np.zeros((2, 0), dtype=np.int32)
-    ends, inverse = np.unique(pairs, return_inverse=True)
+    # the distinct endpoints by marking them among the nodes: no sort of the pairs (a rewiring
+    # round records tens of thousands of them)
+    present = np.zeros(max(len(labels), int(pairs.max()) + 1), dtype=bool)
+    present[pairs.reshape(-1)] = True
+    ends = np.flatnonzero(present)
     dtype = np.int32 if ends.size < 2**31 else np.int64
-    return tuple(labels[i] for i in ends.tolist()), inverse.reshape(pairs.shape).astype(dtype)
+    rank = (np.cumsum(present) - 1).astype(dtype)
+    ends_labels = itemgetter(*ends.tolist())(labels)  # one C call, not a generator
+    return (ends_labels if ends.size > 1 else (ends_labels,)), rank[pairs]
 
 
 class EditRecord:
     """What one edit did.
 
     Attributes:
-        kind: ``"remove_edges"``, ``"add_edges"``, ``"remove_nodes"``, ``"add_nodes"``,
-            ``"set_weights"`` or ``"set_biases"``.
+        kind: ``"remove_edges"``, ``"add_edges"``, ``"replace_edges"`` (some removed, others
+            added, in one edit), ``"remove_nodes"``, ``"add_nodes"``, ``"set_weights"`` or
+            ``"set_biases"``.
         num_edges_before, num_nodes_before: the sizes before the edit.
         removed_edge_ids, removed_node_ids: ``LongTensor``, the old ids of what was removed
             (sorted).

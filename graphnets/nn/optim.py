@@ -60,13 +60,10 @@ def remapped_state(
         return None
     old_size = param.shape[0]
     index = index.to(param.device)
-    keep = index >= 0
     out = {}
     for key, value in state.items():
         if isinstance(value, torch.Tensor) and value.dim() >= 1 and value.shape[0] == old_size:
-            new = value.new_zeros((new_size,) + tuple(value.shape[1:]))
-            new[keep] = value[index[keep]]
-            value = new
+            value = carry(value, index, new_size)
         out[key] = value
     return out
 
@@ -95,10 +92,12 @@ def remap_optimizer_state(
 
 def carry(values: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
     """``values`` over an edit: entry ``index[j]`` for every new entry ``j`` (``-1``: zero)."""
-    out = values.new_zeros((size,) + tuple(values.shape[1:]))
-    keep = index >= 0
-    out[keep] = values[index[keep]]
-    return out
+    if values.shape[0] == 0 or index.numel() == 0:
+        return values.new_zeros((size,) + tuple(values.shape[1:]))
+    new = index < 0
+    # one gather (new entries read entry 0 for now), then zeros where new: no boolean indexing
+    out = values.index_select(0, index.clamp(min=0))
+    return out.masked_fill_(new.view((-1,) + (1,) * (values.dim() - 1)), 0)
 
 
 # Parameters whose size an edit changed, by id (tensors compare elementwise, so no WeakSet).

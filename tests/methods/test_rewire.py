@@ -54,12 +54,11 @@ def _pairs(net) -> set:
 def _last_round(net):
     """The pairs (node ids) the last round removed and added, from the net's edit records."""
     kinds = [r.kind for r in net.history]
-    rem = net.history[len(kinds) - 1 - kinds[::-1].index("remove_edges")]
-    add = net.history[len(kinds) - 1 - kinds[::-1].index("add_edges")]
+    edit = net.history[len(kinds) - 1 - kinds[::-1].index("replace_edges")]
     index = net.structure.index
     return (
-        {(index[u], index[v]) for u, v in rem.removed_edges},
-        {(index[u], index[v]) for u, v in add.added_edges},
+        {(index[u], index[v]) for u, v in edit.removed_edges},
+        {(index[u], index[v]) for u, v in edit.added_edges},
     )
 
 
@@ -159,7 +158,9 @@ def test_rewire_budget_is_exact_after_every_round(method, allowed, in_degree):
         assert len(_pairs(net)) == E  # no duplicate
     assert [h.step for h in r.history] == [3, 6, 9, 12]
     assert all(h.moved > 0 for h in r.history)
-    assert len(net.history) >= 8  # one removal and one addition per round (+ set_biases)
+    # one edit per round, that removes and adds (+ set_biases for the thesis)
+    edits = [h for h in net.history if h.kind != "set_biases"]
+    assert len(edits) == 4 and all(h.kind == "replace_edges" for h in edits)
 
 
 def test_rewire_moved_counts_are_the_rounded_fraction_of_each_level():
@@ -549,7 +550,8 @@ def test_thesis_sums_the_utility_over_its_window():
     assert hooks == [0, 0, 0, 1, 1]
     assert len(opt._optimizer_step_pre_hooks) == 0
     dropped = drop_mask(scores, groups, 0.3)
-    assert set(net.history[-3].removed_edges) == {
+    assert net.history[-2].kind == "replace_edges"  # then the thesis's set_biases
+    assert set(net.history[-2].removed_edges) == {
         (net.labels[u], net.labels[v]) for (u, v), d in zip(before, dropped, strict=True) if d
     }
 
@@ -907,3 +909,72 @@ def test_rewirer_repr_and_round_repr():
     _train(net, opt, r, x, y, 1)
     assert repr(r).startswith("SET(fraction=0.3, every=1, decay='constant', until=None, ")
     assert repr(r.history[0]).startswith("Round(step=1, fraction=0.3, moved=")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 1.0])
+def test_drop_mask_breaks_ties_by_edge_id_as_a_full_sort_does(fraction):
+    # few distinct scores: the partition's threshold falls inside a run of ties
+    g = torch.Generator().manual_seed(5)
+    scores = torch.randint(0, 4, (300,), generator=g).double()
+    groups = torch.randint(0, 5, (300,), generator=g).numpy() * 2  # groups 0, 2, ..., 8
+    mask = drop_mask(scores, groups, fraction)
+    for k in set(groups.tolist()):
+        ids = [e for e in range(300) if groups[e] == k]
+        want = sorted(ids, key=lambda e: (float(scores[e]), e))[: round(fraction * len(ids))]
+        assert sorted(np.flatnonzero(mask & (groups == k)).tolist()) == sorted(want)
+
+
+def test_forbidden_table_and_binary_search_agree(monkeypatch):
+    import graphnets.methods.rewire.select as select
+
+    g = torch.Generator().manual_seed(6)
+    src, dst = torch.randint(0, 50, (2, 300), generator=g).numpy()
+    qs, qd = torch.randint(0, 50, (2, 2000), generator=g).numpy()
+    with_table = Forbidden(50, src, dst)
+    monkeypatch.setattr(select, "TABLE_MAX_PAIRS", 0)
+    searched = Forbidden(50, src, dst)
+    assert with_table._table is not None and searched._table is None
+    edges = set(zip(src.tolist(), dst.tolist(), strict=True))
+    want = [s == d or (s, d) in edges for s, d in zip(qs.tolist(), qd.tolist(), strict=True)]
+    assert with_table.pairs(qs, qd).tolist() == want == searched.pairs(qs, qd).tolist()
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_rewire_round_is_one_edit_equal_to_remove_then_add(method):
+    # the round's replace_edges against the two edits it replaced, replayed from its record on a
+    # copy of the net taken just before the round: structure, weights, biases, optimizer state
+    import copy
+
+    net = _net(seed=21)
+    x, y = _data(net)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    r = METHODS[method](net, opt, fraction=0.3, every=3, seed=0)
+    _train(net, opt, r, x, y, 2)
+    loss = F.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    ref = copy.deepcopy(net)
+    ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01)
+    ref_opt.load_state_dict(opt.state_dict())
+    n_before = len(net.history)
+    r.step()  # the round
+    records = list(net.history)[n_before:]
+    assert [h.kind for h in records][:1] == ["replace_edges"]
+    edit = records[0]
+    moved = edit.removed_edge_ids.numel()
+    assert moved == r.history[-1].moved == edit.num_added_edges > 0
+    ref.remove_edges(edit.removed_edge_ids, optimizer=ref_opt)
+    src, dst = zip(*edit.added_edges, strict=True)
+    ref.add_edges(list(src), list(dst), net.weight.detach()[-moved:], optimizer=ref_opt)
+    if len(records) == 2:  # the thesis's bias changes
+        ids = records[1].node_ids
+        ref.set_biases([ref.labels[i] for i in ids.tolist()], net.bias.detach()[ids])
+    assert net.edges() == ref.edges()
+    torch.testing.assert_close(net.weight, ref.weight, rtol=0, atol=0)
+    torch.testing.assert_close(net.bias, ref.bias, rtol=0, atol=0)
+    for p, q in ((net.weight, ref.weight), (net.bias, ref.bias)):
+        for key, value in opt.state[p].items():
+            torch.testing.assert_close(value, ref_opt.state[q][key], rtol=0, atol=0)
+    torch.testing.assert_close(net(x), ref(x))
+    torch.testing.assert_close(net(x), evaluate(net, x))

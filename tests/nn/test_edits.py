@@ -352,6 +352,8 @@ EDITS = {
     "add_edges": lambda net, opt: net.add_edges([(0, 0)], [(2, 0)], seed=0, optimizer=opt),
     "remove_nodes": lambda net, opt: net.remove_nodes([(1, 2)], optimizer=opt),
     "add_nodes": lambda net, opt: net.add_nodes(["new"], optimizer=opt),
+    # ids of mlp([3, 5, 4]): inputs 0-2, hidden 3-7, outputs 8-11; a skip edge for two edges
+    "replace_edges": lambda net, opt: net.replace_edges([0, 1], [0], [8], optimizer=opt),
     "prune_dead": lambda net, opt: (
         net.remove_edges([((1, 4), (2, k)) for k in range(4)], optimizer=opt),
         net.prune_dead(optimizer=opt),
@@ -443,7 +445,7 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("where", ["schedule", "remapped_state", "carry"])
-@pytest.mark.parametrize("edit", ["remove_edges", "add_edges", "remove_nodes"])
+@pytest.mark.parametrize("edit", ["remove_edges", "add_edges", "remove_nodes", "replace_edges"])
 def test_edits_interrupted_while_computed_change_nothing(monkeypatch, where, edit):
     net, opt, x, y = _trained(torch.optim.Adam, lr=0.01)
     before = _state(net, opt)
@@ -452,9 +454,10 @@ def test_edits_interrupted_while_computed_change_nothing(monkeypatch, where, edi
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    if where == "schedule":  # a fresh compile, or the restricted plan of a removal
+    if where == "schedule":  # a fresh compile, the restricted plan of a removal, or a re-plan
         monkeypatch.setattr(module, "compile_schedule", interrupt)
         monkeypatch.setattr(module.edits, "restrict_schedule", interrupt)
+        monkeypatch.setattr(module.edits, "recompile_levels", interrupt)
     elif where == "remapped_state":
         monkeypatch.setattr(module.optim, "remapped_state", interrupt)
     else:
@@ -464,13 +467,16 @@ def test_edits_interrupted_while_computed_change_nothing(monkeypatch, where, edi
             "remove_edges": lambda: net.remove_edges([0, 5], optimizer=opt),
             "add_edges": lambda: net.add_edges([(0, 0)], [(3, 1)], optimizer=opt),
             "remove_nodes": lambda: net.remove_nodes([(1, 0)], optimizer=opt),
+            # mlp([4, 6, 5, 3]) ids: inputs 0-3, then 4-9, 10-14, outputs 15-17
+            "replace_edges": lambda: net.replace_edges([0, 5], [0], [15], optimizer=opt),
         }[edit]()
     _same(_state(net, opt), before)
     monkeypatch.undo()
     _step(net, opt, x, y)  # and training goes on
 
 
-def test_edits_ctrl_c_during_the_commit_waits_for_the_whole_edit(monkeypatch):
+@pytest.mark.parametrize("edit", ["remove_nodes", "replace_edges"])
+def test_edits_ctrl_c_during_the_commit_waits_for_the_whole_edit(monkeypatch, edit):
     import os
     import signal
 
@@ -491,11 +497,18 @@ def test_edits_ctrl_c_during_the_commit_waits_for_the_whole_edit(monkeypatch):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            net.remove_nodes([(1, 0)], optimizer=opt)
+            if edit == "remove_nodes":
+                net.remove_nodes([(1, 0)], optimizer=opt)
+            else:  # ids: input 0, output 15 of mlp([4, 6, 5, 3])
+                net.replace_edges([0, 5], [0], [15], optimizer=opt)
     finally:
         signal.signal(signal.SIGINT, previous)
     # the interrupt arrived when the edit was whole: structure, parameters, state, history
-    assert (1, 0) not in net.labels and net.history[-1].kind == "remove_nodes"
+    assert net.history[-1].kind == edit
+    if edit == "remove_nodes":
+        assert (1, 0) not in net.labels
+    else:
+        assert net.num_edges == 68 and net.edge_index[:, -1].tolist() == [0, 15]
     assert net.weight.numel() == net.num_edges and net.bias.numel() == net.num_nodes
     assert opt.state[net.weight]["exp_avg"].shape == net.weight.shape
     assert opt.state[net.bias]["exp_avg"].shape == net.bias.shape

@@ -1,9 +1,10 @@
 r"""Rewiring while training: SET, RigL and the thesis's method as real graph edits.
 
 A rewirer keeps a sparse net's edge budget while moving edges: every ``every`` optimizer steps
-it drops a fraction of the edges and grows as many elsewhere, through ``net.remove_edges`` and
-``net.add_edges``. The net stays truly sparse (no masks, no dense weight matrix), and gets
-faster as it gets sparser. Plug it into any loop, after ``optimizer.step()``::
+it drops a fraction of the edges and grows as many elsewhere, through one
+``net.replace_edges`` (whose cost follows the moved edges, not the net). The net stays truly
+sparse (no masks, no dense weight matrix), and gets faster as it gets sparser. Plug it into
+any loop, after ``optimizer.step()``::
 
     rewirer = graphnets.rewire.RigL(net, optimizer, fraction=0.3, every=100)
     for x, y in batches:

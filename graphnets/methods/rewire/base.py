@@ -8,9 +8,11 @@ A round (:meth:`Rewirer.step` on a step ``t`` with ``t % every == 0`` and ``t <=
 2. as many allowed pairs grow, per group or, with ``in_degree=True``, per destination
    (each node keeps its in-degree, ``001_…`` §4.6), chosen by the method among the pairs that
    are not edges after the drop (a just-dropped pair may come back, as a new edge);
-3. the net is edited: one ``net.remove_edges``, one ``net.add_edges`` (and for the thesis one
-   ``net.set_biases``), all with ``optimizer=``: surviving edges keep their optimizer state,
-   new ones start from zero state and their own weight.
+3. the net is edited: one ``net.replace_edges`` (and for the thesis one ``net.set_biases``),
+   with ``optimizer=``: surviving edges keep their optimizer state, new ones start from zero
+   state and their own weight. New edges of ``"layers"`` and ``"forward"`` go from a lower
+   level to a higher one, so the edit keeps the levels and re-plans only the levels it
+   changed: its cost follows the moved edges, not the net.
 
 The fraction ``f_t`` is constant or decays as RigL's cosine,
 :math:`f_t = \tfrac{f}{2}\,(1 + \cos(\pi t / T_{\text{end}}))` with :math:`T_{\text{end}}` =
@@ -313,16 +315,10 @@ class Rewirer:
         t2 = time.perf_counter()
         moved = int(drop.sum())
         dropped = src[drop] * N + dst[drop]
-        regrown = int(np.isin(pool.src.numpy() * N + pool.dst.numpy(), dropped).sum())
+        grown = np.sort(pool.src.numpy() * N + pool.dst.numpy())
+        regrown = _count_common(np.sort(dropped), grown)
         if moved:
-            lab = s.labels
-            net.remove_edges(torch.from_numpy(drop), optimizer=self.optimizer)
-            net.add_edges(
-                [lab[i] for i in pool.src.tolist()],
-                [lab[i] for i in pool.dst.tolist()],
-                weight=weight,
-                optimizer=self.optimizer,
-            )
+            net.replace_edges(drop, pool.src, pool.dst, weight, optimizer=self.optimizer)
         if bias is not None and bias[0].numel():
             nodes, change = bias
             net.set_biases([s.labels[i] for i in nodes.tolist()], net.bias.detach()[nodes] + change)
@@ -337,3 +333,11 @@ class Rewirer:
             f"decay={self.decay!r}, until={self.until}, allowed={self.allowed!r}, "
             f"in_degree={self.in_degree}, step={self.t}, rounds={len(self.history)})"
         )
+
+
+def _count_common(a: np.ndarray, b: np.ndarray) -> int:
+    """How many entries of the sorted distinct ints ``b`` are in the sorted ``a``."""
+    if a.size == 0 or b.size == 0:
+        return 0
+    at = np.minimum(np.searchsorted(a, b), a.size - 1)
+    return int(np.count_nonzero(a[at] == b))

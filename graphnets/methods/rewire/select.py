@@ -38,6 +38,10 @@ __all__ = [
     "KeyFn",
 ]
 
+#: :class:`Forbidden` answers membership from a bitset of every pair up to this many nodes
+#: squared (32 MiB: 16,384 nodes; 1.7 MiB for the 3,794 of the SET-MLP), else by binary search.
+TABLE_MAX_PAIRS = 1 << 28
+
 #: Scores of a block: yields ``(src_ids, dst_ids, scores [n_src, n_dst])`` for the pairs scored.
 Scores = Callable[[Block], Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]
 #: The quota key of every destination of a block: ``key(dst_ids, group) -> LongTensor [n_dst]``.
@@ -61,14 +65,27 @@ def drop_mask(scores: torch.Tensor, groups: np.ndarray, fraction: float) -> np.n
         e = int(np.flatnonzero(np.isnan(s))[0])
         raise ValueError(f"the drop score of edge {e} is NaN (has the net diverged?)")
     groups = np.asarray(groups, dtype=np.int64)
-    order = np.argsort(s, kind="stable")  # by score, ties by edge id ...
-    order = order[np.argsort(groups[order], kind="stable")]  # ... within each group
-    g = groups[order]
-    first = np.searchsorted(g, g)  # the first position of every edge's group
-    rank = np.arange(g.size) - first
-    counts = np.round(fraction * np.bincount(groups, minlength=int(g.max(initial=-1)) + 1))
     mask = np.zeros(s.size, dtype=bool)
-    mask[order[rank < counts[g]]] = True
+    if s.size == 0:
+        return mask
+    # a partition per group, not a sort of all scores: O(E), and a round's largest cost once
+    sizes = np.bincount(groups)
+    small = groups.astype(np.int16) if sizes.size <= 1 << 15 else groups  # radix-sorted
+    by_group = np.argsort(small, kind="stable")  # edge ids ascending within a group
+    ends = np.cumsum(sizes)
+    counts = np.round(fraction * sizes).astype(np.int64)
+    for g in np.flatnonzero(counts).tolist():
+        ids = by_group[ends[g] - sizes[g] : ends[g]]
+        k = int(counts[g])
+        if k >= ids.size:
+            mask[ids] = True
+            continue
+        v = s[ids]
+        kth = np.partition(v, k - 1)[k - 1]  # the k-th lowest score; below it all go ...
+        below = v < kth
+        mask[ids[below]] = True
+        tied = ids[v == kth]  # ... and of the ties at it, the lowest edge ids
+        mask[tied[: k - int(below.sum())]] = True
     return mask
 
 
@@ -92,12 +109,18 @@ class Forbidden:
         self, num_nodes: int, src: np.ndarray, dst: np.ndarray, bits: np.ndarray | None = None
     ) -> None:
         self.num_nodes = n = int(num_nodes)
-        src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
-        order = np.argsort(dst, kind="stable")
-        self._in_src = src[order]
-        self._ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(dst, minlength=n), out=self._ptr[1:])
-        self._keys = np.sort(src * n + dst)
+        self._src = np.asarray(src, dtype=np.int64)
+        self._dst = np.asarray(dst, dtype=np.int64)
+        self._by_dst: tuple[np.ndarray, np.ndarray] | None = None  # built by block()
+        keys = self._src * n + self._dst
+        # membership of a pair: a bitset of all n² pairs where it is small (one lookup per
+        # query), else a binary search in the sorted keys (random queries miss the cache)
+        self._table: np.ndarray | None = None
+        self._keys: np.ndarray | None = None
+        if n * n <= TABLE_MAX_PAIRS:
+            self._table = _bitset(keys, n * n)
+        else:
+            self._keys = np.sort(keys)
         self.bits = bits
         self.banned = np.zeros(0, dtype=np.int64)
 
@@ -112,7 +135,9 @@ class Forbidden:
         src, dst = np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
         key = src * self.num_nodes + dst
         out = src == dst
-        if self._keys.size:
+        if self._table is not None:
+            out |= ((self._table[key >> 3] >> (key & 7).astype(np.uint8)) & 1).astype(bool)
+        elif self._keys is not None and self._keys.size:
             at = np.minimum(np.searchsorted(self._keys, key), self._keys.size - 1)
             out |= self._keys[at] == key
         if self.banned.size:
@@ -127,12 +152,17 @@ class Forbidden:
         mask = s_ids[:, None] == d_ids[None, :]
         pos = np.full(self.num_nodes, -1, dtype=np.int64)
         pos[s_ids] = np.arange(s_ids.size)
+        if self._by_dst is None:  # the edges grouped by destination
+            ptr = np.zeros(self.num_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self._dst, minlength=self.num_nodes), out=ptr[1:])
+            self._by_dst = ptr, self._src[np.argsort(self._dst, kind="stable")]
+        ptr, in_src = self._by_dst
         # the edges into the block's destinations, from the destination-sorted edge list
-        starts, stops = self._ptr[d_ids], self._ptr[d_ids + 1]
+        starts, stops = ptr[d_ids], ptr[d_ids + 1]
         counts = stops - starts
         col = np.repeat(np.arange(d_ids.size), counts)
         e = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        row = pos[self._in_src[e]]
+        row = pos[in_src[e]]
         ok = row >= 0
         mask[row[ok], col[ok]] = True
         if self.banned.size:
@@ -339,6 +369,16 @@ def random_pairs(
     key_start = np.zeros(K, dtype=np.int64)
     np.cumsum(size[:-1], out=key_start[1:])
     remaining = np.minimum(need.numpy().astype(np.int64), size)
+    # where all the entries of a key have as many sources (a level pair's block), a draw's entry
+    # is a division away; else a binary search in the entries' ends
+    first_entry = np.searchsorted(ek, np.arange(K))
+    uniform = np.zeros(K, dtype=np.int64)  # the common size of a key's entries, 0 if none
+    present = np.flatnonzero(np.bincount(ek, minlength=K))
+    if present.size:
+        seg = first_entry[present]
+        low, high = np.minimum.reduceat(en, seg), np.maximum.reduceat(en, seg)
+        same = (low == high) & (low > 0)
+        uniform[present[same]] = low[same]
     got_s: list[np.ndarray] = []
     got_d: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
@@ -354,34 +394,36 @@ def random_pairs(
         u = torch.rand(slot_key.size, generator=gen, dtype=torch.float64).numpy()
         r = np.minimum((u * size[slot_key]).astype(np.int64), size[slot_key] - 1)
         flat = key_start[slot_key] + r
-        e = np.searchsorted(end, flat, side="right")
+        per = uniform[slot_key]
+        if per.all():
+            e = first_entry[slot_key] + r // per
+        else:
+            e = np.searchsorted(end, flat, side="right")
         s = all_src[eb[e] + flat - start[e]]
         d = ed[e]
         pair = s * n + d
-        ok = ~forbidden.pairs(s, d) & ~np.isin(pair, taken)
-        _, first = np.unique(pair, return_index=True)
-        once = np.zeros(pair.size, dtype=bool)
-        once[first] = True
-        idx = np.flatnonzero(ok & once)  # in draw order; slot_key is sorted, so is idx's key
+        ok = ~forbidden.pairs(s, d) & ~_member(taken, pair)
+        # in draw order; slot_key is sorted, so is idx's key
+        idx = np.flatnonzero(ok & _first_draws(pair))
         sk = slot_key[idx]
-        idx = idx[np.arange(idx.size) - np.searchsorted(sk, sk) < remaining[sk]]
+        idx = idx[_rank_in_run(sk) < remaining[sk]]
         got_s.append(s[idx])
         got_d.append(d[idx])
         got_k.append(slot_key[idx])
-        taken = np.concatenate([taken, pair[idx]])
+        taken = np.sort(np.concatenate([taken, pair[idx]]))
         remaining -= np.bincount(slot_key[idx], minlength=K)
     for k in np.flatnonzero(remaining > 0).tolist():
         # nearly full: list the key's allowed pairs and sample them
         es = np.flatnonzero(ek == k)
         s = np.concatenate([all_src[eb[i] : eb[i] + en[i]] for i in es])
         d = np.concatenate([np.full(en[i], ed[i]) for i in es])
-        ok = ~forbidden.pairs(s, d) & ~np.isin(s * n + d, taken)
+        ok = ~forbidden.pairs(s, d) & ~_member(taken, s * n + d)
         s, d = s[ok], d[ok]
         pick = torch.randperm(s.size, generator=gen)[: remaining[k]].numpy()
         got_s.append(s[pick])
         got_d.append(d[pick])
         got_k.append(np.full(pick.size, k))
-        taken = np.concatenate([taken, s[pick] * n + d[pick]])
+        taken = np.sort(np.concatenate([taken, s[pick] * n + d[pick]]))
         remaining[k] = 0
     src = torch.from_numpy(np.concatenate(got_s) if got_s else np.zeros(0, np.int64))
     dst = torch.from_numpy(np.concatenate(got_d) if got_d else np.zeros(0, np.int64))
@@ -389,6 +431,55 @@ def random_pairs(
     score = -torch.arange(src.numel(), dtype=torch.float64)
     order = torch.sort(keys, stable=True).indices
     return Pool(src[order], dst[order], keys[order], score[order])
+
+
+def _bitset(keys: np.ndarray, size: int) -> np.ndarray:
+    """A little-endian bitset (``uint8 [⌈size/8⌉]``) with the bits ``keys`` set: the keys sorted,
+    the bits of every byte OR-ed together (no ``ufunc.at``, no table of ``size`` bytes)."""
+    out = np.zeros((size + 7) // 8, dtype=np.uint8)
+    if keys.size == 0:
+        return out
+    keys = np.sort(keys)
+    byte = keys >> 3
+    head = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
+    bits = np.left_shift(1, keys & 7).astype(np.uint8)
+    out[byte[head]] = np.bitwise_or.reduceat(bits, head)
+    return out
+
+
+def _rank_in_run(sorted_keys: np.ndarray) -> np.ndarray:
+    """The position of every entry within its run of equal values (``sorted_keys`` sorted)."""
+    k = sorted_keys.size
+    head = np.ones(k, dtype=bool)
+    head[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return np.arange(k) - np.maximum.accumulate(np.where(head, np.arange(k), 0))
+
+
+def _member(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Whether each of ``query`` is in ``sorted_keys`` (``np.isin`` without its hashing)."""
+    if sorted_keys.size == 0:
+        return np.zeros(query.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, query), sorted_keys.size - 1)
+    return sorted_keys[at] == query
+
+
+def _first_draws(pair: np.ndarray) -> np.ndarray:
+    """Whether each entry is the first of its value in ``pair`` (``bool [k]``), by one sort of
+    ``pair · k + index`` (a plain sort: far faster than a stable one or ``np.unique``)."""
+    k = pair.size
+    first = np.zeros(k, dtype=bool)
+    if k == 0:
+        return first
+    if int(pair.max()) >= np.iinfo(np.int64).max // k - 1:  # would overflow: sort stably
+        order = np.argsort(pair, kind="stable")
+        s = pair[order]
+    else:
+        key = np.sort(pair * k + np.arange(k))
+        order, s = key % k, key // k
+    head = np.ones(k, dtype=bool)
+    head[1:] = s[1:] != s[:-1]
+    first[order[head]] = True
+    return first
 
 
 def greedy_acyclic(pool: Pool, need: torch.Tensor, bits: np.ndarray) -> tuple[Pool, Pool]:
