@@ -114,10 +114,12 @@ def _criterion(loss: str):
 class _Member(nn.Module):
     """One GNN of the ensemble: input layer, message passing, pooling, head on ``[pool, u]``."""
 
-    def __init__(self, dims: tuple[int, int, int], hidden: int, layers: int, conv: str, pool: str):
+    def __init__(
+        self, dims: tuple[int, int, int], hidden: int, layers: int, conv: str, pool: str, wide: bool
+    ):
         super().__init__()
         node_dim, edge_dim, graph_dim = dims
-        self.conv, self.pool = conv, pool
+        self.conv, self.pool, self.graph_dim = conv, pool, graph_dim
         self.input = nn.Linear(node_dim, hidden)
         pyg_nn = pyg().nn
         convs: list[nn.Module] = []
@@ -140,6 +142,16 @@ class _Member(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(self.embedding_dim, hidden), nn.ReLU(), nn.Linear(hidden, 1)
         )
+        # the "wide" part: a linear model of the graph features beside the MLP
+        self.wide = nn.Linear(graph_dim, 1) if wide and graph_dim else None
+
+    def out(self, embedding: torch.Tensor) -> torch.Tensor:
+        """``[G, 1]`` from :meth:`embed`'s output: the MLP head, plus the linear part on ``u``
+        (the last ``graph_dim`` columns)."""
+        out = self.head(embedding)
+        if self.wide is not None:
+            out = out + self.wide(embedding[:, embedding.shape[1] - self.graph_dim :])
+        return out
 
     def embed(self, batch: Batch) -> torch.Tensor:
         pyg_nn = pyg().nn
@@ -162,7 +174,29 @@ class _Member(nn.Module):
         return torch.cat([*parts, batch.u.reshape(size, -1)], dim=1)
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        return self.head(self.embed(batch)).squeeze(-1)
+        return self.out(self.embed(batch)).squeeze(-1)
+
+
+#: Ridge penalty of the linear part's start (on standardised graph features and targets).
+RIDGE_ALPHA = 1.0
+
+
+@torch.no_grad()
+def _ridge_start(member: _Member, u: torch.Tensor, z: torch.Tensor) -> None:
+    """Set ``member.wide`` to the ridge regression of ``z`` on ``u`` (penalty
+    :data:`RIDGE_ALPHA`, intercept unpenalised) and the MLP head's last layer to zero."""
+    u, z = u.double(), z.double()
+    mu_u, mu_z = u.mean(0), z.mean()
+    uc = u - mu_u
+    a = uc.T @ uc + RIDGE_ALPHA * torch.eye(u.shape[1], dtype=u.dtype)
+    w = torch.linalg.solve(a, uc.T @ (z - mu_z))
+    wide = member.wide
+    assert wide is not None
+    wide.weight.copy_(w.reshape(1, -1).to(wide.weight.dtype))
+    wide.bias.fill_(float(mu_z - mu_u @ w))
+    last = member.head[-1]
+    last.weight.zero_()
+    last.bias.zero_()
 
 
 class GraphRegressor(nn.Module):
@@ -231,6 +265,8 @@ class GraphRegressor(nn.Module):
         pool: str = "meanmax",
         graph_features: str = "basic",
         ensemble: int = 1,
+        wide: bool = False,
+        batch: tuple[torch.Tensor, torch.Tensor] | None = None,
         seed: int | torch.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -242,6 +278,11 @@ class GraphRegressor(nn.Module):
         self.pool = choice(pool, POOLS, "pool")
         self.graph_features = choice(graph_features, GRAPH_FEATURES, "graph_features")
         self.ensemble = positive_int(ensemble, "ensemble")
+        if not isinstance(wide, bool):
+            raise TypeError(f"wide must be a bool, got {wide!r}")
+        self.wide = wide
+        #: The data batch ``(x, labels)`` of ``graph_features="proxies"`` (``None`` otherwise).
+        self.batch = batch
         #: The fitted :class:`~graphnets.predict.GraphEncoder` (``None`` before :meth:`fit`).
         self.graph_encoder: GraphEncoder | None = None
         self.members = nn.ModuleList()
@@ -259,7 +300,7 @@ class GraphRegressor(nn.Module):
     def _graphnet_dims(self) -> tuple[int, int, int]:
         from ..analysis import PROPERTIES
 
-        graph = {"none": 0, "basic": 6, "properties": 6 + len(PROPERTIES) + 1}
+        graph = {"none": 0, "basic": 6, "properties": 6 + len(PROPERTIES) + 1, "proxies": 10}
         return len(FEATURES) + 1, 2, graph[self.graph_features]
 
     def _resolve_conv(self, kind: str) -> bool:
@@ -272,7 +313,7 @@ class GraphRegressor(nn.Module):
     def _build(self, dims: tuple[int, int, int]) -> None:
         self._dims = tuple(dims)
         self.members = nn.ModuleList(
-            _Member(self._dims, self.hidden, self.layers, self.conv, self.pool)  # type: ignore[arg-type]
+            _Member(self._dims, self.hidden, self.layers, self.conv, self.pool, self.wide)  # type: ignore[arg-type]
             for _ in range(self.ensemble)
         )
 
@@ -298,7 +339,7 @@ class GraphRegressor(nn.Module):
         graphs, kind = check_graphs(graphs)
         enc = self.graph_encoder
         if enc is None:  # embed before fit: standardise over these graphs, no target involved
-            enc = GraphEncoder(self.graph_features).fit(graphs)
+            enc = GraphEncoder(self.graph_features, self.batch).fit(graphs)
             if self._resolve_conv(kind) or enc.dims != self._dims:
                 self._build(enc.dims)
         return enc.transform_all(graphs)
@@ -318,7 +359,7 @@ class GraphRegressor(nn.Module):
         out, at = [], 0
         for m in self.members:
             d = m.embedding_dim
-            out.append(m.head(embedding[:, at : at + d]))  # type: ignore[operator]
+            out.append(m.out(embedding[:, at : at + d]))  # type: ignore[operator]
             at += d  # type: ignore[operator]
         return torch.stack(out).mean(0)
 
@@ -455,7 +496,7 @@ class GraphRegressor(nn.Module):
         gen = generator(seed)
         if gen is None:
             gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
-        encoder = GraphEncoder(self.graph_features).fit(graphs)
+        encoder = GraphEncoder(self.graph_features, self.batch).fit(graphs)
         data = encoder.transform_all(graphs)
         self.graph_encoder = encoder
         if self._resolve_conv(kind) or encoder.dims != self._dims:
@@ -489,6 +530,15 @@ class GraphRegressor(nn.Module):
         opt = torch.optim.Adam(member.parameters(), lr=lr)
         self.history = {"train": [], "val": []}
         best, best_state, waited = math.inf, None, 0
+        if member.wide is not None:
+            # start as the ridge regression of the graph features (the MLP's last layer at
+            # zero), and keep it if no epoch of the GNN beats it on the validation graphs
+            _ridge_start(member, torch.cat([data[int(i)].u for i in train_ids]), z[train_ids])
+            if val_batch is not None:
+                member.eval()
+                with torch.no_grad():
+                    best = float(criterion(member(val_batch), z[val_ids]))
+                best_state = copy.deepcopy(member.state_dict())
         member.train()
         for _ in range(epochs):
             order = train_ids[torch.randperm(len(train_ids), generator=gen)]
@@ -529,6 +579,7 @@ class GraphRegressor(nn.Module):
             "pool": self.pool,
             "graph_features": self.graph_features,
             "ensemble": self.ensemble,
+            "wide": self.wide,
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -584,6 +635,7 @@ class GraphRegressor(nn.Module):
                     f"{name} is not a valid GraphRegressor save: field {key!r} should "
                     f"be a dict, got {type(value).__name__}"
                 )
+        hparams = {"wide": False, **hparams}  # saved before the linear part existed
         try:
             model = cls(**hparams)  # type: ignore[arg-type]
         except (TypeError, ValueError) as err:
@@ -600,6 +652,7 @@ class GraphRegressor(nn.Module):
                     f"({type(err).__name__}: {err})"
                 ) from None
             model.graph_encoder = encoder
+            model.batch = encoder.batch
             if dims != model._dims:
                 model._build(dims)
         try:
@@ -615,5 +668,5 @@ class GraphRegressor(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"conv={self.conv}, hidden={self.hidden}, layers={self.layers}, pool={self.pool}, "
-            f"graph_features={self.graph_features}, ensemble={self.ensemble}"
+            f"graph_features={self.graph_features}, ensemble={self.ensemble}, wide={self.wide}"
         )
