@@ -42,7 +42,7 @@ def test_wide_part_starts_as_ridge_regression(task):
     # a learning rate of 1e-12: the fitted model is its start, the ridge regression of the
     # standardised targets on the standardised graph features (MLP head's last layer at zero)
     model = GraphRegressor(hidden=8, layers=1, wide=True, seed=0)
-    model.fit(nets, y, epochs=1, lr=1e-12, val_fraction=0, seed=0)
+    model.fit(nets, y, epochs=1, lr=1e-12, val_fraction=0, scale="standard", seed=0)
     enc = GraphEncoder("basic").fit(nets)
     u = torch.cat([enc.transform(n).u for n in nets]).double().numpy()
     z = (y - y.mean()) / y.std()
@@ -142,3 +142,22 @@ def test_tune_errors(task):
         tune(nets[:20], y[:20], folds=10)
     with pytest.raises(ValueError, match=r"expected one target per graph \(30\), got 29"):
         tune(nets, y[:-1])
+
+
+def test_normal_scores_scale_learns_the_ranks(task):
+    from scipy import stats
+
+    nets, y = task
+    y = y.copy()
+    y[:3] -= 200  # a long tail of failures: the ranks do not see how far
+    model = GraphRegressor(hidden=8, layers=1, wide=True, seed=0)
+    model.fit(nets, y, epochs=1, lr=1e-12, val_fraction=0, scale="normal_scores", seed=0)
+    enc = GraphEncoder("basic").fit(nets)
+    u = torch.cat([enc.transform(n).u for n in nets]).double().numpy()
+    # the normal scores written out: Φ⁻¹((rank - 0.5) / n), ties at their mean rank
+    ranks = np.array([(y < v).sum() + ((y == v).sum() + 1) / 2 for v in y])
+    z = stats.norm.ppf((ranks - 0.5) / len(y))
+    expected = Ridge(alpha=1.0).fit(u, z).predict(u) * y.std() + y.mean()
+    np.testing.assert_allclose(model.predict(nets).double().numpy(), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="scale"):
+        GraphRegressor(hidden=8).fit(nets, y, epochs=1, scale="ranks")

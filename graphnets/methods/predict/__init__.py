@@ -29,7 +29,16 @@ from .compare import (
 from .dag import DagEncoder
 from .encode import GRAPH_FEATURES, KINDS, GraphEncoder
 from .features import FEATURES, to_pyg
-from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, listwise_loss, rank_loss
+from .regressor import (
+    CONVS,
+    LOSSES,
+    POOLS,
+    SCALES,
+    GraphRegressor,
+    listwise_loss,
+    normal_scores,
+    rank_loss,
+)
 from .tune import CANDIDATES, tune
 from .zero_cost import PROXIES, grad_norm, jacob_cov, snip, synflow
 
@@ -38,6 +47,8 @@ __all__ = [
     "CONVS",
     "LOSSES",
     "POOLS",
+    "SCALES",
+    "normal_scores",
     "to_pyg",
     "GraphRegressor",
     "rank_loss",

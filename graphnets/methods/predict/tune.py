@@ -20,11 +20,12 @@ from .regressor import GraphRegressor
 
 __all__ = ["CANDIDATES", "tune"]
 
-#: The default candidates of :func:`tune`: ``(GraphRegressor kwargs, fit kwargs)`` pairs.
+#: The default candidates of :func:`tune`: ``(GraphRegressor kwargs, fit kwargs)`` pairs: the
+#: default, the default on standardised targets, and the default with a linear part.
 CANDIDATES: tuple[tuple[dict, dict], ...] = (
     ({}, {}),
+    ({}, {"scale": "standard"}),
     ({"wide": True}, {}),
-    ({"wide": True, "hidden": 16}, {}),
 )
 
 
