@@ -21,7 +21,8 @@ r"""Side-by-side evaluation of performance predictors: the GNN against simple ba
 A single-number baseline is not a regressor; to give it an R² and a direction it is turned into
 one by a 1-D least-squares line fitted on the training fold (on ``log10`` of the score for
 ``synflow``, ``snip`` and ``grad_norm``, which span orders of magnitude, and on
-``-log10(-score)`` for ``jacob_cov``, whose score is ``<= -B``). The line is
+``-log10(-score)`` for ``jacob_cov``, whose score is ``<= -B``; a zero ``snip`` or
+``grad_norm`` has no logarithm and takes the training fold's mean). The line is
 monotone, so the rank metrics are those of the raw number, up to the sign the training fold
 chose.
 
@@ -277,8 +278,12 @@ def fit_predict(
         return model.predict([nets[i] for i in test]).double().numpy()
     X, single = features if features is not None else _features(list(nets), batch)
     if name in single:
-        line = LinearRegression().fit(single[name][train, None], y[train])
-        return line.predict(single[name][test, None])
+        # a proxy that is nan for some nets (a zero score): the training fold's mean
+        col = single[name]
+        seen = col[train][np.isfinite(col[train])]
+        x = np.where(np.isfinite(col), col, seen.mean() if seen.size else 0.0)[:, None]
+        line = LinearRegression().fit(x[train], y[train])
+        return line.predict(x[test])
     Xtr, Xte = _standardise(X[train], X[test])
     return _regressor(name, seed).fit(Xtr, y[train]).predict(Xte)
 

@@ -180,13 +180,21 @@ def _proxy_batch(graph_features: str, batch):
 def proxy_features(net, batch) -> list[float]:
     """The four ``"proxies"`` graph features of a GraphNet, all with the net re-initialised
     from :data:`PROXY_SEED`: ``log10`` of SynFlow, of SNIP and of the gradient norm, and
-    ``-log10(-jacob_cov)`` (the score is ``<= -B``; higher is better either way)."""
+    ``-log10(-jacob_cov)`` (the score is ``<= -B``; higher is better either way).
+
+    A score of zero (no gradient reaches the edges at this batch: every path dead) has no
+    logarithm and gives ``nan``, which the encoder replaces by the fitted mean and
+    :func:`~graphnets.predict.compare` by the training fold's mean; a floor such as ``1e-300``
+    would make it an outlier hundreds of decades away that dominates any fit."""
     from .zero_cost import grad_norm, jacob_cov, snip, synflow
 
+    def log10(v: float) -> float:
+        return math.log10(v) if v > 0 else math.nan
+
     return [
-        math.log10(max(synflow(net, seed=PROXY_SEED), 1e-300)),
-        math.log10(max(snip(net, batch, seed=PROXY_SEED), 1e-300)),
-        math.log10(max(grad_norm(net, batch, seed=PROXY_SEED), 1e-300)),
+        log10(synflow(net, seed=PROXY_SEED)),
+        log10(snip(net, batch, seed=PROXY_SEED)),
+        log10(grad_norm(net, batch, seed=PROXY_SEED)),
         -math.log10(-jacob_cov(net, batch, seed=PROXY_SEED)),
     ]
 
