@@ -29,6 +29,16 @@ CANDIDATES: tuple[tuple[dict, dict], ...] = (
 )
 
 
+def _kendall(t: np.ndarray, p: np.ndarray) -> float:
+    """Kendall's τ-b, ``nan`` if either side is constant: :func:`graphnets.predict.kendall`,
+    which lives in ``compare`` (that imports this module)."""
+    from scipy import stats
+
+    if t.size < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
+        return math.nan
+    return float(stats.kendalltau(t, p).statistic)
+
+
 def _check_candidates(candidates) -> list[tuple[dict, dict]]:
     if isinstance(candidates, (str, bytes, Mapping)) or not isinstance(candidates, Sequence):
         raise TypeError(
@@ -91,8 +101,6 @@ def tune(
     import pandas as pd
     from sklearn.model_selection import KFold
 
-    from .compare import kendall
-
     graphs, _ = check_graphs(graphs)
     y = np.asarray(targets, dtype=np.float64).reshape(-1)
     if y.size != len(graphs):
@@ -113,7 +121,7 @@ def tune(
         for tr, te in splits:
             model = GraphRegressor(**{**extra, **kwargs, "seed": seed})
             model.fit([graphs[i] for i in tr], y[tr], **{**base, **fit, "seed": seed})
-            taus.append(kendall(y[te], model.predict([graphs[i] for i in te]).double().numpy()))
+            taus.append(_kendall(y[te], model.predict([graphs[i] for i in te]).double().numpy()))
         ok = [t for t in taus if math.isfinite(t)]
         scores.append(float(np.mean(ok)) if ok else -math.inf)
     best = int(np.argmax(scores))
