@@ -44,6 +44,7 @@ from graphnets import priors
 from graphnets.analysis import TABLE1, correlations, properties
 from graphnets.compare import compare
 from graphnets.data import digits
+from graphnets.experiment.ranking import proxy_batch
 from graphnets.train import fit
 
 PRIORS = ("watts_strogatz", "barabasi_albert", "erdos_renyi")
@@ -171,6 +172,9 @@ def main(argv=None) -> None:
         .to_string(float_format="{:.3f}".format)
     )
 
+    # the zero-cost proxies' data batch: the experiment's (first 64 rows of the training split)
+    x_train, y_train, _, _ = digits(seed=0)
+    batch = proxy_batch(x_train, y_train)
     t0 = time.perf_counter()
     table = compare(
         nets,
@@ -180,6 +184,7 @@ def main(argv=None) -> None:
         gnn_kwargs={} if args.gnn_pool is None else {"pool": args.gnn_pool},
         fit_kwargs={} if args.gnn_loss is None else {"loss": args.gnn_loss},
         predictors=args.predictors,
+        batch=batch,
     )
     print(
         f"\ncompare ({args.folds} folds x seeds {args.cv_seeds}, GNN pool={args.gnn_pool} "

@@ -38,7 +38,14 @@ from ..nn.graphnet import load
 from .config import ConfigError, validate
 from .executors import run_tasks
 from .measure import measure
-from .ranking import best_predictors, comparison, correlation_table, learning_curve, out_of_fold
+from .ranking import (
+    best_predictors,
+    comparison,
+    correlation_table,
+    learning_curve,
+    out_of_fold,
+    proxy_batch,
+)
 from .report import (
     plot_curves,
     plot_predictions,
@@ -49,7 +56,7 @@ from .report import (
 from .sample import specs as draw
 from .store import FolderError, Store
 from .tables import typed
-from .tasks import check_data, one_thread, train_task
+from .tasks import check_data, load_data, one_thread, train_task
 
 __all__ = ["STAGES", "StageError", "run", "results_table", "format_summary"]
 
@@ -333,15 +340,17 @@ def _predict(store, config, specs, log, progress, forced):
     _writable(store, "predict", "its tables are not up to date")
     log(f"predict: {settings['folds']}-fold cross-validation of {len(table)} nets, target {target}")
     nets = [load(store.net_path(int(i))) for i in table.index]
+    x_train, y_train, *_ = load_data(config["data"])
+    batch = proxy_batch(x_train, y_train)
     # one thread: the GNN's small matrices gain nothing from more (measured 3-4x faster on
     # 2 busy cores), and its numbers do not depend on the machine's core count
     with one_thread():
-        comp, per_fold, oof = comparison(nets, y, settings, progress=progress)
+        comp, per_fold, oof = comparison(nets, y, settings, batch=batch, progress=progress)
         preds = out_of_fold(oof, y, best_predictors(comp, 2), settings)
         others = [p for p in best_predictors(comp, len(comp)) if p != "gnn"]
         if "gnn" in comp.index and others:
             log(f"predict: ranking curve of gnn and {others[0]} (Kendall τ vs training nets)")
-            curve = learning_curve(nets, y, settings, per_fold, others[0])
+            curve = learning_curve(nets, y, settings, per_fold, others[0], batch=batch)
         else:  # the curve compares the GNN with the best baseline: both must be computed
             import pandas as pd
 

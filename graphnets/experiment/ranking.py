@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..methods.analysis import TABLE1, correlations
-from ..methods.predict.compare import PREDICTORS, compare, features, fit_predict, kendall
+from ..methods.predict.compare import compare, default_predictors, features, fit_predict, kendall
 
 __all__ = [
     "comparison",
@@ -28,7 +28,12 @@ __all__ = [
     "best_predictors",
     "learning_curve",
     "CURVE_SIZES",
+    "BATCH_ROWS",
+    "proxy_batch",
 ]
+
+#: Rows of the data batch (the first rows of the training split) of the zero-cost proxies.
+BATCH_ROWS = 64
 
 #: Training sizes of :func:`learning_curve` (those below a fold's training size, then that size).
 CURVE_SIZES: tuple[int, ...] = (25, 50, 100, 200, 300)
@@ -38,13 +43,26 @@ def _gnn_fit_kwargs(settings: Mapping) -> dict:
     return {"epochs": settings["gnn_epochs"], "patience": settings["gnn_patience"]}
 
 
-def _names(settings: Mapping) -> list[str]:
+def _names(settings: Mapping, batch: bool) -> list[str]:
 
     chosen = settings["predictors"]
-    return list(PREDICTORS) if chosen == "all" else list(chosen)
+    return default_predictors(batch) if chosen == "all" else list(chosen)
 
 
-def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bool = True):
+def proxy_batch(x_train, y_train) -> tuple:
+    """The data batch of the zero-cost proxies: the first :data:`BATCH_ROWS` rows of the
+    training split (already shuffled by the split's seed, so a fixed, random-looking batch)."""
+    return x_train[:BATCH_ROWS], y_train[:BATCH_ROWS]
+
+
+def comparison(
+    nets: Sequence,
+    y: np.ndarray,
+    settings: Mapping,
+    *,
+    batch: tuple | None = None,
+    progress: bool = True,
+):
     """The comparison table (one row per predictor), its per-fold metrics and every
     out-of-fold prediction.
 
@@ -52,6 +70,8 @@ def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bo
         nets: the trained nets (their structure is what the predictors see).
         y: the target of every net.
         settings: the ``[predict]`` section.
+        batch: ``(x, labels)`` for the zero-cost proxies (:func:`proxy_batch`); without one,
+            ``predictors = "all"`` leaves out the proxies that need it.
         progress: show a tqdm bar with ETA over the fits on stderr (default: ``True``).
 
     Returns:
@@ -75,7 +95,8 @@ def comparison(nets: Sequence, y: np.ndarray, settings: Mapping, *, progress: bo
         seeds=tuple(settings["cv_seeds"]),
         fit_kwargs=_gnn_fit_kwargs(settings),
         top_k=settings["top_k"],
-        predictors=_names(settings),
+        predictors=_names(settings, batch is not None),
+        batch=batch,
         progress=progress,
     )
     return table, table.attrs.pop("folds"), table.attrs.pop("predictions")
@@ -126,7 +147,15 @@ def correlation_table(properties, y: np.ndarray):
     return corr
 
 
-def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, baseline: str):
+def learning_curve(
+    nets: Sequence,
+    y: np.ndarray,
+    settings: Mapping,
+    per_fold,
+    baseline: str,
+    *,
+    batch: tuple | None = None,
+):
     """Kendall τ against the number of training nets, for the GNN and ``baseline``.
 
     On the folds of the comparison's first cv seed (the same ``KFold`` splits), each predictor
@@ -144,7 +173,7 @@ def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, b
     seed = int(settings["cv_seeds"][0])
     y = np.asarray(y, dtype=np.float64)
     splits = KFold(n_splits=settings["folds"], shuffle=True, random_state=seed).split(y)
-    feats = features(nets) if baseline != "gnn" else None
+    feats = features(nets, batch) if baseline != "gnn" else None
     rows = []
     splits = list(splits)
     # the full training parts differ by a net between folds: one point at their mean size
@@ -163,6 +192,7 @@ def learning_curve(nets: Sequence, y: np.ndarray, settings: Mapping, per_fold, b
                     seed=seed,
                     features=feats,
                     fit_kwargs=_gnn_fit_kwargs(settings),
+                    batch=batch,
                 )
                 rows.append(
                     dict(predictor=name, size=size, fold=fold, kendall=kendall(y[te], pred))

@@ -17,6 +17,7 @@ from graphnets.compare import (
     METRICS,
     PREDICTORS,
     compare,
+    default_predictors,
     features,
     fit_predict,
     kendall,
@@ -163,11 +164,13 @@ def test_compare_table(edge_task):
         fit_kwargs={"epochs": 40},
         top_k=0.2,
     )
-    assert list(table.index) == list(PREDICTORS)
+    # the default rows: all but the opt-in search and, without a batch, the batch proxies
+    rows = [p for p in PREDICTORS if p not in ("gnn_search", "snip", "grad_norm", "jacob_cov")]
+    assert list(table.index) == rows
     assert list(table.columns) == [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["n"]
     assert (table["n"] == 3).all()
     folds = table.attrs["folds"]
-    assert len(folds) == 3 * len(PREDICTORS)
+    assert len(folds) == 3 * len(rows)
     # The target is the edge count: the edges baseline ranks perfectly and its line is exact.
     assert table.loc["edges", "kendall_mean"] == pytest.approx(1.0)
     assert table.loc["edges", "r2_mean"] == pytest.approx(1.0)
@@ -251,7 +254,7 @@ def test_compare_errors(edge_task):
             [],
             ValueError,
             r"predictors is empty, so there is nothing to compare; name some of "
-            r"gnn, bayesian_ridge, .*, or pass None for all",
+            r"gnn, gnn_search, bayesian_ridge, .*, or pass None for all",
         ),
         ((), ValueError, r"predictors is empty"),
         (
@@ -287,3 +290,49 @@ def test_compare_is_also_graphnets_predict_compare():
         r"fold\), got 6; use fewer folds or more nets",
     ):
         graphnets.predict.compare([graphnets.mlp([2, 2], seed=0)] * 6, [0.0] * 6)
+
+
+def _digits_batch(rows=32):
+    from graphnets.data import digits
+
+    x, labels, _, _ = digits(seed=0)
+    return x[:rows], labels[:rows]
+
+
+def test_compare_proxy_rows_are_the_proxies_of_the_reinitialised_nets():
+    from graphnets.predict import grad_norm, jacob_cov, snip
+
+    ps = np.random.default_rng(2).uniform(0.05, 0.4, 12)
+    nets = [graphnets.priors.erdos_renyi(64, 10, 12, float(p), seed=i) for i, p in enumerate(ps)]
+    y = np.array([float(n.num_edges) for n in nets])
+    batch = _digits_batch()
+    table = compare(nets, y, folds=2, batch=batch, predictors=["snip", "grad_norm", "jacob_cov"])
+    pred = table.attrs["predictions"]
+    # a 1-D line of the proxy: its predictions rank the nets as the proxy does, up to the sign
+    # the training fold chose; the proxy is that of the net re-initialised from seed 0
+    for name, proxy in (("snip", snip), ("grad_norm", grad_norm), ("jacob_cov", jacob_cov)):
+        raw = np.array([proxy(net, batch, seed=0) for net in nets])
+        for _, part in pred[pred.predictor == name].groupby("fold"):
+            tau = kendall(raw[part.net.to_numpy()], part.predicted.to_numpy())
+            assert abs(tau) == pytest.approx(1.0)
+    # the default rows include them only with a batch
+    assert {"snip", "grad_norm", "jacob_cov"} <= set(default_predictors(batch=True))
+    assert not {"snip", "grad_norm", "jacob_cov"} & set(default_predictors(batch=False))
+    with pytest.raises(ValueError, match="predictor 'snip' needs a data batch"):
+        compare(nets, y, folds=2, predictors=["edges", "snip"])
+
+
+def test_gnn_search_never_sees_the_test_fold(edge_task):
+    # the nested search is a function of the training fold only: changing the test fold's
+    # targets (and nothing else) leaves every prediction unchanged
+    from sklearn.model_selection import KFold
+
+    nets, y = edge_task
+    tr, te = next(KFold(3, shuffle=True, random_state=0).split(y))
+    fit = {"epochs": 15}
+    ours = fit_predict("gnn_search", nets, y, tr, te, seed=0, fit_kwargs=fit)
+    other = y.copy()
+    other[te] = np.random.default_rng(5).permutation(other[te]) * -3.0
+    again = fit_predict("gnn_search", nets, other, tr, te, seed=0, fit_kwargs=fit)
+    np.testing.assert_array_equal(ours, again)
+    assert kendall(y[te], ours) > 0.5

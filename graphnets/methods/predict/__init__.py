@@ -6,7 +6,9 @@ networkx DiGraph with node or edge attributes, a PyG ``Data``) into GNN input;
 structural node features; :mod:`~graphnets.methods.predict.regressor` holds the GNN
 (:class:`GraphRegressor`) that maps such graphs to one number each; and
 :mod:`~graphnets.compare` cross-validates it against property regressors and
-single-number baselines (:func:`compare`).
+single-number baselines (:func:`compare`); :func:`tune` picks a GraphRegressor configuration
+by cross-validation inside the graphs it is given; :mod:`~graphnets.methods.predict.zero_cost`
+holds the zero-cost proxies.
 
 Convention: a **higher target is better**; :meth:`GraphRegressor.rank` puts the highest
 prediction first. To rank by a loss or an error, fit on its negation.
@@ -16,6 +18,7 @@ from .compare import (
     METRICS,
     PREDICTORS,
     compare,
+    default_predictors,
     features,
     fit_predict,
     kendall,
@@ -26,14 +29,26 @@ from .compare import (
 from .dag import DagEncoder
 from .encode import GRAPH_FEATURES, KINDS, GraphEncoder
 from .features import FEATURES, to_pyg
-from .regressor import CONVS, LOSSES, POOLS, GraphRegressor, listwise_loss, rank_loss
-from .zero_cost import synflow
+from .regressor import (
+    CONVS,
+    LOSSES,
+    POOLS,
+    SCALES,
+    GraphRegressor,
+    listwise_loss,
+    normal_scores,
+    rank_loss,
+)
+from .tune import CANDIDATES, tune
+from .zero_cost import PROXIES, grad_norm, jacob_cov, snip, synflow
 
 __all__ = [
     "FEATURES",
     "CONVS",
     "LOSSES",
     "POOLS",
+    "SCALES",
+    "normal_scores",
     "to_pyg",
     "GraphRegressor",
     "rank_loss",
@@ -43,11 +58,18 @@ __all__ = [
     "KINDS",
     "DagEncoder",
     "compare",
+    "tune",
+    "CANDIDATES",
+    "default_predictors",
     "fit_predict",
     "features",
     "PREDICTORS",
     "METRICS",
     "synflow",
+    "snip",
+    "grad_norm",
+    "jacob_cov",
+    "PROXIES",
     "r2",
     "kendall",
     "spearman",

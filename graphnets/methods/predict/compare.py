@@ -3,17 +3,26 @@ r"""Side-by-side evaluation of performance predictors: the GNN against simple ba
 :func:`compare` cross-validates, on the same folds, every predictor of :data:`PREDICTORS`:
 
 - ``gnn``: :class:`graphnets.predict.GraphRegressor` on the nets themselves;
+- ``gnn_search``: :func:`graphnets.predict.tune`, a small search over GraphRegressor
+  configurations by inner cross-validation on the training fold only (not in the default rows:
+  it costs about ten GNN fits per fold);
 - ``bayesian_ridge``, ``random_forest``, ``adaboost``: the three regressors of ``002_…`` on the
   vector of :func:`graphnets.analysis.properties` (all of :data:`~graphnets.analysis.PROPERTIES`;
   a ``nan`` is replaced by the mean of its column over the training fold, then every column is
   standardised with the training fold's mean and std);
 - ``edges``, ``nodes``, ``depth``: one number of the whole net each (``num_edges``,
   ``num_nodes``, ``depth``);
-- ``synflow``: the zero-cost proxy :func:`synflow` of the untrained net.
+- ``synflow``: the zero-cost proxy :func:`synflow` of the net as given;
+- ``snip``, ``grad_norm``, ``jacob_cov``: the zero-cost proxies of
+  :mod:`~graphnets.methods.predict.zero_cost` on ``batch``, with each net re-initialised from
+  seed 0 (its score at initialisation, whatever its weights); computed, and in the default rows,
+  only when a ``batch`` is given.
 
 A single-number baseline is not a regressor; to give it an R² and a direction it is turned into
 one by a 1-D least-squares line fitted on the training fold (on ``log10`` of the score for
-``synflow``, which is a sum of products along paths and spans orders of magnitude). The line is
+``synflow``, ``snip`` and ``grad_norm``, which span orders of magnitude, and on
+``-log10(-score)`` for ``jacob_cov``, whose score is ``<= -B``; a zero ``snip`` or
+``grad_norm`` has no logarithm and takes the training fold's mean). The line is
 monotone, so the rank metrics are those of the raw number, up to the sign the training fold
 chose.
 
@@ -21,8 +30,9 @@ Metrics, on each test fold (:func:`r2`, :func:`kendall`, :func:`spearman`,
 :func:`top_k_precision`), then mean and std (``ddof=0``) over folds × seeds, ignoring folds where
 a metric is undefined (e.g. a rank correlation of constant predictions).
 
-Not done here: hyperparameter search for any predictor; nested cross-validation; the properties
-and SynFlow are computed once for all nets (they use no target, so this leaks nothing).
+Not done here: hyperparameter search for the baselines (``gnn_search`` searches the GNN's, nested
+in the training fold); the properties and the zero-cost proxies are computed once for all nets
+(they use no target, so this leaks nothing).
 """
 
 from __future__ import annotations
@@ -36,8 +46,10 @@ import numpy as np
 
 from ...nn.base import BaseGraphNet
 from ..analysis import properties_table
+from .encode import proxy_features
 from .features import check_nets
 from .regressor import GraphRegressor
+from .tune import tune
 from .zero_cost import synflow
 
 __all__ = [
@@ -56,6 +68,7 @@ __all__ = [
 #: Rows of :func:`compare`, in order.
 PREDICTORS: tuple[str, ...] = (
     "gnn",
+    "gnn_search",
     "bayesian_ridge",
     "random_forest",
     "adaboost",
@@ -63,7 +76,14 @@ PREDICTORS: tuple[str, ...] = (
     "nodes",
     "depth",
     "synflow",
+    "snip",
+    "grad_norm",
+    "jacob_cov",
 )
+#: Rows that need a data ``batch`` (left out of the defaults without one).
+BATCH_PREDICTORS: tuple[str, ...] = ("snip", "grad_norm", "jacob_cov")
+#: Rows that ``predictors=None`` leaves out: the nested search, ten GNN fits per fold.
+OPT_IN_PREDICTORS: tuple[str, ...] = ("gnn_search",)
 #: Metrics of :func:`compare`; each gives a ``<metric>_mean`` and a ``<metric>_std`` column.
 METRICS: tuple[str, ...] = ("r2", "kendall", "spearman", "top_k_precision")
 
@@ -174,11 +194,18 @@ def _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs):
     return nets, y
 
 
-def _check_predictors(predictors: object) -> list[str]:
-    """The rows to compute: all of :data:`PREDICTORS` for ``None``, else a non-empty list of
-    distinct names among them."""
+def default_predictors(batch: bool) -> list[str]:
+    """The rows of ``predictors=None``: :data:`PREDICTORS` but the opt-in search and, without a
+    data batch, the proxies that need one."""
+    skip = set(OPT_IN_PREDICTORS) | (set() if batch else set(BATCH_PREDICTORS))
+    return [p for p in PREDICTORS if p not in skip]
+
+
+def _check_predictors(predictors: object, batch: bool = True) -> list[str]:
+    """The rows to compute: :func:`default_predictors` for ``None``, else a non-empty list of
+    distinct names among :data:`PREDICTORS` (those that need a batch only with one)."""
     if predictors is None:
-        return list(PREDICTORS)
+        return default_predictors(batch)
     if isinstance(predictors, (str, bytes)) or not isinstance(predictors, Sequence):
         raise TypeError(
             f"predictors must be a list of names (e.g. ['gnn', 'edges']) or None, got "
@@ -198,6 +225,12 @@ def _check_predictors(predictors: object) -> list[str]:
     twice = next((p for i, p in enumerate(names) if p in names[:i]), None)
     if twice is not None:
         raise ValueError(f"predictor {twice!r} is listed twice; list each predictor once")
+    needs = next((p for p in names if p in BATCH_PREDICTORS), None)
+    if needs is not None and not batch:
+        raise ValueError(
+            f"predictor {needs!r} needs a data batch; pass batch=(x, labels) (e.g. a few rows "
+            "of the training data)"
+        )
     return names
 
 
@@ -212,6 +245,7 @@ def fit_predict(
     features: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
     gnn_kwargs: Mapping | None = None,
     fit_kwargs: Mapping | None = None,
+    batch=None,
 ) -> np.ndarray:
     """Train predictor ``name`` of :data:`PREDICTORS` on ``nets[train]`` and predict
     ``nets[test]``, as one fold of :func:`compare` does.
@@ -222,36 +256,47 @@ def fit_predict(
         seed: seeds the GNN and the forests (default: ``0``).
         features: the property matrix and single numbers of every net, as
             :func:`compare` computes them once (default: computed here, for all ``nets``).
-        gnn_kwargs, fit_kwargs: as :func:`compare`.
+        gnn_kwargs, fit_kwargs, batch: as :func:`compare`.
 
     Returns:
         numpy.ndarray: the predictions for ``nets[test]``.
     """
     from sklearn.linear_model import LinearRegression
 
-    name = _check_predictors([name])[0]
+    name = _check_predictors([name], batch is not None)[0]
     train, test = np.asarray(train), np.asarray(test)
     y = np.asarray(y, dtype=np.float64)
+    extra = {} if batch is None else {"batch": batch}
     if name == "gnn":
-        model = GraphRegressor(**{"seed": seed, **(gnn_kwargs or {})})
+        model = GraphRegressor(**{"seed": seed, **extra, **(gnn_kwargs or {})})
         model.fit([nets[i] for i in train], y[train], **{"seed": seed, **(fit_kwargs or {})})
         return model.predict([nets[i] for i in test]).double().numpy()
-    X, single = features if features is not None else _features(list(nets))
+    if name == "gnn_search":
+        model = tune(
+            [nets[i] for i in train], y[train], seed=seed, fit_kwargs=fit_kwargs, batch=batch
+        )
+        return model.predict([nets[i] for i in test]).double().numpy()
+    X, single = features if features is not None else _features(list(nets), batch)
     if name in single:
-        line = LinearRegression().fit(single[name][train, None], y[train])
-        return line.predict(single[name][test, None])
+        # a proxy that is nan for some nets (a zero score): the training fold's mean
+        col = single[name]
+        seen = col[train][np.isfinite(col[train])]
+        x = np.where(np.isfinite(col), col, seen.mean() if seen.size else 0.0)[:, None]
+        line = LinearRegression().fit(x[train], y[train])
+        return line.predict(x[test])
     Xtr, Xte = _standardise(X[train], X[test])
     return _regressor(name, seed).fit(Xtr, y[train]).predict(Xte)
 
 
-def features(nets: Sequence[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def features(nets: Sequence[BaseGraphNet], batch=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """What the baselines read: the matrix ``[n, len(PROPERTIES)]`` of
     :func:`graphnets.analysis.properties` and the single numbers ``edges``, ``nodes``,
-    ``depth`` and ``synflow`` (``log10``) of every net."""
-    return _features(list(check_nets(nets)))
+    ``depth`` and ``synflow`` (``log10``) of every net, and with a ``batch`` ``snip``,
+    ``grad_norm`` (``log10``) and ``jacob_cov`` (``-log10(-score)``)."""
+    return _features(list(check_nets(nets)), batch)
 
 
-def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _features(nets: list[BaseGraphNet], batch=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
     table = properties_table(nets)
     single = {
@@ -261,6 +306,10 @@ def _features(nets: list[BaseGraphNet]) -> tuple[np.ndarray, dict[str, np.ndarra
         # log10 for the 1-D line; tiny floor so that a zero score stays finite.
         "synflow": np.log10(np.maximum([synflow(net) for net in nets], 1e-300)),
     }
+    if batch is not None:
+        # the proxy features of the GraphRegressor, the net re-initialised from PROXY_SEED
+        proxies = np.array([proxy_features(net, batch)[1:] for net in nets]).reshape(-1, 3)
+        single.update(snip=proxies[:, 0], grad_norm=proxies[:, 1], jacob_cov=proxies[:, 2])
     return table.to_numpy(dtype=np.float64), single
 
 
@@ -299,6 +348,7 @@ def compare(
     fit_kwargs: Mapping | None = None,
     top_k: int | float = 0.1,
     predictors: Sequence[str] | None = None,
+    batch=None,
     progress: bool = False,
 ):
     """Cross-validate every predictor of :data:`PREDICTORS` on ``nets`` → ``targets``.
@@ -320,7 +370,12 @@ def compare(
         fit_kwargs: keyword arguments of :meth:`~graphnets.predict.GraphRegressor.fit`
             (default: its defaults).
         top_k: ``k`` of :func:`top_k_precision`, an int or a fraction (default: ``0.1``).
-        predictors: the rows to compute, a subset of :data:`PREDICTORS` (default: all).
+        predictors: the rows to compute, a subset of :data:`PREDICTORS` (default:
+            :func:`default_predictors`: all but ``gnn_search``, and the batch proxies only with
+            a ``batch``).
+        batch: ``(x, labels)``, a data batch for the ``snip``, ``grad_norm`` and ``jacob_cov``
+            rows (see :func:`~graphnets.predict.snip`), and for a GNN with
+            ``graph_features="proxies"`` (default: none).
         progress: show a tqdm bar with ETA over seeds × folds × predictors on stderr
             (default: ``False``).
 
@@ -341,10 +396,10 @@ def compare(
     from sklearn.model_selection import KFold
 
     nets, y = _check_inputs(nets, targets, folds, seeds, top_k, gnn_kwargs, fit_kwargs)
-    names = _check_predictors(predictors)
+    names = _check_predictors(predictors, batch is not None)
     from tqdm.auto import tqdm
 
-    X, single = _features(nets)
+    X, single = _features(nets, batch)
     rows, predictions = [], []
     bar = tqdm(
         total=len(seeds) * folds * len(names),
@@ -368,6 +423,7 @@ def compare(
                     features=(X, single),
                     gnn_kwargs=gnn_kwargs,
                     fit_kwargs=fit_kwargs,
+                    batch=batch,
                 )
                 rows.append(
                     dict(

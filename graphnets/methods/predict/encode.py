@@ -20,7 +20,11 @@ What each kind of graph contributes:
 - a :class:`~graphnets.GraphNet`: the node features of :func:`~graphnets.predict.to_pyg`
   (role, level, degrees, activation one-hot), and, with ``graph_features="properties"``, every
   property of :func:`graphnets.analysis.properties` and ``log10`` of the
-  :func:`~graphnets.predict.synflow` zero-cost proxy;
+  :func:`~graphnets.predict.synflow` zero-cost proxy; with ``graph_features="proxies"``, the
+  four zero-cost proxies (``log10`` of :func:`~graphnets.predict.synflow`,
+  :func:`~graphnets.predict.snip` and :func:`~graphnets.predict.grad_norm`, and
+  ``-log10(-jacob_cov)``), the batch ones on the encoder's ``batch`` with the net re-initialised
+  from :data:`PROXY_SEED`;
 - a ``networkx.DiGraph``: every node and edge attribute. A **string** value is categorical and
   one-hot encoded over the values seen in :meth:`~GraphEncoder.fit` (sorted); a number or a
   bool is numeric and standardised with the fitted mean and std. A node or edge that lacks an
@@ -58,8 +62,12 @@ __all__ = ["GraphEncoder", "GRAPH_FEATURES", "KINDS", "check_graphs", "graph_kin
 #: Kinds of graph :class:`GraphEncoder` reads.
 KINDS: tuple[str, ...] = ("graphnet", "networkx", "pyg")
 #: Accepted ``graph_features`` settings: no graph-level features, the cheap structural ones of
-#: any graph, or those plus the properties and SynFlow of GraphNets.
-GRAPH_FEATURES: tuple[str, ...] = ("none", "basic", "properties")
+#: any graph, those plus the properties and SynFlow of GraphNets, or those plus the four
+#: zero-cost proxies of GraphNets on a data batch.
+GRAPH_FEATURES: tuple[str, ...] = ("none", "basic", "properties", "proxies")
+#: Seed from which a GraphNet is re-initialised for its ``"proxies"`` features (so trained and
+#: untrained nets of one structure get the same features: those at initialisation).
+PROXY_SEED = 0
 
 _STRUCT = ("log_in_degree", "log_out_degree", "level", "rlevel", "is_source", "is_sink")
 _BASIC = ("log_nodes", "log_edges", "log_depth", "log_sources", "log_sinks", "edges_per_node")
@@ -155,6 +163,42 @@ def _structure(src: np.ndarray, dst: np.ndarray, n: int, level: np.ndarray | Non
     return x, gap, u, level, rlevel
 
 
+def _proxy_batch(graph_features: str, batch):
+    """``batch`` as a pair of CPU tensors, required (only) for ``"proxies"``."""
+    if graph_features != "proxies":
+        return None
+    if batch is None:
+        raise ValueError(
+            'graph_features="proxies" needs a data batch (x, labels) for snip, grad_norm and '
+            "jacob_cov; pass batch=(x, labels)"
+        )
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise TypeError(f"batch must be a pair (x, labels) of tensors, got {type(batch).__name__}")
+    return tuple(torch.as_tensor(v).detach().cpu() for v in batch)
+
+
+def proxy_features(net, batch) -> list[float]:
+    """The four ``"proxies"`` graph features of a GraphNet, all with the net re-initialised
+    from :data:`PROXY_SEED`: ``log10`` of SynFlow, of SNIP and of the gradient norm, and
+    ``-log10(-jacob_cov)`` (the score is ``<= -B``; higher is better either way).
+
+    A score of zero (no gradient reaches the edges at this batch: every path dead) has no
+    logarithm and gives ``nan``, which the encoder replaces by the fitted mean and
+    :func:`~graphnets.predict.compare` by the training fold's mean; a floor such as ``1e-300``
+    would make it an outlier hundreds of decades away that dominates any fit."""
+    from .zero_cost import grad_norm, jacob_cov, snip, synflow
+
+    def log10(v: float) -> float:
+        return math.log10(v) if v > 0 else math.nan
+
+    return [
+        log10(synflow(net, seed=PROXY_SEED)),
+        log10(snip(net, batch, seed=PROXY_SEED)),
+        log10(grad_norm(net, batch, seed=PROXY_SEED)),
+        -math.log10(-jacob_cov(net, batch, seed=PROXY_SEED)),
+    ]
+
+
 def _numeric(value: object) -> bool:
     return isinstance(value, (bool, numbers.Real, np.bool_))
 
@@ -167,7 +211,10 @@ class GraphEncoder:
         graph_features (str): ``"none"``, ``"basic"`` (structural, any graph) or
             ``"properties"`` (``"basic"`` plus the properties of
             :func:`graphnets.analysis.properties` and ``log10`` SynFlow; GraphNets only, other
-            kinds get ``"basic"``) (default: ``"basic"``).
+            kinds get ``"basic"``) or ``"proxies"`` (``"basic"`` plus the four zero-cost
+            proxies; GraphNets only) (default: ``"basic"``).
+        batch (tuple, optional): ``(x, labels)``, the data batch of the ``"proxies"`` features
+            (required for them; see :func:`~graphnets.predict.snip`).
 
     Example:
         >>> import networkx as nx
@@ -181,10 +228,11 @@ class GraphEncoder:
         (torch.Size([3, 6]), torch.Size([3, 4]), torch.Size([1, 6]))
     """
 
-    def __init__(self, graph_features: str = "basic") -> None:
+    def __init__(self, graph_features: str = "basic", batch=None) -> None:
         from ..._util.checks import choice
 
         self.graph_features = choice(graph_features, GRAPH_FEATURES, "graph_features")
+        self.batch = _proxy_batch(graph_features, batch)
         self.kind: str | None = None
         # name -> sorted vocabulary (categorical) or None (numeric), for nodes and edges
         self.node_attrs: dict[str, list[str] | None] = {}
@@ -351,6 +399,9 @@ class GraphEncoder:
             values += [float(props[p]) for p in PROPERTIES]
             names.append("log10_synflow")
             values.append(math.log10(max(synflow(g), 1e-300)))
+        if self.graph_features == "proxies" and self.kind == "graphnet":
+            names += ["log10_synflow", "log10_snip", "log10_grad_norm", "jacob_cov"]
+            values += proxy_features(g, self.batch)
         return names, values
 
     def _topology(self, g):
@@ -492,6 +543,7 @@ class GraphEncoder:
         self._check_fitted()
         return {
             "graph_features": self.graph_features,
+            "batch": None if self.batch is None else [v.tolist() for v in self.batch],
             "kind": self.kind,
             "node_attrs": [[k, v] for k, v in self.node_attrs.items()],
             "edge_attrs": [[k, v] for k, v in self.edge_attrs.items()],
@@ -505,7 +557,10 @@ class GraphEncoder:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> GraphEncoder:
         """The encoder :meth:`state` described."""
-        enc = cls(state["graph_features"])
+        batch = state.get("batch")
+        if batch is not None:
+            batch = (torch.tensor(batch[0]), torch.tensor(batch[1], dtype=torch.long))
+        enc = cls(state["graph_features"], batch)
         enc.kind = state["kind"]
         enc.node_attrs = {k: v for k, v in state["node_attrs"]}
         enc.edge_attrs = {k: v for k, v in state["edge_attrs"]}
