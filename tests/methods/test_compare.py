@@ -322,6 +322,25 @@ def test_compare_proxy_rows_are_the_proxies_of_the_reinitialised_nets():
         compare(nets, y, folds=2, predictors=["edges", "snip"])
 
 
+def test_compare_synflow_row_scores_the_net_at_initialisation():
+    # the synflow row used the weights as given (in the experiment: the trained ones) and a
+    # 1e-300 floor for a zero score; now, like the batch proxies, the net re-initialised from
+    # seed 0, and a zero score is nan (filled with the training fold's mean)
+    from graphnets.methods.predict.compare import features
+
+    nets = [graphnets.priors.erdos_renyi(6, 3, 8, 0.4, seed=i) for i in range(4)]
+    trained = [copy.deepcopy(n) for n in nets]
+    for net in trained:
+        with torch.no_grad():
+            net.weight.mul_(3.0).add_(0.5)
+    want = [np.log10(synflow(net, seed=0)) for net in nets]
+    np.testing.assert_allclose(features(trained)[1]["synflow"], want, rtol=1e-12)
+    assert features(nets)[1]["synflow"] == pytest.approx(features(trained)[1]["synflow"])
+    dead = graphnets.mlp([2, 2, 1], seed=0)
+    dead.remove_edges(list(range(4)))  # no path from an input to the output: SynFlow 0
+    assert np.isnan(features([dead])[1]["synflow"][0])
+
+
 def test_gnn_search_never_sees_the_test_fold(edge_task):
     # the nested search is a function of the training fold only: changing the test fold's
     # targets (and nothing else) leaves every prediction unchanged

@@ -12,11 +12,13 @@ r"""Side-by-side evaluation of performance predictors: the GNN against simple ba
   standardised with the training fold's mean and std);
 - ``edges``, ``nodes``, ``depth``: one number of the whole net each (``num_edges``,
   ``num_nodes``, ``depth``);
-- ``synflow``: the zero-cost proxy :func:`synflow` of the net as given;
+- ``synflow``: the zero-cost proxy :func:`synflow`, needing no data;
 - ``snip``, ``grad_norm``, ``jacob_cov``: the zero-cost proxies of
-  :mod:`~graphnets.methods.predict.zero_cost` on ``batch``, with each net re-initialised from
-  seed 0 (its score at initialisation, whatever its weights); computed, and in the default rows,
+  :mod:`~graphnets.methods.predict.zero_cost` on ``batch``; computed, and in the default rows,
   only when a ``batch`` is given.
+
+All four score each net re-initialised from seed 0 (its score at initialisation, whatever its
+weights: a trained net is scored as it would have started).
 
 A single-number baseline is not a regressor; to give it an R² and a direction it is turned into
 one by a 1-D least-squares line fitted on the training fold (on ``log10`` of the score for
@@ -46,7 +48,7 @@ import numpy as np
 
 from ...nn.base import BaseGraphNet
 from ..analysis import properties_table
-from .encode import proxy_features
+from .encode import proxy_features, synflow_feature
 from .features import check_nets
 from .regressor import GraphRegressor
 from .tune import tune
@@ -303,8 +305,9 @@ def _features(nets: list[BaseGraphNet], batch=None) -> tuple[np.ndarray, dict[st
         "edges": np.array([net.num_edges for net in nets], dtype=np.float64),
         "nodes": np.array([net.num_nodes for net in nets], dtype=np.float64),
         "depth": np.array([net.depth for net in nets], dtype=np.float64),
-        # log10 for the 1-D line; tiny floor so that a zero score stays finite.
-        "synflow": np.log10(np.maximum([synflow(net) for net in nets], 1e-300)),
+        # at initialisation (re-initialised from PROXY_SEED, as the batch proxies), log10 for
+        # the 1-D line; a zero score is nan (the training fold's mean), not an outlier
+        "synflow": np.array([synflow_feature(net) for net in nets], dtype=np.float64),
     }
     if batch is not None:
         # the proxy features of the GraphRegressor, the net re-initialised from PROXY_SEED

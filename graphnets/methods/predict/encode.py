@@ -177,6 +177,19 @@ def _proxy_batch(graph_features: str, batch):
     return tuple(torch.as_tensor(v).detach().cpu() for v in batch)
 
 
+def _log10(v: float) -> float:
+    return math.log10(v) if v > 0 else math.nan
+
+
+def synflow_feature(net) -> float:
+    """``log10`` of the SynFlow of ``net`` re-initialised from :data:`PROXY_SEED` (``nan`` for
+    a zero score, as in :func:`proxy_features`): the ``"properties"`` features' last column and
+    :func:`~graphnets.predict.compare`'s ``synflow`` row."""
+    from .zero_cost import synflow
+
+    return _log10(synflow(net, seed=PROXY_SEED))
+
+
 def proxy_features(net, batch) -> list[float]:
     """The four ``"proxies"`` graph features of a GraphNet, all with the net re-initialised
     from :data:`PROXY_SEED`: ``log10`` of SynFlow, of SNIP and of the gradient norm, and
@@ -186,15 +199,12 @@ def proxy_features(net, batch) -> list[float]:
     logarithm and gives ``nan``, which the encoder replaces by the fitted mean and
     :func:`~graphnets.predict.compare` by the training fold's mean; a floor such as ``1e-300``
     would make it an outlier hundreds of decades away that dominates any fit."""
-    from .zero_cost import grad_norm, jacob_cov, snip, synflow
-
-    def log10(v: float) -> float:
-        return math.log10(v) if v > 0 else math.nan
+    from .zero_cost import grad_norm, jacob_cov, snip
 
     return [
-        log10(synflow(net, seed=PROXY_SEED)),
-        log10(snip(net, batch, seed=PROXY_SEED)),
-        log10(grad_norm(net, batch, seed=PROXY_SEED)),
+        synflow_feature(net),
+        _log10(snip(net, batch, seed=PROXY_SEED)),
+        _log10(grad_norm(net, batch, seed=PROXY_SEED)),
         -math.log10(-jacob_cov(net, batch, seed=PROXY_SEED)),
     ]
 
@@ -210,9 +220,9 @@ class GraphEncoder:
     Args:
         graph_features (str): ``"none"``, ``"basic"`` (structural, any graph) or
             ``"properties"`` (``"basic"`` plus the properties of
-            :func:`graphnets.analysis.properties` and ``log10`` SynFlow; GraphNets only, other
-            kinds get ``"basic"``) or ``"proxies"`` (``"basic"`` plus the four zero-cost
-            proxies; GraphNets only) (default: ``"basic"``).
+            :func:`graphnets.analysis.properties` and ``log10`` SynFlow at initialisation;
+            GraphNets only, other kinds get ``"basic"``) or ``"proxies"`` (``"basic"`` plus the
+            four zero-cost proxies; GraphNets only) (default: ``"basic"``).
         batch (tuple, optional): ``(x, labels)``, the data batch of the ``"proxies"`` features
             (required for them; see :func:`~graphnets.predict.snip`).
 
@@ -392,13 +402,12 @@ class GraphEncoder:
         names, values = list(_BASIC), list(u)
         if self.graph_features == "properties" and self.kind == "graphnet":
             from ..analysis import PROPERTIES, properties
-            from .zero_cost import synflow
 
             props = properties(g)
             names += list(PROPERTIES)
             values += [float(props[p]) for p in PROPERTIES]
             names.append("log10_synflow")
-            values.append(math.log10(max(synflow(g), 1e-300)))
+            values.append(synflow_feature(g))
         if self.graph_features == "proxies" and self.kind == "graphnet":
             names += ["log10_synflow", "log10_snip", "log10_grad_norm", "jacob_cov"]
             values += proxy_features(g, self.batch)
