@@ -104,6 +104,8 @@ class Schedule:
     fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
     dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # the kernels' scratch buffers, reused from call to call (see graphnets.kernels.fused)
+    workspace: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def num_levels(self) -> int:
@@ -130,6 +132,7 @@ class Schedule:
         if self.fused is not None:
             fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
         fields["device"] = device
+        fields["workspace"] = {}
         return Schedule(**fields)
 
 

@@ -403,10 +403,20 @@ def _fused_arrays(
     hidden = ~from_input
     rowptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(dp[hidden], minlength=n), out=rowptr[1:])
+    # the same edges by source, for the backward's pull; those into dead positions left out
+    live = hidden & ~dead[dp]
+    by_src = np.flatnonzero(live)
+    by_src = by_src[np.lexsort((dp[by_src], sp[by_src]))]
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sp[by_src], minlength=n), out=out_ptr[1:])
     by_input = np.flatnonzero(from_input)
     by_input = by_input[np.argsort(sp[by_input], kind="stable")]
     in_ptr = np.zeros(n_in + 1, dtype=np.int64)
     np.cumsum(np.bincount(sp[by_input], minlength=n_in), out=in_ptr[1:])
+    # and by destination (dp is sorted), for the forward
+    by_dst = np.flatnonzero(from_input)
+    irowptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dp[by_dst], minlength=n), out=irowptr[1:])
     # one parse per distinct activation, not per node: an edit recompiles this every time
     distinct = {a: i for i, a in enumerate(dict.fromkeys(acts_by_pos))}
     which = np.fromiter((distinct[a] for a in acts_by_pos), dtype=np.int64, count=n)
@@ -424,5 +434,12 @@ def _fused_arrays(
         "codes": codes,
         "params": params,
         "dead": dead.astype(np.int64),  # positions with no path to an output
+        "out_ptr": out_ptr,
+        "out_dst": dp[by_src],
+        "ow": weight_index[by_src],
+        "dead_w": weight_index[hidden & dead[dp]],  # their gradient is 0
+        "irowptr": irowptr,
+        "isrc": sp[by_dst],
+        "iwd": weight_index[by_dst],
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}

@@ -332,11 +332,13 @@ def test_kernels_fused_input_blocks(layout, batch):
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float32)
 
 
-def test_kernels_fused_two_graphs_in_flight():
-    # The fused kernel reuses its scratch buffers only once no autograd graph holds them: two
+@pytest.mark.parametrize("graph", ["deep", "wide_sparse"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_graphs_in_flight(kernel, graph):
+    # The kernels reuse their scratch buffers only once no autograd graph holds them: three
     # forwards before their backwards, a retained graph run twice, and changing batch sizes
     # must all give the reference gradients.
-    net = GRAPHS["deep"]().compile("fused")
+    net = GRAPHS[graph]().compile(kernel)
     gen = torch.Generator().manual_seed(3)
     xs = [torch.randn(b, len(net.inputs), generator=gen) for b in (5, 5, 9)]
     gys = [torch.randn(len(x), len(net.outputs), generator=gen) for x in xs]
@@ -351,6 +353,37 @@ def test_kernels_fused_two_graphs_in_flight():
         torch.testing.assert_close(gw2, gw)
         torch.testing.assert_close(gb2, gb)
         torch.testing.assert_close(gb, b_ref, **TOL[torch.float32])
+
+
+def _buffers(net) -> dict[str, int]:
+    ws = net.schedule.workspace
+    return {k: v.data_ptr() for k, v in ws.items() if isinstance(v, torch.Tensor)}
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_scratch_reused_and_a_kept_loss_still_backwards(kernel):
+    # Steps after the first run in the buffers of the one before (the CPU kernels keep them on
+    # the schedule); a loss kept from an earlier step holds its own, so a later step's writes
+    # leave its gradients exact, and so does a parameter update in between.
+    net = GRAPHS["wide_sparse"]().compile(kernel)
+    gen = torch.Generator().manual_seed(4)
+    x1, x2 = (torch.randn(7, len(net.inputs), generator=gen) for _ in range(2))
+    gy = torch.randn(7, len(net.outputs), generator=gen)
+    want1 = reference(net, x1, gy)[1:3]
+    kept = (net(x1) * gy).sum()  # its graph holds the first buffers
+    net.zero_grad(set_to_none=True)
+    (net(x2) * gy).sum().backward()
+    before = _buffers(net)
+    assert before, "no scratch buffer kept"
+    (net(x2) * gy).sum().backward()  # nothing holds the buffers now: reused
+    assert _buffers(net) == before
+    net.zero_grad(set_to_none=True)
+    kept.backward()
+    torch.testing.assert_close(net.weight.grad, want1[0], **TOL[torch.float32])
+    torch.testing.assert_close(net.bias.grad, want1[1], **TOL[torch.float32])
+    with torch.no_grad():
+        net.weight.mul_(0.5)  # an optimizer step
+    _assert_matches(forward_backward(net, x2, gy), reference(net, x2, gy), torch.float32)
 
 
 # -- NaN and infinities ------------------------------------------------------------------------
