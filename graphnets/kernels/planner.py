@@ -61,7 +61,7 @@ SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CS
 # core of the 2-core machine (benchmarks/bench_kernels.py --threads 1, docs/benchmarks.md):
 DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
 DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
-CSR_EDGE_NS = 9.5  # the C++ CSR kernels: per edge
+CSR_EDGE_NS = 8.5  # the C++ CSR kernels: per edge (csr_spmm ~7.5, csr_sddmm ~9.5)
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
 # kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
 # bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):

@@ -589,3 +589,18 @@ def test_kernels_cpp_cache_directory_is_torchs(monkeypatch, tmp_path):
         assert cache_directory(name) == _get_build_directory(name, False)
         monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
         assert cache_directory(name) == _get_build_directory(name, False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(256, 784), (13, 21), (8, 8), (3, 5), (0, 4)])
+def test_kernels_transpose_matches_torch(shape, dtype):
+    # The node-major copy of x the CSR levels read (8x8 register blocks for float rows, plain
+    # tiles otherwise; the edges short of a block element by element), into a reused buffer.
+    from graphnets.kernels.fused import transpose
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    out = torch.full((shape[1], shape[0]), math.nan, dtype=dtype)
+    assert transpose(x, out) is out
+    torch.testing.assert_close(out, x.T, rtol=0, atol=0)
+    strided = torch.randn(shape[1], shape[0], dtype=dtype).T  # columns not contiguous
+    torch.testing.assert_close(transpose(strided), strided.T, rtol=0, atol=0)

@@ -155,12 +155,12 @@ def test_schedule_auto_picks_by_density():
 
 def test_schedule_auto_runs_pruned_levels_by_cost():
     # A level runs dense while a dense block is predicted cheaper than its C++ CSR product
-    # (density >~ 0.58 at the measured costs), sparse below: a 784 -> 300 level at 70% and 30%.
+    # (density >~ 0.73 at the measured costs), sparse below: a 784 -> 300 level at 85% and 30%.
     from graphnets.kernels import fused, planner
 
     if not fused.available():
         pytest.skip("the C++ CSR kernels are not built here")
-    for density, kind in ((0.7, "dense"), (0.3, "sparse")):
+    for density, kind in ((0.85, "dense"), (0.3, "sparse")):
         keep = torch.rand(300, 784, generator=torch.Generator().manual_seed(0)) < density
         dst, src = keep.nonzero().T
         ei = torch.stack([src, 784 + dst])
