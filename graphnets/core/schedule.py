@@ -51,6 +51,8 @@ class LevelPlan:
     crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
     col_t: torch.Tensor | None = None
     perm_t: torch.Tensor | None = None  # edge order of the transposed CSR
+    # the C++ weight gradient's edge order (blocks of destinations, then source), or None
+    sddmm_order: torch.Tensor | None = None
     # local rows of the level's nodes with no path to an output: autograd never reaches them,
     # so their gradient is 0 even where act'(z) is NaN (None: every node reaches an output)
     dead: torch.Tensor | None = None
@@ -73,6 +75,7 @@ class LevelPlan:
             "crow_t",
             "col_t",
             "perm_t",
+            "sddmm_order",
             "dead",
             "dead_edges",
         )

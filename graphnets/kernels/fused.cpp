@@ -623,7 +623,56 @@ void csr_sddmm(torch::Tensor rowptr, torch::Tensor col, torch::Tensor G, torch::
   });
 }
 
+// gw[e] = <G[dst[e]], X[col[e]]> for the edges e = order[p] in the given order. The planner
+// orders a level's edges by (block of 8 destinations, source, destination): the block's 8 rows
+// of G stay in L1, and a source row, read from L2 by the first edge of its group, is read from
+// L1 by the others (at 48% density ~4 edges per source and block), where csr_sddmm reads one
+// source row from L2 per edge. Four chains of additions per dot product. 784 -> 300 at 48%,
+// batch 256, one core: ~0.77 ms against ~1.0 ms for csr_sddmm and ~1.15 ms for BLAS's dense
+// product. (Holding a group's source tile in registers against its rows of G was slower:
+// ~1.3 ms.)
+void sddmm_ordered(torch::Tensor order, torch::Tensor dst, torch::Tensor col, torch::Tensor G,
+                   torch::Tensor X, torch::Tensor gw) {
+  const int64_t B = G.size(1), nnz = order.size(0);
+  TORCH_CHECK(X.stride(1) == 1 && G.stride(1) == 1 && X.size(1) == B, "sddmm_ordered: layout");
+  AT_DISPATCH_FLOATING_TYPES(X.scalar_type(), "sddmm_ordered", [&] {
+    using T = scalar_t;
+    using V = typename Vec<T>::type;
+    constexpr int64_t L = Vec<T>::lanes;
+    const int64_t* op = order.data_ptr<int64_t>();
+    const int64_t* dp = dst.data_ptr<int64_t>();
+    const int64_t* cp = col.data_ptr<int64_t>();
+    const T* gp = G.data_ptr<T>();
+    const T* xp = X.data_ptr<T>();
+    T* out = gw.data_ptr<T>();
+    const int64_t ldx = X.stride(0), ldg = G.stride(0);
+    const int64_t b4 = B - B % (4 * L);
+    auto body = [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t e = op[p];
+        const T* __restrict__ g = gp + dp[e] * ldg;
+        const T* __restrict__ xs = xp + cp[e] * ldx;
+        V d0 = V{}, d1 = V{}, d2 = V{}, d3 = V{};
+        for (int64_t k = 0; k < b4; k += 4 * L) {
+          d0 += vload<V>(g + k) * vload<V>(xs + k);
+          d1 += vload<V>(g + k + L) * vload<V>(xs + k + L);
+          d2 += vload<V>(g + k + 2 * L) * vload<V>(xs + k + 2 * L);
+          d3 += vload<V>(g + k + 3 * L) * vload<V>(xs + k + 3 * L);
+        }
+        const V d = (d0 + d1) + (d2 + d3);
+        T dot = 0;
+        for (int64_t l = 0; l < L; ++l) dot += d[l];
+        for (int64_t k = b4; k < B; ++k) dot += g[k] * xs[k];
+        out[e] = dot;
+      }
+    };
+    if (nnz * B < kParallelMacs) body(0, nnz);
+    else at::parallel_for(0, nnz, std::max<int64_t>(1, nnz / (4 * at::get_num_threads())), body);
+  });
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("sddmm_ordered", &sddmm_ordered, "gw[e] = <G[dst e], X[col e]>, edges in a given order");
   m.def("transpose", &transpose_rows, "out = x.T, contiguous");
   m.def("forward", &fused_forward, "graphnets fused forward");
   m.def("backward", &fused_backward, "graphnets fused backward");

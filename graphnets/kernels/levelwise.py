@@ -177,7 +177,10 @@ def _backward_level(
     elif lv.kind == "sparse" and _cpp(lv, w) is not None:
         cpp = _cpp(lv, w)
         gZ = gZ.contiguous()
-        cpp.csr_sddmm(_t(lv.crow), _t(lv.col), gZ, X, gw_out)
+        if lv.sddmm_order is not None:
+            cpp.sddmm_ordered(lv.sddmm_order, _t(lv.dst), _t(lv.col), gZ, X, gw_out)
+        else:
+            cpp.csr_sddmm(_t(lv.crow), _t(lv.col), gZ, X, gw_out)
         if need_src:
             gX = X.new_empty(X.shape)
             cpp.csr_spmm(_t(lv.crow_t), _t(lv.col_t), w, _t(lv.perm_t), gZ, gX, None)

@@ -61,7 +61,12 @@ SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CS
 # core of the 2-core machine (benchmarks/bench_kernels.py --threads 1, docs/benchmarks.md):
 DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
 DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
-CSR_EDGE_NS = 8.5  # the C++ CSR kernels: per edge (csr_spmm ~7.5, csr_sddmm ~9.5)
+CSR_EDGE_NS = 8.5  # the C++ CSR kernels: per edge (csr_spmm ~7.5, the weight gradient ~7-9.5)
+# The C++ weight gradient of a level at least this dense runs its edges by blocks of
+# SDDMM_BLOCK destinations, then source, so the edges of a block that share a source row read
+# it from L1 (at 1/4 a source has two edges in a block of 8 on average)
+SDDMM_BLOCK = 8
+SDDMM_BLOCK_MIN_DENSITY = 0.25
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
 # kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
 # bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
@@ -388,6 +393,11 @@ def _plan_level(
         plan.crow_t = torch.from_numpy(crow_t)
         plan.col_t = torch.from_numpy(np.ascontiguousarray(dst_local[perm_t]))
         plan.perm_t = torch.from_numpy(perm_t)
+        if cpp and n_edges >= SDDMM_BLOCK_MIN_DENSITY * n_dst * n_cols:
+            # the weight gradient by blocks of destinations, then source: a source row is
+            # reused from L1 by the block's edges that share it (fused.cpp, sddmm_ordered)
+            block_order = np.lexsort((dst_local, col_local, dst_local // SDDMM_BLOCK))
+            plan.sddmm_order = torch.from_numpy(block_order)
     return plan
 
 
