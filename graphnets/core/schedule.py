@@ -110,6 +110,11 @@ class Schedule:
     # the kernels' scratch buffers, reused from call to call (see graphnets.kernels.fused)
     workspace: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # scratch buffers are not part of the plan: a pickled or deep-copied schedule starts
+        # with none (a copy never shares the original's)
+        return {**self.__dict__, "workspace": {}}
+
     @property
     def num_levels(self) -> int:
         return len(self.levels)

@@ -189,7 +189,9 @@ def scratch(sched: Schedule, key: str, like: torch.Tensor, *shape: int) -> torch
     before the first one's backward, a kept ``loss``, ``retain_graph=True``): then its use
     count is above one and a new one is made. ``pop`` claims the buffer atomically, so two
     threads never share one. Reuse spares the allocator's fresh pages (the OS's page faults and
-    zeroing) that a new buffer of ~1 MB costs on every step. On CPU only: CUDA's caching
+    zeroing) that a new buffer of ~1 MB costs on every step; the price is that one step's
+    scratch stays allocated between steps (dropped with the schedule: a recompile, an edit, a
+    copy or a pickle starts with none). On CPU only: CUDA's caching
     allocator has no such cost, and a CUDA graph must own the memory it captures.
     """
     if like.device.type != "cpu":

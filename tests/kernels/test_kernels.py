@@ -402,6 +402,22 @@ def test_kernels_scratch_reused_and_a_kept_loss_still_backwards(kernel):
     _assert_matches(forward_backward(net, x2, gy), reference(net, x2, gy), torch.float32)
 
 
+def test_kernels_copies_and_pickles_start_without_scratch():
+    # Scratch buffers belong to one schedule: a deep copy or a pickle of a net that has run
+    # carries none (never shared with, nor a stale copy of, the original's) and still computes
+    # the same outputs.
+    import copy
+    import pickle
+
+    net = GRAPHS["deep"]().compile("fused")
+    x = torch.randn(6, len(net.inputs), generator=torch.Generator().manual_seed(5))
+    net(x).sum().backward()
+    assert _buffers(net)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert other.schedule.workspace == {}
+        torch.testing.assert_close(other(x), net(x), rtol=0, atol=0)
+
+
 # -- NaN and infinities ------------------------------------------------------------------------
 #: Pre-activations where activations and their gradients are easy to get wrong.
 SPECIAL = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e30, -1e30, 30.0, -30.0, 1.5, -1.5]
