@@ -68,12 +68,13 @@ CSR_EDGE_NS = 8.5  # the C++ CSR kernels: per edge (csr_spmm ~7.5, the weight gr
 SDDMM_BLOCK = 8
 SDDMM_BLOCK_MIN_DENSITY = 0.25
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
-# kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
-# bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
-FUSED_CALL_US = 240.0  # fused: a fixed cost per call ...
-FUSED_EDGE_NS = 72.0  # ... plus this per edge between computed nodes ...
-FUSED_INPUT_EDGE_NS = 44.0  # ... or this per edge from an input (its column is reused)
-LEVEL_US = 290.0  # level-wise: a cost per level (dispatch, Python) ...
+# kernels. Costs of one training step (forward, cross-entropy, backward) at batch 256 on one
+# core, fitted to 12 nets timed fused and level-wise interleaved (the pruned 784-300-100-10 nets
+# of bench_prune_speed.py, dense MLPs of 4k-266k edges, small DAGs; docs/benchmarks.md):
+FUSED_CALL_US = 140.0  # fused: a fixed cost per call ...
+FUSED_EDGE_NS = 20.0  # ... plus this per edge between computed nodes ...
+FUSED_INPUT_EDGE_NS = 19.5  # ... or this per edge from an input
+LEVEL_US = 85.0  # level-wise: a cost per level (dispatch, Python) ...
 DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
 SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
@@ -117,7 +118,12 @@ def _costs(
     if cpp:
         dense = (edges > 0) & (_dense_ns(edges, cells) <= CSR_EDGE_NS * edges)
         per_pass = np.where(dense, _dense_ns(edges, cells), CSR_EDGE_NS * edges)
-        levelwise = LEVEL_US * computed_levels + 3e-3 * float(per_pass.sum())
+        # three passes (forward, weight gradient, sources' gradient), two for a level fed by
+        # inputs only: the inputs' gradient is not computed unless x asks for one
+        top_source = np.zeros(num_levels, dtype=np.int64)
+        np.maximum.at(top_source, edge_level, sp)
+        passes = np.where(top_source < n_in, 2, 3)
+        levelwise = LEVEL_US * computed_levels + 1e-3 * float((passes * per_pass).sum())
     else:
         dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * cells)
         e_dense = int(edges[dense].sum())
