@@ -51,6 +51,8 @@ class LevelPlan:
     crow_t: torch.Tensor | None = None  # CSR of the transpose, rows = sources
     col_t: torch.Tensor | None = None
     perm_t: torch.Tensor | None = None  # edge order of the transposed CSR
+    # the C++ weight gradient's edge order (blocks of destinations, then source), or None
+    sddmm_order: torch.Tensor | None = None
     # local rows of the level's nodes with no path to an output: autograd never reaches them,
     # so their gradient is 0 even where act'(z) is NaN (None: every node reaches an output)
     dead: torch.Tensor | None = None
@@ -73,6 +75,7 @@ class LevelPlan:
             "crow_t",
             "col_t",
             "perm_t",
+            "sddmm_order",
             "dead",
             "dead_edges",
         )
@@ -104,6 +107,13 @@ class Schedule:
     fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
     dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # the kernels' scratch buffers, reused from call to call (see graphnets.kernels.fused)
+    workspace: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # scratch buffers are not part of the plan: a pickled or deep-copied schedule starts
+        # with none (a copy never shares the original's)
+        return {**self.__dict__, "workspace": {}}
 
     @property
     def num_levels(self) -> int:
@@ -130,6 +140,7 @@ class Schedule:
         if self.fused is not None:
             fields["fused"] = {k: mv(v) for k, v in self.fused.items()}
         fields["device"] = device
+        fields["workspace"] = {}
         return Schedule(**fields)
 
 

@@ -2,9 +2,14 @@
 
 For deep, narrow graphs (hundreds of levels of a few nodes) and for small graphs, the cost of
 the level-by-level kernels is Python and dispatch overhead, not arithmetic. This kernel walks
-the nodes in schedule order inside C++ over node-major buffers ``H [N, B]``: every edge is one
-vectorised ``z += w · h_src`` over the batch, every node one activation loop; the backward walks
-back once, with a dot product per edge for the weight gradient.
+the nodes in schedule order inside C++ over node-major buffers ``H [N, B]``: a node's ``z`` is
+summed over all its in-edges (from the inputs, transposed once into node-major rows ``XT``, and
+from computed nodes) in a tile of batch columns held in vector registers, then one activation
+loop; the backward walks back once, each node pulling its gradient from its successors the same
+way and taking its out-edges' weight gradients (dot products) in the same pass, so no gradient
+row is accumulated in memory or cleared first. ``XT``, ``H`` (and ``Z``) and the backward's
+``G`` are scratch buffers kept on the schedule and reused by the next call once no autograd
+graph holds them (:func:`scratch`; the level-wise kernels use it too).
 
 Above 2^25 multiply-adds per pass (edges × batch) it splits the batch into one share per
 thread (``torch.get_num_threads()``, shares of at least 64 columns): every share runs the same
@@ -137,7 +142,25 @@ def why_unavailable() -> str | None:
     return EXTENSION.failed
 
 
-_ARRAYS = ("rowptr", "src", "hw", "in_ptr", "in_dst", "iw", "node", "codes", "params", "dead")
+_ARRAYS = (
+    "rowptr",
+    "src",
+    "hw",
+    "in_ptr",
+    "in_dst",
+    "iw",
+    "node",
+    "codes",
+    "params",
+    "dead",
+    "out_ptr",
+    "out_dst",
+    "ow",
+    "dead_w",
+    "irowptr",
+    "isrc",
+    "iwd",
+)
 
 
 def _built() -> Any:
@@ -151,31 +174,77 @@ def _built() -> Any:
 def _arrays(sched: Schedule) -> list[torch.Tensor]:
     if sched.fused is None:
         raise RuntimeError("the schedule was not compiled for the fused kernel")
-    return [sched.fused[k] for k in _ARRAYS]
+    arrays = sched.workspace.get("arrays")
+    if arrays is None:  # built once per schedule: the list is passed on every call
+        arrays = sched.workspace["arrays"] = [sched.fused[k] for k in _ARRAYS]
+    return arrays
+
+
+def scratch(sched: Schedule, key: str, like: torch.Tensor, *shape: int) -> torch.Tensor:
+    """A scratch buffer of ``shape`` and ``like``'s dtype and device for the kernels, reused
+    from the schedule's last call when nothing else holds it any more, else new (uninitialised
+    either way); hand it back with :func:`keep`.
+
+    A buffer is in use while autograd saves it for a backward still to come (a second forward
+    before the first one's backward, a kept ``loss``, ``retain_graph=True``): then its use
+    count is above one and a new one is made. ``pop`` claims the buffer atomically, so two
+    threads never share one. Reuse spares the allocator's fresh pages (the OS's page faults and
+    zeroing) that a new buffer of ~1 MB costs on every step; the price is that one step's
+    scratch stays allocated between steps (dropped with the schedule: a recompile, an edit, a
+    copy or a pickle starts with none). On CPU only: CUDA's caching
+    allocator has no such cost, and a CUDA graph must own the memory it captures.
+    """
+    if like.device.type != "cpu":
+        return like.new_empty(shape)
+    buf = sched.workspace.pop(key, None)
+    if (
+        buf is None
+        or buf._use_count() != 1
+        or buf.shape != shape
+        or buf.dtype != like.dtype
+        or buf.device != like.device
+    ):
+        buf = like.new_empty(shape)
+    return buf
+
+
+def keep(sched: Schedule, key: str, buf: torch.Tensor) -> None:
+    """Hand ``buf`` (from :func:`scratch`) back to ``sched`` for its next call (CPU only)."""
+    if buf.device.type == "cpu":
+        sched.workspace[key] = buf
 
 
 class _FusedRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, sched: Schedule):
         arrays = _arrays(sched)
-        y, H, Z = _built().forward(
-            x, weight.contiguous(), bias.contiguous(), arrays, sched.out_pos, sched.fused_keep_z
-        )
+        B, n_in = x.shape
+        rows = sched.num_nodes - n_in
+        XT = scratch(sched, "XT", x, n_in, B)  # x's columns that have edges, node-major
+        H = scratch(sched, "H", x, rows, B)
+        Z = scratch(sched, "Z", x, rows, B) if sched.fused_keep_z else x.new_empty(0)
+        w = weight.contiguous()
+        y = _built().forward(x, w, bias.contiguous(), arrays, sched.out_pos, XT, H, Z)
+        keep(sched, "XT", XT)
+        keep(sched, "H", H)
+        if sched.fused_keep_z:
+            keep(sched, "Z", Z)
         ctx.sched = sched
-        ctx.save_for_backward(x, weight, bias, H, Z)
+        ctx.save_for_backward(x, weight, bias, XT, H, Z)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         sched: Schedule = ctx.sched
-        x, weight, bias, H, Z = ctx.saved_tensors
+        x, weight, bias, XT, H, Z = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
             needs = tuple(ctx.needs_input_grad[:3])
             return (*differentiable_grads(x, weight, bias, gy, sched, needs, net_order=True), None)
         need_x = ctx.needs_input_grad[0]
+        G = scratch(sched, "G", H, H.shape[0], H.shape[1])
         gx, gw, gb = _built().backward(
             gy,
-            x,
+            XT,
             H,
             Z,
             weight.contiguous(),
@@ -183,17 +252,23 @@ class _FusedRun(torch.autograd.Function):
             _arrays(sched),
             sched.out_pos,
             need_x,
+            G,
         )
+        keep(sched, "G", G)
         return (gx if need_x else None), gw, gb, None
 
 
-def transpose(x: torch.Tensor) -> torch.Tensor:
-    """``x.T.contiguous()`` for a CPU float matrix, by the C++ tiled transpose when it is built."""
+def transpose(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``x.T.contiguous()`` for a CPU float matrix, by the C++ tiled transpose when it is built
+    (into ``out``, a contiguous ``[n_in, B]`` buffer, when given)."""
+    if out is None:
+        out = x.new_empty(x.shape[1], x.shape[0])
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
         module = _load()
         if module is not None:
-            return module.transpose(x)
-    return x.T.contiguous()
+            module.transpose(x, out)
+            return out
+    return out.copy_(x.T)
 
 
 def run_fused(

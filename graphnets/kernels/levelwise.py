@@ -23,7 +23,7 @@ import torch
 
 from ..core.schedule import LevelPlan, Schedule
 from . import fused as _fused
-from .fused import transpose
+from .fused import keep, scratch, transpose
 from .replay import differentiable_grads
 
 __all__ = ["run_levels"]
@@ -64,15 +64,28 @@ def _part_size(part) -> int:
     return part[1] - part[0] if isinstance(part, tuple) else int(part.numel())
 
 
-def _dense_weight(w: torch.Tensor, lv: LevelPlan) -> torch.Tensor:
+def _dense_weight(w: torch.Tensor, lv: LevelPlan, sched: Schedule) -> torch.Tensor:
     """The level's ``[n_dst, n_sources]`` block: a view when complete, else zeros with the edge
-    weights written in at their flat positions (one 1-D ``index_copy_``)."""
+    weights written in at their flat positions (one 1-D ``index_copy_``).
+
+    The block of an incomplete level is the schedule's scratch buffer, handed back with
+    :func:`_release` once the product is taken: its missing edges' zeros never change, so a
+    reused block only needs the weights written in again, no new zeroed memory per step.
+    """
     n_dst = lv.stop - lv.start
     if lv.complete:
         return w.view(n_dst, -1)
-    W = w.new_zeros(n_dst * lv.num_sources)
+    W = sched.workspace.pop(f"W{lv.start}", None) if w.device.type == "cpu" else None
+    if W is None or W._use_count() != 1 or W.dtype != w.dtype:
+        W = w.new_zeros(n_dst * lv.num_sources)
     W.index_copy_(0, _t(lv.flat), w)
     return W.view(n_dst, -1)
+
+
+def _release(W: torch.Tensor, lv: LevelPlan, sched: Schedule) -> None:
+    """Hand an incomplete level's block (from :func:`_dense_weight`) back to the schedule."""
+    if not lv.complete:
+        keep(sched, f"W{lv.start}", W.view(-1))
 
 
 def _cpp(lv: LevelPlan, w: torch.Tensor):
@@ -118,14 +131,16 @@ def _scatter_sources_grad(X, gZe, w, lv: LevelPlan) -> torch.Tensor:
     return X.new_zeros(X.shape).index_add_(0, _t(lv.col), gZe * w[:, None])
 
 
-def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
+def _forward_level(xt, H, out, w, b, lv: LevelPlan, sched: Schedule) -> None:
     """Write the level's pre-activations ``[n_dst, B]`` into ``out`` (its rows of ``H``)."""
     if lv.kind == "bias":
         out.copy_(b[:, None])
         return
     X = _sources(xt, H, lv, contiguous=lv.kind != "dense")
     if lv.kind == "dense":
-        torch.addmm(b[:, None], _dense_weight(w, lv), X, out=out)
+        W = _dense_weight(w, lv, sched)
+        torch.addmm(b[:, None], W, X, out=out)
+        _release(W, lv, sched)
         if _leaked(out, lv):
             _scatter_forward(X, out, w, b, lv)
     elif lv.kind == "sparse":
@@ -138,7 +153,9 @@ def _forward_level(xt, H, out, w, b, lv: LevelPlan) -> None:
         _scatter_forward(X, out, w, b, lv)
 
 
-def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool):
+def _backward_level(
+    xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src: bool, sched: Schedule
+):
     """Write the level's weight gradient into ``gw_out [E_l]``; return the sources' gradient.
 
     A complete dense block writes its ``gZ @ X.T`` straight into ``gw_out`` (no second copy of
@@ -152,13 +169,18 @@ def _backward_level(xt, H, gZ, w, gw_out: torch.Tensor, lv: LevelPlan, need_src:
         else:
             torch.index_select((gZ @ X.T).view(-1), 0, _t(lv.flat), out=gw_out)
         if need_src:
-            gX = _dense_weight(w, lv).T @ gZ
+            W = _dense_weight(w, lv, sched)
+            gX = W.T @ gZ
+            _release(W, lv, sched)
             if _leaked(gX, lv):
                 gX = _scatter_sources_grad(X, gZ.index_select(0, _t(lv.dst)), w, lv)
     elif lv.kind == "sparse" and _cpp(lv, w) is not None:
         cpp = _cpp(lv, w)
         gZ = gZ.contiguous()
-        cpp.csr_sddmm(_t(lv.crow), _t(lv.col), gZ, X, gw_out)
+        if lv.sddmm_order is not None:
+            cpp.sddmm_ordered(lv.sddmm_order, _t(lv.dst), _t(lv.col), gZ, X, gw_out)
+        else:
+            cpp.csr_sddmm(_t(lv.crow), _t(lv.col), gZ, X, gw_out)
         if need_src:
             gX = X.new_empty(X.shape)
             cpp.csr_spmm(_t(lv.crow_t), _t(lv.col_t), w, _t(lv.perm_t), gZ, gX, None)
@@ -187,17 +209,25 @@ class _LevelwiseRun(torch.autograd.Function):
         # x [B, n_in], w [E] and b [N] in schedule order.
         n_in = sched.num_inputs
         # CSR products and gathers want node-major rows; dense levels take x.T as a free view.
-        xt = transpose(x) if sched.inputs_contiguous else x.T
-        H = x.new_empty(sched.num_nodes - n_in, x.shape[0])
+        # the node-major copy and H are scratch buffers reused from the last call when free
+        xt = (
+            transpose(x, scratch(sched, "xt", x, x.shape[1], x.shape[0]))
+            if sched.inputs_contiguous
+            else x.T
+        )
+        H = scratch(sched, "H", x, sched.num_nodes - n_in, x.shape[0])
         zs: list[torch.Tensor] = []  # z of the activation groups whose backward needs it
         for lv in sched.levels:
             out = H[lv.start - n_in : lv.stop - n_in]
-            _forward_level(xt, H, out, w[lv.estart : lv.estop], b[lv.start : lv.stop], lv)
+            _forward_level(xt, H, out, w[lv.estart : lv.estop], b[lv.start : lv.stop], lv, sched)
             for act, s, e in lv.groups:
                 if act.needs_z:
                     zs.append(out[s:e].clone())
                 act.forward_(out[s:e])
         y = H.index_select(0, sched.out_pos - n_in).T.contiguous()
+        keep(sched, "H", H)
+        if sched.inputs_contiguous:
+            keep(sched, "xt", xt)
         ctx.sched = sched
         # x, w and b for a double backward (inputs: saving them copies nothing); xt too when it
         # is a copy of x, not a view of it (autograd forbids saving such views).
@@ -216,7 +246,7 @@ class _LevelwiseRun(torch.autograd.Function):
         x, w, _, H, *zs = ctx.saved_tensors
         xt = x.T if ctx.xt_is_view else zs.pop(0)
         need_x = ctx.needs_input_grad[0]
-        G = torch.zeros_like(H)
+        G = scratch(sched, "G", H, *H.shape).zero_()
         G.index_add_(0, sched.out_pos - n_in, gy.T)
         gxt = xt.new_zeros(xt.shape) if need_x else None
         gw = torch.empty_like(w)  # every edge belongs to one level, which fills its slice
@@ -242,7 +272,7 @@ class _LevelwiseRun(torch.autograd.Function):
                 continue
             need_src = need_x or lv.hi > n_in
             gX = _backward_level(
-                xt, H, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src
+                xt, H, gZ, w[lv.estart : lv.estop], gw[lv.estart : lv.estop], lv, need_src, sched
             )
             if lv.dead_edges is not None:  # 0, not 0 · (an infinite source)
                 gw[lv.estart : lv.estop].index_fill_(0, lv.dead_edges, 0)
@@ -255,6 +285,7 @@ class _LevelwiseRun(torch.autograd.Function):
                     _add_part(gxt, lv.src_in, gX[:k])
             if lv.src_h is not None:
                 _add_part(G, lv.src_h, gX[k:])
+        keep(sched, "G", G)
         return (None if gxt is None else gxt.T), gw, gb, None
 
 

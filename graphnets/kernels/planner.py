@@ -62,14 +62,20 @@ SCATTER_MAX_EDGES = 128  # torch kernels: below this many edges a level skips CS
 # core of the 2-core machine (benchmarks/bench_kernels.py --threads 1, docs/benchmarks.md):
 DENSE_CELL_NS = 5.5  # BLAS: per cell of the [n_dst, n_sources] block, missing edges included
 DENSE_SCATTER_NS = 1.0  # an incomplete block: writing each weight in, gathering its gradient
-CSR_EDGE_NS = 9.5  # the C++ CSR kernels: per edge
+CSR_EDGE_NS = 8.5  # the C++ CSR kernels: per edge (csr_spmm ~7.5, the weight gradient ~7-9.5)
+# The C++ weight gradient of a level at least this dense runs its edges by blocks of
+# SDDMM_BLOCK destinations, then source, so the edges of a block that share a source row read
+# it from L1 (at 1/4 a source has two edges in a block of 8 on average)
+SDDMM_BLOCK = 8
+SDDMM_BLOCK_MIN_DENSITY = 0.25
 # auto runs the fused C++ kernel (when built) where it is predicted faster than the level-wise
-# kernels. Costs of one forward + backward at batch 256, fitted to benchmarks/bench_mlp.py,
-# bench_deep.py and dense MLPs of 2k-19k edges on 2 cores (docs/benchmarks.md):
-FUSED_CALL_US = 240.0  # fused: a fixed cost per call ...
-FUSED_EDGE_NS = 72.0  # ... plus this per edge between computed nodes ...
-FUSED_INPUT_EDGE_NS = 44.0  # ... or this per edge from an input (its column is reused)
-LEVEL_US = 290.0  # level-wise: a cost per level (dispatch, Python) ...
+# kernels. Costs of one training step (forward, cross-entropy, backward) at batch 256 on one
+# core, fitted to 12 nets timed fused and level-wise interleaved (the pruned 784-300-100-10 nets
+# of bench_prune_speed.py, dense MLPs of 4k-266k edges, small DAGs; docs/benchmarks.md):
+FUSED_CALL_US = 140.0  # fused: a fixed cost per call ...
+FUSED_EDGE_NS = 20.0  # ... plus this per edge between computed nodes ...
+FUSED_INPUT_EDGE_NS = 19.5  # ... or this per edge from an input
+LEVEL_US = 85.0  # level-wise: a cost per level (dispatch, Python) ...
 DENSE_EDGE_NS = 14.0  # ... plus this per edge of a dense level (BLAS) ...
 SPARSE_EDGE_NS = 36.0  # ... or of a sparse / scatter level (CSR, index_add_)
 
@@ -113,7 +119,12 @@ def _costs(
     if cpp:
         dense = (edges > 0) & (_dense_ns(edges, cells) <= CSR_EDGE_NS * edges)
         per_pass = np.where(dense, _dense_ns(edges, cells), CSR_EDGE_NS * edges)
-        levelwise = LEVEL_US * computed_levels + 3e-3 * float(per_pass.sum())
+        # three passes (forward, weight gradient, sources' gradient), two for a level fed by
+        # inputs only: the inputs' gradient is not computed unless x asks for one
+        top_source = np.zeros(num_levels, dtype=np.int64)
+        np.maximum.at(top_source, edge_level, sp)
+        passes = np.where(top_source < n_in, 2, 3)
+        levelwise = LEVEL_US * computed_levels + 1e-3 * float((passes * per_pass).sum())
     else:
         dense = (edges > 0) & (edges >= DENSE_MIN_DENSITY * cells)
         e_dense = int(edges[dense].sum())
@@ -393,6 +404,11 @@ def _plan_level(
         plan.crow_t = torch.from_numpy(crow_t)
         plan.col_t = torch.from_numpy(np.ascontiguousarray(dst_local[perm_t]))
         plan.perm_t = torch.from_numpy(perm_t)
+        if cpp and n_edges >= SDDMM_BLOCK_MIN_DENSITY * n_dst * n_cols:
+            # the weight gradient by blocks of destinations, then source: a source row is
+            # reused from L1 by the block's edges that share it (fused.cpp, sddmm_ordered)
+            block_order = np.lexsort((dst_local, col_local, dst_local // SDDMM_BLOCK))
+            plan.sddmm_order = torch.from_numpy(block_order)
     return plan
 
 
@@ -408,10 +424,20 @@ def _fused_arrays(
     hidden = ~from_input
     rowptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(dp[hidden], minlength=n), out=rowptr[1:])
+    # the same edges by source, for the backward's pull; those into dead positions left out
+    live = hidden & ~dead[dp]
+    by_src = np.flatnonzero(live)
+    by_src = by_src[np.lexsort((dp[by_src], sp[by_src]))]
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sp[by_src], minlength=n), out=out_ptr[1:])
     by_input = np.flatnonzero(from_input)
     by_input = by_input[np.argsort(sp[by_input], kind="stable")]
     in_ptr = np.zeros(n_in + 1, dtype=np.int64)
     np.cumsum(np.bincount(sp[by_input], minlength=n_in), out=in_ptr[1:])
+    # and by destination (dp is sorted), for the forward
+    by_dst = np.flatnonzero(from_input)
+    irowptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(dp[by_dst], minlength=n), out=irowptr[1:])
     # one parse per distinct activation, not per node: an edit recompiles this every time
     distinct = {a: i for i, a in enumerate(dict.fromkeys(acts_by_pos))}
     which = np.fromiter((distinct[a] for a in acts_by_pos), dtype=np.int64, count=n)
@@ -429,6 +455,13 @@ def _fused_arrays(
         "codes": codes,
         "params": params,
         "dead": dead.astype(np.int64),  # positions with no path to an output
+        "out_ptr": out_ptr,
+        "out_dst": dp[by_src],
+        "ow": weight_index[by_src],
+        "dead_w": weight_index[hidden & dead[dp]],  # their gradient is 0
+        "irowptr": irowptr,
+        "isrc": sp[by_dst],
+        "iwd": weight_index[by_dst],
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
 

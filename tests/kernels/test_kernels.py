@@ -66,6 +66,22 @@ def test_kernels_batch_sizes(kernel, batch, device):
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float64)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("batch", [64, 129, 300])
+@pytest.mark.parametrize("kernel", ["fused", "sparse"])
+@pytest.mark.parametrize("graph", ["deep", "wide_sparse", "mixed_activations"])
+def test_kernels_whole_tiles_and_remainders(graph, kernel, batch, dtype):
+    # The C++ kernels add into register tiles of 32-128 batch columns and finish the columns
+    # short of a tile in memory: batches of whole tiles, of tiles and a remainder, and of
+    # several tiles, in both dtypes. The reference runs in float64 (a float32 reference's own
+    # rounding over 129 samples of the deep net is ~2e-5, the kernels' tolerance).
+    net = GRAPHS[graph]().to(dtype).compile(kernel)
+    x, gy = _data(net, batch, dtype, seed=batch)
+    exact = GRAPHS[graph]().to(torch.float64)
+    want = reference(exact, x.double(), gy.double())
+    _assert_matches(forward_backward(net, x, gy), [w.to(dtype) for w in want], dtype)
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_kernels_noncontiguous_x(kernel, device):
     _on(kernel, device)
@@ -332,11 +348,13 @@ def test_kernels_fused_input_blocks(layout, batch):
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float32)
 
 
-def test_kernels_fused_two_graphs_in_flight():
-    # The fused kernel reuses its scratch buffers only once no autograd graph holds them: two
+@pytest.mark.parametrize("graph", ["deep", "wide_sparse"])
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_graphs_in_flight(kernel, graph):
+    # The kernels reuse their scratch buffers only once no autograd graph holds them: three
     # forwards before their backwards, a retained graph run twice, and changing batch sizes
     # must all give the reference gradients.
-    net = GRAPHS["deep"]().compile("fused")
+    net = GRAPHS[graph]().compile(kernel)
     gen = torch.Generator().manual_seed(3)
     xs = [torch.randn(b, len(net.inputs), generator=gen) for b in (5, 5, 9)]
     gys = [torch.randn(len(x), len(net.outputs), generator=gen) for x in xs]
@@ -351,6 +369,53 @@ def test_kernels_fused_two_graphs_in_flight():
         torch.testing.assert_close(gw2, gw)
         torch.testing.assert_close(gb2, gb)
         torch.testing.assert_close(gb, b_ref, **TOL[torch.float32])
+
+
+def _buffers(net) -> dict[str, int]:
+    ws = net.schedule.workspace
+    return {k: v.data_ptr() for k, v in ws.items() if isinstance(v, torch.Tensor)}
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kernels_scratch_reused_and_a_kept_loss_still_backwards(kernel):
+    # Steps after the first run in the buffers of the one before (the CPU kernels keep them on
+    # the schedule); a loss kept from an earlier step holds its own, so a later step's writes
+    # leave its gradients exact, and so does a parameter update in between.
+    net = GRAPHS["wide_sparse"]().compile(kernel)
+    gen = torch.Generator().manual_seed(4)
+    x1, x2 = (torch.randn(7, len(net.inputs), generator=gen) for _ in range(2))
+    gy = torch.randn(7, len(net.outputs), generator=gen)
+    want1 = reference(net, x1, gy)[1:3]
+    kept = (net(x1) * gy).sum()  # its graph holds the first buffers
+    net.zero_grad(set_to_none=True)
+    (net(x2) * gy).sum().backward()
+    before = _buffers(net)
+    assert before, "no scratch buffer kept"
+    (net(x2) * gy).sum().backward()  # nothing holds the buffers now: reused
+    assert _buffers(net) == before
+    net.zero_grad(set_to_none=True)
+    kept.backward()
+    torch.testing.assert_close(net.weight.grad, want1[0], **TOL[torch.float32])
+    torch.testing.assert_close(net.bias.grad, want1[1], **TOL[torch.float32])
+    with torch.no_grad():
+        net.weight.mul_(0.5)  # an optimizer step
+    _assert_matches(forward_backward(net, x2, gy), reference(net, x2, gy), torch.float32)
+
+
+def test_kernels_copies_and_pickles_start_without_scratch():
+    # Scratch buffers belong to one schedule: a deep copy or a pickle of a net that has run
+    # carries none (never shared with, nor a stale copy of, the original's) and still computes
+    # the same outputs.
+    import copy
+    import pickle
+
+    net = GRAPHS["deep"]().compile("fused")
+    x = torch.randn(6, len(net.inputs), generator=torch.Generator().manual_seed(5))
+    net(x).sum().backward()
+    assert _buffers(net)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert other.schedule.workspace == {}
+        torch.testing.assert_close(other(x), net(x), rtol=0, atol=0)
 
 
 # -- NaN and infinities ------------------------------------------------------------------------
@@ -540,3 +605,18 @@ def test_kernels_cpp_cache_directory_is_torchs(monkeypatch, tmp_path):
         assert cache_directory(name) == _get_build_directory(name, False)
         monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
         assert cache_directory(name) == _get_build_directory(name, False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(256, 784), (13, 21), (8, 8), (3, 5), (0, 4)])
+def test_kernels_transpose_matches_torch(shape, dtype):
+    # The node-major copy of x the CSR levels read (8x8 register blocks for float rows, plain
+    # tiles otherwise; the edges short of a block element by element), into a reused buffer.
+    from graphnets.kernels.fused import transpose
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    out = torch.full((shape[1], shape[0]), math.nan, dtype=dtype)
+    assert transpose(x, out) is out
+    torch.testing.assert_close(out, x.T, rtol=0, atol=0)
+    strided = torch.randn(shape[1], shape[0], dtype=dtype).T  # columns not contiguous
+    torch.testing.assert_close(transpose(strided), strided.T, rtol=0, atol=0)

@@ -574,7 +574,7 @@ class URN(nn.Module):
             >>> urn.sparsify()
             EditRecord(remove_edges, removed_edges=5)
             >>> urn.num_edges, urn.kernel
-            (11, 'dense')
+            (11, 'sparse')
         """
         w = self.net.weight
         zero = (w.detach() == 0).cpu().numpy()
