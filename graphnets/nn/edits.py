@@ -396,7 +396,7 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
         changed = np.zeros(net.schedule.num_levels, dtype=bool)
         changed[lv_of[dst]] = True
         changed[lv_of[ei[1, drop]]] = True
-        sched = recompile_levels(net.schedule, new, order, changed)
+        sched = recompile_levels(net.schedule, new, order, changed, same_activations=True)
     dev, dtype = net.weight.device, net.weight.dtype
     if weight is None:
         w_new = fan_in_init(new, seed, first=kept).to(dev, dtype)
