@@ -243,8 +243,8 @@ def replaced_order(
         else sched.edge_order.cpu().numpy()
     )
     new_ids = edge_map[eorder]
-    kept = new_ids >= 0
-    sp, dp = sched.src_pos.cpu().numpy()[kept], sched.dst_pos.cpu().numpy()[kept]
+    kept = np.flatnonzero(new_ids >= 0)  # indices, taken thrice (cheaper than a mask each time)
+    sp, dp = sched.src_pos.cpu().numpy().take(kept), sched.dst_pos.cpu().numpy().take(kept)
     keys = dp * n + sp  # sorted: edges are ordered by (destination, source)
     # by (destination, source) (a repeated pair is refused below): two stable radix sorts on
     # int16 where positions fit, far faster than a sort of the int64 keys
@@ -276,7 +276,7 @@ def replaced_order(
         level_by_pos,
         merged(sp, src_pos[by]),
         merged(dp, dst_pos[by]),
-        merged(new_ids[kept], first + by),
+        merged(new_ids.take(kept), first + by),
     )
 
 

@@ -431,24 +431,27 @@ def _fused_arrays(
     taken as they are (``acts_by_pos`` is then not read).
     """
     from_input = sp < n_in
-    hidden = ~from_input
-    rowptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dp[hidden], minlength=n), out=rowptr[1:])
-    # the same edges by source, for the backward's pull; those into dead positions left out
-    live = hidden & ~dead[dp]
-    by_src = np.flatnonzero(live)
-    # by (source, destination): dp is sorted, so a stable sort by source is that lexsort
-    by_src = by_src[_stable_argsort(sp[by_src], n)]
-    out_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sp[by_src], minlength=n), out=out_ptr[1:])
-    by_input = np.flatnonzero(from_input)
-    by_input = by_input[_stable_argsort(sp[by_input], n_in)]
-    in_ptr = np.zeros(n_in + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sp[by_input], minlength=n_in), out=in_ptr[1:])
-    # and by destination (dp is sorted), for the forward
+    # the edges' indices from computed nodes and from inputs, each in dp's (sorted) order;
+    # gathers by index from here (a boolean mask is a pass over every edge each time)
+    hid = np.flatnonzero(~from_input)
     by_dst = np.flatnonzero(from_input)
+    hid_dp, hid_sp = dp.take(hid), sp.take(hid)
+    rowptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(hid_dp, minlength=n), out=rowptr[1:])
+    # the same edges by source, for the backward's pull; those into dead positions left out
+    into_dead = dead.take(hid_dp)
+    live = np.flatnonzero(~into_dead)
+    # by (source, destination): dp is sorted, so a stable sort by source is that lexsort
+    by_src = hid.take(live.take(_stable_argsort(hid_sp.take(live), n)))
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sp.take(by_src), minlength=n), out=out_ptr[1:])
+    in_sp = sp.take(by_dst)
+    by_input = by_dst.take(_stable_argsort(in_sp, n_in))
+    in_ptr = np.zeros(n_in + 1, dtype=np.int64)
+    np.cumsum(np.bincount(in_sp, minlength=n_in), out=in_ptr[1:])
+    # and by destination (dp is sorted), for the forward
     irowptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(dp[by_dst], minlength=n), out=irowptr[1:])
+    np.cumsum(np.bincount(dp.take(by_dst), minlength=n), out=irowptr[1:])
     if nodes_of is not None:
         codes, params = nodes_of["codes"].numpy(), nodes_of["params"].numpy()
     else:
@@ -460,22 +463,22 @@ def _fused_arrays(
         params = np.array([a.c_params for a in parsed], dtype=np.float64).reshape(-1, 2)[which]
     arrays = {
         "rowptr": rowptr,
-        "src": sp[hidden],
-        "hw": weight_index[hidden],
+        "src": hid_sp,
+        "hw": weight_index.take(hid),
         "in_ptr": in_ptr,
-        "in_dst": dp[by_input],
-        "iw": weight_index[by_input],
+        "in_dst": dp.take(by_input),
+        "iw": weight_index.take(by_input),
         "node": order,
         "codes": codes,
         "params": params,
         "dead": dead.astype(np.int64),  # positions with no path to an output
         "out_ptr": out_ptr,
-        "out_dst": dp[by_src],
-        "ow": weight_index[by_src],
-        "dead_w": weight_index[hidden & dead[dp]],  # their gradient is 0
+        "out_dst": dp.take(by_src),
+        "ow": weight_index.take(by_src),
+        "dead_w": weight_index.take(hid.take(np.flatnonzero(into_dead))),  # their gradient is 0
         "irowptr": irowptr,
-        "isrc": sp[by_dst],
-        "iwd": weight_index[by_dst],
+        "isrc": in_sp,
+        "iwd": weight_index.take(by_dst),
     }
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
 

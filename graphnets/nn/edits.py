@@ -366,9 +366,10 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
     if src.size != dst.size:
         raise ValueError(f"expected as many sources as destinations, got {src.size} and {dst.size}")
     k = src.size
-    kept = s.num_edges - int(drop.sum())
+    keep_ids, removed_ids = np.flatnonzero(~drop), np.flatnonzero(drop)  # once, for every gather
+    kept = keep_ids.size
     edge_map = np.full(s.num_edges, -1, dtype=np.int64)
-    edge_map[~drop] = np.arange(kept)
+    edge_map[keep_ids] = np.arange(kept)
     order = None
     if not s.is_recurrent:
         position = net.schedule.position.cpu().numpy()
@@ -384,7 +385,7 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
         ei = s.edge_index.numpy()
         new = Structure._trusted(
             s.labels,
-            torch.from_numpy(np.concatenate([ei[:, ~drop], np.stack([src, dst])], 1)),
+            torch.from_numpy(np.concatenate([ei.take(keep_ids, axis=1), np.stack([src, dst])], 1)),
             s.inputs,
             s.outputs,
             s.activations,
@@ -395,7 +396,7 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
         lv_of = order.level_by_pos[position]
         changed = np.zeros(net.schedule.num_levels, dtype=bool)
         changed[lv_of[dst]] = True
-        changed[lv_of[ei[1, drop]]] = True
+        changed[lv_of[ei[1].take(removed_ids)]] = True
         sched = recompile_levels(net.schedule, new, order, changed, same_activations=True)
     dev, dtype = net.weight.device, net.weight.dtype
     if weight is None:
@@ -407,15 +408,15 @@ def replace_edges(net, edges, src, dst, weight=None, seed=None) -> Edit:
         check_finite(
             w_new, lambda i: f"weight of new edge {s.labels[src[i]]!r} -> {s.labels[dst[i]]!r}"
         )
-    survivors = torch.from_numpy(np.flatnonzero(~drop))
+    survivors = torch.from_numpy(keep_ids)
     edge_source = torch.cat([survivors, torch.full((k,), -1, dtype=torch.long)])
     record = EditRecord(
         "replace_edges",
         s.num_edges,
         s.num_nodes,
         labels=s.labels,
-        removed_edge_ids=np.flatnonzero(drop),
-        removed_pairs=s.edge_index.numpy()[:, drop],
+        removed_edge_ids=removed_ids,
+        removed_pairs=s.edge_index.numpy().take(removed_ids, axis=1),
         added_pairs=np.stack([src, dst]),
     )
     return Edit(
