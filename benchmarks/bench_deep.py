@@ -16,7 +16,13 @@ C++ kernel), target <= 20 ms.
 ``--threads`` sets torch's and the C++ kernels' threads for every side alike (the fused kernel
 splits the batch between threads above 2^25 multiply-adds per pass).
 
-Run: ``python benchmarks/bench_deep.py [--repeats N] [--threads T] [--cold K]``
+``--window W`` times each side in turns of ``W`` consecutive steps (default 1: every step comes
+right after the other sides' steps, so its caches hold their data, the per-neuron loop's Python
+objects above all; a training loop runs its own steps back to back, the steady state a window
+of 10 measures).
+
+Run: ``python benchmarks/bench_deep.py [--repeats N] [--threads T] [--cold K] [--window W]
+[--kernels K ...]``
 """
 
 from __future__ import annotations
@@ -121,6 +127,16 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--cold", type=int, default=5, help="fresh processes for the cold build")
+    ap.add_argument(
+        "--window",
+        type=int,
+        default=1,
+        help="consecutive steps of one side per turn (default 1: every step right after the "
+        "other sides'; a training loop's steady state is a window of many)",
+    )
+    ap.add_argument(
+        "--kernels", nargs="+", default=None, help="kernels to time (default: all available)"
+    )
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,10 +150,13 @@ def main(argv: list[str] | None = None) -> list[str]:
     xb = torch.randn(256, bare.W.shape[0])
     kernels = ["fused"] if fused.available() else []
     kernels += ["scatter", "sparse", "auto"]
+    if args.kernels:
+        kernels = [k for k in args.kernels if k in kernels]
     rows = [
         f"machine: {machine()}",
         f"graph: {net.num_nodes} nodes, {net.num_edges} edges, {net.depth} levels; bare matmul "
-        f"{list(xb.shape)} @ {list(bare.W.shape)} ({bare.W.numel()} weights)",
+        f"{list(xb.shape)} @ {list(bare.W.shape)} ({bare.W.numel()} weights); steps timed in "
+        f"windows of {args.window}",
         "| kernel | GraphNet | per-neuron evaluator | speed-up (target >= 150x) "
         "| bare matmul step | vs matmul step (target <= 3x) | 3 bare products | vs products |",
         "|---|---|---|---|---|---|---|---|",
@@ -147,7 +166,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         fns = {"net": train_step(net, x, y), "ref": train_step(ref, x, y)}
         fns["mm"] = train_step(bare, xb, y)
         fns["raw"] = raw_products(bare, xb)
-        t = interleaved(fns, repeats=args.repeats, warmup=2)
+        t = interleaved(fns, repeats=args.repeats, warmup=2, window=args.window)
         kinds = " (" + ",".join(sorted(set(net.schedule.kinds()))) + ")" if k == "auto" else ""
         rows.append(
             f"| {k}{kinds} | {t['net'] * 1e3:.3f} ms | {t['ref'] * 1e3:.1f} ms "

@@ -8,9 +8,12 @@ magnitude rows, the same ``nn.Sequential`` pruned with ``torch.nn.utils.prune`` 
 Forward + cross-entropy + backward per batch of 256, medians. The FLOP column is the pruned
 net's multiply-adds over the dense net's: the arithmetic limit of the ratio.
 
-``--threads`` sets torch's (and the C++ kernels') thread count for both sides alike.
+``--threads`` sets torch's (and the C++ kernels') thread count for both sides alike. ``--window
+W`` times each side in turns of ``W`` consecutive steps (default 1: every step right after the
+other sides', whose data then fill the caches; a training loop's steady state is a window of
+many, see ``common.interleaved``).
 
-Run: ``python benchmarks/bench_prune_speed.py [--repeats N] [--threads T]``
+Run: ``python benchmarks/bench_prune_speed.py [--repeats N] [--threads T] [--window W]``
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=40)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--window", type=int, default=1, help="consecutive steps per turn")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     for amount, target in RANDOM:
         cases.append((f"random {amount:.0%}", random_pruned(amount), target, None))
     rows = [
-        f"machine: {machine()}",
+        f"machine: {machine()}; steps timed in windows of {args.window}",
         "| net | edges | FLOP limit | GraphNet | kernels | vs dense nn.Sequential | target "
         "| vs masked nn.Sequential |",
         "|---|---|---|---|---|---|---|---|",
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         fns = {"net": train_step(net, x, y), "dense": train_step(dense, x, y)}
         if mask_ref is not None:
             fns["masked"] = train_step(mask_ref, x, y)
-        t = interleaved(fns, repeats=args.repeats, warmup=10)
+        t = interleaved(fns, repeats=args.repeats, warmup=10, window=args.window)
         kinds = ",".join(sorted(set(net.schedule.kinds()) - {"bias"}))
         ratio = t["net"] / t["dense"]
         vs_masked = f"{t['net'] / t['masked']:.2f}" if "masked" in t else "-"

@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument("--windows", type=int, default=3, help="timed windows of 100 steps each")
     ap.add_argument("--repeats", type=int, default=3, help="rounds timed per method")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="a smoke run: 1% only, small sizes")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: 1%% only, small sizes")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     densities = (0.01,) if args.quick else DENSITIES

@@ -16,9 +16,13 @@ import torch
 
 
 def interleaved(
-    fns: dict[str, Callable[[], object]], *, repeats: int = 30, warmup: int = 3
+    fns: dict[str, Callable[[], object]], *, repeats: int = 30, warmup: int = 3, window: int = 1
 ) -> dict[str, float]:
-    """Median seconds per call of each function, the calls interleaved round-robin."""
+    """Median seconds per call of each function, the calls interleaved round-robin.
+
+    With ``window > 1`` each turn makes ``window`` consecutive calls of one function and counts
+    their mean: the steady state of a loop that repeats it (caches warm from its own last
+    call), where ``window=1`` times every call right after the other functions' calls."""
     for _ in range(warmup):
         for f in fns.values():
             f()
@@ -26,8 +30,9 @@ def interleaved(
     for _ in range(repeats):
         for k, f in fns.items():
             t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
+            for _ in range(window):
+                f()
+            times[k].append((time.perf_counter() - t0) / window)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -12,7 +12,7 @@ row is accumulated in memory or cleared first. ``XT``, ``H`` (and ``Z``) and the
 graph holds them (:func:`scratch`; the level-wise kernels use it too).
 
 Above 2^25 multiply-adds per pass (edges × batch) it splits the batch into one share per
-thread (``torch.get_num_threads()``, shares of at least 64 columns): every share runs the same
+thread (``torch.get_num_threads()``, shares of at least 128 columns): every share runs the same
 walk on its columns, and the shares' weight and bias gradients are summed. 2^25 (~5 ms of work
 on one core) is where a thread hand-off (~10-50 µs) is surely below 1% of the work: on the
 shared 2-core VM this was built on, no size we could time gained from a second thread
