@@ -34,9 +34,9 @@ busy 2-core machine).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -261,9 +261,17 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "which",
+        nargs="?",
+        default="both",
+        choices=("cells", "digits", "both", "plot"),
+        help="the setting to run (default: both), or plot to redraw from the saved numbers",
+    )
+    which = ap.parse_args(argv).which
     torch.set_num_threads(1)  # a shared 2-core machine: more threads only contend
-    which = argv[0] if argv else "both"
     path_json = os.path.join(DOCS, "search_strategies.json")
     results = {}
     if os.path.exists(path_json):
@@ -295,4 +303,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
