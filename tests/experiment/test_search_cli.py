@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
-import time
 
 import pandas as pd
 import pytest
 import torch
 
+import graphnets.experiment.search as search_module
 from graphnets._util.files import TMP_PREFIX
 from graphnets.cli import main
 from graphnets.experiment.search import check_settings, search
@@ -68,28 +67,25 @@ def _saved(folder) -> int:
     return len([n for n in names if n.endswith(".json") and not n.startswith(TMP_PREFIX)])
 
 
-def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path, capsys):
+def test_search_interrupted_and_resumed_equals_uninterrupted(tmp_path, capsys, monkeypatch):
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main(_cli(whole)) == 0
-    # Ctrl-C (a real SIGINT to this process) once three evaluations are on disk
-    running = threading.Event()
-    running.set()
+    # Ctrl-C (a real SIGINT to this process) as the fifth evaluation starts, once three or more
+    # are on disk. (A watcher thread polling the folder raced the search: with tiny nets the
+    # whole search could finish between two of its polls.)
+    started = []
+    real_task = search_module.evaluate_task
 
-    def interrupt():
-        while running.is_set():
-            if _saved(part / "evals") >= 3:
-                if running.is_set():
-                    os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.005)
+    def interrupting_task(evaluate, position, genotype):
+        started.append(position)
+        if len(started) == 5:
+            assert _saved(part / "evals") >= 3
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_task(evaluate, position, genotype)
 
-    watcher = threading.Thread(target=interrupt, daemon=True)
-    watcher.start()
-    try:
-        code = main(_cli(part))
-    finally:
-        running.clear()
-        watcher.join()
+    monkeypatch.setattr(search_module, "evaluate_task", interrupting_task)
+    code = main(_cli(part))
+    monkeypatch.setattr(search_module, "evaluate_task", real_task)
     assert code == 130
     assert "rerun the same command to resume" in capsys.readouterr().out
     done = _saved(part / "evals")
