@@ -9,21 +9,13 @@ import signal
 
 import pandas as pd
 import pytest
-import torch
 
 import graphnets.experiment.search as search_module
 from graphnets._util.files import TMP_PREFIX
 from graphnets.cli import main
 from graphnets.experiment.search import check_settings, search
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # trainings of tiny nets: extra threads only contend on a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_search_folder_holds_history_best_and_evaluations(tmp_path, capsys):

@@ -28,6 +28,8 @@ from graphnets.compare import (
 )
 from graphnets.reference import evaluate
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _reference_synflow(net):
     # |θ| in float64 on an independent copy, the per-neuron evaluator, torch autograd.
@@ -133,15 +135,6 @@ def test_top_k_precision_errors():
         top_k_precision([1, 2], [1, 2], top_k="1")
     with pytest.raises(ValueError, match="expected as many predictions as targets"):
         top_k_precision([1, 2], [1], top_k=1)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # small graphs: one thread is several times faster than many on a shared, loaded machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

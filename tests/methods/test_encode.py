@@ -13,14 +13,7 @@ import graphnets
 from graphnets.data.cell_space import synthetic_cells
 from graphnets.predict import GraphEncoder, GraphRegressor, listwise_loss
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # small graphs: one thread is several times faster than many on a shared, loaded machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cell(ops, node_ops=None, widths=None):

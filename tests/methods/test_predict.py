@@ -16,16 +16,9 @@ from torch_geometric.loader import DataLoader
 import graphnets
 from graphnets.predict import FEATURES, GraphEncoder, GraphRegressor, rank_loss, to_pyg
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # small graphs: one thread is several times faster than many on a shared, loaded machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _er_nets(k, seed):

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from graphnets.search import (
     CellOneHotPredictor,
@@ -23,14 +22,7 @@ from graphnets.search import (
     run,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # GNN fits and trainings of tiny nets: extra threads only contend on a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SPACE = CellSpace.nas_bench_201()
