@@ -312,11 +312,7 @@ def _assemble(
         node_identity=node_identity,
         src_pos=t(sp),
         dst_pos=t(dp),
-        inputs_contiguous=not use_fused
-        and any(
-            lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
-            for lv in levels
-        ),
+        inputs_contiguous=_inputs_contiguous(levels, use_fused),
         fused=fused,
         dtype=dtype,
         fused_keep_z=use_fused
@@ -412,6 +408,15 @@ def _plan_level(
             block_order = by_col[_stable_argsort(blocks, n_dst // SDDMM_BLOCK + 1)]
             plan.sddmm_order = torch.from_numpy(block_order)
     return plan
+
+
+def _inputs_contiguous(levels: list[LevelPlan], use_fused: bool) -> bool:
+    """Whether a level-wise schedule needs ``x.T`` as contiguous rows (a sparse or scatter level,
+    or one reading a subset of columns, fed by inputs)."""
+    return not use_fused and any(
+        lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
+        for lv in levels
+    )
 
 
 def _stable_argsort(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -586,11 +591,7 @@ def recompile_levels(
         node_identity=sched.node_identity,
         src_pos=t(sp),
         dst_pos=t(dp),
-        inputs_contiguous=not use_fused
-        and any(
-            lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
-            for lv in levels
-        ),
+        inputs_contiguous=_inputs_contiguous(levels, use_fused),
         fused=fused,
         dtype=dtype,
         fused_keep_z=sched.fused_keep_z,
