@@ -224,11 +224,13 @@ static void forward_impl(const Graph& g, const T* x, int64_t s0, int64_t s1, T* 
   for (int64_t i = n_in; i < g.n; ++i) node_forward<T>(g, i, XT, H, Z, w, b, B, ld);
 }
 
-// Below this many multiply-adds per pass (2^25: ~5 ms of work on one core) a kernel runs on one
-// thread. A hand-off costs ~10-50 us on a quiet machine, but on the shared 2-core VM this was
-// built on no size we could time gained from a second thread (docs/benchmarks.md), so threads
-// are only used where a hand-off is certainly below 1% of the work.
-static constexpr int64_t kParallelMacs = 1 << 25;
+// Below this many multiply-adds per pass (2^19: ~50 us of work on one core) a kernel runs on
+// one thread. Timed on the quiet 2-core VM (training steps, batch 256, 1 vs 2 threads,
+// interleaved): two shares ran 1.20x as fast as one at 2,662 edges (681k multiply-adds),
+// 1.24x at 4,416 (1.1M), 1.28x on the deep DAG (1.3M), 1.45-1.61x at 13k-53k edges; at 832
+// edges (213k) no faster than one share. (It was 2^25 while the VM was shared with other
+// jobs, whose load made every hand-off unpredictable.)
+static constexpr int64_t kParallelMacs = 1 << 19;
 
 // Batch columns per thread: the whole batch on one thread below kParallelMacs multiply-adds per
 // pass, else up to one share of at least kMinShare columns per thread (at::get_num_threads():

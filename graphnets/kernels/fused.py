@@ -11,12 +11,12 @@ row is accumulated in memory or cleared first. ``XT``, ``H`` (and ``Z``) and the
 ``G`` are scratch buffers kept on the schedule and reused by the next call once no autograd
 graph holds them (:func:`scratch`; the level-wise kernels use it too).
 
-Above 2^25 multiply-adds per pass (edges × batch) it splits the batch into one share per
+Above 2^19 multiply-adds per pass (edges × batch) it splits the batch into one share per
 thread (``torch.get_num_threads()``, shares of at least 128 columns): every share runs the same
-walk on its columns, and the shares' weight and bias gradients are summed. 2^25 (~5 ms of work
-on one core) is where a thread hand-off (~10-50 µs) is surely below 1% of the work: on the
-shared 2-core VM this was built on, no size we could time gained from a second thread
-(``benchmarks/bench_deep.py`` prints 1 vs 2 threads; ``docs/benchmarks.md``).
+walk on its columns, and the shares' weight and bias gradients are summed. 2^19 (~50 µs of work
+on one core) is where a second thread started to pay on a quiet 2-core machine: 1.2× at 681k
+multiply-adds per pass, 1.5-1.6× from 13k edges at batch 256 (``benchmarks/bench_deep.py``
+prints 1 vs 2 threads; ``docs/benchmarks.md``).
 
 The same extension holds the C++ CSR kernels of the level-wise path on CPU (``csr_spmm``,
 ``csr_sddmm``): a sparse level's product row by row over node-major rows, and its weight

@@ -534,8 +534,8 @@ def test_kernels_sparse_paths_match_reference(graph, path, dtype):
 
 @pytest.mark.parametrize("kernel", ["sparse", "levelwise"])
 def test_kernels_large_sparse_level_split_between_threads(kernel):
-    # Levels of 6,000+ edges at batch 5,800 are split between threads by the C++ CSR kernels
-    # (above 2^25 multiply-adds per pass); the result must not depend on it.
+    # Levels of 6,000+ edges at batch 600 are split between threads by the C++ CSR kernels
+    # (above 2^19 multiply-adds per pass); the result must not depend on it.
     gen = torch.Generator().manual_seed(3)
     n_in, n_h, n_out = 200, 100, 4
     keep = torch.rand(n_h, n_in, generator=gen) < 0.3
@@ -552,8 +552,8 @@ def test_kernels_large_sparse_level_split_between_threads(kernel):
     ).double()
     net.compile(kernel)
     assert net.schedule.kinds()[1] == "sparse"
-    assert net.schedule.levels[1].estop * 5800 >= 2**25
-    x, gy = _data(net, 5800, torch.float64, seed=4)
+    assert net.schedule.levels[1].estop * 600 >= 2**19
+    x, gy = _data(net, 600, torch.float64, seed=4)
     for threads in (1, 2):
         old = torch.get_num_threads()
         torch.set_num_threads(threads)
@@ -575,14 +575,14 @@ def test_kernels_incomplete_dense_block_matches_reference():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_kernels_fused_batch_split_between_threads(threads):
-    # Above 2^25 multiply-adds per pass the fused kernel splits the batch between threads
-    # (partial weight and bias gradients summed); the result must not depend on it. Batch 9,002:
-    # shares of 4,501, not a multiple of the vector width; GELU, whose backward reads z.
+    # Above 2^19 multiply-adds per pass the fused kernel splits the batch between threads
+    # (partial weight and bias gradients summed); the result must not depend on it. Batch 1,002:
+    # shares of 501, not a multiple of the vector width; GELU, whose backward reads z.
     G = nx.watts_strogatz_graph(1200, 6, 0.3, seed=1)
     net = graphnets.priors.from_graph(G, 16, 5, orientation="index", seed=0, activation="gelu")
     net = net.double().compile("fused")
-    assert net.num_edges * 9002 >= 2**25
-    x, gy = _data(net, 9002, torch.float64, seed=2)
+    assert net.num_edges * 1002 >= 2**19
+    x, gy = _data(net, 1002, torch.float64, seed=2)
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
