@@ -4,9 +4,14 @@ The rows of issue 16 §1, each against its target: the dense GraphNet; the net p
 50/80/90/95/99% with class-blinded magnitude pruning (``graphnets.prune.one_shot``, which
 removes the edges); and the net with a random 90/99% of its edges removed (``remove_edges``).
 Reference in the same run, interleaved: the dense ``nn.Sequential`` (and, for the
-magnitude rows, the same ``nn.Sequential`` pruned with ``torch.nn.utils.prune`` masks).
+magnitude rows, in a second interleave of its own, the same ``nn.Sequential`` pruned with
+``torch.nn.utils.prune`` masks).
 Forward + cross-entropy + backward per batch of 256, medians. The FLOP column is the pruned
-net's multiply-adds over the dense net's: the arithmetic limit of the ratio.
+net's multiply-adds over the dense net's: the arithmetic limit of the ratio. The last two rows,
+the floors, time against the same dense net what every step pays whatever its arithmetic: the
+loss alone (cross-entropy and its backward on ``[256, 10]`` logits), and the smallest torch model
+from the same inputs to the same outputs (one ``nn.Linear(784, 10)``, the same loss and
+backward).
 
 ``--threads`` sets torch's (and the C++ kernels') thread count for both sides alike. ``--window
 W`` times each side in turns of ``W`` consecutive steps (default 1: every step right after the
@@ -87,17 +92,57 @@ def main(argv: list[str] | None = None) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, net, target, mask_ref in cases:
-        fns = {"net": train_step(net, x, y), "dense": train_step(dense, x, y)}
-        if mask_ref is not None:
-            fns["masked"] = train_step(mask_ref, x, y)
-        t = interleaved(fns, repeats=args.repeats, warmup=10, window=args.window)
+        # each ratio from its own pair, so that at window 1 the net's step always follows its
+        # reference's (with the masked net as a third side, the magnitude rows' steps followed
+        # the masked one, whose fresh 1 MB of masked weights per step cost them ~0.2 ms cold)
+        step = train_step(net, x, y)
+        t = interleaved(
+            {"net": step, "dense": train_step(dense, x, y)},
+            repeats=args.repeats,
+            warmup=10,
+            window=args.window,
+        )
         kinds = ",".join(sorted(set(net.schedule.kinds()) - {"bias"}))
         ratio = t["net"] / t["dense"]
-        vs_masked = f"{t['net'] / t['masked']:.2f}" if "masked" in t else "-"
+        vs_masked = "-"
+        if mask_ref is not None:
+            tm = interleaved(
+                {"net": step, "masked": train_step(mask_ref, x, y)},
+                repeats=args.repeats,
+                warmup=10,
+                window=args.window,
+            )
+            vs_masked = f"{tm['net'] / tm['masked']:.2f}"
         rows.append(
             f"| {name} | {net.num_edges:,} | {net.num_edges / DENSE_EDGES:.3f} | "
             f"{t['net'] * 1e3:.2f} ms | {kinds} | **{ratio:.2f}** ({t['dense'] * 1e3:.2f} ms) | "
             f"{'<=' if ratio <= target else 'MISSED >'} {target} | {vs_masked} |"
+        )
+    # the floors: what any torch model from these 784 inputs to these 10 outputs pays per step
+    # whatever its arithmetic, timed against the same dense net: the loss alone (cross-entropy
+    # and its backward on a [256, 10] leaf, as in every step), and the smallest model (one
+    # nn.Linear(784, 10): one product, the same loss and backward)
+    logits = torch.randn(256, 10, requires_grad=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def loss_alone() -> None:
+        logits.grad = None
+        loss_fn(logits, y).backward()
+
+    floors = (
+        ("floor: the loss alone", 0, loss_alone),
+        ("floor: nn.Linear(784, 10)", 784 * 10, train_step(torch.nn.Linear(784, 10), x, y)),
+    )
+    for name, edges, fn in floors:
+        t = interleaved(
+            {"net": fn, "dense": train_step(dense, x, y)},
+            repeats=args.repeats,
+            warmup=10,
+            window=args.window,
+        )
+        rows.append(
+            f"| {name} | {edges:,} | {edges / DENSE_EDGES:.3f} | {t['net'] * 1e3:.2f} ms | torch "
+            f"| **{t['net'] / t['dense']:.2f}** ({t['dense'] * 1e3:.2f} ms) | - | - |"
         )
     print("\n".join(rows))
     return rows
