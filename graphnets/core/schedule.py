@@ -103,6 +103,7 @@ class Schedule:
     src_pos: torch.Tensor  # [E] scheduled edges' source positions
     dst_pos: torch.Tensor  # [E] scheduled edges' destination positions
     inputs_contiguous: bool = False  # whether a level needs x.T as contiguous rows
+    dense_chain: bool = False  # a chain of complete dense layers (levelwise.dense_chain)
     fused: dict[str, torch.Tensor] | None = None
     fused_keep_z: bool = False  # z is kept only if an activation's backward needs it
     dtype: torch.dtype = torch.float32  # the parameter dtype it was compiled for

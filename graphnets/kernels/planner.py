@@ -313,6 +313,7 @@ def _assemble(
         src_pos=t(sp),
         dst_pos=t(dp),
         inputs_contiguous=_inputs_contiguous(levels, use_fused),
+        dense_chain=not use_fused and dense_chain(levels, n_in, out_pos),
         fused=fused,
         dtype=dtype,
         fused_keep_z=use_fused
@@ -417,6 +418,31 @@ def _inputs_contiguous(levels: list[LevelPlan], use_fused: bool) -> bool:
         lv.src_in is not None and (lv.kind in ("sparse", "scatter") or lv.cols is not None)
         for lv in levels
     )
+
+
+def dense_chain(levels: list[LevelPlan], n_in: int, out_pos) -> bool:
+    """Whether a level-wise schedule is a chain of complete dense layers, as an MLP is: every
+    non-empty level complete and dense with one activation and no dead nodes, the first reading
+    exactly the inputs and each other one exactly the level before it (all of their nodes, in
+    order), and the last level's nodes the outputs in order. Such a schedule runs batch-major
+    as ``nn.Sequential`` does (:class:`graphnets.kernels.levelwise._DenseChain`), with none of
+    the node-major buffers a general DAG needs."""
+    lo, hi = 0, n_in
+    chain = [lv for lv in levels if lv.stop > lv.start]
+    for lv in chain:
+        if not (
+            lv.kind == "dense"
+            and lv.complete
+            and lv.cols is None
+            and (lv.lo, lv.hi) == (lo, hi)
+            and len(lv.groups) == 1
+            and lv.dead is None
+            and lv.dead_edges is None
+        ):
+            return False
+        lo, hi = lv.start, lv.stop
+    out = [int(p) for p in out_pos]
+    return bool(chain) and out == list(range(lo, hi))
 
 
 def _stable_argsort(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -592,6 +618,7 @@ def recompile_levels(
         src_pos=t(sp),
         dst_pos=t(dp),
         inputs_contiguous=_inputs_contiguous(levels, use_fused),
+        dense_chain=not use_fused and dense_chain(levels, n_in, sched.out_pos),
         fused=fused,
         dtype=dtype,
         fused_keep_z=sched.fused_keep_z,

@@ -142,7 +142,7 @@ def _penalised(fn, net, x: torch.Tensor, square: bool):
 
 @pytest.mark.parametrize("square", [False, True], ids=["constant_gy", "gy_of_y"])
 @pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize("graph", ["skip_dag", "mixed_activations", "deep", "wide_sparse"])
+@pytest.mark.parametrize("graph", ["skip_dag", "mixed_activations", "deep", "wide_sparse", "mlp"])
 def test_kernels_double_backward_matches_reference(graph, kernel, square, device):
     # A gradient penalty goes through the gradient: every kernel must differentiate its own
     # backward as autograd differentiates the per-neuron reference (it used to drop the
@@ -348,7 +348,7 @@ def test_kernels_fused_input_blocks(layout, batch):
     _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float32)
 
 
-@pytest.mark.parametrize("graph", ["deep", "wide_sparse"])
+@pytest.mark.parametrize("graph", ["deep", "wide_sparse", "mlp"])
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_kernels_graphs_in_flight(kernel, graph):
     # The kernels reuse their scratch buffers only once no autograd graph holds them: three
@@ -620,3 +620,75 @@ def test_kernels_transpose_matches_torch(shape, dtype):
     torch.testing.assert_close(out, x.T, rtol=0, atol=0)
     strided = torch.randn(shape[1], shape[0], dtype=dtype).T  # columns not contiguous
     torch.testing.assert_close(transpose(strided), strided.T, rtol=0, atol=0)
+
+
+def _sequential(*acts: type[torch.nn.Module]) -> torch.nn.Sequential:
+    torch.manual_seed(0)
+    layers: list[torch.nn.Module] = []
+    for i, act in enumerate(acts):
+        layers += [torch.nn.Linear((9, 8, 7, 6)[i], (8, 7, 6, 5)[i]), act()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear((9, 8, 7, 6)[len(acts)], 4)).double()
+
+
+@pytest.mark.parametrize("kernel", ["dense", "levelwise"])
+@pytest.mark.parametrize(
+    "acts", [(torch.nn.ReLU, torch.nn.ReLU), (torch.nn.Tanh, torch.nn.GELU, torch.nn.ReLU)]
+)
+def test_kernels_dense_chain_is_sequential(acts, kernel, device):
+    # A chain of complete dense layers (an MLP) runs batch-major as nn.Sequential does: the same
+    # products in the same layout, so the outputs and every gradient match torch's (GELU's
+    # backward reads z, which the chain keeps).
+    seq = _sequential(*acts).to(device)
+    net = graphnets.from_torch(seq).compile(kernel)
+    assert net.schedule.dense_chain
+    x = torch.randn(11, 9, dtype=torch.float64, device=device)
+    gy = torch.randn(11, 4, dtype=torch.float64, device=device)
+    got = forward_backward(net, x, gy)
+    xs = x.clone().requires_grad_(True)
+    (seq(xs) * gy).sum().backward()
+    linears = [m for m in seq if isinstance(m, torch.nn.Linear)]
+    gw = torch.cat([m.weight.grad.reshape(-1) for m in linears])
+    torch.testing.assert_close(got[0], seq(x).detach(), **TOL[torch.float64])
+    torch.testing.assert_close(got[1], gw, **TOL[torch.float64])
+    torch.testing.assert_close(got[3], xs.grad, **TOL[torch.float64])
+    gb = got[2][len(net.inputs) :]
+    torch.testing.assert_close(gb, torch.cat([m.bias.grad for m in linears]), **TOL[torch.float64])
+    assert bool((got[2][: len(net.inputs)] == 0).all())
+
+
+def _layered(acts=("relu",) * 4, outputs=("y0", "y1")) -> graphnets.GraphNet:
+    """3 inputs, 4 hidden nodes with activations ``acts``, 2 outputs; every layer complete."""
+    G = nx.DiGraph()
+    ins, hidden = ["x0", "x1", "x2"], [f"h{k}" for k in range(4)]
+    G.add_nodes_from(ins)
+    for h, act in zip(hidden, acts, strict=True):
+        G.add_node(h, activation=act)
+    G.add_edges_from((x, h) for x in ins for h in hidden)
+    G.add_edges_from((h, y) for h in hidden for y in ("y0", "y1"))
+    return graphnets.from_networkx(G, ins, list(outputs), seed=0)
+
+
+def _not_chains() -> dict[str, graphnets.GraphNet]:
+    """Nets whose dense levels are not a chain of complete layers, each for its own reason."""
+    pruned = _layered()
+    pruned.remove_edges([0, 5])
+    return {
+        "pruned": pruned,  # incomplete blocks
+        "two_activations_in_a_layer": _layered(("relu", "tanh", "relu", "tanh")),
+        "outputs_reordered": _layered(outputs=("y1", "y0")),
+        "skip_dag": GRAPHS["skip_dag"](),  # levels read earlier levels too
+        "bias_only_nodes": GRAPHS["hidden_sources"](),
+    }
+
+
+def test_kernels_dense_chain_for_a_layered_net():
+    assert _layered().compile("dense").schedule.dense_chain
+
+
+@pytest.mark.parametrize("name", list(_not_chains()))
+def test_kernels_dense_chain_only_for_chains(name):
+    # Anything else runs the general level-wise path, and still matches the reference.
+    net = _not_chains()[name].compile("dense")
+    assert not net.schedule.dense_chain
+    x, gy = _data(net, 6, torch.float32)
+    _assert_matches(forward_backward(net, x, gy), reference(net, x, gy), torch.float32)
