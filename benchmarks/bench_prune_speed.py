@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     ap.add_argument("--repeats", type=int, default=40)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--window", type=int, default=1, help="consecutive steps per turn")
+    ap.add_argument("--plot", default=None, help="also draw the ratios against the edges kept")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         "| vs masked nn.Sequential |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    points: list[tuple[str, float, float, float | None]] = []
     for name, net, target, mask_ref in cases:
         # each ratio from its own pair, so that at window 1 the net's step always follows its
         # reference's (with the masked net as a third side, the magnitude rows' steps followed
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         )
         kinds = ",".join(sorted(set(net.schedule.kinds()) - {"bias"}))
         ratio = t["net"] / t["dense"]
+        points.append((name, net.num_edges / DENSE_EDGES, ratio, target))
         vs_masked = "-"
         if mask_ref is not None:
             tm = interleaved(
@@ -140,12 +143,60 @@ def main(argv: list[str] | None = None) -> list[str]:
             warmup=10,
             window=args.window,
         )
+        points.append((name, edges / DENSE_EDGES, t["net"] / t["dense"], None))
         rows.append(
             f"| {name} | {edges:,} | {edges / DENSE_EDGES:.3f} | {t['net'] * 1e3:.2f} ms | torch "
             f"| **{t['net'] / t['dense']:.2f}** ({t['dense'] * 1e3:.2f} ms) | - | - |"
         )
     print("\n".join(rows))
+    if args.plot:
+        plot(points, args.plot, f"{torch.get_num_threads()} thread(s), windows of {args.window}")
     return rows
+
+
+def plot(points: list[tuple[str, float, float, float | None]], path: str, how: str) -> None:
+    """The step-time ratios against the fraction of edges kept, log-log, with the targets, the
+    FLOP limit (the ratio equal to the edges kept) and the floors."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.add_subplot()
+    kept = [1.0, 0.5, 0.2, 0.1, 0.05, 0.01]
+    ax.plot(kept, kept, ":", color="grey", label="FLOP limit (ratio = edges kept)")
+    ax.axhline(1.0, color="black", lw=0.8)
+    for kind, marker in (("magnitude", "o"), ("random", "s")):
+        pts = sorted(
+            (p for p in points if p[0].startswith(kind) or (p[0] == "dense")),
+            key=lambda p: -p[1],
+        )
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker=marker, label=f"GraphNet, {kind}")
+    targets = [p for p in points if p[3] is not None]
+    ax.scatter(
+        [p[1] for p in targets],
+        [p[3] for p in targets],
+        marker="_",
+        s=300,
+        color="red",
+        label="target (at most)",
+        zorder=3,
+    )
+    for name, _, ratio, _ in points:
+        if name.startswith("floor"):
+            ax.axhline(
+                ratio,
+                ls="--",
+                lw=0.8,
+                color="tab:green" if "loss" in name else "tab:olive",
+                label=name,
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("edges kept (fraction of the dense 784-300-100-10 net)")
+    ax.set_ylabel("training step / dense nn.Sequential's")
+    ax.set_title(f"Pruned GraphNet vs dense nn.Sequential, batch 256 ({how})", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
 if __name__ == "__main__":
