@@ -227,8 +227,8 @@ def replaced_order(
 
     A new edge from a lower to a higher level keeps the levels a layering, so the node order
     stays; the surviving edges stay sorted and the new ones are merged in (an argsort of the new
-    edges and a binary search into the survivors, no full sort). ``edge_map`` is the old → new
-    edge id map of the survivors (``-1`` removed).
+    edges, then one stable sort of the two sorted runs, which timsort merges in a pass; no full
+    sort). ``edge_map`` is the old → new edge id map of the survivors (``-1`` removed).
     """
     n = sched.num_nodes
     level_by_pos = np.zeros(n, dtype=np.int64)
@@ -255,22 +255,17 @@ def replaced_order(
     else:
         by = np.argsort(dst_pos * n + src_pos)
     new_keys = dst_pos[by] * n + src_pos[by]
-    if new_keys.size > 1 and not np.all(new_keys[1:] != new_keys[:-1]):
-        return None  # a pair given twice
-    at = np.searchsorted(keys, new_keys)
-    if keys.size and np.any(keys[np.minimum(at, keys.size - 1)] == new_keys):
-        return None  # a pair that is an edge already
-    # the merged order: new edge j lands at at[j] + j, the survivors fill the other slots
-    slots = at + np.arange(at.size)
-    old_slot = np.ones(keys.size + at.size, dtype=bool)
-    old_slot[slots] = False
-    old_at = np.flatnonzero(old_slot)  # once, not a boolean mask per merged array
+    # the merged order: the survivors' keys and the new ones are two sorted runs, which a
+    # stable sort (timsort for int64) merges in one pass: cheaper than a binary search of every
+    # new key, and an equal neighbour is a pair given twice or one that is an edge already
+    both = np.concatenate([keys, new_keys])
+    merge = np.argsort(both, kind="stable")
+    both = both.take(merge)
+    if both.size > 1 and not np.all(both[1:] != both[:-1]):
+        return None  # a pair given twice, or a pair that is an edge already
 
     def merged(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        out = np.empty(old_slot.size, dtype=np.int64)
-        out[old_at] = old
-        out[slots] = new
-        return out
+        return np.concatenate([old, new]).take(merge)
 
     return Order(
         sched.order.cpu().numpy(),

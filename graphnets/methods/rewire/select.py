@@ -60,7 +60,10 @@ def drop_mask(scores: torch.Tensor, groups: np.ndarray, fraction: float) -> np.n
         >>> drop_mask(torch.tensor([3.0, 1.0, 2.0, 5.0]), np.array([0, 0, 1, 1]), 0.5).tolist()
         [False, True, True, False]
     """
-    s = scores.detach().cpu().double().numpy()
+    s = scores.detach().cpu()
+    # float32 scores as they are: widening is exact and keeps their order, so the partitions
+    # below pick the same edges from half the bytes and no copy
+    s = (s if s.dtype in (torch.float32, torch.float64) else s.double()).numpy()
     if np.isnan(s).any():
         e = int(np.flatnonzero(np.isnan(s))[0])
         raise ValueError(f"the drop score of edge {e} is NaN (has the net diverged?)")
@@ -436,16 +439,13 @@ def random_pairs(
 
 
 def _bitset(keys: np.ndarray, size: int) -> np.ndarray:
-    """A little-endian bitset (``uint8 [⌈size/8⌉]``) with the bits ``keys`` set: the keys sorted,
-    the bits of every byte OR-ed together (no ``ufunc.at``, no table of ``size`` bytes)."""
+    """A little-endian bitset (``uint8 [⌈size/8⌉]``) with the bits ``keys`` set: one unbuffered
+    OR per key (``ufunc.at``, fast since numpy 1.25: 4-5x a sort of the keys), no table of
+    ``size`` bytes."""
     out = np.zeros((size + 7) // 8, dtype=np.uint8)
     if keys.size == 0:
         return out
-    keys = np.sort(keys)
-    byte = keys >> 3
-    head = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
-    bits = np.left_shift(1, keys & 7).astype(np.uint8)
-    out[byte[head]] = np.bitwise_or.reduceat(bits, head)
+    np.bitwise_or.at(out, keys >> 3, np.left_shift(1, keys & 7).astype(np.uint8))
     return out
 
 
