@@ -47,6 +47,15 @@ def _compact(labels: Sequence[Hashable], pairs: np.ndarray) -> tuple[tuple, np.n
     return (ends_labels if ends.size > 1 else (ends_labels,)), rank[pairs]
 
 
+def _sorted(ids: np.ndarray | None, empty: np.ndarray) -> np.ndarray:
+    """``ids`` sorted as int64 (a new array), without a sort when they come sorted (the edits
+    pass ``np.flatnonzero`` of a mask)."""
+    if ids is None:
+        return empty
+    ids = np.asarray(ids).astype(np.int64)  # a copy: the record owns it
+    return ids if ids.size < 2 or bool(np.all(ids[1:] >= ids[:-1])) else np.sort(ids)
+
+
 class EditRecord:
     """What one edit did.
 
@@ -102,9 +111,7 @@ class EditRecord:
         self.kind = kind
         self.num_edges_before = int(num_edges_before)
         self.num_nodes_before = int(num_nodes_before)
-        self.removed_edge_ids = torch.from_numpy(
-            np.sort(empty if removed_edge_ids is None else removed_edge_ids).astype(np.int64)
-        )
+        self.removed_edge_ids = torch.from_numpy(_sorted(removed_edge_ids, empty))
         self.removed_node_ids = torch.from_numpy(
             np.sort(empty if removed_node_ids is None else removed_node_ids).astype(np.int64)
         )

@@ -156,6 +156,9 @@ def test_rewire_budget_is_exact_after_every_round(method, allowed, in_degree):
         if in_degree:
             assert torch.equal(torch.bincount(net.edge_index[1], minlength=net.num_nodes), indeg)
         assert len(_pairs(net)) == E  # no duplicate
+        # the groups the round remembered for the edited net are those a lookup finds
+        assert r.space._known is not None and r.space._known[0] is net.structure
+        assert np.array_equal(r.space.groups(net.structure), space.groups(net.structure))
     assert [h.step for h in r.history] == [3, 6, 9, 12]
     assert all(h.moved > 0 for h in r.history)
     # one edit per round, that removes and adds (+ set_biases for the thesis)
@@ -922,6 +925,22 @@ def test_drop_mask_breaks_ties_by_edge_id_as_a_full_sort_does(fraction):
         ids = [e for e in range(300) if groups[e] == k]
         want = sorted(ids, key=lambda e: (float(scores[e]), e))[: round(fraction * len(ids))]
         assert sorted(np.flatnonzero(mask & (groups == k)).tolist()) == sorted(want)
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 1.0])
+def test_drop_mask_of_float32_scores_is_that_of_the_same_scores_widened(fraction):
+    # float32 scores are partitioned as they are: the same edges as their float64 values,
+    # ties included (few distinct values, and values that differ only in float32's last bit)
+    g = torch.Generator().manual_seed(8)
+    base = torch.randint(0, 5, (400,), generator=g).float()
+    scores = torch.where(torch.rand(400, generator=g) < 0.3, base, base.nextafter(base + 1))
+    groups = torch.randint(0, 4, (400,), generator=g).numpy()
+    got = drop_mask(scores, groups, fraction)
+    assert np.array_equal(got, drop_mask(scores.double(), groups, fraction))
+    for k in range(4):
+        ids = [e for e in range(400) if groups[e] == k]
+        want = sorted(ids, key=lambda e: (float(scores[e]), e))[: round(fraction * len(ids))]
+        assert sorted(np.flatnonzero(got & (groups == k)).tolist()) == sorted(want)
 
 
 def test_forbidden_table_and_binary_search_agree(monkeypatch):

@@ -321,6 +321,10 @@ class Rewirer:
         regrown = _count_common(dropped, pool.src.numpy() * N + pool.dst.numpy())
         if moved:
             net.replace_edges(drop, pool.src, pool.dst, weight, optimizer=self.optimizer)
+            # the survivors in order, then the new edges: their groups are known (a key is the
+            # group, or dst * G + group with in_degree)
+            grown_in = pool.key.numpy() % G if self.in_degree else pool.key.numpy()
+            space.remember(net.structure, np.concatenate([groups[~drop], grown_in]))
         if bias is not None and bias[0].numel():
             nodes, change = bias
             net.set_biases([s.labels[i] for i in nodes.tolist()], net.bias.detach()[nodes] + change)

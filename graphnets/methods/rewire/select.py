@@ -430,12 +430,17 @@ def random_pairs(
         got_k.append(np.full(pick.size, k))
         taken = np.sort(np.concatenate([taken, s[pick] * n + d[pick]]))
         remaining[k] = 0
-    src = torch.from_numpy(np.concatenate(got_s) if got_s else np.zeros(0, np.int64))
-    dst = torch.from_numpy(np.concatenate(got_d) if got_d else np.zeros(0, np.int64))
-    keys = torch.from_numpy(np.concatenate(got_k) if got_k else np.zeros(0, np.int64))
-    score = -torch.arange(src.numel(), dtype=torch.float64)
-    order = torch.sort(keys, stable=True).indices
-    return Pool(src[order], dst[order], keys[order], score[order])
+    src = np.concatenate(got_s) if got_s else np.zeros(0, np.int64)
+    dst = np.concatenate(got_d) if got_d else np.zeros(0, np.int64)
+    keys = np.concatenate(got_k) if got_k else np.zeros(0, np.int64)
+    # by key, draws in order within one (a stable radix sort on int16 where keys fit)
+    order = np.argsort(keys.astype(np.int16) if K <= 1 << 15 else keys, kind="stable")
+    return Pool(
+        torch.from_numpy(src.take(order)),
+        torch.from_numpy(dst.take(order)),
+        torch.from_numpy(keys.take(order)),
+        torch.from_numpy(-order.astype(np.float64)),
+    )
 
 
 def _bitset(keys: np.ndarray, size: int) -> np.ndarray:

@@ -109,6 +109,7 @@ class Space:
         else:
             self.num_groups = 1
         self._blocks: dict[int, list[Block]] = {}
+        self._known: tuple[Structure, np.ndarray] | None = None  # see remember()
 
     def check(self, structure: Structure) -> None:
         """``RuntimeError`` if the nodes changed since the rewirer was built."""
@@ -125,6 +126,8 @@ class Space:
             RuntimeError: for an edge outside the space (one added by hand between rounds).
         """
         self.check(structure)
+        if self._known is not None and self._known[0] is structure:
+            return self._known[1]
         src, dst = structure.edge_index.numpy()
         if self.allowed == "acyclic":
             return np.zeros(src.size, dtype=np.int64)
@@ -144,6 +147,12 @@ class Space:
                 "allowed='acyclic' to accept any edge"
             )
         return group
+
+    def remember(self, structure: Structure, groups: np.ndarray) -> None:
+        """Note the groups of ``structure``'s edges, known from a round's edit (the survivors'
+        groups, then those the new edges were grown in): :meth:`groups` of that very structure
+        returns them instead of looking them up again; any other structure is looked up."""
+        self._known = (structure, groups)
 
     def blocks(self, max_pairs: int = 1 << 22) -> list[Block]:
         """The blocks of the space, each of at most ``max_pairs`` pairs (or one destination)."""
