@@ -32,19 +32,23 @@ KINDS = (
 )
 
 
-def _compact(labels: Sequence[Hashable], pairs: np.ndarray) -> tuple[tuple, np.ndarray]:
-    """The labels of the endpoints of ``pairs [2, k]`` and the pairs as indices into them."""
-    if pairs.size == 0:
-        return (), np.zeros((2, 0), dtype=np.int32)
+def _compact(labels: Sequence[Hashable], *pairs: np.ndarray) -> tuple[tuple, list[np.ndarray]]:
+    """The labels of the endpoints of all ``pairs`` (``[2, k]`` each) and each as indices into
+    them: one tuple of endpoint labels shared by the removed and the added pairs of a record."""
+    if all(p.size == 0 for p in pairs):
+        return (), [np.zeros((2, 0), dtype=np.int32) for _ in pairs]
     # the distinct endpoints by marking them among the nodes: no sort of the pairs (a rewiring
     # round records tens of thousands of them)
-    present = np.zeros(max(len(labels), int(pairs.max()) + 1), dtype=bool)
-    present[pairs.reshape(-1)] = True
+    top = max(int(p.max()) for p in pairs if p.size)
+    present = np.zeros(max(len(labels), top + 1), dtype=bool)
+    for p in pairs:
+        present[p.reshape(-1)] = True
     ends = np.flatnonzero(present)
     dtype = np.int32 if ends.size < 2**31 else np.int64
     rank = (np.cumsum(present) - 1).astype(dtype)
     ends_labels = itemgetter(*ends.tolist())(labels)  # one C call, not a generator
-    return (ends_labels if ends.size > 1 else (ends_labels,)), rank[pairs]
+    ends_labels = ends_labels if ends.size > 1 else (ends_labels,)
+    return ends_labels, [rank[p] if p.size else np.zeros((2, 0), dtype=dtype) for p in pairs]
 
 
 def _sorted(ids: np.ndarray | None, empty: np.ndarray) -> np.ndarray:
@@ -129,12 +133,13 @@ class EditRecord:
             if node_ids is None
             else torch.from_numpy(np.asarray(node_ids, dtype=np.int64).copy())
         )
-        self._removed = _compact(
-            labels, np.zeros((2, 0), np.int64) if removed_pairs is None else removed_pairs
+        none = np.zeros((2, 0), np.int64)
+        ends, (removed, added) = _compact(
+            labels,
+            none if removed_pairs is None else removed_pairs,
+            none if added_pairs is None else added_pairs,
         )
-        self._added = _compact(
-            labels, np.zeros((2, 0), np.int64) if added_pairs is None else added_pairs
-        )
+        self._removed, self._added = (ends, removed), (ends, added)
 
     @staticmethod
     def _pairs(compact: tuple[tuple, np.ndarray]) -> list:
@@ -172,7 +177,9 @@ class EditRecord:
         themselves are the net's, shared)."""
         arrays = [self.removed_edge_ids, self.removed_node_ids, self._removed[1], self._added[1]]
         arrays += [ids for ids in (self.edge_ids, self.node_ids) if ids is not None]
-        tuples = sys.getsizeof(self._removed[0]) + sys.getsizeof(self._added[0])
+        tuples = sys.getsizeof(self._removed[0])
+        if self._added[0] is not self._removed[0]:  # counted once when both share one
+            tuples += sys.getsizeof(self._added[0])
         return sum(int(a.nbytes) for a in arrays) + tuples
 
     def __repr__(self) -> str:

@@ -385,7 +385,16 @@ def random_pairs(
     got_s: list[np.ndarray] = []
     got_d: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
-    taken = np.zeros(0, dtype=np.int64)
+    taken = np.zeros(0, dtype=np.int64)  # the pairs chosen, sorted when next read
+    fresh: list[np.ndarray] = []  # chosen since then (a last draw is not sorted for nothing)
+
+    def chosen() -> np.ndarray:
+        nonlocal taken
+        if fresh:
+            taken = np.sort(np.concatenate([taken, *fresh]))
+            fresh.clear()
+        return taken
+
     listed = np.zeros(K, dtype=bool)
     if occupied is not None:  # nearly full keys: drawing would mostly hit edges
         listed = 2 * remaining > size - occupied.numpy()
@@ -407,7 +416,7 @@ def random_pairs(
         s = all_src[eb[e] + flat - start[e]]
         d = ed[e]
         pair = s * n + d
-        ok = ~forbidden.pairs(s, d) & ~_member(taken, pair)
+        ok = ~forbidden.pairs(s, d) & ~_member(chosen(), pair)
         # in draw order; slot_key is sorted, so is idx's key
         idx = np.flatnonzero(ok & _first_draws(pair))
         sk = slot_key[idx]
@@ -415,20 +424,20 @@ def random_pairs(
         got_s.append(s[idx])
         got_d.append(d[idx])
         got_k.append(slot_key[idx])
-        taken = np.sort(np.concatenate([taken, pair[idx]]))
+        fresh.append(pair[idx])
         remaining -= np.bincount(slot_key[idx], minlength=K)
     for k in np.flatnonzero(remaining > 0).tolist():
         # nearly full: list the key's allowed pairs and sample them
         es = np.flatnonzero(ek == k)
         s = np.concatenate([all_src[eb[i] : eb[i] + en[i]] for i in es])
         d = np.concatenate([np.full(en[i], ed[i]) for i in es])
-        ok = ~forbidden.pairs(s, d) & ~_member(taken, s * n + d)
+        ok = ~forbidden.pairs(s, d) & ~_member(chosen(), s * n + d)
         s, d = s[ok], d[ok]
         pick = torch.randperm(s.size, generator=gen)[: remaining[k]].numpy()
         got_s.append(s[pick])
         got_d.append(d[pick])
         got_k.append(np.full(pick.size, k))
-        taken = np.sort(np.concatenate([taken, s[pick] * n + d[pick]]))
+        fresh.append(s[pick] * n + d[pick])
         remaining[k] = 0
     src = np.concatenate(got_s) if got_s else np.zeros(0, np.int64)
     dst = np.concatenate(got_d) if got_d else np.zeros(0, np.int64)
