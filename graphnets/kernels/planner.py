@@ -291,7 +291,7 @@ def _assemble(
             plan.dead = torch.from_numpy(np.flatnonzero(dead[start:stop]))
             plan.dead_edges = torch.from_numpy(np.flatnonzero(dead[dp[es:ee]]))
         levels.append(plan)
-    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
+    edge_identity = _is_identity(eorder)
     fused = None
     if use_fused:
         fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order, dead)
@@ -445,6 +445,15 @@ def dense_chain(levels: list[LevelPlan], n_in: int, out_pos) -> bool:
     return bool(chain) and out == list(range(lo, hi))
 
 
+def _is_identity(order: np.ndarray) -> bool:
+    """Whether ``order`` is ``0, 1, ..., n-1`` (the ends first: after an edit it rarely is)."""
+    return order.size == 0 or (
+        order[0] == 0
+        and order[-1] == order.size - 1
+        and bool(np.array_equal(order, np.arange(order.size)))
+    )
+
+
 def _stable_argsort(keys: np.ndarray, bound: int) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for ints in ``[0, bound)``: on int16 when they fit,
     where numpy's stable sort is a radix sort (~20x faster than on int64 at 10^5 keys)."""
@@ -471,11 +480,16 @@ def _fused_arrays(
     np.cumsum(np.bincount(hid_dp, minlength=n), out=rowptr[1:])
     # the same edges by source, for the backward's pull; those into dead positions left out
     into_dead = dead.take(hid_dp)
-    live = np.flatnonzero(~into_dead)
-    # by (source, destination): dp is sorted, so a stable sort by source is that lexsort
-    by_src = hid.take(live.take(_stable_argsort(hid_sp.take(live), n)))
+    if into_dead.any():
+        live = np.flatnonzero(~into_dead)
+        live_sp = hid_sp.take(live)
+        # by (source, destination): dp is sorted, so a stable sort by source is that lexsort
+        by_src = hid.take(live.take(_stable_argsort(live_sp, n)))
+    else:  # every edge live (no gathers of all of them for nothing)
+        live_sp = hid_sp
+        by_src = hid.take(_stable_argsort(live_sp, n))
     out_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sp.take(by_src), minlength=n), out=out_ptr[1:])
+    np.cumsum(np.bincount(live_sp, minlength=n), out=out_ptr[1:])
     in_sp = sp.take(by_dst)
     by_input = by_dst.take(_stable_argsort(in_sp, n_in))
     in_ptr = np.zeros(n_in + 1, dtype=np.int64)
@@ -600,7 +614,7 @@ def recompile_levels(
         else:
             acts_by_pos = [structure.activations[i] for i in order.tolist()]
             fused = _fused_arrays(n, n_in, dp, sp, acts_by_pos, eorder, order, dead)
-    edge_identity = bool(np.array_equal(eorder, np.arange(eorder.size)))
+    edge_identity = _is_identity(eorder)
 
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)

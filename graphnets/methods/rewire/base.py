@@ -308,23 +308,24 @@ class Rewirer:
         G, N = space.num_groups, s.num_nodes
         keys = groups + (dst * G if self.in_degree else 0)
         K = N * G if self.in_degree else G
-        quota = torch.from_numpy(np.bincount(keys[drop], minlength=K))
-        ctx["occupied"] = torch.from_numpy(np.bincount(keys[~drop], minlength=K))
+        kept, gone = np.flatnonzero(~drop), np.flatnonzero(drop)  # ids: gathers, not masks
+        quota = torch.from_numpy(np.bincount(keys.take(gone), minlength=K))
+        ctx["occupied"] = torch.from_numpy(np.bincount(keys.take(kept), minlength=K))
         acyclic = space.allowed == "acyclic"
         bits = descendants(s.subgraph(~drop, np.ones(N, dtype=bool))[0]) if acyclic else None
-        forbidden = Forbidden(N, src[~drop], dst[~drop], bits)
+        forbidden = Forbidden(N, src.take(kept), dst.take(kept), bits)
         pool = self._grow_all(ctx, forbidden, quota, acyclic)
         weight, bias = self.new_weights(ctx, pool, drop)
         t2 = time.perf_counter()
-        moved = int(drop.sum())
-        dropped = src[drop] * N + dst[drop]
+        moved = gone.size
+        dropped = src.take(gone) * N + dst.take(gone)
         regrown = _count_common(dropped, pool.src.numpy() * N + pool.dst.numpy())
         if moved:
             net.replace_edges(drop, pool.src, pool.dst, weight, optimizer=self.optimizer)
             # the survivors in order, then the new edges: their groups are known (a key is the
             # group, or dst * G + group with in_degree)
             grown_in = pool.key.numpy() % G if self.in_degree else pool.key.numpy()
-            space.remember(net.structure, np.concatenate([groups[~drop], grown_in]))
+            space.remember(net.structure, np.concatenate([groups.take(kept), grown_in]))
         if bias is not None and bias[0].numel():
             nodes, change = bias
             net.set_biases([s.labels[i] for i in nodes.tolist()], net.bias.detach()[nodes] + change)
