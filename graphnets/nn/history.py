@@ -1,7 +1,9 @@
 """What edits did: one :class:`EditRecord` per edit, kept in a net's :class:`History`.
 
 A record keeps what its edit changed and nothing more: the ids of the removed edges and nodes,
-the number of added ones, and the labels of the edges' endpoints. The full old → new index maps
+the number of added ones, and the labels of the edges' endpoints (one tuple for the removed and
+the added edges; when they are most of the nodes, the net's own tuple of labels, shared). The
+full old → new index maps
 (``edge_map``, ``node_map``) are rebuilt from these when asked for, so a rewiring run of
 thousands of small edits on a million-edge net holds megabytes, not gigabytes
 (``benchmarks/bench_edits.py`` measures it). ``History(maxlen=k)`` keeps only the last ``k``
@@ -45,6 +47,10 @@ def _compact(labels: Sequence[Hashable], *pairs: np.ndarray) -> tuple[tuple, lis
         present[p.reshape(-1)] = True
     ends = np.flatnonzero(present)
     dtype = np.int32 if ends.size < 2**31 else np.int64
+    if 2 * ends.size > len(labels) and isinstance(labels, tuple):
+        # most nodes are endpoints (a rewiring round): the net's own tuple of labels, shared
+        # (at most twice the endpoints' own tuple), and the ids as they are
+        return labels, [p.astype(dtype) for p in pairs]
     rank = (np.cumsum(present) - 1).astype(dtype)
     ends_labels = itemgetter(*ends.tolist())(labels)  # one C call, not a generator
     ends_labels = ends_labels if ends.size > 1 else (ends_labels,)

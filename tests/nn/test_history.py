@@ -30,6 +30,21 @@ def test_history_maps_rebuilt_from_a_record_follow_edges_and_nodes():
     assert net.set_weights([0, 2], [1.0, 2.0]).edge_ids.tolist() == [0, 2]
 
 
+@pytest.mark.parametrize("moved", [1, 3, 12])  # few endpoints, then most of the 13 nodes
+def test_history_replace_record_names_the_pairs_removed_and_added(moved):
+    # the endpoints' labels kept either as their own tuple or, for most nodes, as the net's
+    net = graphnets.mlp([4, 6, 3], seed=0)
+    labels, before = net.structure.labels, net.edges()
+    gone = list(range(0, 2 * moved, 2))
+    src, dst = net.edge_index[:, gone]
+    record = net.replace_edges(gone, src.tolist(), dst.tolist())
+    assert record.removed_edges == [before[e] for e in gone]
+    assert record.added_edges == [before[e] for e in gone]  # the same pairs, as new edges
+    pairs = zip(src.tolist(), dst.tolist(), strict=True)
+    assert net.edges()[-moved:] == [(labels[u], labels[v]) for u, v in pairs]
+    assert (record._removed[0] is labels) == (moved == 12)
+
+
 def test_history_keeps_the_last_records_when_capped():
     net = graphnets.GraphNet(graphnets.mlp([3, 4, 2]).structure, seed=0, history=2)
     for _ in range(5):
