@@ -90,7 +90,6 @@ def check_finite(values: torch.Tensor, name: Callable[[int], str]) -> None:
         ...
         ValueError: weight 1 is nan; weights and biases must be finite
     """
-    bad = ~torch.isfinite(values)
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0, 0])
+    if not bool(torch.isfinite(values).all()):  # one pass, and the search only on failure
+        i = int((~torch.isfinite(values)).nonzero()[0, 0])
         raise ValueError(f"{name(i)} is {float(values[i])}; weights and biases must be finite")

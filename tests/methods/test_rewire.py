@@ -943,6 +943,18 @@ def test_drop_mask_of_float32_scores_is_that_of_the_same_scores_widened(fraction
         assert sorted(np.flatnonzero(got & (groups == k)).tolist()) == sorted(want)
 
 
+def test_drop_mask_names_a_nan_score_and_takes_infinite_ones():
+    scores = torch.tensor([1.0, float("inf"), -float("inf"), 0.5])  # their sum is NaN
+    assert drop_mask(scores, np.zeros(4, dtype=np.int64), 0.5).tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
+    with pytest.raises(ValueError, match="drop score of edge 2 is NaN"):
+        drop_mask(torch.tensor([1.0, 2.0, float("nan"), 0.0]), np.zeros(4, np.int64), 0.5)
+
+
 def test_forbidden_table_and_binary_search_agree(monkeypatch):
     import graphnets.methods.rewire.select as select
 
