@@ -113,30 +113,91 @@ def test_schedule_auto_large_shallow_is_levelwise():
 
 def test_schedule_auto_dense_mlps_by_size():
     # Measured (one thread, batch 256, training steps interleaved): a dense 266k-edge MLP runs
-    # faster level-wise (BLAS: 3.3 vs 5.5 ms fused), a 4.4k-edge one fused (0.20 vs 0.33 ms), and
-    # so does a 2.4k-edge one; the cost model agrees. (At 17k edges the two are within 10%.)
+    # faster level-wise (as a chain: 3.0 vs 5.0 ms fused), and so does a 17k-edge one (0.40 vs
+    # 0.44 ms); a 4.4k-edge one fused (0.18 vs 0.22 ms), and so does a 2.4k-edge one; the cost
+    # model agrees.
     big = graphnets.mlp([784, 300, 100, 10]).structure
     assert compile_schedule(big, "auto").fused is None
+    assert compile_schedule(graphnets.mlp([64, 128, 64, 10]).structure, "auto").fused is None
     assert compile_schedule(graphnets.mlp([32, 64, 32, 10]).structure, "auto").fused is not None
     assert compile_schedule(graphnets.mlp([64, 33, 10]).structure, "auto").fused is not None
 
 
 def test_schedule_predicted_costs_follow_the_model():
-    # levels of 2 dense-ish edges each: per-level costs dominate the level-wise prediction
+    # 0 -> 1 -> 2 is a chain of complete one-node layers: the chain's level-wise costs
     s = graphnets.schedule
+    from graphnets.kernels import fused, planner
+
     net = graphnets.from_edges(torch.tensor([[0, 1], [1, 2]]), 3, [0], [2])
     costs = s.predicted_costs(net.structure)
     assert costs["fused"] == pytest.approx(
         s.FUSED_CALL_US + 1e-3 * (s.FUSED_INPUT_EDGE_NS + s.FUSED_EDGE_NS)
     )
-    from graphnets.kernels import fused, planner
-
-    if fused.available():  # one cell per level, run dense: two passes for the level fed by
-        # the input (no input gradient), three for the other
-        want = 2 * s.LEVEL_US + 1e-3 * (2 + 3) * planner.DENSE_CELL_NS
+    chain = planner.CHAIN_US + 2 * planner.CHAIN_LEVEL_US + 1e-3 * 2 * planner.CHAIN_EDGE_NS
+    assert costs["levelwise"] == pytest.approx(chain)
+    # with the skip 0 -> 2 it is not: levels of 1 and 2 cells, per-level costs dominate
+    net = graphnets.from_edges(torch.tensor([[0, 1, 0], [1, 2, 2]]), 3, [0], [2])
+    costs = s.predicted_costs(net.structure)
+    if fused.available():  # run dense: two passes for the level fed by the input (no input
+        # gradient), three for the other
+        want = 2 * s.LEVEL_US + 1e-3 * (2 * 1 + 3 * 2) * planner.DENSE_CELL_NS
     else:
-        want = 2 * s.LEVEL_US + 1e-3 * 2 * s.DENSE_EDGE_NS
+        want = 2 * s.LEVEL_US + 1e-3 * 3 * s.DENSE_EDGE_NS
     assert costs["levelwise"] == pytest.approx(want)
+
+
+def _chain_candidates() -> dict[str, graphnets.GraphNet]:
+    import networkx as nx
+
+    def layered(acts=("relu",) * 4, outputs=("y0", "y1"), skip=False):
+        G = nx.DiGraph()
+        ins, hidden = ["x0", "x1", "x2"], [f"h{k}" for k in range(4)]
+        G.add_nodes_from(ins)
+        for h, act in zip(hidden, acts, strict=True):
+            G.add_node(h, activation=act)
+        G.add_edges_from((x, h) for x in ins for h in hidden)
+        G.add_edges_from((h, y) for h in hidden for y in ("y0", "y1"))
+        if skip:
+            G.add_edge("x0", "y0")
+        return graphnets.from_networkx(G, ins, list(outputs), seed=0)
+
+    pruned = layered()
+    pruned.remove_edges([3])
+    nets = {k: f() for k, f in GRAPHS.items()}
+    nets.update(
+        mlp_deep=graphnets.mlp([5, 6, 6, 6, 2], seed=0),
+        layered=layered(),
+        mixed=layered(("relu", "tanh", "relu", "relu")),
+        reordered=layered(outputs=("y1", "y0")),
+        skip=layered(skip=True),
+        pruned=pruned,
+    )
+    return nets
+
+
+@pytest.mark.parametrize("name", list(_chain_candidates()))
+def test_schedule_cost_model_knows_a_chain(name):
+    # The cost model reads from the node order alone whether the level-wise schedule will run
+    # as a chain of dense layers (it predicts the chain's costs then): it must agree with the
+    # planner's verdict on the plans themselves.
+    from graphnets.core.schedule import node_order
+    from graphnets.kernels import planner
+
+    s = _chain_candidates()[name].structure
+    o = node_order(s)
+    position = np.empty(s.num_nodes, dtype=np.int64)
+    position[o.order] = np.arange(s.num_nodes)
+    acts = [s.activations[i] for i in o.order.tolist()]
+    got = planner._would_chain(
+        int(s.inputs.numel()),
+        o.level_by_pos,
+        o.dst_pos,
+        o.src_pos,
+        acts,
+        position[s.outputs.numpy()],
+    )
+    assert got == compile_schedule(s, "levelwise").dense_chain
+    assert got == (name in ("mlp", "mlp_deep", "layered"))
 
 
 def test_schedule_auto_picks_by_density():
