@@ -203,6 +203,14 @@ def _backward_level(
     return gX
 
 
+def _replayed(ctx, gy: torch.Tensor, sched: Schedule) -> tuple:
+    """A level-wise backward's gradients as a graph (``create_graph=True``), from the ``x``,
+    ``w`` and ``b`` its forward saved first: the replay of :mod:`graphnets.kernels.replay`."""
+    x, w, b = ctx.saved_tensors[:3]
+    needs = tuple(ctx.needs_input_grad[:3])
+    return (*differentiable_grads(x, w, b, gy, sched, needs, net_order=False), None)
+
+
 class _LevelwiseRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, sched: Schedule):
@@ -239,9 +247,7 @@ class _LevelwiseRun(torch.autograd.Function):
     def backward(ctx, gy):
         sched: Schedule = ctx.sched
         if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
-            x, w, b = ctx.saved_tensors[:3]
-            needs = tuple(ctx.needs_input_grad[:3])
-            return (*differentiable_grads(x, w, b, gy, sched, needs, net_order=False), None)
+            return _replayed(ctx, gy, sched)
         n_in = sched.num_inputs
         x, w, _, H, *zs = ctx.saved_tensors
         xt = x.T if ctx.xt_is_view else zs.pop(0)
@@ -311,7 +317,7 @@ class _DenseChain(torch.autograd.Function):
             else:
                 h = act.forward_(z)
             saved.append(h)
-        ctx.sched = sched
+        ctx.sched, ctx.layers = sched, layers
         ctx.save_for_backward(x, w, b, *saved)
         return h
 
@@ -319,11 +325,9 @@ class _DenseChain(torch.autograd.Function):
     def backward(ctx, gy):
         sched: Schedule = ctx.sched
         if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
-            x, w, b = ctx.saved_tensors[:3]
-            needs = tuple(ctx.needs_input_grad[:3])
-            return (*differentiable_grads(x, w, b, gy, sched, needs, net_order=False), None)
+            return _replayed(ctx, gy, sched)
         x, w, _, *saved = ctx.saved_tensors
-        layers = [lv for lv in sched.levels if lv.stop > lv.start]
+        layers = ctx.layers
         gw = torch.empty_like(w)  # every edge belongs to one layer, which fills its slice
         gb = w.new_zeros(sched.num_nodes)  # the inputs' entries stay 0
         g, gx = gy, None
