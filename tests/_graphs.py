@@ -166,6 +166,21 @@ def wide_sparse_net() -> graphnets.GraphNet:
     return randomize_bias(net, 8)
 
 
+def layered_net(acts=("relu",) * 4, outputs=("y0", "y1"), skip=False) -> graphnets.GraphNet:
+    """3 inputs, 4 hidden nodes with activations ``acts``, 2 outputs listed as ``outputs``;
+    every layer complete (a chain of dense layers), plus ``x0 -> y0`` with ``skip``."""
+    G = nx.DiGraph()
+    ins, hidden = ["x0", "x1", "x2"], [f"h{k}" for k in range(4)]
+    G.add_nodes_from(ins)
+    for h, act in zip(hidden, acts, strict=True):
+        G.add_node(h, activation=act)
+    G.add_edges_from((x, h) for x in ins for h in hidden)
+    G.add_edges_from((h, y) for h in hidden for y in ("y0", "y1"))
+    if skip:
+        G.add_edge("x0", "y0")
+    return graphnets.from_networkx(G, ins, list(outputs), seed=0)
+
+
 GRAPHS = {
     "mlp": mlp_net,
     "skip_dag": skip_dag_net,

@@ -6,7 +6,7 @@ import math
 import networkx as nx
 import pytest
 import torch
-from _graphs import GRAPHS, MIXED_ACTIVATIONS, forward_backward, reference
+from _graphs import GRAPHS, MIXED_ACTIVATIONS, forward_backward, layered_net, reference
 from torch.autograd import gradcheck, gradgradcheck
 from torch.func import functional_call
 
@@ -656,33 +656,21 @@ def test_kernels_dense_chain_is_sequential(acts, kernel, device):
     assert bool((got[2][: len(net.inputs)] == 0).all())
 
 
-def _layered(acts=("relu",) * 4, outputs=("y0", "y1")) -> graphnets.GraphNet:
-    """3 inputs, 4 hidden nodes with activations ``acts``, 2 outputs; every layer complete."""
-    G = nx.DiGraph()
-    ins, hidden = ["x0", "x1", "x2"], [f"h{k}" for k in range(4)]
-    G.add_nodes_from(ins)
-    for h, act in zip(hidden, acts, strict=True):
-        G.add_node(h, activation=act)
-    G.add_edges_from((x, h) for x in ins for h in hidden)
-    G.add_edges_from((h, y) for h in hidden for y in ("y0", "y1"))
-    return graphnets.from_networkx(G, ins, list(outputs), seed=0)
-
-
 def _not_chains() -> dict[str, graphnets.GraphNet]:
     """Nets whose dense levels are not a chain of complete layers, each for its own reason."""
-    pruned = _layered()
+    pruned = layered_net()
     pruned.remove_edges([0, 5])
     return {
         "pruned": pruned,  # incomplete blocks
-        "two_activations_in_a_layer": _layered(("relu", "tanh", "relu", "tanh")),
-        "outputs_reordered": _layered(outputs=("y1", "y0")),
+        "two_activations_in_a_layer": layered_net(("relu", "tanh", "relu", "tanh")),
+        "outputs_reordered": layered_net(outputs=("y1", "y0")),
         "skip_dag": GRAPHS["skip_dag"](),  # levels read earlier levels too
         "bias_only_nodes": GRAPHS["hidden_sources"](),
     }
 
 
 def test_kernels_dense_chain_for_a_layered_net():
-    assert _layered().compile("dense").schedule.dense_chain
+    assert layered_net().compile("dense").schedule.dense_chain
 
 
 @pytest.mark.parametrize("name", list(_not_chains()))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from _graphs import GRAPHS
+from _graphs import GRAPHS, layered_net
 
 import graphnets
 from graphnets.reference import evaluate
@@ -147,29 +147,15 @@ def test_schedule_predicted_costs_follow_the_model():
 
 
 def _chain_candidates() -> dict[str, graphnets.GraphNet]:
-    import networkx as nx
-
-    def layered(acts=("relu",) * 4, outputs=("y0", "y1"), skip=False):
-        G = nx.DiGraph()
-        ins, hidden = ["x0", "x1", "x2"], [f"h{k}" for k in range(4)]
-        G.add_nodes_from(ins)
-        for h, act in zip(hidden, acts, strict=True):
-            G.add_node(h, activation=act)
-        G.add_edges_from((x, h) for x in ins for h in hidden)
-        G.add_edges_from((h, y) for h in hidden for y in ("y0", "y1"))
-        if skip:
-            G.add_edge("x0", "y0")
-        return graphnets.from_networkx(G, ins, list(outputs), seed=0)
-
-    pruned = layered()
+    pruned = layered_net()
     pruned.remove_edges([3])
     nets = {k: f() for k, f in GRAPHS.items()}
     nets.update(
         mlp_deep=graphnets.mlp([5, 6, 6, 6, 2], seed=0),
-        layered=layered(),
-        mixed=layered(("relu", "tanh", "relu", "relu")),
-        reordered=layered(outputs=("y1", "y0")),
-        skip=layered(skip=True),
+        layered=layered_net(),
+        mixed=layered_net(("relu", "tanh", "relu", "relu")),
+        reordered=layered_net(outputs=("y1", "y0")),
+        skip=layered_net(skip=True),
         pruned=pruned,
     )
     return nets
